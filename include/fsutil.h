@@ -1,0 +1,49 @@
+/*
+ * fsutil.h: the only way kubelet-checkpoint changes files.
+ *
+ * Writes are atomic and durable: a temp file ".<name>.tmp" in the same
+ * directory, write, fsync, rename over <name>, fsync the directory. A write
+ * whose bytes (and mode) already match the file is skipped, because a
+ * rewritten static-pod manifest makes the kubelet restart the pod. Nothing
+ * here follows a symlink in the last path component.
+ */
+#ifndef KC_FSUTIL_H
+#define KC_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "kc_buf.h"
+#include "kc_error.h"
+
+#define FS_TMP_SUFFIX ".tmp"
+
+/* Open a directory (not a symlink to one) for *at() calls. */
+kc_code fs_open_dir(const char *path, int *fd_out, struct kc_error *err);
+
+/* mkdir -p: components it creates get mode; an existing final dir is kept. */
+kc_code fs_mkdir_p(const char *path, mode_t mode, struct kc_error *err);
+
+/* Atomic durable write of dirfd/name; *changed (may be NULL) tells if it wrote. */
+kc_code fs_write_atomic_at(int dirfd, const char *dirpath, const char *name, const void *data,
+			   size_t len, mode_t mode, bool *changed, struct kc_error *err);
+kc_code fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, bool *changed,
+			struct kc_error *err);
+
+/* Read a regular file dirfd/name (no symlinks) into out, capped by out->limit. */
+kc_code fs_read_at(int dirfd, const char *dirpath, const char *name, struct kc_buf *out,
+		   struct kc_error *err);
+
+/* Remove dirfd/name and fsync the directory; a missing file is not an error. */
+kc_code fs_unlink_at(int dirfd, const char *dirpath, const char *name, struct kc_error *err);
+
+/* Remove the tree dirfd/name without following symlinks; missing is fine. */
+kc_code fs_remove_tree_at(int dirfd, const char *dirpath, const char *name, struct kc_error *err);
+
+kc_code fs_fsync_dir(int dirfd, const char *dirpath, struct kc_error *err);
+
+/* The temp name fs_write_atomic_at uses for name: "." name ".tmp". */
+kc_code fs_temp_name(const char *name, char *out, size_t outsz, struct kc_error *err);
+
+#endif

@@ -1,0 +1,302 @@
+/*
+ * fsutil.c: atomic, durable, symlink-refusing file operations (see fsutil.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+
+kc_code
+fs_open_dir(const char *path, int *fd_out, struct kc_error *err)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return kc_fail_errno(err, errno == ENOENT ? KC_ENOTFOUND : KC_EIO, errno,
+				     "%s: open directory", path);
+	*fd_out = fd;
+	return KC_OK;
+}
+
+kc_code
+fs_mkdir_p(const char *path, mode_t mode, struct kc_error *err)
+{
+	char tmp[PATH_MAX];
+	size_t len = strlen(path);
+	char *p;
+	struct stat st;
+
+	if (len == 0 || len >= sizeof(tmp))
+		return kc_fail(err, KC_EINVAL, "%s: bad directory path", path);
+	memcpy(tmp, path, len + 1);
+	for (p = tmp + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+			return kc_fail_errno(err, KC_EIO, errno, "%s: mkdir", tmp);
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	if (stat(path, &st) != 0)
+		return kc_fail_errno(err, KC_EIO, errno, "%s: stat", path);
+	if (!S_ISDIR(st.st_mode))
+		return kc_fail(err, KC_EIO, "%s: exists and is not a directory", path);
+	return KC_OK;
+}
+
+kc_code
+fs_temp_name(const char *name, char *out, size_t outsz, struct kc_error *err)
+{
+	int n = snprintf(out, outsz, ".%s" FS_TMP_SUFFIX, name);
+
+	if (n < 0 || (size_t)n >= outsz || strchr(name, '/') != NULL || name[0] == '\0')
+		return kc_fail(err, KC_EINVAL, "%s: bad file name", name);
+	return KC_OK;
+}
+
+kc_code
+fs_fsync_dir(int dirfd, const char *dirpath, struct kc_error *err)
+{
+	if (fsync(dirfd) != 0)
+		return kc_fail_errno(err, KC_EIO, errno, "%s: fsync directory", dirpath);
+	return KC_OK;
+}
+
+/* True when dirfd/name is a regular file holding exactly data with mode. */
+static bool
+same_content(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+{
+	struct stat st;
+	char chunk[65536];
+	size_t off = 0;
+	ssize_t n;
+	bool same = false;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != len ||
+	    (st.st_mode & 07777) != (mode & 07777))
+		goto out;
+	while (off < len) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (size_t)n > len - off || memcmp(chunk, (const char *)data + off, n))
+			goto out;
+		off += (size_t)n;
+	}
+	same = read(fd, chunk, 1) == 0;
+out:
+	close(fd);
+	return same;
+}
+
+static kc_code
+write_all(int fd, const char *path, const void *data, size_t len, struct kc_error *err)
+{
+	const char *p = data;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return kc_fail_errno(err, KC_EIO, errno, "%s: write", path);
+		p += n;
+		len -= (size_t)n;
+	}
+	return KC_OK;
+}
+
+kc_code
+fs_write_atomic_at(int dirfd, const char *dirpath, const char *name, const void *data,
+		   size_t len, mode_t mode, bool *changed, struct kc_error *err)
+{
+	char tmp[NAME_MAX + 1];
+	kc_code rc;
+	int fd;
+
+	if (changed != NULL)
+		*changed = false;
+	if ((rc = fs_temp_name(name, tmp, sizeof(tmp), err)) != KC_OK)
+		return kc_error_prefix(err, "%s", dirpath);
+	if (same_content(dirfd, name, data, len, mode))
+		return KC_OK;
+	/* A stale temp file is ours by name: a crash left it behind. */
+	if (unlinkat(dirfd, tmp, 0) != 0 && errno != ENOENT)
+		return kc_fail_errno(err, KC_EIO, errno, "%s/%s: remove stale temp file", dirpath,
+				     tmp);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+	if (fd < 0)
+		return kc_fail_errno(err, KC_EIO, errno, "%s/%s: create", dirpath, tmp);
+	if (fchmod(fd, mode & 07777) != 0) {
+		rc = kc_fail_errno(err, KC_EIO, errno, "%s/%s: chmod", dirpath, tmp);
+		goto fail;
+	}
+	if ((rc = write_all(fd, tmp, data, len, err)) != KC_OK) {
+		kc_error_prefix(err, "%s", dirpath);
+		goto fail;
+	}
+	if (fsync(fd) != 0) {
+		rc = kc_fail_errno(err, KC_EIO, errno, "%s/%s: fsync", dirpath, tmp);
+		goto fail;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		rc = kc_fail_errno(err, KC_EIO, errno, "%s/%s: close", dirpath, tmp);
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(dirfd, tmp, dirfd, name) != 0) {
+		rc = kc_fail_errno(err, KC_EIO, errno, "%s/%s: rename into place", dirpath, name);
+		goto fail;
+	}
+	if (changed != NULL)
+		*changed = true;
+	return fs_fsync_dir(dirfd, dirpath, err);
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlinkat(dirfd, tmp, 0);
+	return rc;
+}
+
+/* Split path into its directory (opened) and final component. */
+static kc_code
+open_parent(const char *path, int *dirfd, char *dir, size_t dirsz, const char **base,
+	    struct kc_error *err)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (slash == NULL) {
+		snprintf(dir, dirsz, ".");
+		*base = path;
+	} else {
+		n = slash == path ? 1 : (size_t)(slash - path);
+		if (n >= dirsz)
+			return kc_fail(err, KC_EINVAL, "%s: path too long", path);
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+		*base = slash + 1;
+	}
+	if (**base == '\0')
+		return kc_fail(err, KC_EINVAL, "%s: not a file path", path);
+	return fs_open_dir(dir, dirfd, err);
+}
+
+kc_code
+fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, bool *changed,
+		struct kc_error *err)
+{
+	char dir[PATH_MAX];
+	const char *base = NULL;
+	int dirfd = -1;
+	kc_code rc;
+
+	if ((rc = open_parent(path, &dirfd, dir, sizeof(dir), &base, err)) != KC_OK)
+		return rc;
+	rc = fs_write_atomic_at(dirfd, dir, base, data, len, mode, changed, err);
+	close(dirfd);
+	return rc;
+}
+
+kc_code
+fs_read_at(int dirfd, const char *dirpath, const char *name, struct kc_buf *out,
+	   struct kc_error *err)
+{
+	struct stat st;
+	kc_code rc;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return kc_fail_errno(err, errno == ENOENT ? KC_ENOTFOUND : KC_EIO, errno, "%s/%s",
+				     dirpath, name);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return kc_fail(err, KC_EIO, "%s/%s: not a regular file", dirpath, name);
+	}
+	rc = kc_buf_read_fd(out, fd, name, err);
+	close(fd);
+	if (rc != KC_OK)
+		kc_error_prefix(err, "%s", dirpath);
+	return rc;
+}
+
+kc_code
+fs_unlink_at(int dirfd, const char *dirpath, const char *name, struct kc_error *err)
+{
+	if (unlinkat(dirfd, name, 0) != 0) {
+		if (errno == ENOENT)
+			return KC_OK;
+		return kc_fail_errno(err, KC_EIO, errno, "%s/%s: remove", dirpath, name);
+	}
+	return fs_fsync_dir(dirfd, dirpath, err);
+}
+
+static kc_code
+remove_children(int fd, const char *path, struct kc_error *err)
+{
+	DIR *d;
+	struct dirent *de;
+	kc_code rc = KC_OK;
+	int dupfd = dup(fd);
+
+	if (dupfd < 0 || (d = fdopendir(dupfd)) == NULL) {
+		if (dupfd >= 0)
+			close(dupfd);
+		return kc_fail_errno(err, KC_EIO, errno, "%s: read directory", path);
+	}
+	while (rc == KC_OK && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		rc = fs_remove_tree_at(fd, path, de->d_name, err);
+	}
+	closedir(d);
+	return rc;
+}
+
+kc_code
+fs_remove_tree_at(int dirfd, const char *dirpath, const char *name, struct kc_error *err)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	kc_code rc;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dirpath, name);
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno == ENOENT)
+			return KC_OK;
+		return kc_fail_errno(err, KC_EIO, errno, "%s: stat", path);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return kc_fail_errno(err, KC_EIO, errno, "%s: open directory", path);
+		rc = remove_children(fd, path, err);
+		close(fd);
+		if (rc != KC_OK)
+			return rc;
+		if (unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+			return kc_fail_errno(err, KC_EIO, errno, "%s: remove directory", path);
+		return KC_OK;
+	}
+	if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT)
+		return kc_fail_errno(err, KC_EIO, errno, "%s: remove", path);
+	return KC_OK;
+}

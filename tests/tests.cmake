@@ -1,0 +1,30 @@
+# Unit tests: every tests/unit/test_*.c is one cmocka program linked against
+# kccore plus the shared helpers in tests/unit/support/.
+pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+file(GLOB KC_TEST_SUPPORT CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/support/*.c)
+add_library(kctestsupport STATIC ${KC_TEST_SUPPORT})
+target_include_directories(kctestsupport PUBLIC ${CMAKE_SOURCE_DIR}/tests/unit/support)
+target_compile_definitions(kctestsupport PUBLIC
+  KC_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+  KC_FIXTURES_DIR="${CMAKE_SOURCE_DIR}/../shared/fixtures/pods")
+target_link_libraries(kctestsupport PUBLIC kccore PkgConfig::CMOCKA)
+
+file(GLOB KC_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
+foreach(src ${KC_UNIT_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_link_libraries(${name} PRIVATE kctestsupport)
+  add_test(NAME unit.${name} COMMAND ${name})
+  set_tests_properties(unit.${name} PROPERTIES ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=stdout")
+endforeach()
+
+# End-to-end tests: every tests/e2e/test_*.py runs the real binary.
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+file(GLOB KC_E2E_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/e2e/test_*.py)
+foreach(src ${KC_E2E_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_test(NAME e2e.${name} COMMAND ${Python3_EXECUTABLE} ${src})
+  set_tests_properties(e2e.${name} PROPERTIES
+    ENVIRONMENT "KC_BINARY=$<TARGET_FILE:kubelet-checkpoint>;KC_SOURCE_DIR=${CMAKE_SOURCE_DIR};KC_FIXTURES_DIR=${CMAKE_SOURCE_DIR}/../shared/fixtures/pods"
+    TIMEOUT 600)
+endforeach()

@@ -1,0 +1,133 @@
+/*
+ * test_fsutil.c: atomic writes skip identical bytes, replace content whole,
+ * never follow symlinks, and clean up their temp files.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "testutil.h"
+
+static void
+test_write_then_skip_identical(void **state)
+{
+	char *dir = tu_mkdtemp(), path[PATH_MAX];
+	struct kc_error err;
+	struct stat st1, st2;
+	bool changed;
+
+	snprintf(path, sizeof(path), "%s/a.yaml", dir);
+	assert_int_equal(fs_write_atomic(path, "x: 1\n", 5, 0600, &changed, &err), KC_OK);
+	assert_true(changed);
+	assert_int_equal(stat(path, &st1), 0);
+	assert_int_equal(st1.st_mode & 07777, 0600);
+	assert_int_equal(fs_write_atomic(path, "x: 1\n", 5, 0600, &changed, &err), KC_OK);
+	assert_false(changed);
+	assert_int_equal(stat(path, &st2), 0);
+	assert_int_equal(st1.st_ino, st2.st_ino);
+	/* Same bytes, other mode: rewritten. */
+	assert_int_equal(fs_write_atomic(path, "x: 1\n", 5, 0644, &changed, &err), KC_OK);
+	assert_true(changed);
+	assert_int_equal(fs_write_atomic(path, "x: 2\n", 5, 0644, &changed, &err), KC_OK);
+	assert_true(changed);
+	char *got = tu_read_file(path, NULL);
+	assert_string_equal(got, "x: 2\n");
+	free(got);
+	snprintf(path, sizeof(path), "%s/.a.yaml.tmp", dir);
+	assert_int_not_equal(access(path, F_OK), 0);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+static void
+test_symlink_not_followed(void **state)
+{
+	char *dir = tu_mkdtemp(), path[PATH_MAX], target[PATH_MAX];
+	struct kc_error err;
+	struct stat st;
+	bool changed;
+	int dfd;
+
+	snprintf(target, sizeof(target), "%s/victim", dir);
+	tu_write_file(target, "precious", 8, 0644);
+	snprintf(path, sizeof(path), "%s/link.yaml", dir);
+	assert_int_equal(symlink(target, path), 0);
+	/* A planted temp-file symlink must not redirect the write either. */
+	snprintf(path, sizeof(path), "%s/.m.yaml.tmp", dir);
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(fs_open_dir(dir, &dfd, &err), KC_OK);
+	assert_int_equal(fs_write_atomic_at(dfd, dir, "m.yaml", "new", 3, 0600, &changed, &err),
+			 KC_OK);
+	char *got = tu_read_file(target, NULL);
+	assert_string_equal(got, "precious");
+	free(got);
+	struct kc_buf b;
+	kc_buf_init(&b, 1024);
+	assert_int_not_equal(fs_read_at(dfd, dir, "link.yaml", &b, &err), KC_OK);
+	kc_buf_free(&b);
+	snprintf(path, sizeof(path), "%s/link.yaml", dir);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	close(dfd);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+static void
+test_remove_tree_keeps_symlink_targets(void **state)
+{
+	char *dir = tu_mkdtemp(), *outside = tu_mkdtemp(), path[PATH_MAX];
+	struct kc_error err;
+	int dfd;
+
+	snprintf(path, sizeof(path), "%s/t/sub", dir);
+	assert_int_equal(fs_mkdir_p(path, 0700, &err), KC_OK);
+	snprintf(path, sizeof(path), "%s/t/sub/f", dir);
+	tu_write_file(path, "1", 1, 0600);
+	snprintf(path, sizeof(path), "%s/keep", outside);
+	tu_write_file(path, "1", 1, 0600);
+	snprintf(path, sizeof(path), "%s/t/out", dir);
+	assert_int_equal(symlink(outside, path), 0);
+	assert_int_equal(fs_open_dir(dir, &dfd, &err), KC_OK);
+	assert_int_equal(fs_remove_tree_at(dfd, dir, "t", &err), KC_OK);
+	snprintf(path, sizeof(path), "%s/t", dir);
+	assert_int_not_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/keep", outside);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(fs_remove_tree_at(dfd, dir, "t", &err), KC_OK);
+	close(dfd);
+	tu_rmrf(dir);
+	tu_rmrf(outside);
+	free(dir);
+	free(outside);
+}
+
+static void
+test_buf_limit(void **state)
+{
+	struct kc_buf b;
+	struct kc_error err;
+
+	kc_buf_init(&b, 8);
+	assert_int_equal(kc_buf_append(&b, "12345678", 8, &err), KC_OK);
+	assert_int_equal(kc_buf_append(&b, "9", 1, &err), KC_ETOOBIG);
+	assert_int_equal(b.len, 8);
+	kc_buf_free(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_write_then_skip_identical),
+	    cmocka_unit_test(test_symlink_not_followed),
+	    cmocka_unit_test(test_remove_tree_keeps_symlink_targets),
+	    cmocka_unit_test(test_buf_limit),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
