@@ -1,0 +1,84 @@
+/*
+ * bridge_dir.h: the kubelet's staticPodPath, as the agent is allowed to see
+ * it. The directory belongs to the node administrator; the agent owns only
+ * files that pass both tests:
+ *   - the name starts with "kubelet-checkpoint_" (RENDER_MANIFEST_PREFIX), and
+ *   - the content (a regular file, not a symlink, at most 10 MiB) parses as
+ *     one document carrying the annotation kubelet-checkpoint/checkpoint-of.
+ * Every other file (kube-apiserver.yaml, etcd.yaml, dotfiles, symlinks, a
+ * prefixed file without the marker) is never written, renamed or deleted,
+ * whatever happens; prefixed ones are reported (and logged) as ignored.
+ *
+ * All operations go through openat() on one directory fd opened with
+ * O_DIRECTORY|O_NOFOLLOW. The directory is never created: a staticPodPath
+ * that does not exist yet is KC_ENOTFOUND, and the caller waits for it.
+ * Temporary files are ".kubelet-checkpoint_*.tmp" (fsutil's naming) and
+ * nothing else is ever created here.
+ */
+#ifndef KC_BRIDGE_DIR_H
+#define KC_BRIDGE_DIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kc_error.h"
+
+#define BRIDGE_MANIFEST_MODE 0600
+
+struct bridge_dir;
+
+/* A bridge manifest found in the directory (owned strings). */
+struct bridge_manifest {
+	char *file;          /* file name within the directory */
+	char *checkpoint_of; /* "<namespace>/<name>" */
+	char *source_uid;    /* NULL when the annotation is missing */
+};
+
+/* A file with our prefix that is not ours, and why. */
+struct bridge_ignored {
+	char *file;
+	char *reason;
+};
+
+struct bridge_list {
+	struct bridge_manifest *manifests; /* sorted by file name */
+	size_t count;
+	struct bridge_ignored *ignored; /* sorted by file name */
+	size_t nignored;
+};
+
+/* KC_ENOTFOUND when path does not exist (yet); never creates it. */
+kc_code bridge_dir_open(const char *path, struct bridge_dir **out, struct kc_error *err);
+void bridge_dir_close(struct bridge_dir *bd);
+const char *bridge_dir_path(const struct bridge_dir *bd);
+
+kc_code bridge_dir_list(struct bridge_dir *bd, struct bridge_list *out, struct kc_error *err);
+void bridge_list_free(struct bridge_list *list);
+
+/*
+ * Is dir/file ours (see above)? KC_OK with *ours set; a missing file is
+ * KC_ENOTFOUND. When not ours, why (may be NULL) says why in its message.
+ */
+kc_code bridge_dir_owns(struct bridge_dir *bd, const char *file, bool *ours, struct kc_error *why,
+                        struct kc_error *err);
+
+/*
+ * Write manifest bytes to file (a "kubelet-checkpoint_*" name, mode 0600),
+ * atomically and only when the bytes differ; *changed (may be NULL) tells.
+ * data must itself carry the marker annotation. A file already there that is
+ * not ours is never replaced: KC_EINVAL naming it.
+ */
+kc_code bridge_dir_write(struct bridge_dir *bd, const char *file, const void *data, size_t len,
+                         bool *changed, struct kc_error *err);
+
+/*
+ * Remove file if, re-checked right now, it is ours; missing is fine
+ * (*removed false). A file that is not ours is KC_EINVAL and stays.
+ */
+kc_code bridge_dir_remove(struct bridge_dir *bd, const char *file, bool *removed,
+                          struct kc_error *err);
+
+/* Remove our stale temp files ".kubelet-checkpoint_*.tmp" (regular files only). */
+kc_code bridge_dir_clean_temps(struct bridge_dir *bd, size_t *removed, struct kc_error *err);
+
+#endif
