@@ -2,11 +2,24 @@
  * kc_log.h: the agent's log. One line per event that matters, to stderr, with
  * "<N>" syslog priority prefixes when journald reads the stream
  * (JOURNAL_STREAM matches stderr), plain "level: message" otherwise.
+ *
+ * Repeats are rate limited: a formatted line (same level, same text) that was
+ * already logged less than KC_LOG_REPEAT_WINDOW seconds ago is counted, not
+ * printed. The next time it is due (or on kc_log_flush_repeats()) one line
+ * "last message repeated N times in Ws: <text>" reports what was held back.
+ * A failing apiserver or a corrupt checkpoint thus costs one line a minute,
+ * not one per retry. DEBUG lines are never limited (-v means "show me all").
+ *
+ * The logger keeps process-wide state (configuration and the table of recent
+ * lines): callers log from anywhere without a context, which is the point of
+ * a logger. It is not thread-safe; the agent is a single-threaded event loop.
  */
 #ifndef KC_LOG_H
 #define KC_LOG_H
 
 #include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
 
 enum kc_log_level {
 	KC_LOG_ERR = 3,
@@ -16,9 +29,25 @@ enum kc_log_level {
 	KC_LOG_DEBUG = 7,
 };
 
+#define KC_LOG_REPEAT_WINDOW 60 /* seconds */
+
 /* verbosity: 0 logs up to INFO, 1 or more adds DEBUG. */
 void kc_log_init(int verbosity);
 void kc_log(enum kc_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void kc_vlog(enum kc_log_level level, const char *fmt, va_list ap);
+
+/* Report repeats held back for lines whose window has ended (call it from a
+ * periodic tick and before exit so no count is lost). */
+void kc_log_flush_repeats(void);
+
+/* Everything kc_log_init() sets, for tests and special callers. */
+struct kc_log_opts {
+	int verbosity;
+	FILE *out;              /* NULL: stderr */
+	int journald;           /* 1/0: force "<N>" prefixes on/off; -1: detect */
+	unsigned repeat_window; /* seconds; 0: no rate limiting */
+	time_t (*clock)(void);  /* NULL: CLOCK_MONOTONIC seconds */
+};
+void kc_log_setup(const struct kc_log_opts *opts);
 
 #endif

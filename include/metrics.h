@@ -1,0 +1,64 @@
+/*
+ * metrics.h: the agent's numbers in the Prometheus text exposition format
+ * (version 0.0.4), written as a file for node_exporter's textfile collector.
+ *
+ * metrics_format() is a pure function of a snapshot and "now"; the agent
+ * fills the snapshot from its state and calls metrics_write() after every
+ * change and on its periodic tick. The file is replaced atomically (fsutil),
+ * so the collector never reads half a file, and its name must end in ".prom"
+ * (the collector ignores everything else, including fsutil's ".x.prom.tmp").
+ * All names start with kubelet_checkpoint_.
+ */
+#ifndef KC_METRICS_H
+#define KC_METRICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "kc_buf.h"
+#include "kc_error.h"
+
+/* Label values longer than this are cut at a UTF-8 character boundary. */
+#define METRICS_LABEL_MAX 256
+
+enum metrics_reachability {
+	METRICS_API_UNKNOWN = 0, /* never decided yet: the gauge is left out */
+	METRICS_API_UNREACHABLE,
+	METRICS_API_REACHABLE,
+};
+
+struct metrics_snapshot {
+	const char *version; /* agent version, label of _agent_info */
+	time_t start_time;   /* agent start (wall clock) */
+	enum metrics_reachability api;
+	time_t api_last_success; /* last successful API contact; 0: never */
+	bool bridge_enabled;     /* the flag file is present */
+	uint64_t checkpoints_ok; /* checkpoints by state */
+	uint64_t checkpoints_corrupt;
+	uint64_t checkpoints_not_checkpointable;
+	uint64_t bridge_manifests_active;
+	uint64_t activations_total;       /* bridge manifests written */
+	uint64_t withdrawals_total;       /* bridge manifests removed */
+	uint64_t api_requests_ok;         /* API requests by result */
+	uint64_t api_requests_failure;    /* network, TLS, timeout, 5xx */
+	uint64_t api_requests_auth_error; /* 401 / 403 */
+	const char *last_error_code;      /* kc_code_name(); NULL: no error so far */
+	const char *last_error_message;
+	time_t last_error_time;
+};
+
+/* Append the exposition text for m to out (HELP and TYPE for every family). */
+kc_code metrics_format(const struct metrics_snapshot *m, time_t now, struct kc_buf *out,
+                       struct kc_error *err);
+
+/* Append v as a label value: \ " and newline escaped, invalid UTF-8 and
+ * control characters replaced, cut to METRICS_LABEL_MAX bytes. */
+kc_code metrics_append_label_value(struct kc_buf *out, const char *v, struct kc_error *err);
+
+/* Format and atomically replace path (mode 0644: the collector runs as another
+ * user). A path not ending in ".prom" is KC_EINVAL and writes nothing. */
+kc_code metrics_write(const char *path, const struct metrics_snapshot *m, time_t now,
+                      struct kc_error *err);
+
+#endif
