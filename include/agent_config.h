@@ -1,0 +1,136 @@
+/*
+ * agent_config.h: the configuration of `kubelet-checkpoint run` (DESIGN.md 4).
+ *
+ * Every flag of run is also a camelCase key of an optional YAML config file
+ * (--config FILE); flags win over the file. What neither gives is resolved
+ * from the running kubelet (kubelet_discovery.h), then from the defaults:
+ *
+ *   kubeconfig     kubelet --kubeconfig, else /etc/kubernetes/kubelet.conf
+ *   nodeName       kubelet --hostname-override, else the host name (both
+ *                  trimmed and lowercased, as the kubelet does)
+ *   kubeletConfig  kubelet --config, else /var/lib/kubelet/config.yaml
+ *   staticPodPath  kubelet --pod-manifest-path when given (the kubelet
+ *                  re-applies its flags over its config file, so the flag is
+ *                  what it watches), else staticPodPath of the kubelet config,
+ *                  else /etc/kubernetes/manifests
+ *
+ * Each resolved value records where it came from, so run can log what it
+ * chose and why. Loading is a pure function of (argv, proc root, host name):
+ * SIGHUP reload is the same call again.
+ */
+#ifndef KC_AGENT_CONFIG_H
+#define KC_AGENT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "kc_error.h"
+
+#define AGENT_DEFAULT_KUBECONFIG "/etc/kubernetes/kubelet.conf"
+#define AGENT_DEFAULT_KUBELET_CONFIG "/var/lib/kubelet/config.yaml"
+#define AGENT_DEFAULT_STATIC_POD_PATH "/etc/kubernetes/manifests"
+#define AGENT_DEFAULT_STATE_DIR "/var/lib/kubelet-checkpoint"
+#define AGENT_DEFAULT_FLAG_FILE "/etc/kubelet-checkpoint/enabled"
+#define AGENT_DEFAULT_CGROUP_ROOT "/sys/fs/cgroup"
+#define AGENT_DEFAULT_STATUS_FILE "/run/kubelet-checkpoint/status.json"
+#define AGENT_DEFAULT_ANNOTATION "node.kubernetes.io/bootstrap-checkpoint"
+#define AGENT_DEFAULT_NAMESPACE "kube-system"
+#define AGENT_DEFAULT_UNREACHABLE_AFTER 30
+#define AGENT_DEFAULT_REACHABLE_AFTER 15
+#define AGENT_DEFAULT_GC_GRACE 60
+/* Upper bound of every seconds setting: a larger value is a unit mistake. */
+#define AGENT_MAX_SECONDS (30u * 24 * 3600)
+/* Largest config file accepted. */
+#define AGENT_CONFIG_FILE_MAX (1024u * 1024)
+
+/* Where a setting's value came from. */
+enum agent_source {
+	AGENT_SRC_DEFAULT = 0,
+	AGENT_SRC_FLAG,
+	AGENT_SRC_CONFIG_FILE,
+	AGENT_SRC_KUBELET_CMDLINE,
+	AGENT_SRC_KUBELET_CONFIG,
+	AGENT_SRC_HOSTNAME,
+};
+
+/* The settings, in the order they are logged; indexes agent_config.source. */
+enum agent_setting {
+	AGENT_KUBECONFIG = 0,
+	AGENT_NODE_NAME,
+	AGENT_KUBELET_CONFIG,
+	AGENT_STATIC_POD_PATH,
+	AGENT_STATE_DIR,
+	AGENT_FLAG_FILE,
+	AGENT_CGROUP_ROOT,
+	AGENT_UNREACHABLE_AFTER,
+	AGENT_REACHABLE_AFTER,
+	AGENT_GC_GRACE,
+	AGENT_STATUS_FILE,
+	AGENT_METRICS_FILE,
+	AGENT_ANNOTATION,
+	AGENT_NAMESPACE,
+	AGENT_VERBOSITY,
+	AGENT_SETTING_COUNT,
+};
+
+struct agent_strlist {
+	char **items;
+	size_t len;
+};
+
+struct agent_config {
+	char *config_file; /* --config, or NULL */
+
+	char *kubeconfig;
+	char *node_name;
+	char *kubelet_config;
+	char *static_pod_path;
+	char *state_dir;
+	char *flag_file;
+	char *cgroup_root;
+	unsigned unreachable_after; /* seconds, >= 1 */
+	unsigned reachable_after;   /* seconds, >= 1 */
+	unsigned gc_grace;	    /* seconds, >= 0 */
+	char *status_file;
+	char *metrics_file;		  /* NULL: no metrics file */
+	struct agent_strlist annotations; /* trigger annotation keys, >= 1 */
+	struct agent_strlist namespaces;  /* allow-list, >= 1; "*" = all */
+	bool all_namespaces;		  /* namespaces holds "*" */
+	int verbosity;			  /* -v count */
+
+	pid_t kubelet_pid; /* the kubelet consulted, 0 if none was (needed or found) */
+	enum agent_source source[AGENT_SETTING_COUNT];
+};
+
+/* The system the configuration is resolved against; tests use fakes. */
+struct agent_env {
+	const char *proc_root; /* NULL: "/proc" */
+	const char *hostname;  /* NULL: gethostname() */
+};
+
+/*
+ * Parse run's argv (argv[0] is "run"; argv is not modified), read --config,
+ * resolve the rest. Bad flags, unknown keys, wrong types and bad values are
+ * KC_EINVAL naming the flag ("--gc-grace") or the key ("config.yaml:
+ * gcGrace"); a named file that cannot be read is KC_ENOTFOUND/KC_EIO.
+ * On success *out is a new config for agent_config_free().
+ */
+kc_code agent_config_load(int argc, char *const argv[], const struct agent_env *env,
+			  struct agent_config **out, struct kc_error *err);
+
+void agent_config_free(struct agent_config *cfg);
+
+/* The flag name of a setting ("node-name"), its config key ("nodeName"). */
+const char *agent_setting_flag(enum agent_setting s);
+const char *agent_setting_key(enum agent_setting s);
+/* "flag", "config file", "kubelet cmdline", "kubelet config", "host name", "default". */
+const char *agent_source_name(enum agent_source src);
+
+/* One INFO line per setting: "config: nodeName=worker-1 (from kubelet cmdline)". */
+void agent_config_log(const struct agent_config *cfg);
+
+/* Usage text of run's flags, for `run --help` and usage errors. */
+const char *agent_config_usage(void);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * kubelet_discovery.h: find the running kubelet and read the settings the
+ * agent inherits from it.
+ *
+ * The kubelet is the process whose argv[0] basename is "kubelet", found by
+ * scanning <proc_root>/<pid>/cmdline (proc_root is "/proc" in production and a
+ * fake tree in tests). From its command line we take --kubeconfig, --config,
+ * --config-dir, --hostname-override and --pod-manifest-path, in both the
+ * "--flag=value" and "--flag value" forms, as pflag reads them (last one wins,
+ * "_" and "-" interchangeable, "--" ends the flags).
+ *
+ * From its KubeletConfiguration file (and the *.conf drop-ins of --config-dir,
+ * applied in lexical order over it) we take staticPodPath; a relative
+ * staticPodPath is resolved against the directory of the file that set it, as
+ * the kubelet does.
+ */
+#ifndef KC_KUBELET_DISCOVERY_H
+#define KC_KUBELET_DISCOVERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "kc_error.h"
+
+/* Largest /proc/<pid>/cmdline and kubelet config file we read. */
+#define KUBELET_CMDLINE_MAX (256u * 1024)
+#define KUBELET_CONFIG_MAX (4u * 1024 * 1024)
+
+/* What the kubelet's command line says; every string is NULL when absent. */
+struct kubelet_cmdline {
+	char *kubeconfig;	 /* --kubeconfig */
+	char *config;		 /* --config (KubeletConfiguration file) */
+	char *config_dir;	 /* --config-dir (drop-in directory) */
+	char *hostname_override; /* --hostname-override */
+	char *pod_manifest_path; /* --pod-manifest-path (deprecated; beats the config) */
+};
+
+struct kubelet_info {
+	pid_t pid; /* 0: no kubelet process was found */
+	struct kubelet_cmdline flags;
+};
+
+/*
+ * Parse one NUL-separated command line (the bytes of /proc/<pid>/cmdline).
+ * *is_kubelet tells whether argv[0]'s basename is "kubelet"; flags are only
+ * filled when it is. A flag given without its value is KC_EINVAL.
+ */
+kc_code kubelet_parse_cmdline(const char *data, size_t len, bool *is_kubelet,
+			      struct kubelet_cmdline *out, struct kc_error *err);
+
+/*
+ * Scan proc_root for the kubelet. None running is KC_OK with out->pid == 0.
+ * Processes in another PID namespace than proc_root/self (a kind or
+ * containerised kubelet seen from the host) are skipped when the namespace
+ * links are readable. Several kubelets whose flags differ is KC_EINVAL (the
+ * agent cannot know which one is its own: the flags must then be given).
+ * Relative paths are made absolute against the kubelet's cwd.
+ */
+kc_code kubelet_discover(const char *proc_root, struct kubelet_info *out, struct kc_error *err);
+
+/*
+ * staticPodPath of a KubeletConfiguration file plus the *.conf drop-ins of
+ * config_dir (may be NULL). *path_out is NULL when none of them sets it (or
+ * sets it to ""). A missing or malformed file is an error naming the file.
+ */
+kc_code kubelet_config_static_pod_path(const char *config_path, const char *config_dir,
+				       char **path_out, struct kc_error *err);
+
+void kubelet_cmdline_free(struct kubelet_cmdline *c);
+void kubelet_info_free(struct kubelet_info *ki);
+
+#endif
