@@ -1,0 +1,193 @@
+/*
+ * api_client.h: everything kubelet-checkpoint says to the Kubernetes API, on
+ * libcurl's multi interface so that the agent's single poll loop drives it.
+ *
+ * Pods channel: LIST /api/v1/pods?fieldSelector=spec.nodeName=<node> (paged
+ * with limit/continue), then WATCH from the list's resourceVersion with
+ * bookmarks and a jittered timeoutSeconds (300-600 s). A watch that ends
+ * normally is resumed from the last resourceVersion seen (events and
+ * bookmarks advance it); 410 Gone, as an HTTP status or as an ERROR event,
+ * means relist. Steady state is one long watch re-established every 5-10 min.
+ *
+ * Reference channel: the Secrets and ConfigMaps of each tracked parent are
+ * fetched with GET when the caller asks (a new or changed reference set) and
+ * refreshed on a jittered timer (API_REFS_REFRESH_MIN_S..MAX_S per parent).
+ * Fetches only run while the pods channel is healthy, so an outage costs one
+ * failing connection per retry, not one per parent.
+ *
+ * Every contact with the apiserver is classified for the caller's
+ * reachability tracker: SUCCESS (2xx, a watch connecting, watch events),
+ * FAILURE (refused/reset, timeouts, TLS failure, 5xx, 429, a cut stream),
+ * AUTH_ERROR (401/403: the API is up, our credentials are not accepted).
+ *
+ * Retry: while failing, the pods channel is retried within a second; once the
+ * caller says the API is unreachable (api_client_set_unreachable) retries back
+ * off exponentially with jitter up to API_RETRY_MAX_MS.
+ *
+ * Credentials: file paths are read by libcurl on every new connection, so the
+ * kubelet's rotating client certificate (kubelet-client-current.pem) is picked
+ * up without a restart; a token file is re-read when its inode, size or mtime
+ * changes. Blobs (kubeconfig *-data) are handed to libcurl in memory, never via
+ * temporary files.
+ */
+#ifndef KC_API_CLIENT_H
+#define KC_API_CLIENT_H
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kc_error.h"
+#include "pod_refs.h"
+
+#define API_CONNECT_TIMEOUT_MS  3000
+#define API_RESPONSE_TIMEOUT_MS 10000 /* no response headers / no bytes: hung */
+#define API_WATCH_MIN_S         300
+#define API_WATCH_MAX_S         600
+#define API_WATCH_MARGIN_S      30    /* a watch silent past timeoutSeconds+margin is dead */
+#define API_RETRY_FAST_MS       1000  /* retry period while not yet unreachable */
+#define API_RETRY_MAX_MS        10000 /* backoff ceiling once unreachable */
+#define API_REFS_REFRESH_MIN_S  1800
+#define API_REFS_REFRESH_MAX_S  3600
+#define API_LIST_PAGE           500
+#define API_MAX_LIST_BODY       (64u * 1024 * 1024)
+#define API_MAX_OBJECT_BODY     (4u * 1024 * 1024)
+
+/*
+ * How to reach and authenticate to the apiserver: the fields of a kubeconfig
+ * cluster + user. Every pointer may be NULL. *_data are the decoded contents
+ * of kubeconfig's *-data fields (PEM). A file and a blob for the same item: the
+ * blob wins. api_client_new copies everything it needs.
+ */
+struct api_conn {
+	char *server; /* "https://host:port[/prefix]" (required) */
+	char *ca_file;
+	unsigned char *ca_data;
+	size_t ca_data_len;
+	char *cert_file; /* may hold the key too (kubelet's rotated pem) */
+	unsigned char *cert_data;
+	size_t cert_data_len;
+	char *key_file;
+	unsigned char *key_data;
+	size_t key_data_len;
+	char *token;
+	char *token_file;
+	char *tls_server_name;         /* name to verify (and send as SNI) instead of host */
+	bool insecure_skip_tls_verify; /* logged loudly */
+};
+
+/* Free every field of conn (all malloc'd) and zero it. */
+void api_conn_clear(struct api_conn *conn);
+
+enum api_contact {
+	API_CONTACT_SUCCESS,
+	API_CONTACT_FAILURE,
+	API_CONTACT_AUTH_ERROR,
+};
+
+const char *api_contact_name(enum api_contact outcome); /* "success", "failure", "auth_error" */
+
+/*
+ * What the client reports. json_t arguments are borrowed for the duration of
+ * the call (json_incref to keep). Any callback may be NULL. Callbacks must not
+ * call api_client_free; they may call api_client_track_refs & co.
+ */
+struct api_callbacks {
+	void *ctx;
+	/* A (re)list finished: pods is the complete array of Pods on this node. */
+	void (*pods_listed)(void *ctx, json_t *pods);
+	/* Watch ADDED or MODIFIED. */
+	void (*pod_changed)(void *ctx, json_t *pod);
+	/* Watch DELETED (the last state of the pod). */
+	void (*pod_deleted)(void *ctx, json_t *pod);
+	/*
+	 * A fetch of the references tracked for uid completed: objects is an
+	 * array of the Secrets/ConfigMaps that exist. missing is NULL when every
+	 * required reference exists, else a KC_ENOTFOUND error naming the first
+	 * required one that does not ("Secret kube-system/foo: not found").
+	 * Transient failures (network, 5xx, 401/403) are not reported here: the
+	 * fetch is retried and the caller keeps what it had.
+	 */
+	void (*refs_fetched)(void *ctx, const char *uid, json_t *objects,
+	                     const struct kc_error *missing);
+	/*
+	 * One classified contact. SUCCESS is reported when a request completes
+	 * 2xx, when a watch connects, and for watch events at most once per
+	 * second; a quiet healthy watch reports nothing (the last outcome stands).
+	 * detail says what happened ("GET /api/v1/...: HTTP 503").
+	 */
+	void (*contact)(void *ctx, enum api_contact outcome, const char *detail);
+};
+
+struct api_stats {
+	unsigned long long requests_ok;
+	unsigned long long requests_failure;
+	unsigned long long requests_auth_error;
+	unsigned long long lists;
+	unsigned long long watches;
+	unsigned long long watch_events;
+	unsigned long long gets;
+	char last_error[256]; /* empty when none yet */
+};
+
+struct api_client;
+
+/*
+ * Validate conn (server URL, readable files), set up the multi handle. The
+ * first LIST starts on the first api_client_step. node is this node's name.
+ */
+kc_code api_client_new(const struct api_conn *conn, const char *node,
+                       const struct api_callbacks *cb, struct api_client **out,
+                       struct kc_error *err);
+void api_client_free(struct api_client *c);
+
+/*
+ * Milliseconds until api_client_step has work to do (curl timers and the
+ * client's own retry/refresh timers); never negative, at most 60000.
+ */
+long api_client_timeout_ms(struct api_client *c);
+
+/*
+ * Wait for network activity of the client or any of the extra fds (their
+ * revents are filled in), for at most min(max_ms, api_client_timeout_ms).
+ * Wraps curl_multi_poll. max_ms < 0 means no extra cap.
+ */
+kc_code api_client_wait(struct api_client *c, struct curl_waitfd *extra, unsigned nextra,
+                        int max_ms, struct kc_error *err);
+
+/* Interrupt an api_client_wait from another thread. */
+void api_client_wakeup(struct api_client *c);
+
+/*
+ * Do all pending work: drive transfers, process completed responses (calling
+ * the callbacks), start due requests. Errors are only internal ones (out of
+ * memory, a curl multi failure); network trouble is reported through contact.
+ */
+kc_code api_client_step(struct api_client *c, struct kc_error *err);
+
+/*
+ * The caller's reachability verdict: true once the API is considered
+ * unreachable (retries then back off up to API_RETRY_MAX_MS), false again
+ * once it is reachable (retries within a second).
+ */
+void api_client_set_unreachable(struct api_client *c, bool unreachable);
+
+/*
+ * Track the references of parent uid (copied). A new uid or a changed set is
+ * fetched as soon as the API is healthy; an unchanged set is left to the
+ * refresh timer. A set with no references reports an empty array at once.
+ */
+kc_code api_client_track_refs(struct api_client *c, const char *uid, const struct pod_refs *refs,
+                              struct kc_error *err);
+/* Fetch the references of uid again as soon as possible (KC_ENOTFOUND if untracked). */
+kc_code api_client_refresh_refs(struct api_client *c, const char *uid, struct kc_error *err);
+/* Stop tracking uid (a request in flight is dropped silently). */
+void api_client_untrack_refs(struct api_client *c, const char *uid);
+
+/* Throw the watch away and LIST again (e.g. after the caller lost state). */
+void api_client_relist(struct api_client *c);
+
+void api_client_get_stats(const struct api_client *c, struct api_stats *out);
+
+#endif
