@@ -39,6 +39,7 @@
 #include <stddef.h>
 
 #include "kc_error.h"
+#include "kubeconfig.h"
 #include "pod_refs.h"
 
 #define API_CONNECT_TIMEOUT_MS  3000
@@ -53,32 +54,6 @@
 #define API_LIST_PAGE           500
 #define API_MAX_LIST_BODY       (64u * 1024 * 1024)
 #define API_MAX_OBJECT_BODY     (4u * 1024 * 1024)
-
-/*
- * How to reach and authenticate to the apiserver: the fields of a kubeconfig
- * cluster + user. Every pointer may be NULL. *_data are the decoded contents
- * of kubeconfig's *-data fields (PEM). A file and a blob for the same item: the
- * blob wins. api_client_new copies everything it needs.
- */
-struct api_conn {
-	char *server; /* "https://host:port[/prefix]" (required) */
-	char *ca_file;
-	unsigned char *ca_data;
-	size_t ca_data_len;
-	char *cert_file; /* may hold the key too (kubelet's rotated pem) */
-	unsigned char *cert_data;
-	size_t cert_data_len;
-	char *key_file;
-	unsigned char *key_data;
-	size_t key_data_len;
-	char *token;
-	char *token_file;
-	char *tls_server_name;         /* name to verify (and send as SNI) instead of host */
-	bool insecure_skip_tls_verify; /* logged loudly */
-};
-
-/* Free every field of conn (all malloc'd) and zero it. */
-void api_conn_clear(struct api_conn *conn);
 
 enum api_contact {
 	API_CONTACT_SUCCESS,
@@ -134,10 +109,12 @@ struct api_stats {
 struct api_client;
 
 /*
- * Validate conn (server URL, readable files), set up the multi handle. The
- * first LIST starts on the first api_client_step. node is this node's name.
+ * Validate kc's server URL, set up the multi handle; kc (from kubeconfig.h:
+ * server, CA, client cert/key, token/tokenFile, tls-server-name, proxy-url,
+ * insecure-skip-tls-verify) is copied. The first LIST starts on the first
+ * api_client_step. node is this node's name.
  */
-kc_code api_client_new(const struct api_conn *conn, const char *node,
+kc_code api_client_new(const struct kubeconfig *kc, const char *node,
                        const struct api_callbacks *cb, struct api_client **out,
                        struct kc_error *err);
 void api_client_free(struct api_client *c);
