@@ -1,0 +1,62 @@
+/*
+ * local_pods.h: which pod UIDs are running on this node right now, read from
+ * the kubelet's pod cgroups under the cgroup root (default /sys/fs/cgroup).
+ *
+ * Layouts understood (<base> is the root on cgroup v2, and the first of
+ * <root>/memory, <root>/cpu,cpuacct, <root>/cpu, <root>/pids holding a
+ * kubepods hierarchy on cgroup v1):
+ *   systemd driver:  <base>/kubepods.slice/kubepods-pod<uid_>.slice            (Guaranteed)
+ *                    <base>/kubepods.slice/kubepods-<qos>.slice/kubepods-<qos>-pod<uid_>.slice
+ *   cgroupfs driver: <base>/kubepods/pod<uid>                                  (Guaranteed)
+ *                    <base>/kubepods/<qos>/pod<uid>
+ * with qos in {burstable, besteffort}; the systemd driver writes the UID with
+ * '_' for '-'. When both driver trees exist (a node that switched drivers),
+ * both count.
+ *
+ * "Running" means the pod cgroup exists. A pod whose containers have all
+ * exited keeps its cgroup until the kubelet tears it down, and the agent must
+ * not bridge a pod whose parent might still run, so an existing cgroup counts
+ * as running even when cgroup.procs is empty (conservative, and cheap: one
+ * readdir per QoS directory, nothing deeper).
+ *
+ * No kubepods hierarchy at all (kubelet not started yet, other cgroup root)
+ * or an unreadable one is UNKNOWN, never "nothing running".
+ */
+#ifndef KC_LOCAL_PODS_H
+#define KC_LOCAL_PODS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kc_error.h"
+
+#define LOCAL_PODS_DEFAULT_ROOT "/sys/fs/cgroup"
+/* API UIDs are 36-character UUIDs, static pod UIDs 32 hex digits. */
+#define LOCAL_POD_UID_MAX 64
+
+enum local_pods_state {
+	LOCAL_PODS_UNKNOWN = 0,
+	LOCAL_PODS_KNOWN,
+};
+
+struct local_pods {
+	enum local_pods_state state;
+	char (*uids)[LOCAL_POD_UID_MAX + 1]; /* sorted, unique, '-' form */
+	size_t count;
+	size_t cap;
+};
+
+/*
+ * Scan cgroup_root. On KC_OK out->state is KNOWN (count may be 0). Otherwise
+ * out->state is UNKNOWN and the code says why: KC_ENOTFOUND (no kubepods
+ * hierarchy), KC_EIO (unreadable), KC_ENOMEM. out is reset first and must be
+ * zero-initialised (or from a previous scan) before the first call.
+ */
+kc_code local_pods_scan(const char *cgroup_root, struct local_pods *out, struct kc_error *err);
+
+/* Is uid in the set? Always false when the state is UNKNOWN. */
+bool local_pods_contains(const struct local_pods *lp, const char *uid);
+
+void local_pods_free(struct local_pods *lp);
+
+#endif

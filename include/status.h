@@ -1,0 +1,67 @@
+/*
+ * status.h: the agent's status file (default /run/kubelet-checkpoint/status.json)
+ * and its JSON form, also printed by `kubelet-checkpoint status -o json`
+ * (DESIGN.md 4: the keys agent, flag, api, staticPodPath, checkpoints,
+ * bridgeManifests are a contract; more may be added, none renamed).
+ *
+ * status_build() is pure (a snapshot in, a json_t out); status_write()
+ * replaces the file atomically (fsutil), mode 0644, creating its directory
+ * (0755) when missing.
+ */
+#ifndef KC_STATUS_H
+#define KC_STATUS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "kc_error.h"
+#include "reachability.h"
+
+#define STATUS_FILE_DEFAULT            "/run/kubelet-checkpoint/status.json"
+#define STATUS_STATE_DIR_DEFAULT       "/var/lib/kubelet-checkpoint"
+#define STATUS_STATIC_POD_PATH_DEFAULT "/etc/kubernetes/manifests"
+/* A status file larger than this is not ours. */
+#define STATUS_MAX_FILE (16u * 1024 * 1024)
+
+struct status_checkpoint {
+	const char *namespace; /* NULL: unknown (corrupt) -> JSON null */
+	const char *name;
+	const char *uid;
+	const char *state;  /* "ok" | "corrupt" | "not-checkpointable" */
+	const char *reason; /* NULL: none -> JSON null */
+	bool active;        /* a bridge manifest exists for it */
+};
+
+struct status_snapshot {
+	bool agent_running;
+	pid_t pid;           /* 0: none -> JSON null */
+	const char *version; /* NULL: left out */
+	time_t started;      /* agent start, 0: left out */
+	time_t updated;      /* when the snapshot was taken, 0: left out */
+	const char *flag_path;
+	bool flag_enabled;
+	enum reach_state api; /* UNKNOWN -> reachable: null */
+	time_t api_since;     /* 0: since null */
+	const char *static_pod_path;
+	const char *state_dir; /* NULL: left out */
+	const struct status_checkpoint *checkpoints;
+	size_t ncheckpoints;
+	const char *const *bridge_manifests; /* file names */
+	size_t nbridge_manifests;
+	const char *last_error; /* NULL: null */
+	time_t last_error_time;
+};
+
+kc_code status_build(const struct status_snapshot *s, json_t **out, struct kc_error *err);
+kc_code status_write(const char *path, const struct status_snapshot *s, struct kc_error *err);
+
+/* "2026-01-02T03:04:05Z" (UTC) into buf (at least 21 bytes). */
+kc_code status_rfc3339(time_t t, char *buf, size_t bufsz, struct kc_error *err);
+
+/* Is pid a live process whose argv[0] is kubelet-checkpoint (per /proc)? */
+bool status_pid_is_agent(pid_t pid);
+
+#endif
