@@ -36,9 +36,10 @@ void kc_log_init(int verbosity);
 void kc_log(enum kc_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void kc_vlog(enum kc_log_level level, const char *fmt, va_list ap);
 
-/* Report repeats held back for lines whose window has ended (call it from a
- * periodic tick and before exit so no count is lost). */
-void kc_log_flush_repeats(void);
+/* Report repeats held back for lines whose window has ended; with all, for
+ * every line (call it from a periodic tick, and with all=1 before exit, so no
+ * count is lost). */
+void kc_log_flush_repeats(int all);
 
 /* Everything kc_log_init() sets, for tests and special callers. */
 struct kc_log_opts {

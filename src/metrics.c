@@ -1,0 +1,258 @@
+/*
+ * metrics.c: the Prometheus text exposition of the agent's state, written for
+ * node_exporter's textfile collector (see metrics.h).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fsutil.h"
+#include "metrics.h"
+
+#define PREFIX "kubelet_checkpoint_"
+
+static kc_code family(struct kc_buf *out, const char *name, const char *type, const char *help,
+                      struct kc_error *err)
+{
+	return kc_buf_printf(out, err, "# HELP " PREFIX "%s %s\n# TYPE " PREFIX "%s %s\n", name,
+	                     help, name, type);
+}
+
+static kc_code sample_u64(struct kc_buf *out, const char *name, const char *labels, uint64_t v,
+                          struct kc_error *err)
+{
+	return kc_buf_printf(out, err, PREFIX "%s%s %" PRIu64 "\n", name, labels, v);
+}
+
+static kc_code sample_i64(struct kc_buf *out, const char *name, int64_t v, struct kc_error *err)
+{
+	return kc_buf_printf(out, err, PREFIX "%s %" PRId64 "\n", name, v);
+}
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
+static size_t utf8_seq_len(const unsigned char *p, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	/* Overlong forms, UTF-16 surrogates, beyond U+10FFFF. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+kc_code metrics_append_label_value(struct kc_buf *out, const char *v, struct kc_error *err)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	size_t n = strlen(v), used = 0;
+	kc_code rc = KC_OK;
+
+	while (n > 0 && rc == KC_OK) {
+		size_t len = utf8_seq_len(p, n);
+		const char *rep = NULL;
+		size_t replen;
+
+		if (len == 0) {
+			rep = "\xef\xbf\xbd"; /* U+FFFD for a byte that is not UTF-8 */
+			len = 1;
+		} else if (p[0] == '\\') {
+			rep = "\\\\";
+		} else if (p[0] == '"') {
+			rep = "\\\"";
+		} else if (p[0] == '\n') {
+			rep = "\\n";
+		} else if (p[0] < 0x20 || p[0] == 0x7f) {
+			rep = " ";
+		}
+		replen = rep != NULL ? strlen(rep) : len;
+		if (used + replen > METRICS_LABEL_MAX)
+			break;
+		rc = kc_buf_append(out, rep != NULL ? rep : (const char *)p, replen, err);
+		used += replen;
+		p += len;
+		n -= len;
+	}
+	return rc;
+}
+
+/* name{label="value"} 1: the info-gauge idiom for text-valued facts. */
+static kc_code info_sample(struct kc_buf *out, const char *name, const char *const *kv,
+                           size_t npairs, struct kc_error *err)
+{
+	size_t i;
+	kc_code rc = kc_buf_puts(out, PREFIX, err);
+
+	if (rc == KC_OK)
+		rc = kc_buf_printf(out, err, "%s{", name);
+	for (i = 0; i < npairs && rc == KC_OK; i++) {
+		rc = kc_buf_printf(out, err, "%s%s=\"", i > 0 ? "," : "", kv[2 * i]);
+		if (rc == KC_OK)
+			rc = metrics_append_label_value(out, kv[2 * i + 1], err);
+		if (rc == KC_OK)
+			rc = kc_buf_puts(out, "\"", err);
+	}
+	return rc == KC_OK ? kc_buf_puts(out, "} 1\n", err) : rc;
+}
+
+static kc_code format_agent(const struct metrics_snapshot *m, struct kc_buf *out,
+                            struct kc_error *err)
+{
+	const char *kv[] = {"version", m->version != NULL ? m->version : "unknown"};
+	kc_code rc;
+
+	if ((rc = family(out, "agent_info", "gauge", "Agent build; the value is always 1.", err)) ||
+	    (rc = info_sample(out, "agent_info", kv, 1, err)) ||
+	    (rc = family(out, "start_time_seconds", "gauge",
+	                 "Start time of the agent since the Unix epoch in seconds.", err)) ||
+	    (rc = sample_i64(out, "start_time_seconds", (int64_t)m->start_time, err)) ||
+	    (rc = family(out, "bridge_enabled", "gauge",
+	                 "1 when the flag file is present (bridge on), 0 in standby.", err)))
+		return rc;
+	return sample_u64(out, "bridge_enabled", "", m->bridge_enabled ? 1 : 0, err);
+}
+
+static kc_code format_api(const struct metrics_snapshot *m, time_t now, struct kc_buf *out,
+                          struct kc_error *err)
+{
+	static const char *const results[] = {"ok", "failure", "auth_error"};
+	const uint64_t counts[] = {m->api_requests_ok, m->api_requests_failure,
+	                           m->api_requests_auth_error};
+	char labels[64];
+	kc_code rc;
+	size_t i;
+
+	if ((rc = family(out, "api_reachable", "gauge",
+	                 "1 when the Kubernetes API is reachable, 0 when unreachable; absent "
+	                 "until the agent has decided.",
+	                 err)))
+		return rc;
+	if (m->api != METRICS_API_UNKNOWN &&
+	    (rc = sample_u64(out, "api_reachable", "", m->api == METRICS_API_REACHABLE, err)))
+		return rc;
+	if ((rc = family(out, "api_last_success_timestamp_seconds", "gauge",
+	                 "Time of the last successful API contact since the Unix epoch; absent "
+	                 "when there was none.",
+	                 err)) ||
+	    (m->api_last_success != 0 && (rc = sample_i64(out, "api_last_success_timestamp_seconds",
+	                                                  (int64_t)m->api_last_success, err))) ||
+	    (rc = family(out, "api_last_success_age_seconds", "gauge",
+	                 "Seconds from the last successful API contact to the writing of this "
+	                 "file; absent when there was none.",
+	                 err)) ||
+	    (m->api_last_success != 0 &&
+	     (rc = sample_i64(out, "api_last_success_age_seconds",
+	                      now > m->api_last_success ? (int64_t)(now - m->api_last_success) : 0,
+	                      err))) ||
+	    (rc = family(out, "api_requests_total", "counter",
+	                 "Requests to the Kubernetes API by result (failure: network, TLS, "
+	                 "timeout or 5xx; auth_error: 401 or 403).",
+	                 err)))
+		return rc;
+	for (i = 0; i < 3; i++) {
+		snprintf(labels, sizeof(labels), "{result=\"%s\"}", results[i]);
+		if ((rc = sample_u64(out, "api_requests_total", labels, counts[i], err)))
+			return rc;
+	}
+	return KC_OK;
+}
+
+static kc_code format_checkpoints(const struct metrics_snapshot *m, struct kc_buf *out,
+                                  struct kc_error *err)
+{
+	kc_code rc;
+
+	if ((rc = family(out, "checkpoints", "gauge", "Checkpoints on disk by state.", err)) ||
+	    (rc = sample_u64(out, "checkpoints", "{state=\"ok\"}", m->checkpoints_ok, err)) ||
+	    (rc = sample_u64(out, "checkpoints", "{state=\"corrupt\"}", m->checkpoints_corrupt,
+	                     err)) ||
+	    (rc = sample_u64(out, "checkpoints", "{state=\"not_checkpointable\"}",
+	                     m->checkpoints_not_checkpointable, err)) ||
+	    (rc = family(out, "bridge_manifests_active", "gauge",
+	                 "Bridge manifests in the staticPodPath.", err)) ||
+	    (rc =
+	         sample_u64(out, "bridge_manifests_active", "", m->bridge_manifests_active, err)) ||
+	    (rc = family(out, "activations_total", "counter",
+	                 "Bridge manifests written since the agent started.", err)) ||
+	    (rc = sample_u64(out, "activations_total", "", m->activations_total, err)) ||
+	    (rc = family(out, "withdrawals_total", "counter",
+	                 "Bridge manifests removed since the agent started.", err)))
+		return rc;
+	return sample_u64(out, "withdrawals_total", "", m->withdrawals_total, err);
+}
+
+static kc_code format_last_error(const struct metrics_snapshot *m, struct kc_buf *out,
+                                 struct kc_error *err)
+{
+	const char *kv[] = {"code", m->last_error_code, "message",
+	                    m->last_error_message != NULL ? m->last_error_message : ""};
+	kc_code rc;
+
+	if ((rc = family(out, "last_error_info", "gauge",
+	                 "The last error the agent logged; the value is always 1; absent when "
+	                 "there was none.",
+	                 err)) ||
+	    (m->last_error_code != NULL &&
+	     (rc = info_sample(out, "last_error_info", kv, 2, err))) ||
+	    (rc = family(out, "last_error_timestamp_seconds", "gauge",
+	                 "Time of the last error since the Unix epoch; absent when there was none.",
+	                 err)))
+		return rc;
+	if (m->last_error_code == NULL)
+		return KC_OK;
+	return sample_i64(out, "last_error_timestamp_seconds", (int64_t)m->last_error_time, err);
+}
+
+kc_code metrics_format(const struct metrics_snapshot *m, time_t now, struct kc_buf *out,
+                       struct kc_error *err)
+{
+	kc_code rc;
+
+	if ((rc = format_agent(m, out, err)) || (rc = format_api(m, now, out, err)) ||
+	    (rc = format_checkpoints(m, out, err)))
+		return rc;
+	return format_last_error(m, out, err);
+}
+
+kc_code metrics_write(const char *path, const struct metrics_snapshot *m, time_t now,
+                      struct kc_error *err)
+{
+	static const char suffix[] = ".prom";
+	size_t len = strlen(path);
+	const char *base = strrchr(path, '/');
+	struct kc_buf out;
+	kc_code rc;
+
+	base = base != NULL ? base + 1 : path;
+	if (len < sizeof(suffix) || strcmp(path + len - (sizeof(suffix) - 1), suffix) != 0 ||
+	    strlen(base) <= sizeof(suffix) - 1 || base[0] == '.')
+		return kc_fail(err, KC_EINVAL,
+		               "%s: metrics file name must end in \".prom\" and not start with "
+		               "\".\" (node_exporter's textfile collector reads only those)",
+		               path);
+	kc_buf_init(&out, 1 << 20);
+	rc = metrics_format(m, now, &out, err);
+	if (rc == KC_OK)
+		rc = fs_write_atomic(path, out.data, out.len, 0644, NULL, err);
+	kc_buf_free(&out);
+	if (rc != KC_OK)
+		kc_error_prefix(err, "metrics");
+	return rc;
+}
