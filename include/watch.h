@@ -12,6 +12,12 @@
  * inotifytools_initialize() (the agent is single-threaded at that point).
  * The fd is made close-on-exec and handed to the poll loop; watch_drain()
  * reads events through the library with a zero timeout until none is left.
+ * Watches are added and removed with inotify_add_watch/inotify_rm_watch on
+ * that fd, not inotifytools_watch_file: the library keeps a watch in its
+ * filename table after the kernel dropped it (a removed directory), and its
+ * remove call then fails, so a re-created directory could never be watched
+ * again by name. The library still does initialisation, event reading and
+ * buffering, and cleanup.
  *
  * The agent's own temporary files (".kubelet-checkpoint_*", ".Pod_*") are
  * ignored so its writes do not wake it in a loop. The final rename of a write

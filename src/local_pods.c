@@ -1,0 +1,244 @@
+/*
+ * local_pods.c: the pod UIDs that have a cgroup on this node (see
+ * local_pods.h for the layouts and why an existing cgroup counts as running).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "local_pods.h"
+
+/* Where kubepods can live: the v2 root first, then the v1 controllers. */
+static const char *const bases[] = {"", "memory", "cpu,cpuacct", "cpu", "pids"};
+static const char *const qos_classes[] = {"burstable", "besteffort"};
+
+/*
+ * A pod UID as found in a cgroup name: lowercase hex and '-' (API UUIDs) or
+ * plain hex (static pods); '_' (systemd escaping) becomes '-'.
+ */
+static bool copy_uid(const char *s, size_t len, char out[LOCAL_POD_UID_MAX + 1])
+{
+	size_t i;
+
+	if (len == 0 || len > LOCAL_POD_UID_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		char ch = s[i] == '_' ? '-' : s[i];
+
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || ch == '-'))
+			return false;
+		out[i] = ch;
+	}
+	out[len] = '\0';
+	return true;
+}
+
+/*
+ * The UID in a pod cgroup directory name, for the systemd form
+ * "<slice_prefix>pod<uid_>.slice" (slice_prefix "kubepods-" or
+ * "kubepods-<qos>-") or, with slice_prefix NULL, the cgroupfs form
+ * "pod<uid>".
+ */
+static bool parse_pod_dir(const char *d_name, const char *slice_prefix,
+                          char out[LOCAL_POD_UID_MAX + 1])
+{
+	const char *p = d_name;
+	size_t len;
+
+	if (slice_prefix != NULL) {
+		size_t plen = strlen(slice_prefix);
+
+		if (strncmp(p, slice_prefix, plen) != 0)
+			return false;
+		p += plen;
+	}
+	if (strncmp(p, "pod", 3) != 0)
+		return false;
+	p += 3;
+	len = strlen(p);
+	if (slice_prefix != NULL) {
+		if (len < 6 || strcmp(p + len - 6, ".slice") != 0)
+			return false;
+		len -= 6;
+	}
+	return copy_uid(p, len, out);
+}
+
+static kc_code add_uid(struct local_pods *lp, const char *uid, struct kc_error *err)
+{
+	if (lp->count == lp->cap) {
+		size_t ncap = lp->cap ? lp->cap * 2 : 64;
+		void *p = realloc(lp->uids, ncap * sizeof(*lp->uids));
+
+		if (p == NULL)
+			return kc_fail(err, KC_ENOMEM, "local pods: out of memory");
+		lp->uids = p;
+		lp->cap = ncap;
+	}
+	memcpy(lp->uids[lp->count++], uid, LOCAL_POD_UID_MAX + 1);
+	return KC_OK;
+}
+
+/*
+ * Add the pods found directly in dir. A missing QoS directory is fine
+ * (optional = true); any other failure to read is an error, because a
+ * partial list would claim pods are not running when they might be.
+ */
+static kc_code scan_dir(struct local_pods *lp, const char *dir, const char *slice_prefix,
+                        bool optional, struct kc_error *err)
+{
+	char uid[LOCAL_POD_UID_MAX + 1];
+	struct dirent *de;
+	kc_code rc = KC_OK;
+	DIR *d;
+
+	d = opendir(dir);
+	if (d == NULL) {
+		if (optional && errno == ENOENT)
+			return KC_OK;
+		return kc_fail_errno(err, errno == ENOENT ? KC_ENOTFOUND : KC_EIO, errno,
+		                     "%s: open cgroup directory", dir);
+	}
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL) {
+			if (errno != 0)
+				rc = kc_fail_errno(err, KC_EIO, errno, "%s: read cgroup directory",
+				                   dir);
+			break;
+		}
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+			continue;
+		if (parse_pod_dir(de->d_name, slice_prefix, uid) &&
+		    (rc = add_uid(lp, uid, err)) != KC_OK)
+			break;
+	}
+	closedir(d);
+	return rc;
+}
+
+static kc_code join(char *out, size_t outsz, struct kc_error *err, const char *a, const char *b,
+                    const char *c)
+{
+	int n = snprintf(out, outsz, "%s%s%s%s%s", a, *b ? "/" : "", b, *c ? "/" : "", c);
+
+	if (n < 0 || (size_t)n >= outsz)
+		return kc_fail(err, KC_EINVAL, "%s: cgroup path too long", a);
+	return KC_OK;
+}
+
+/* kubepods.slice (systemd driver) under top. */
+static kc_code scan_systemd(struct local_pods *lp, const char *top, struct kc_error *err)
+{
+	char dir[PATH_MAX], slice[64], prefix[64];
+	kc_code rc;
+	size_t q;
+
+	if ((rc = scan_dir(lp, top, "kubepods-", false, err)) != KC_OK)
+		return rc;
+	for (q = 0; q < sizeof(qos_classes) / sizeof(qos_classes[0]); q++) {
+		snprintf(slice, sizeof(slice), "kubepods-%s.slice", qos_classes[q]);
+		snprintf(prefix, sizeof(prefix), "kubepods-%s-", qos_classes[q]);
+		if ((rc = join(dir, sizeof(dir), err, top, slice, "")) != KC_OK ||
+		    (rc = scan_dir(lp, dir, prefix, true, err)) != KC_OK)
+			return rc;
+	}
+	return KC_OK;
+}
+
+/* kubepods (cgroupfs driver) under top. */
+static kc_code scan_cgroupfs(struct local_pods *lp, const char *top, struct kc_error *err)
+{
+	char dir[PATH_MAX];
+	kc_code rc;
+	size_t q;
+
+	if ((rc = scan_dir(lp, top, NULL, false, err)) != KC_OK)
+		return rc;
+	for (q = 0; q < sizeof(qos_classes) / sizeof(qos_classes[0]); q++)
+		if ((rc = join(dir, sizeof(dir), err, top, qos_classes[q], "")) != KC_OK ||
+		    (rc = scan_dir(lp, dir, NULL, true, err)) != KC_OK)
+			return rc;
+	return KC_OK;
+}
+
+static int cmp_uid(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static void sort_unique(struct local_pods *lp)
+{
+	size_t i, n = 0;
+
+	qsort(lp->uids, lp->count, sizeof(*lp->uids), cmp_uid);
+	for (i = 0; i < lp->count; i++)
+		if (n == 0 || strcmp(lp->uids[n - 1], lp->uids[i]) != 0)
+			memmove(lp->uids[n++], lp->uids[i], sizeof(*lp->uids));
+	lp->count = n;
+}
+
+static bool is_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+kc_code local_pods_scan(const char *cgroup_root, struct local_pods *out, struct kc_error *err)
+{
+	char systemd_top[PATH_MAX], cgroupfs_top[PATH_MAX];
+	bool have_systemd, have_cgroupfs;
+	kc_code rc = KC_OK;
+	size_t b;
+
+	out->state = LOCAL_PODS_UNKNOWN;
+	out->count = 0;
+	for (b = 0; b < sizeof(bases) / sizeof(bases[0]); b++) {
+		if ((rc = join(systemd_top, sizeof(systemd_top), err, cgroup_root, bases[b],
+		               "kubepods.slice")) != KC_OK ||
+		    (rc = join(cgroupfs_top, sizeof(cgroupfs_top), err, cgroup_root, bases[b],
+		               "kubepods")) != KC_OK)
+			return rc;
+		have_systemd = is_dir(systemd_top);
+		have_cgroupfs = is_dir(cgroupfs_top);
+		if (!have_systemd && !have_cgroupfs)
+			continue;
+		if (have_systemd && (rc = scan_systemd(out, systemd_top, err)) != KC_OK)
+			break;
+		if (have_cgroupfs && (rc = scan_cgroupfs(out, cgroupfs_top, err)) != KC_OK)
+			break;
+		sort_unique(out);
+		out->state = LOCAL_PODS_KNOWN;
+		return KC_OK;
+	}
+	out->count = 0;
+	if (rc != KC_OK)
+		return rc;
+	return kc_fail(err, KC_ENOTFOUND, "%s: no kubepods cgroup hierarchy (kubelet not running?)",
+	               cgroup_root);
+}
+
+bool local_pods_contains(const struct local_pods *lp, const char *uid)
+{
+	if (lp->state != LOCAL_PODS_KNOWN || lp->count == 0 || uid == NULL)
+		return false;
+	return bsearch(uid, lp->uids, lp->count, sizeof(*lp->uids), cmp_uid) != NULL;
+}
+
+void local_pods_free(struct local_pods *lp)
+{
+	free(lp->uids);
+	lp->uids = NULL;
+	lp->count = lp->cap = 0;
+	lp->state = LOCAL_PODS_UNKNOWN;
+}
