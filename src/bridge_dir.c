@@ -146,6 +146,7 @@ static kc_code inspect_file(struct bridge_dir *bd, const char *file, struct insp
 kc_code bridge_dir_open(const char *path, struct bridge_dir **out, struct kc_error *err)
 {
 	struct bridge_dir *bd;
+	struct stat st;
 	int fd;
 
 	*out = NULL;
@@ -154,7 +155,8 @@ kc_code bridge_dir_open(const char *path, struct bridge_dir **out, struct kc_err
 		if (errno == ENOENT)
 			return kc_fail(err, KC_ENOTFOUND, "staticPodPath %s does not exist (yet)",
 			               path);
-		if (errno == ELOOP)
+		if ((errno == ELOOP || errno == ENOTDIR) && lstat(path, &st) == 0 &&
+		    S_ISLNK(st.st_mode))
 			return kc_fail(err, KC_EIO,
 			               "staticPodPath %s is a symlink: give the real directory",
 			               path);
