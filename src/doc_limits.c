@@ -1,0 +1,121 @@
+/*
+ * doc_limits.c: the codec's hard limits (see doc_limits.h). Checking the
+ * input up front gives one clear message for a NUL byte or a bad UTF-8
+ * sequence, whichever parser would otherwise have tripped over it.
+ */
+#include <stdint.h>
+
+#include "doc.h"
+#include "doc_limits.h"
+
+void doc_position(const char *data, size_t len, size_t off, unsigned long *line, unsigned long *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	if (off > len)
+		off = len;
+	for (i = 0; i < off; i++) {
+		unsigned char c = (unsigned char)data[i];
+
+		if (c == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if ((c & 0xC0) != 0x80) {
+			(*col)++; /* count characters, not continuation bytes */
+		}
+	}
+}
+
+/*
+ * Length of the valid UTF-8 sequence at s[0..avail), or 0 when it is not one
+ * (overlong forms, surrogates and code points past U+10FFFF included).
+ */
+static size_t utf8_sequence(const unsigned char *s, size_t avail)
+{
+	unsigned char c = s[0];
+	uint32_t cp;
+	size_t n, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2, cp = c & 0x1F;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3, cp = c & 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (avail < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3F);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return n;
+}
+
+kc_code doc_check_input(const char *data, size_t len, const char *source, struct kc_error *err)
+{
+	const unsigned char *s = (const unsigned char *)data;
+	unsigned long line, col;
+	size_t i = 0, n;
+
+	if (len > DOC_MAX_INPUT)
+		return kc_fail(err, KC_ETOOBIG, "%s: input is %zu bytes, more than the %u allowed",
+		               source, len, DOC_MAX_INPUT);
+	while (i < len) {
+		if (s[i] == '\0') {
+			doc_position(data, len, i, &line, &col);
+			return kc_fail(err, KC_EINVAL,
+			               "%s: line %lu column %lu: NUL byte (binary data, not text)",
+			               source, line, col);
+		}
+		if ((n = utf8_sequence(s + i, len - i)) == 0) {
+			doc_position(data, len, i, &line, &col);
+			return kc_fail(err, KC_EINVAL,
+			               "%s: line %lu column %lu: invalid UTF-8 (byte 0x%02x)",
+			               source, line, col, s[i]);
+		}
+		i += n;
+	}
+	return KC_OK;
+}
+
+static kc_code check_node(const json_t *node, int depth, size_t *nodes, struct kc_error *err)
+{
+	const char *key;
+	json_t *child;
+	size_t i;
+	kc_code rc;
+
+	if (depth > DOC_MAX_DEPTH)
+		return kc_fail(err, KC_EINVAL, "nested deeper than %d levels", DOC_MAX_DEPTH);
+	if (++*nodes > DOC_MAX_NODES)
+		return kc_fail(err, KC_ETOOBIG, "more than %u nodes", DOC_MAX_NODES);
+	if (json_is_object(node)) {
+		json_object_foreach((json_t *)node, key, child)
+		{
+			if ((rc = check_node(child, depth + 1, nodes, err)) != KC_OK)
+				return rc;
+		}
+	} else if (json_is_array(node)) {
+		json_array_foreach(node, i, child)
+		{
+			if ((rc = check_node(child, depth + 1, nodes, err)) != KC_OK)
+				return rc;
+		}
+	}
+	return KC_OK;
+}
+
+kc_code doc_check_tree(const json_t *doc, size_t *nodes, struct kc_error *err)
+{
+	return check_node(doc, 1, nodes, err);
+}
