@@ -23,22 +23,23 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "kc_error.h"
 
-#define AGENT_DEFAULT_KUBECONFIG "/etc/kubernetes/kubelet.conf"
-#define AGENT_DEFAULT_KUBELET_CONFIG "/var/lib/kubelet/config.yaml"
-#define AGENT_DEFAULT_STATIC_POD_PATH "/etc/kubernetes/manifests"
-#define AGENT_DEFAULT_STATE_DIR "/var/lib/kubelet-checkpoint"
-#define AGENT_DEFAULT_FLAG_FILE "/etc/kubelet-checkpoint/enabled"
-#define AGENT_DEFAULT_CGROUP_ROOT "/sys/fs/cgroup"
-#define AGENT_DEFAULT_STATUS_FILE "/run/kubelet-checkpoint/status.json"
-#define AGENT_DEFAULT_ANNOTATION "node.kubernetes.io/bootstrap-checkpoint"
-#define AGENT_DEFAULT_NAMESPACE "kube-system"
+#define AGENT_DEFAULT_KUBECONFIG        "/etc/kubernetes/kubelet.conf"
+#define AGENT_DEFAULT_KUBELET_CONFIG    "/var/lib/kubelet/config.yaml"
+#define AGENT_DEFAULT_STATIC_POD_PATH   "/etc/kubernetes/manifests"
+#define AGENT_DEFAULT_STATE_DIR         "/var/lib/kubelet-checkpoint"
+#define AGENT_DEFAULT_FLAG_FILE         "/etc/kubelet-checkpoint/enabled"
+#define AGENT_DEFAULT_CGROUP_ROOT       "/sys/fs/cgroup"
+#define AGENT_DEFAULT_STATUS_FILE       "/run/kubelet-checkpoint/status.json"
+#define AGENT_DEFAULT_ANNOTATION        "node.kubernetes.io/bootstrap-checkpoint"
+#define AGENT_DEFAULT_NAMESPACE         "kube-system"
 #define AGENT_DEFAULT_UNREACHABLE_AFTER 30
-#define AGENT_DEFAULT_REACHABLE_AFTER 15
-#define AGENT_DEFAULT_GC_GRACE 60
+#define AGENT_DEFAULT_REACHABLE_AFTER   15
+#define AGENT_DEFAULT_GC_GRACE          60
 /* Upper bound of every seconds setting: a larger value is a unit mistake. */
 #define AGENT_MAX_SECONDS (30u * 24 * 3600)
 /* Largest config file accepted. */
@@ -91,13 +92,13 @@ struct agent_config {
 	char *cgroup_root;
 	unsigned unreachable_after; /* seconds, >= 1 */
 	unsigned reachable_after;   /* seconds, >= 1 */
-	unsigned gc_grace;	    /* seconds, >= 0 */
+	unsigned gc_grace;          /* seconds, >= 0 */
 	char *status_file;
-	char *metrics_file;		  /* NULL: no metrics file */
+	char *metrics_file;               /* NULL: no metrics file */
 	struct agent_strlist annotations; /* trigger annotation keys, >= 1 */
 	struct agent_strlist namespaces;  /* allow-list, >= 1; "*" = all */
-	bool all_namespaces;		  /* namespaces holds "*" */
-	int verbosity;			  /* -v count */
+	bool all_namespaces;              /* namespaces holds "*" */
+	int verbosity;                    /* -v count */
 
 	pid_t kubelet_pid; /* the kubelet consulted, 0 if none was (needed or found) */
 	enum agent_source source[AGENT_SETTING_COUNT];
@@ -117,7 +118,7 @@ struct agent_env {
  * On success *out is a new config for agent_config_free().
  */
 kc_code agent_config_load(int argc, char *const argv[], const struct agent_env *env,
-			  struct agent_config **out, struct kc_error *err);
+                          struct agent_config **out, struct kc_error *err);
 
 void agent_config_free(struct agent_config *cfg);
 
@@ -130,7 +131,10 @@ const char *agent_source_name(enum agent_source src);
 /* One INFO line per setting: "config: nodeName=worker-1 (from kubelet cmdline)". */
 void agent_config_log(const struct agent_config *cfg);
 
-/* Usage text of run's flags, for `run --help` and usage errors. */
-const char *agent_config_usage(void);
+/* -h or --help among run's arguments: print the usage and exit 0 instead of loading. */
+bool agent_config_wants_help(int argc, char *const argv[]);
+
+/* Usage text of run's flags, generated from the same table the parser uses. */
+void agent_config_print_usage(FILE *f);
 
 #endif

@@ -26,27 +26,27 @@
 
 /* PEM material: a file to read (path) or in-memory bytes (data), or neither. */
 struct kubeconfig_pem {
-	char *path;	     /* absolute or as written if already absolute; NULL if none */
+	char *path;          /* absolute or as written if already absolute; NULL if none */
 	unsigned char *data; /* decoded *-data, NUL-terminated for convenience; NULL if none */
-	size_t len;	     /* bytes of data, without the NUL */
+	size_t len;          /* bytes of data, without the NUL */
 };
 
 struct kubeconfig {
-	char *path;	   /* the file read */
-	char *context;	   /* names chosen, for logs */
+	char *path;    /* the file read */
+	char *context; /* names chosen, for logs */
 	char *cluster;
 	char *user;
-	char *server;	   /* absolute URL ("https://" added when the scheme is missing),
-			      no trailing '/' */
-	char *tls_server_name;	/* NULL: use the server's host name */
-	char *proxy_url;	/* NULL: none */
+	char *server;          /* absolute URL ("https://" added when the scheme is missing),
+	                          no trailing '/' */
+	char *tls_server_name; /* NULL: use the server's host name */
+	char *proxy_url;       /* NULL: none */
 	bool insecure_skip_tls_verify;
-	struct kubeconfig_pem ca;	   /* empty: system trust store */
+	struct kubeconfig_pem ca;          /* empty: system trust store */
 	struct kubeconfig_pem client_cert; /* set iff client_key is */
 	struct kubeconfig_pem client_key;
-	char *token;	  /* bearer token, or NULL */
+	char *token;      /* bearer token, or NULL */
 	char *token_file; /* bearer token file (re-read by the client, wins over token
-			     as in client-go's rest.Config), or NULL */
+	                     as in client-go's rest.Config), or NULL */
 };
 
 /* Read and resolve path. Errors name the file and the key ("users[0].user.exec"). */
@@ -54,7 +54,7 @@ kc_code kubeconfig_load(const char *path, struct kubeconfig **out, struct kc_err
 
 /* The same from bytes already read; path names them and anchors relative paths. */
 kc_code kubeconfig_parse(const char *data, size_t len, const char *path, struct kubeconfig **out,
-			 struct kc_error *err);
+                         struct kc_error *err);
 
 void kubeconfig_free(struct kubeconfig *kc);
 

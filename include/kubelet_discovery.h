@@ -25,13 +25,13 @@
 
 /* Largest /proc/<pid>/cmdline and kubelet config file we read. */
 #define KUBELET_CMDLINE_MAX (256u * 1024)
-#define KUBELET_CONFIG_MAX (4u * 1024 * 1024)
+#define KUBELET_CONFIG_MAX  (4u * 1024 * 1024)
 
 /* What the kubelet's command line says; every string is NULL when absent. */
 struct kubelet_cmdline {
-	char *kubeconfig;	 /* --kubeconfig */
-	char *config;		 /* --config (KubeletConfiguration file) */
-	char *config_dir;	 /* --config-dir (drop-in directory) */
+	char *kubeconfig;        /* --kubeconfig */
+	char *config;            /* --config (KubeletConfiguration file) */
+	char *config_dir;        /* --config-dir (drop-in directory) */
 	char *hostname_override; /* --hostname-override */
 	char *pod_manifest_path; /* --pod-manifest-path (deprecated; beats the config) */
 };
@@ -47,7 +47,7 @@ struct kubelet_info {
  * filled when it is. A flag given without its value is KC_EINVAL.
  */
 kc_code kubelet_parse_cmdline(const char *data, size_t len, bool *is_kubelet,
-			      struct kubelet_cmdline *out, struct kc_error *err);
+                              struct kubelet_cmdline *out, struct kc_error *err);
 
 /*
  * Scan proc_root for the kubelet. None running is KC_OK with out->pid == 0.
@@ -65,7 +65,7 @@ kc_code kubelet_discover(const char *proc_root, struct kubelet_info *out, struct
  * sets it to ""). A missing or malformed file is an error naming the file.
  */
 kc_code kubelet_config_static_pod_path(const char *config_path, const char *config_dir,
-				       char **path_out, struct kc_error *err);
+                                       char **path_out, struct kc_error *err);
 
 void kubelet_cmdline_free(struct kubelet_cmdline *c);
 void kubelet_info_free(struct kubelet_info *ki);

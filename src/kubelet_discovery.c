@@ -1,0 +1,448 @@
+/*
+ * kubelet_discovery.c: find the running kubelet in /proc and read the flags
+ * and the KubeletConfiguration the agent inherits (see kubelet_discovery.h).
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "doc.h"
+#include "kc_buf.h"
+#include "kc_path.h"
+#include "kubelet_discovery.h"
+
+/* The kubelet flags we read, and where each lands in struct kubelet_cmdline. */
+static const struct {
+	const char *name;
+	size_t offset;
+	bool is_path;
+} kubelet_flags[] = {
+    {"kubeconfig", offsetof(struct kubelet_cmdline, kubeconfig), true},
+    {"config", offsetof(struct kubelet_cmdline, config), true},
+    {"config-dir", offsetof(struct kubelet_cmdline, config_dir), true},
+    {"hostname-override", offsetof(struct kubelet_cmdline, hostname_override), false},
+    {"pod-manifest-path", offsetof(struct kubelet_cmdline, pod_manifest_path), true},
+};
+#define N_KUBELET_FLAGS (sizeof(kubelet_flags) / sizeof(kubelet_flags[0]))
+
+static char **flag_slot(struct kubelet_cmdline *c, size_t i)
+{
+	return (char **)((char *)c + kubelet_flags[i].offset);
+}
+
+static const char *flag_value(const struct kubelet_cmdline *c, size_t i)
+{
+	return *(char *const *)((const char *)c + kubelet_flags[i].offset);
+}
+
+void kubelet_cmdline_free(struct kubelet_cmdline *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < N_KUBELET_FLAGS; i++) {
+		free(*flag_slot(c, i));
+		*flag_slot(c, i) = NULL;
+	}
+}
+
+void kubelet_info_free(struct kubelet_info *ki)
+{
+	if (ki == NULL)
+		return;
+	kubelet_cmdline_free(&ki->flags);
+	ki->pid = 0;
+}
+
+/* pflag's normalisation: "--pod_manifest_path" is "--pod-manifest-path". */
+static int flag_index(const char *name, size_t len)
+{
+	size_t i, j;
+
+	for (i = 0; i < N_KUBELET_FLAGS; i++) {
+		const char *want = kubelet_flags[i].name;
+
+		if (strlen(want) != len)
+			continue;
+		for (j = 0; j < len; j++)
+			if ((name[j] == '_' ? '-' : name[j]) != want[j])
+				break;
+		if (j == len)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Set a flag; pflag lets the last occurrence win, and "" means unset. */
+static kc_code set_flag(struct kubelet_cmdline *out, int idx, const char *value,
+                        struct kc_error *err)
+{
+	char **slot = flag_slot(out, (size_t)idx);
+	char *copy = NULL;
+
+	if (value[0] != '\0' && (copy = strdup(value)) == NULL)
+		return kc_fail(err, KC_ENOMEM, "out of memory");
+	free(*slot);
+	*slot = copy;
+	return KC_OK;
+}
+
+kc_code kubelet_parse_cmdline(const char *data, size_t len, bool *is_kubelet,
+                              struct kubelet_cmdline *out, struct kc_error *err)
+{
+	const char *arg, *next, *end = data + len, *base, *eq;
+	struct kubelet_cmdline flags = {0};
+	size_t arglen;
+	int idx;
+	kc_code rc;
+
+	*is_kubelet = false;
+	if (len == 0)
+		return KC_OK; /* kernel thread or zombie */
+	arglen = strnlen(data, len);
+	base = memrchr(data, '/', arglen);
+	base = base == NULL ? data : base + 1;
+	if ((size_t)(data + arglen - base) != strlen("kubelet") ||
+	    memcmp(base, "kubelet", strlen("kubelet")) != 0)
+		return KC_OK;
+	*is_kubelet = true;
+
+	/* The last argument may lack its NUL (a truncated or rewritten cmdline). */
+	for (arg = data + arglen + 1; arg < end; arg = next) {
+		arglen = strnlen(arg, (size_t)(end - arg));
+		next = arg + arglen + 1;
+		if (arglen == 2 && memcmp(arg, "--", 2) == 0)
+			break; /* the rest are arguments, not flags */
+		if (arglen < 3 || arg[0] != '-' || arg[1] != '-')
+			continue; /* a value, a positional or a shorthand such as -v=2 */
+		eq = memchr(arg, '=', arglen);
+		idx = flag_index(arg + 2, (size_t)((eq != NULL ? eq : arg + arglen) - (arg + 2)));
+		if (idx < 0)
+			continue;
+		if (eq != NULL) {
+			char *value = strndup(eq + 1, (size_t)(arg + arglen - eq - 1));
+
+			if (value == NULL) {
+				rc = kc_fail(err, KC_ENOMEM, "out of memory");
+				goto fail;
+			}
+			rc = set_flag(&flags, idx, value, err);
+			free(value);
+		} else if (next >= end) {
+			rc = kc_fail(err, KC_EINVAL, "kubelet flag --%s has no value",
+			             kubelet_flags[idx].name);
+		} else {
+			/* pflag takes the next argument as the value, whatever it looks like. */
+			char *value = strndup(next, (size_t)(end - next));
+
+			if (value == NULL) {
+				rc = kc_fail(err, KC_ENOMEM, "out of memory");
+				goto fail;
+			}
+			rc = set_flag(&flags, idx, value, err);
+			next += strlen(value) + 1;
+			free(value);
+		}
+		if (rc != KC_OK)
+			goto fail;
+	}
+	*out = flags;
+	return KC_OK;
+fail:
+	kubelet_cmdline_free(&flags);
+	return rc;
+}
+
+static bool same_string(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static bool same_flags(const struct kubelet_cmdline *a, const struct kubelet_cmdline *b)
+{
+	size_t i;
+
+	for (i = 0; i < N_KUBELET_FLAGS; i++)
+		if (!same_string(flag_value(a, i), flag_value(b, i)))
+			return false;
+	return true;
+}
+
+/* readlink into a new string; NULL when the link cannot be read. */
+static char *read_link(const char *proc_root, const char *pid, const char *what)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	ssize_t n;
+
+	if (snprintf(path, sizeof(path), "%s/%s/%s", proc_root, pid, what) >= (int)sizeof(path))
+		return NULL;
+	if ((n = readlink(path, target, sizeof(target) - 1)) < 0)
+		return NULL;
+	target[n] = '\0';
+	return strdup(target);
+}
+
+/* A process in another PID namespace is some container's kubelet, not ours. */
+static bool other_pid_namespace(const char *proc_root, const char *pid, const char *own_ns)
+{
+	char *ns;
+	bool other;
+
+	if (own_ns == NULL || (ns = read_link(proc_root, pid, "ns/pid")) == NULL)
+		return false; /* unknown: count it */
+	other = strcmp(ns, own_ns) != 0;
+	free(ns);
+	return other;
+}
+
+/* The kubelet resolves its relative flag paths against its own cwd. */
+static kc_code absolute_flags(const char *proc_root, const char *pid, struct kubelet_cmdline *flags,
+                              struct kc_error *err)
+{
+	char *cwd = NULL, *abs, **slot;
+	size_t i;
+	kc_code rc = KC_OK;
+
+	for (i = 0; i < N_KUBELET_FLAGS && rc == KC_OK; i++) {
+		slot = flag_slot(flags, i);
+		if (!kubelet_flags[i].is_path || *slot == NULL || (*slot)[0] == '/')
+			continue;
+		if (cwd == NULL && (cwd = read_link(proc_root, pid, "cwd")) == NULL) {
+			rc =
+			    kc_fail(err, KC_EINVAL,
+			            "kubelet pid %s: --%s=%s is relative and the kubelet's working "
+			            "directory cannot be read",
+			            pid, kubelet_flags[i].name, *slot);
+			break;
+		}
+		if ((rc = kc_path_join(cwd, *slot, &abs, err)) == KC_OK) {
+			free(*slot);
+			*slot = abs;
+		}
+	}
+	free(cwd);
+	return rc;
+}
+
+static bool is_pid_name(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/* Read and parse proc_root/pid/cmdline; a vanished or unreadable process is not a kubelet. */
+static kc_code inspect_process(const char *proc_root, const char *pid, bool *is_kubelet,
+                               struct kubelet_cmdline *flags, struct kc_error *err)
+{
+	char path[PATH_MAX];
+	struct kc_buf buf;
+	struct kc_error ignored;
+	kc_code rc;
+
+	*is_kubelet = false;
+	if (snprintf(path, sizeof(path), "%s/%s/cmdline", proc_root, pid) >= (int)sizeof(path))
+		return KC_OK;
+	kc_buf_init(&buf, KUBELET_CMDLINE_MAX);
+	if (kc_buf_read_file(&buf, path, &ignored) != KC_OK) {
+		kc_buf_free(&buf);
+		return KC_OK;
+	}
+	rc = kubelet_parse_cmdline(buf.data, buf.len, is_kubelet, flags, err);
+	kc_buf_free(&buf);
+	if (rc != KC_OK)
+		return kc_error_prefix(err, "%s", path);
+	return KC_OK;
+}
+
+kc_code kubelet_discover(const char *proc_root, struct kubelet_info *out, struct kc_error *err)
+{
+	struct kubelet_info found = {0};
+	struct kubelet_cmdline flags;
+	struct dirent *de;
+	char *own_ns;
+	bool is_kubelet;
+	long pid;
+	DIR *d;
+	kc_code rc = KC_OK;
+
+	if ((d = opendir(proc_root)) == NULL)
+		return kc_fail_errno(err, KC_EIO, errno, "%s", proc_root);
+	own_ns = read_link(proc_root, "self", "ns/pid");
+	while ((de = readdir(d)) != NULL) {
+		if (!is_pid_name(de->d_name))
+			continue;
+		memset(&flags, 0, sizeof(flags));
+		if ((rc = inspect_process(proc_root, de->d_name, &is_kubelet, &flags, err)) !=
+		    KC_OK)
+			break;
+		if (!is_kubelet || other_pid_namespace(proc_root, de->d_name, own_ns)) {
+			kubelet_cmdline_free(&flags);
+			continue;
+		}
+		if ((rc = absolute_flags(proc_root, de->d_name, &flags, err)) != KC_OK) {
+			kubelet_cmdline_free(&flags);
+			break;
+		}
+		pid = strtol(de->d_name, NULL, 10);
+		if (found.pid != 0 && !same_flags(&found.flags, &flags)) {
+			rc = kc_fail(err, KC_EINVAL,
+			             "%s: kubelet processes %ld and %ld run with different flags; "
+			             "cannot tell which one is this node's: give --kubeconfig, "
+			             "--node-name, --kubelet-config and --static-pod-path",
+			             proc_root, (long)found.pid < pid ? (long)found.pid : pid,
+			             (long)found.pid < pid ? pid : (long)found.pid);
+			kubelet_cmdline_free(&flags);
+			break;
+		}
+		/* Identical twins (a wrapper exec'ing the binary): keep the lowest pid. */
+		if (found.pid == 0 || pid < (long)found.pid) {
+			kubelet_cmdline_free(&found.flags);
+			found.flags = flags;
+			found.pid = (pid_t)pid;
+		} else {
+			kubelet_cmdline_free(&flags);
+		}
+	}
+	closedir(d);
+	free(own_ns);
+	if (rc != KC_OK) {
+		kubelet_info_free(&found);
+		return rc;
+	}
+	*out = found;
+	return KC_OK;
+}
+
+/*
+ * Apply one KubeletConfiguration document's staticPodPath over *path: a
+ * document that does not mention it leaves *path alone; "" unsets it.
+ */
+static kc_code apply_config_file(const char *file, char **path, struct kc_error *err)
+{
+	struct kc_buf buf;
+	json_t *docs = NULL, *doc, *kind, *spp;
+	kc_code rc;
+
+	kc_buf_init(&buf, KUBELET_CONFIG_MAX);
+	if ((rc = kc_buf_read_file(&buf, file, err)) != KC_OK)
+		goto out;
+	if ((rc = doc_parse(buf.data, buf.len, file, &docs, err)) != KC_OK)
+		goto out;
+	if (json_array_size(docs) != 1 || !json_is_object(json_array_get(docs, 0))) {
+		rc = kc_fail(err, KC_EINVAL,
+		             "%s: expected one KubeletConfiguration mapping, found %s", file,
+		             json_array_size(docs) == 0 ? "an empty file" : "something else");
+		goto out;
+	}
+	doc = json_array_get(docs, 0);
+	kind = json_object_get(doc, "kind");
+	if (kind != NULL && (!json_is_string(kind) ||
+	                     strcmp(json_string_value(kind), "KubeletConfiguration") != 0)) {
+		rc = kc_fail(err, KC_EINVAL, "%s: kind: expected KubeletConfiguration", file);
+		goto out;
+	}
+	if ((spp = json_object_get(doc, "staticPodPath")) == NULL || json_is_null(spp))
+		goto out;
+	if (!json_is_string(spp)) {
+		rc = kc_fail(err, KC_EINVAL, "%s: staticPodPath: expected a string", file);
+		goto out;
+	}
+	free(*path);
+	*path = NULL;
+	if (json_string_length(spp) == 0)
+		goto out;
+	if (strlen(json_string_value(spp)) != json_string_length(spp)) {
+		rc = kc_fail(err, KC_EINVAL, "%s: staticPodPath: contains a NUL byte", file);
+		goto out;
+	}
+	rc = kc_path_beside(file, json_string_value(spp), path, err);
+out:
+	json_decref(docs);
+	kc_buf_free(&buf);
+	return rc;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_dropin_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	return name[0] != '.' && len > strlen(".conf") &&
+	       strcmp(name + len - strlen(".conf"), ".conf") == 0;
+}
+
+/* The kubelet applies the *.conf files of --config-dir in lexical order. */
+static kc_code apply_dropins(const char *dir, char **path, struct kc_error *err)
+{
+	char **names = NULL, **grown, *file;
+	size_t n = 0, cap = 0, i;
+	struct dirent *de;
+	DIR *d;
+	kc_code rc = KC_OK;
+
+	if ((d = opendir(dir)) == NULL)
+		return kc_fail_errno(err, errno == ENOENT ? KC_ENOTFOUND : KC_EIO, errno,
+		                     "kubelet --config-dir %s", dir);
+	while ((de = readdir(d)) != NULL && rc == KC_OK) {
+		if (!is_dropin_name(de->d_name))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((grown = realloc(names, cap * sizeof(*names))) == NULL) {
+				rc = kc_fail(err, KC_ENOMEM, "out of memory");
+				break;
+			}
+			names = grown;
+		}
+		if ((names[n] = strdup(de->d_name)) == NULL)
+			rc = kc_fail(err, KC_ENOMEM, "out of memory");
+		else
+			n++;
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), compare_names);
+	for (i = 0; i < n && rc == KC_OK; i++) {
+		if ((rc = kc_path_join(dir, names[i], &file, err)) != KC_OK)
+			break;
+		rc = apply_config_file(file, path, err);
+		free(file);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+kc_code kubelet_config_static_pod_path(const char *config_path, const char *config_dir,
+                                       char **path_out, struct kc_error *err)
+{
+	char *path = NULL;
+	kc_code rc;
+
+	rc = apply_config_file(config_path, &path, err);
+	if (rc == KC_OK && config_dir != NULL)
+		rc = apply_dropins(config_dir, &path, err);
+	if (rc != KC_OK) {
+		free(path);
+		return rc;
+	}
+	*path_out = path;
+	return KC_OK;
+}

@@ -1,0 +1,69 @@
+/*
+ * tu_tree.c: file tree helpers for tests (see tu_tree.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "tu_tree.h"
+
+static char *full_path(const char *root, const char *rel)
+{
+	char *path, *p;
+
+	if (asprintf(&path, "%s/%s", root, rel) < 0)
+		abort();
+	for (p = path + strlen(root) + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+			perror(path);
+			abort();
+		}
+		*p = '/';
+	}
+	return path;
+}
+
+char *tu_put(const char *root, const char *rel, const char *content)
+{
+	char *path = full_path(root, rel);
+
+	tu_write_file(path, content, strlen(content), 0644);
+	return path;
+}
+
+void tu_put_link(const char *root, const char *rel, const char *target)
+{
+	char *path = full_path(root, rel);
+
+	if (symlink(target, path) != 0) {
+		perror(path);
+		abort();
+	}
+	free(path);
+}
+
+void tu_fake_process(const char *proc, int pid, const char *const *argv)
+{
+	char rel[64], *path, *buf = NULL;
+	size_t len = 0, n;
+	FILE *f;
+
+	snprintf(rel, sizeof(rel), "%d/cmdline", pid);
+	path = full_path(proc, rel);
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		abort();
+	for (; *argv != NULL; argv++) {
+		n = strlen(*argv) + 1;
+		if (fwrite(*argv, 1, n, f) != n)
+			abort();
+	}
+	fclose(f);
+	tu_write_file(path, buf, len, 0444);
+	free(buf);
+	free(path);
+}

@@ -1,0 +1,336 @@
+/*
+ * test_kubelet_discovery.c: finding the kubelet in fake /proc trees, reading
+ * its flags in every pflag form, and staticPodPath from its config files.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kubelet_discovery.h"
+#include "testutil.h"
+#include "tu_tree.h"
+
+/* Parse argv (NULL-terminated) as /proc/<pid>/cmdline bytes. */
+static kc_code parse_argv(const char *const *argv, bool *is_kubelet, struct kubelet_cmdline *out,
+                          struct kc_error *err)
+{
+	char buf[4096];
+	size_t n = 0, len;
+
+	for (; *argv != NULL; argv++) {
+		len = strlen(*argv) + 1;
+		assert_true(n + len <= sizeof(buf));
+		memcpy(buf + n, *argv, len);
+		n += len;
+	}
+	memset(out, 0, sizeof(*out));
+	return kubelet_parse_cmdline(buf, n, is_kubelet, out, err);
+}
+
+static void test_flag_forms(void **state)
+{
+	const char *argv[] = {"/usr/bin/kubelet",
+	                      "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf",
+	                      "--kubeconfig=/etc/kubernetes/kubelet.conf",
+	                      "--config",
+	                      "/var/lib/kubelet/config.yaml",
+	                      "--v=2",
+	                      "--hostname_override",
+	                      "Worker-1",
+	                      "--pod-manifest-path=/etc/kubernetes/manifests",
+	                      "--container-runtime-endpoint",
+	                      "unix:///run/containerd/containerd.sock",
+	                      NULL};
+	struct kubelet_cmdline c;
+	struct kc_error err;
+	bool is_kubelet;
+
+	assert_int_equal(parse_argv(argv, &is_kubelet, &c, &err), KC_OK);
+	assert_true(is_kubelet);
+	assert_string_equal(c.kubeconfig, "/etc/kubernetes/kubelet.conf");
+	assert_string_equal(c.config, "/var/lib/kubelet/config.yaml");
+	assert_string_equal(c.hostname_override, "Worker-1"); /* lowercasing is the caller's */
+	assert_string_equal(c.pod_manifest_path, "/etc/kubernetes/manifests");
+	assert_null(c.config_dir);
+	kubelet_cmdline_free(&c);
+}
+
+static void test_last_wins_empty_unsets_and_double_dash(void **state)
+{
+	const char *argv[] = {"kubelet",
+	                      "--kubeconfig=/a",
+	                      "--kubeconfig",
+	                      "/b",
+	                      "--config=/c",
+	                      "--config=",
+	                      "--config-dir",
+	                      "--weird-but-pflag-takes-it",
+	                      "--",
+	                      "--hostname-override=after-dashes",
+	                      NULL};
+	struct kubelet_cmdline c;
+	struct kc_error err;
+	bool is_kubelet;
+
+	assert_int_equal(parse_argv(argv, &is_kubelet, &c, &err), KC_OK);
+	assert_string_equal(c.kubeconfig, "/b");
+	assert_null(c.config);
+	assert_string_equal(c.config_dir, "--weird-but-pflag-takes-it");
+	assert_null(c.hostname_override);
+	kubelet_cmdline_free(&c);
+}
+
+static void test_not_a_kubelet(void **state)
+{
+	const char *names[] = {"kubelet-checkpoint", "/usr/bin/kubeletx", "/opt/kubelet/bin/sh",
+	                       "kube", ""};
+	struct kubelet_cmdline c;
+	struct kc_error err;
+	bool is_kubelet = true;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *argv[] = {names[i], "--kubeconfig=/x", NULL};
+
+		assert_int_equal(parse_argv(argv, &is_kubelet, &c, &err), KC_OK);
+		assert_false(is_kubelet);
+		assert_null(c.kubeconfig);
+	}
+	/* A kernel thread has an empty cmdline. */
+	assert_int_equal(kubelet_parse_cmdline("", 0, &is_kubelet, &c, &err), KC_OK);
+	assert_false(is_kubelet);
+}
+
+static void test_missing_value_and_unterminated_last_arg(void **state)
+{
+	const char *argv[] = {"kubelet", "--v=2", "--kubeconfig", NULL};
+	static const char raw[] = "kubelet\0--config=/etc/k.yaml"; /* no final NUL */
+	struct kubelet_cmdline c;
+	struct kc_error err;
+	bool is_kubelet;
+
+	assert_int_equal(parse_argv(argv, &is_kubelet, &c, &err), KC_EINVAL);
+	assert_non_null(strstr(err.msg, "--kubeconfig has no value"));
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(kubelet_parse_cmdline(raw, sizeof(raw) - 1, &is_kubelet, &c, &err), KC_OK);
+	assert_string_equal(c.config, "/etc/k.yaml");
+	kubelet_cmdline_free(&c);
+}
+
+/* A /proc with noise: init, a kernel thread, ourselves, non-pid entries. */
+static char *noisy_proc(void)
+{
+	char *root = tu_mkdtemp(), *p;
+	const char *init[] = {"/sbin/init", "splash", NULL};
+	const char *containerd[] = {"/usr/bin/containerd", NULL};
+	const char *agent[] = {"/usr/bin/kubelet-checkpoint", "run", "--kubeconfig=/wrong", NULL};
+
+	tu_fake_process(root, 1, init);
+	tu_fake_process(root, 300, containerd);
+	tu_fake_process(root, 400, agent);
+	free(tu_put(root, "2/cmdline", "")); /* kthreadd */
+	free(tu_put(root, "sys/kernel/hostname", "x\n"));
+	free(tu_put(root, "cpuinfo", "x\n"));
+	p = tu_put(root, "12abc/cmdline", "kubelet");
+	free(p);
+	return root;
+}
+
+static void test_discover_among_processes(void **state)
+{
+	char *root = noisy_proc();
+	const char *kubelet[] = {"/usr/bin/kubelet", "--kubeconfig", "/etc/kubernetes/kubelet.conf",
+	                         "--config=/var/lib/kubelet/config.yaml", NULL};
+	struct kubelet_info ki;
+	struct kc_error err;
+
+	tu_fake_process(root, 1234, kubelet);
+	assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+	assert_int_equal(ki.pid, 1234);
+	assert_string_equal(ki.flags.kubeconfig, "/etc/kubernetes/kubelet.conf");
+	assert_string_equal(ki.flags.config, "/var/lib/kubelet/config.yaml");
+	assert_null(ki.flags.hostname_override);
+	kubelet_info_free(&ki);
+	tu_rmrf(root);
+	free(root);
+}
+
+static void test_no_kubelet(void **state)
+{
+	char *root = noisy_proc();
+	struct kubelet_info ki;
+	struct kc_error err;
+
+	assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+	assert_int_equal(ki.pid, 0);
+	assert_null(ki.flags.kubeconfig);
+	tu_rmrf(root);
+	free(root);
+	assert_int_equal(kubelet_discover("/nonexistent-proc-root", &ki, &err), KC_EIO);
+}
+
+static void test_several_kubelets(void **state)
+{
+	char *root = noisy_proc();
+	const char *a[] = {"kubelet", "--kubeconfig=/etc/kubernetes/kubelet.conf", NULL};
+	const char *b[] = {"/usr/local/bin/kubelet", "--kubeconfig=/other.conf", NULL};
+	struct kubelet_info ki;
+	struct kc_error err;
+
+	/* Identical flags (a wrapper and the binary): the lowest pid. */
+	tu_fake_process(root, 900, a);
+	tu_fake_process(root, 77, a);
+	assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+	assert_int_equal(ki.pid, 77);
+	kubelet_info_free(&ki);
+
+	/* Different flags: ambiguous, an error naming both. */
+	tu_fake_process(root, 500, b);
+	assert_int_equal(kubelet_discover(root, &ki, &err), KC_EINVAL);
+	assert_non_null(strstr(err.msg, "different flags"));
+	assert_non_null(strstr(err.msg, "500"));
+	assert_non_null(strstr(err.msg, "--static-pod-path"));
+
+	/* ... unless the other one lives in another PID namespace (a kind node). */
+	tu_put_link(root, "self/ns/pid", "pid:[4026531836]");
+	tu_put_link(root, "77/ns/pid", "pid:[4026531836]");
+	tu_put_link(root, "900/ns/pid", "pid:[4026531836]");
+	tu_put_link(root, "500/ns/pid", "pid:[4026532999]");
+	assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+	assert_int_equal(ki.pid, 77);
+	assert_string_equal(ki.flags.kubeconfig, "/etc/kubernetes/kubelet.conf");
+	kubelet_info_free(&ki);
+	tu_rmrf(root);
+	free(root);
+}
+
+static void test_relative_flags_use_kubelet_cwd(void **state)
+{
+	char *root = noisy_proc();
+	const char *k[] = {"kubelet",
+	                   "--config=conf/config.yaml",
+	                   "--hostname-override=n1",
+	                   "--kubeconfig",
+	                   "/abs.conf",
+	                   NULL};
+	struct kubelet_info ki;
+	struct kc_error err;
+
+	tu_fake_process(root, 42, k);
+	assert_int_equal(kubelet_discover(root, &ki, &err), KC_EINVAL);
+	assert_non_null(strstr(err.msg, "--config=conf/config.yaml is relative"));
+
+	tu_put_link(root, "42/cwd", "/var/lib/kubelet");
+	assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+	assert_string_equal(ki.flags.config, "/var/lib/kubelet/conf/config.yaml");
+	assert_string_equal(ki.flags.kubeconfig, "/abs.conf");
+	assert_string_equal(ki.flags.hostname_override, "n1"); /* not a path */
+	kubelet_info_free(&ki);
+	tu_rmrf(root);
+	free(root);
+}
+
+static void expect_spp(const char *dir, const char *config_yaml, const char *dropin_dir,
+                       kc_code want_rc, const char *want)
+{
+	char *cfg = tu_put(dir, "config.yaml", config_yaml), *path = (char *)"unset";
+	struct kc_error err;
+
+	assert_int_equal(kubelet_config_static_pod_path(cfg, dropin_dir, &path, &err), want_rc);
+	if (want_rc == KC_OK && want == NULL)
+		assert_null(path);
+	else if (want_rc == KC_OK)
+		assert_string_equal(path, want);
+	else
+		assert_non_null(strstr(err.msg, want));
+	if (want_rc == KC_OK)
+		free(path);
+	free(cfg);
+}
+
+static void test_static_pod_path_from_config(void **state)
+{
+	char *dir = tu_mkdtemp(), *rel_want;
+
+	expect_spp(dir,
+	           "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+	           "staticPodPath: /etc/kubernetes/manifests\ncgroupDriver: systemd\n",
+	           NULL, KC_OK, "/etc/kubernetes/manifests");
+	expect_spp(dir, "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n",
+	           NULL, KC_OK, NULL);
+	expect_spp(dir, "kind: KubeletConfiguration\nstaticPodPath: \"\"\n", NULL, KC_OK, NULL);
+	expect_spp(dir, "{\"kind\":\"KubeletConfiguration\",\"staticPodPath\":\"/m\"}", NULL, KC_OK,
+	           "/m");
+	/* The kubelet resolves relative paths against the config file's directory. */
+	if (asprintf(&rel_want, "%s/manifests", dir) < 0)
+		abort();
+	expect_spp(dir, "kind: KubeletConfiguration\nstaticPodPath: manifests\n", NULL, KC_OK,
+	           rel_want);
+	free(rel_want);
+	expect_spp(dir, "kind: KubeletConfiguration\nstaticPodPath: 12\n", NULL, KC_EINVAL,
+	           "staticPodPath: expected a string");
+	expect_spp(dir, "kind: Pod\nstaticPodPath: /x\n", NULL, KC_EINVAL,
+	           "kind: expected KubeletConfiguration");
+	expect_spp(dir, "", NULL, KC_EINVAL, "an empty file");
+	expect_spp(dir, "kind: KubeletConfiguration\n---\nkind: KubeletConfiguration\n", NULL,
+	           KC_EINVAL, "expected one KubeletConfiguration");
+	expect_spp(dir, "kind: [unclosed\n", NULL, KC_EINVAL, "config.yaml");
+	tu_rmrf(dir);
+	free(dir);
+}
+
+static void test_missing_config_file(void **state)
+{
+	struct kc_error err;
+	char *path;
+
+	assert_int_equal(
+	    kubelet_config_static_pod_path("/nonexistent/config.yaml", NULL, &path, &err),
+	    KC_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "/nonexistent/config.yaml"));
+}
+
+static void test_dropins_override_in_lexical_order(void **state)
+{
+	char *dir = tu_mkdtemp(), *dropins, *want;
+
+	if (asprintf(&dropins, "%s/conf.d", dir) < 0 || asprintf(&want, "%s/conf.d/rel", dir) < 0)
+		abort();
+	free(tu_put(dir, "conf.d/20-b.conf", "kind: KubeletConfiguration\nstaticPodPath: /b\n"));
+	free(tu_put(dir, "conf.d/10-a.conf", "kind: KubeletConfiguration\nstaticPodPath: /a\n"));
+	free(tu_put(dir, "conf.d/30-c.yaml", "staticPodPath: /not-a-dropin\n"));
+	free(tu_put(dir, "conf.d/.99-hidden.conf", "staticPodPath: /hidden\n"));
+	free(tu_put(dir, "conf.d/15-other.conf", "kind: KubeletConfiguration\nmaxPods: 50\n"));
+	expect_spp(dir, "kind: KubeletConfiguration\nstaticPodPath: /base\n", dropins, KC_OK, "/b");
+
+	free(tu_put(dir, "conf.d/40-rel.conf", "kind: KubeletConfiguration\nstaticPodPath: rel\n"));
+	expect_spp(dir, "kind: KubeletConfiguration\n", dropins, KC_OK, want);
+
+	free(tu_put(dir, "conf.d/50-bad.conf", "staticPodPath: [1]\n"));
+	expect_spp(dir, "kind: KubeletConfiguration\n", dropins, KC_EINVAL, "50-bad.conf");
+	expect_spp(dir, "kind: KubeletConfiguration\n", "/nonexistent-dropins", KC_ENOTFOUND,
+	           "--config-dir");
+	free(dropins);
+	free(want);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_flag_forms),
+	    cmocka_unit_test(test_last_wins_empty_unsets_and_double_dash),
+	    cmocka_unit_test(test_not_a_kubelet),
+	    cmocka_unit_test(test_missing_value_and_unterminated_last_arg),
+	    cmocka_unit_test(test_discover_among_processes),
+	    cmocka_unit_test(test_no_kubelet),
+	    cmocka_unit_test(test_several_kubelets),
+	    cmocka_unit_test(test_relative_flags_use_kubelet_cwd),
+	    cmocka_unit_test(test_static_pod_path_from_config),
+	    cmocka_unit_test(test_missing_config_file),
+	    cmocka_unit_test(test_dropins_override_in_lexical_order),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
