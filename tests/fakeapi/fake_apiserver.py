@@ -1,0 +1,650 @@
+#!/usr/bin/env python3
+"""fake_apiserver.py: a small kube-apiserver stand-in for kubelet-checkpoint tests.
+
+Python 3 standard library only. It serves, over TLS on 127.0.0.1, the few
+endpoints the agent uses:
+
+  GET /api/v1/pods?fieldSelector=spec.nodeName=N[&limit=&continue=]     LIST
+  GET /api/v1/pods?fieldSelector=...&watch=1&resourceVersion=R
+      [&allowWatchBookmarks=true][&timeoutSeconds=S]                     WATCH
+  GET /api/v1/namespaces/NS/secrets/NAME, .../configmaps/NAME            GET
+
+and a plain-HTTP control port (also 127.0.0.1) with JSON endpoints the tests
+drive: add/modify/delete pods and objects, faults (down, hung, HTTP status),
+cutting watch streams mid-event, compaction (410 Gone), counters. See
+README.md in this directory for the full list.
+"""
+
+import argparse
+import base64
+import http.server
+import json
+import os
+import socket
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+
+MAX_EVENTS = 10000
+
+
+def status_body(code, reason, message):
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+
+
+class State:
+    """Everything the fake knows; one lock (a Condition) guards all of it."""
+
+    def __init__(self, token):
+        self.cond = threading.Condition()
+        self.rv = 1
+        self.pods = {}  # (ns, name) -> pod
+        self.objects = {}  # (kind, ns, name) -> object
+        self.events = []  # (rv, type, pod)
+        self.compacted_rv = 0  # a watch from rv < this gets 410
+        self.fault = {"mode": "none"}
+        self.settings = {
+            "bookmark_interval": 60.0,
+            "max_watch_timeout": None,
+            "gone_as_event": True,
+            "token": token,
+        }
+        self.watches = set()
+        self.connections = set()
+        self.reset_stats()
+
+    def reset_stats(self):
+        self.counts = {}
+        self.by_node = {}
+        self.user_agents = set()
+        self.log = []
+        self.accepted = 0
+
+    def count(self, verb, resource, node, code, path, ua, user):
+        key = "%s %s" % (verb, resource)
+        self.counts[key] = self.counts.get(key, 0) + 1
+        if node is not None:
+            per = self.by_node.setdefault(node, {})
+            per[key] = per.get(key, 0) + 1
+        if ua:
+            self.user_agents.add(ua)
+        self.log.append(
+            {"t": time.time(), "verb": verb, "resource": resource, "path": path,
+             "code": code, "node": node, "user": user, "ua": ua})
+        del self.log[:-2000]
+
+    def bump(self):
+        self.rv += 1
+        return self.rv
+
+    def record(self, etype, pod):
+        self.events.append((self.rv, etype, json.loads(json.dumps(pod))))
+        if len(self.events) > MAX_EVENTS:
+            dropped = self.events[: len(self.events) - MAX_EVENTS]
+            del self.events[: len(dropped)]
+            self.compacted_rv = max(self.compacted_rv, dropped[-1][0])
+        self.cond.notify_all()
+
+    def put_pod(self, pod):
+        meta = pod.setdefault("metadata", {})
+        ns = meta.setdefault("namespace", "default")
+        name = meta.get("name")
+        if not name:
+            raise ValueError("pod without metadata.name")
+        pod.setdefault("kind", "Pod")
+        pod.setdefault("apiVersion", "v1")
+        old = self.pods.get((ns, name))
+        if old is not None:
+            meta.setdefault("uid", old["metadata"]["uid"])
+            meta.setdefault("creationTimestamp", old["metadata"].get("creationTimestamp"))
+        else:
+            meta.setdefault("uid", str(uuid.uuid4()))
+            meta.setdefault("creationTimestamp",
+                            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        meta["resourceVersion"] = str(self.bump())
+        self.pods[(ns, name)] = pod
+        self.record("MODIFIED" if old is not None else "ADDED", pod)
+        return pod
+
+    def delete_pod(self, ns, name):
+        pod = self.pods.pop((ns, name), None)
+        if pod is None:
+            return None
+        pod["metadata"]["resourceVersion"] = str(self.bump())
+        self.record("DELETED", pod)
+        return pod
+
+    def put_object(self, obj):
+        kind = obj.get("kind")
+        if kind not in ("Secret", "ConfigMap"):
+            raise ValueError("kind must be Secret or ConfigMap")
+        meta = obj.setdefault("metadata", {})
+        ns = meta.setdefault("namespace", "default")
+        if not meta.get("name"):
+            raise ValueError("object without metadata.name")
+        obj.setdefault("apiVersion", "v1")
+        meta.setdefault("uid", str(uuid.uuid4()))
+        meta["resourceVersion"] = str(self.bump())
+        self.objects[(kind, ns, meta["name"])] = obj
+        return obj
+
+
+def pod_node(pod):
+    return (pod.get("spec") or {}).get("nodeName")
+
+
+def parse_node_selector(value):
+    """Only spec.nodeName=N (or ==N) is supported, as the agent sends it."""
+    if value is None:
+        return None, None
+    for op in ("==", "="):
+        key, sep, node = value.partition(op)
+        if sep and key == "spec.nodeName" and "," not in node and "!" not in key:
+            return node, None
+    return None, "unsupported fieldSelector %r" % value
+
+
+class Watch:
+    def __init__(self):
+        self.cut = None  # None, "partial" or "clean"
+        self.expire = False
+
+
+class ApiHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-apiserver/1"
+
+    def log_message(self, fmt, *args):  # quiet: the tests read counters instead
+        pass
+
+    # -- plumbing --
+
+    def send_json(self, code, body, extra_headers=()):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in extra_headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def write_chunk(self, data):
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def user(self):
+        """Authenticate: a verified client certificate or the bearer token."""
+        st = self.server.state
+        try:
+            cert = self.connection.getpeercert()
+        except (ValueError, AttributeError):
+            cert = None
+        if cert:
+            for rdn in cert.get("subject", ()):
+                for key, value in rdn:
+                    if key == "commonName":
+                        return value
+            return "cert"
+        token = st.settings.get("token")
+        auth = self.headers.get("Authorization", "")
+        if token and auth == "Bearer " + token:
+            return "token"
+        if token is None and not self.server.require_auth:
+            return "anonymous"
+        return None
+
+    # -- requests --
+
+    def do_GET(self):
+        st = self.server.state
+        url = urllib.parse.urlsplit(self.path)
+        q = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+        q = {k: v[-1] for k, v in q.items()}
+        parts = [p for p in url.path.split("/") if p]
+        ua = self.headers.get("User-Agent", "")
+        verb, resource, node = "GET", "other", None
+        if parts == ["api", "v1", "pods"]:
+            resource = "pods"
+            verb = "WATCH" if q.get("watch") in ("1", "true") else "LIST"
+            node, _ = parse_node_selector(q.get("fieldSelector"))
+        elif len(parts) == 6 and parts[:3] == ["api", "v1", "namespaces"] and \
+                parts[4] in ("secrets", "configmaps"):
+            resource = parts[4]
+        user = self.user()
+
+        def done(code):
+            with st.cond:
+                st.count(verb, resource, node, code, self.path, ua, user)
+
+        with st.cond:
+            fault = dict(st.fault)
+        if fault["mode"] == "status" and fault.get("match", "") in self.path:
+            code = int(fault.get("code", 500))
+            done(code)
+            return self.send_json(code, status_body(code, "Fault", "injected fault"))
+        if user is None:
+            done(401)
+            return self.send_json(401, status_body(401, "Unauthorized", "Unauthorized"))
+        if resource == "pods":
+            node, problem = parse_node_selector(q.get("fieldSelector"))
+            if problem:
+                done(400)
+                return self.send_json(400, status_body(400, "BadRequest", problem))
+            if verb == "WATCH":
+                return self.serve_watch(q, node, done)
+            return self.serve_list(q, node, done)
+        if resource in ("secrets", "configmaps"):
+            kind = "Secret" if resource == "secrets" else "ConfigMap"
+            with st.cond:
+                obj = st.objects.get((kind, parts[3], parts[5]))
+                obj = json.loads(json.dumps(obj)) if obj is not None else None
+            if obj is None:
+                done(404)
+                return self.send_json(404, status_body(
+                    404, "NotFound", '%s "%s" not found' % (resource, parts[5])))
+            done(200)
+            return self.send_json(200, obj)
+        done(404)
+        return self.send_json(404, status_body(404, "NotFound", "the server could not find "
+                                               "the requested resource"))
+
+    def serve_list(self, q, node, done):
+        st = self.server.state
+        try:
+            limit = int(q.get("limit", "0") or 0)
+        except ValueError:
+            done(400)
+            return self.send_json(400, status_body(400, "BadRequest", "bad limit"))
+        start_after = None
+        with st.cond:
+            list_rv = st.rv
+            if q.get("continue"):
+                try:
+                    tok = json.loads(base64.urlsafe_b64decode(q["continue"].encode()))
+                    list_rv, start_after = tok["rv"], tuple(tok["after"])
+                except (ValueError, KeyError, TypeError):
+                    done(400)
+                    return self.send_json(400, status_body(400, "BadRequest",
+                                                           "bad continue token"))
+                if list_rv < st.compacted_rv:
+                    done(410)
+                    return self.send_json(410, status_body(
+                        410, "Expired", "The provided continue parameter is too old"))
+            keys = sorted(k for k, p in st.pods.items()
+                          if node is None or pod_node(p) == node)
+            if start_after is not None:
+                keys = [k for k in keys if k > start_after]
+            more = limit > 0 and len(keys) > limit
+            if more:
+                keys = keys[:limit]
+            items = []
+            for k in keys:
+                pod = json.loads(json.dumps(st.pods[k]))
+                pod.pop("kind", None)
+                pod.pop("apiVersion", None)
+                items.append(pod)
+        meta = {"resourceVersion": str(list_rv)}
+        if more:
+            meta["continue"] = base64.urlsafe_b64encode(
+                json.dumps({"rv": list_rv, "after": list(keys[-1])}).encode()).decode()
+        done(200)
+        self.send_json(200, {"kind": "PodList", "apiVersion": "v1", "metadata": meta,
+                             "items": items})
+
+    def serve_watch(self, q, node, done):
+        st = self.server.state
+        try:
+            since = int(q.get("resourceVersion") or "0")
+            timeout = float(q.get("timeoutSeconds") or "1800")
+        except ValueError:
+            done(400)
+            return self.send_json(400, status_body(400, "BadRequest", "bad parameter"))
+        bookmarks = q.get("allowWatchBookmarks") == "true"
+        with st.cond:
+            if since == 0:
+                since = st.rv  # rv "0"/absent: from now (no synthetic ADDED here)
+            too_old = since < st.compacted_rv
+            gone_as_event = st.settings["gone_as_event"]
+            cap = st.settings["max_watch_timeout"]
+        if cap is not None:
+            timeout = min(timeout, float(cap))
+        gone = status_body(410, "Expired", "too old resource version: %d (%d)" %
+                           (since, st.compacted_rv))
+        if too_old and not gone_as_event:
+            done(410)
+            return self.send_json(410, gone)
+        done(200)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+        if too_old:
+            self.write_chunk(json.dumps({"type": "ERROR", "object": gone}).encode() + b"\n")
+            self.write_chunk(b"")
+            return
+        w = Watch()
+        with st.cond:
+            st.watches.add(w)
+        try:
+            self.watch_loop(w, since, timeout, bookmarks, node)
+        finally:
+            with st.cond:
+                st.watches.discard(w)
+
+    def watch_loop(self, w, since, timeout, bookmarks, node):
+        st = self.server.state
+        deadline = time.monotonic() + timeout
+        last = since
+        with st.cond:
+            interval = float(st.settings["bookmark_interval"])
+        next_bookmark = time.monotonic() + interval
+        while True:
+            with st.cond:
+                while True:
+                    now = time.monotonic()
+                    pending = [e for e in st.events if e[0] > last and
+                               (node is None or pod_node(e[2]) == node)]
+                    if pending or w.cut or w.expire or now >= deadline or \
+                            (bookmarks and now >= next_bookmark):
+                        break
+                    wait = deadline - now
+                    if bookmarks:
+                        wait = min(wait, next_bookmark - now)
+                    st.cond.wait(timeout=max(0.0, wait))
+                current = st.rv
+                cut, expire = w.cut, w.expire
+            if cut:
+                return self.cut_stream(cut)
+            if expire:
+                gone = status_body(410, "Expired", "too old resource version")
+                self.write_chunk(json.dumps({"type": "ERROR", "object": gone}).encode() + b"\n")
+                self.write_chunk(b"")
+                return
+            for rv, etype, pod in pending:
+                self.write_chunk(json.dumps({"type": etype, "object": pod}).encode() + b"\n")
+                last = rv
+            now = time.monotonic()
+            if bookmarks and now >= next_bookmark:
+                last = max(last, current)  # every event up to current was sent
+                mark = {"type": "BOOKMARK", "object": {
+                    "kind": "Pod", "apiVersion": "v1",
+                    "metadata": {"resourceVersion": str(last)}}}
+                self.write_chunk(json.dumps(mark).encode() + b"\n")
+                next_bookmark = now + interval
+            if now >= deadline:
+                self.write_chunk(b"")
+                return
+
+    def cut_stream(self, mode):
+        half = json.dumps({"type": "MODIFIED", "object": {
+            "kind": "Pod", "metadata": {"name": "cut", "resourceVersion": "1"}}}).encode()
+        half = half[: len(half) // 2]
+        self.write_chunk(half)
+        if mode == "clean":
+            self.write_chunk(b"")  # a well-formed body that ends inside an event
+            self.close_connection = True
+            return
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class ApiServer:
+    """Accept loop (own, so 'down' can close the listening socket and 'hung'
+    can hold connections without a TLS handshake), TLS per connection in the
+    connection's thread, then ApiHandler."""
+
+    def __init__(self, state, port, tls_ctx, require_auth):
+        self.state = state
+        self.port = port
+        self.tls_ctx = tls_ctx
+        self.require_auth = require_auth
+        self.listener = None
+        self.lock = threading.Lock()
+
+    def up(self):
+        with self.lock:
+            if self.listener is not None:
+                return
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", self.port))
+            s.listen(1024)
+            self.port = s.getsockname()[1]
+            self.listener = s
+            threading.Thread(target=self.accept_loop, args=(s,), daemon=True).start()
+
+    def down(self):
+        with self.lock:
+            s, self.listener = self.listener, None
+        if s is not None:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+        with self.state.cond:
+            conns = list(self.state.connections)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def accept_loop(self, s):
+        while True:
+            try:
+                conn, addr = s.accept()
+            except OSError:
+                return
+            with self.state.cond:
+                if self.listener is not s:
+                    conn.close()
+                    return
+                self.state.accepted += 1
+            threading.Thread(target=self.serve_conn, args=(conn, addr), daemon=True).start()
+
+    def hold_while_hung(self, conn):
+        st = self.state
+        with st.cond:
+            while st.fault["mode"] == "hung":
+                st.cond.wait(timeout=0.5)
+        conn.close()
+
+    # BaseHTTPRequestHandler reads these from its "server".
+    server_name = "127.0.0.1"
+    server_port = 0
+
+    def serve_conn(self, conn, addr):
+        st = self.state
+        with st.cond:
+            hung = st.fault["mode"] == "hung"
+            st.connections.add(conn)
+        try:
+            if hung:
+                return self.hold_while_hung(conn)
+            conn.settimeout(10)
+            if self.tls_ctx is not None:
+                try:
+                    conn = self.tls_ctx.wrap_socket(conn, server_side=True)
+                except (ssl.SSLError, OSError):
+                    return
+                with st.cond:
+                    st.connections.add(conn)
+            conn.settimeout(None)
+            ApiHandler(conn, addr, self)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            with st.cond:
+                st.connections.discard(conn)
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+
+class ControlHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def reply(self, code, body):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def body(self):
+        n = int(self.headers.get("Content-Length", "0") or 0)
+        return json.loads(self.rfile.read(n) or b"{}") if n else {}
+
+    def do_GET(self):
+        st = self.server.state
+        with st.cond:
+            if self.path == "/stats":
+                return self.reply(200, {
+                    "counts": st.counts, "by_node": st.by_node,
+                    "user_agents": sorted(st.user_agents), "rv": st.rv,
+                    "active_watches": len(st.watches), "accepted": st.accepted,
+                    "fault": st.fault})
+            if self.path == "/requests":
+                return self.reply(200, st.log)
+            if self.path == "/state":
+                return self.reply(200, {"rv": st.rv, "pods": list(st.pods.values()),
+                                        "objects": list(st.objects.values())})
+        return self.reply(404, {"error": "no such endpoint"})
+
+    def do_POST(self):
+        st = self.server.state
+        api = self.server.api
+        try:
+            body = self.body()
+        except ValueError as e:
+            return self.reply(400, {"error": str(e)})
+        try:
+            if self.path == "/fault":
+                mode = body.get("mode", "none")
+                if mode not in ("none", "down", "hung", "status"):
+                    return self.reply(400, {"error": "bad mode"})
+                with st.cond:
+                    st.fault = body
+                    st.cond.notify_all()
+                if mode == "down":
+                    api.down()
+                else:
+                    api.up()
+                return self.reply(200, {"ok": True})
+            with st.cond:
+                if self.path == "/pods":
+                    items = body["items"] if "items" in body else [body]
+                    out = [st.put_pod(p) for p in items]
+                    return self.reply(200, out if "items" in body else out[0])
+                if self.path == "/objects":
+                    items = body["items"] if "items" in body else [body]
+                    out = [st.put_object(o) for o in items]
+                    return self.reply(200, out if "items" in body else out[0])
+                if self.path == "/settings":
+                    st.settings.update(body)
+                    st.cond.notify_all()
+                    return self.reply(200, st.settings)
+                if self.path == "/cut":
+                    mode = body.get("mode", "partial")
+                    for w in st.watches:
+                        w.cut = mode
+                    st.cond.notify_all()
+                    return self.reply(200, {"cut": len(st.watches)})
+                if self.path == "/compact":
+                    st.compacted_rv = st.bump()
+                    st.events = []
+                    n = 0
+                    if body.get("notify"):
+                        for w in st.watches:
+                            w.expire = True
+                        n = len(st.watches)
+                    st.cond.notify_all()
+                    return self.reply(200, {"compacted_rv": st.compacted_rv, "notified": n})
+                if self.path == "/reset-stats":
+                    st.reset_stats()
+                    return self.reply(200, {"ok": True})
+        except (ValueError, KeyError, TypeError) as e:
+            return self.reply(400, {"error": str(e)})
+        return self.reply(404, {"error": "no such endpoint"})
+
+    def do_DELETE(self):
+        st = self.server.state
+        parts = [urllib.parse.unquote(p) for p in self.path.split("/") if p]
+        with st.cond:
+            if len(parts) == 3 and parts[0] == "pods":
+                pod = st.delete_pod(parts[1], parts[2])
+                return self.reply(200 if pod else 404, pod or {"error": "not found"})
+            if len(parts) == 4 and parts[0] == "objects":
+                obj = st.objects.pop((parts[1], parts[2], parts[3]), None)
+                if obj is not None:
+                    st.bump()
+                return self.reply(200 if obj else 404, obj or {"error": "not found"})
+        return self.reply(404, {"error": "no such endpoint"})
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cert", help="server certificate (PEM); omit for plain HTTP")
+    ap.add_argument("--key", help="server key (PEM)")
+    ap.add_argument("--client-ca", help="CA that signs client certificates")
+    ap.add_argument("--require-client-cert", action="store_true",
+                    help="fail the TLS handshake without a valid client certificate")
+    ap.add_argument("--token", help="also accept 'Authorization: Bearer TOKEN'")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--control-port", type=int, default=0)
+    ap.add_argument("--port-file", help="also write the ports JSON here")
+    args = ap.parse_args()
+
+    tls_ctx = None
+    if args.cert:
+        tls_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls_ctx.load_cert_chain(args.cert, args.key)
+        if args.client_ca:
+            tls_ctx.load_verify_locations(args.client_ca)
+            tls_ctx.verify_mode = (ssl.CERT_REQUIRED if args.require_client_cert
+                                   else ssl.CERT_OPTIONAL)
+    state = State(args.token)
+    api = ApiServer(state, args.port, tls_ctx,
+                    require_auth=bool(args.client_ca or args.token))
+    api.up()
+    control = http.server.ThreadingHTTPServer(("127.0.0.1", args.control_port), ControlHandler)
+    control.daemon_threads = True
+    control.state = state
+    control.api = api
+    ports = json.dumps({"api_port": api.port, "control_port": control.server_address[1]})
+    if args.port_file:
+        with open(args.port_file + ".tmp", "w") as f:
+            f.write(ports + "\n")
+        os.rename(args.port_file + ".tmp", args.port_file)
+    print(ports, flush=True)
+    try:
+        control.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
