@@ -23,7 +23,10 @@ kc_code k8s_check_dns_subdomain(const char *s, struct kc_error *err);
 kc_code k8s_check_uuid(const char *s, struct kc_error *err);
 /* Secret/ConfigMap data key: [-._a-zA-Z0-9]+, at most 253, not "." or "..". */
 kc_code k8s_check_config_key(const char *s, struct kc_error *err);
-/* items[].path: not empty, relative, no ".." element, at most 4096. */
+/*
+ * items[].path: not empty, relative, no ".." element, at most 4096; stricter
+ * than the apiserver: no empty or "." element, no control character.
+ */
 kc_code k8s_check_relative_path(const char *s, struct kc_error *err);
 /* The kubelet's IsEnvVarName: [-._a-zA-Z][-._a-zA-Z0-9]*. */
 bool k8s_is_env_var_name(const char *s);
