@@ -28,6 +28,9 @@ struct writer {
 	bool buf_failed;
 	unsigned flags;
 	struct kc_error *err;
+	/* Where we are ("spec.containers[0].env"), kept as is on failure. */
+	char path[256];
+	size_t pathlen;
 };
 
 struct member {
@@ -155,6 +158,28 @@ static int compare_members(const void *a, const void *b)
 
 static kc_code emit_node(struct writer *w, const json_t *node, int depth);
 
+/* Enter a key (key != NULL) or an index; the path is cut short, never wrong. */
+static size_t path_push(struct writer *w, const char *key, size_t keylen, size_t index)
+{
+	size_t saved = w->pathlen, room = sizeof(w->path) - w->pathlen;
+	int n;
+
+	if (key != NULL)
+		n = snprintf(w->path + w->pathlen, room, "%s%.*s", w->pathlen ? "." : "",
+		             (int)(keylen > 64 ? 64 : keylen), key);
+	else
+		n = snprintf(w->path + w->pathlen, room, "[%zu]", index);
+	if (n > 0)
+		w->pathlen += (size_t)n < room ? (size_t)n : room - 1;
+	return saved;
+}
+
+static void path_pop(struct writer *w, size_t saved)
+{
+	w->pathlen = saved;
+	w->path[saved] = '\0';
+}
+
 static kc_code emit_members(struct writer *w, const json_t *obj, int depth)
 {
 	struct member *m;
@@ -173,10 +198,11 @@ static kc_code emit_members(struct writer *w, const json_t *obj, int depth)
 	if (w->flags & DOC_EMIT_SORT_KEYS)
 		qsort(m, i, sizeof(*m), compare_members);
 	for (n = i, i = 0; i < n && rc == KC_OK; i++) {
+		size_t saved = path_push(w, m[i].key, m[i].keylen, 0);
+
 		if ((rc = emit_string(w, m[i].key, m[i].keylen)) == KC_OK &&
-		    (rc = emit_node(w, m[i].value, depth + 1)) != KC_OK)
-			kc_error_prefix(w->err, "%.*s",
-			                (int)(m[i].keylen > 200 ? 200 : m[i].keylen), m[i].key);
+		    (rc = emit_node(w, m[i].value, depth + 1)) == KC_OK)
+			path_pop(w, saved);
 	}
 	free(m);
 	return rc;
@@ -209,10 +235,11 @@ static kc_code emit_collection(struct writer *w, const json_t *node, int depth)
 	} else {
 		json_array_foreach(node, i, item)
 		{
-			if ((rc = emit_node(w, item, depth + 1)) != KC_OK) {
-				kc_error_prefix(w->err, "[%zu]", i);
+			size_t saved = path_push(w, NULL, 0, i);
+
+			if ((rc = emit_node(w, item, depth + 1)) != KC_OK)
 				break;
-			}
+			path_pop(w, saved);
 		}
 	}
 	if (rc != KC_OK)
@@ -333,6 +360,8 @@ kc_code doc_emit_yaml(const json_t *doc, unsigned flags, struct kc_buf *out, str
 	yaml_emitter_set_break(&w.emitter, YAML_LN_BREAK);
 	rc = emit_document(&w, doc);
 	yaml_emitter_delete(&w.emitter);
+	if (rc != KC_OK && w.pathlen > 0)
+		kc_error_prefix(err, "%s", w.path);
 	if (rc == KC_OK) {
 		restore_astral(out, start);
 		/* libyaml ends a "|-" block or a bare scalar without a newline. */
