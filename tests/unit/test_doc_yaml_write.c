@@ -178,6 +178,29 @@ static void test_awkward_strings_round_trip(void **state)
 	}
 }
 
+static void test_keys_needing_care(void **state)
+{
+	char longkey[301];
+	json_t *d = json_object();
+	char *y;
+
+	memset(longkey, 'k', 300);
+	longkey[300] = '\0';
+	/* Over 128 characters or multi-line: libyaml's "? key" form. */
+	json_object_set_new(d, longkey, json_integer(1));
+	json_object_set_new(d, "multi\nline key", json_string("v"));
+	json_object_set_new(d, "trailing\n", json_string("x"));
+	json_object_set_new(d, "", json_string("empty key"));
+	json_object_set_new(d, " ", json_integer(2));
+	json_object_set_new(d, "a: b", json_pack("{s:[s,s]}", "x #", "- y", ""));
+	y = round_trip(d, 0);
+	assert_non_null(
+	    strstr(y, "\n\"\": empty key\n' ': 2\n'a: b':\n  'x #':\n  - '- y'\n  - \"\"\n"));
+	free(y);
+	free(round_trip(d, DOC_EMIT_SORT_KEYS));
+	json_decref(d);
+}
+
 static void test_expected_spelling(void **state)
 {
 	json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{}, s:[], s:f, "
@@ -384,6 +407,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_awkward_strings_round_trip),
+	    cmocka_unit_test(test_keys_needing_care),
 	    cmocka_unit_test(test_expected_spelling),
 	    cmocka_unit_test(test_numbers),
 	    cmocka_unit_test(test_unicode_and_long_strings),
