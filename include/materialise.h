@@ -23,9 +23,13 @@
  * which changes the bridge manifest, and the kubelet restarts a static pod
  * whose manifest changed; the new container mounts the new directory.
  *
- * Every name under volumes/<uid>/ is the agent's; entries starting with '.'
- * are leftovers of an interrupted build and are removed, as are volume
- * directories the plan no longer has.
+ * Every name under volumes/ is the agent's. Removal is also whole: a <uid>
+ * or volume directory is first renamed to a hidden ".<name>.removing-<pid>",
+ * then deleted, so a crash never leaves a half-emptied directory under a
+ * real name. Entries starting with '.' in volumes/ and volumes/<uid>/ are
+ * leftovers of an interrupted build or removal; materialise_plan and
+ * materialise_remove delete them, as they delete volume directories the
+ * plan no longer has.
  */
 #ifndef KC_MATERIALISE_H
 #define KC_MATERIALISE_H

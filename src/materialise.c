@@ -457,31 +457,72 @@ static bool plan_has_volume(const struct vp_plan *plan, const char *name)
 	return false;
 }
 
-/* Remove build leftovers (dot entries) and volumes the plan no longer has. */
-static kc_code remove_unplanned(const struct mat_target *t, const struct vp_plan *plan,
-                                size_t *removed, struct kc_error *err)
+/*
+ * Remove dirfd/name by renaming it to a hidden name first: a crash during
+ * the removal then leaves a dot leftover (cleaned by the next call), never
+ * a half-emptied directory under its real name.
+ */
+static kc_code remove_whole(int dirfd, const char *dirpath, const char *name, struct kc_error *err)
+{
+	char gone[NAME_MAX + 1];
+	kc_code rc;
+
+	if ((size_t)snprintf(gone, sizeof(gone), ".%s.removing-%ld", name, (long)getpid()) >=
+	    sizeof(gone))
+		return fs_remove_tree_at(dirfd, dirpath, name, err);
+	if (renameat(dirfd, name, dirfd, gone) != 0) {
+		if (errno == ENOENT)
+			return KC_OK;
+		return kc_fail_errno(err, KC_EIO, errno, "%s/%s: rename for removal", dirpath,
+		                     name);
+	}
+	if ((rc = fs_fsync_dir(dirfd, dirpath, err)) != KC_OK)
+		return rc;
+	return fs_remove_tree_at(dirfd, dirpath, gone, err);
+}
+
+/*
+ * Remove the entries of dirfd that keep() rejects; dot entries (leftovers of
+ * an interrupted build or removal) always go. *removed counts the others.
+ */
+static kc_code prune_dir(int dirfd, const char *dirpath, bool (*keep)(const char *, const void *),
+                         const void *arg, size_t *removed, struct kc_error *err)
 {
 	struct dirent *de;
 	kc_code rc = KC_OK;
 	DIR *d;
-	int fd = dup(t->uidfd);
+	int fd = dup(dirfd);
 
 	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
 			close(fd);
-		return kc_fail_errno(err, KC_EIO, errno, "%s: read directory", t->path);
+		return kc_fail_errno(err, KC_EIO, errno, "%s: read directory", dirpath);
 	}
 	while (rc == KC_OK && (de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (de->d_name[0] != '.' && plan_has_volume(plan, de->d_name))
+		if (de->d_name[0] == '.') {
+			rc = fs_remove_tree_at(dirfd, dirpath, de->d_name, err);
 			continue;
-		rc = fs_remove_tree_at(t->uidfd, t->path, de->d_name, err);
-		if (rc == KC_OK && de->d_name[0] != '.')
+		}
+		if (keep(de->d_name, arg))
+			continue;
+		rc = remove_whole(dirfd, dirpath, de->d_name, err);
+		if (rc == KC_OK && removed != NULL)
 			(*removed)++;
 	}
 	closedir(d);
 	return rc;
+}
+
+static bool keep_planned(const char *name, const void *plan)
+{
+	return plan_has_volume(plan, name);
+}
+
+static bool keep_all(const char *name, const void *arg)
+{
+	return true;
 }
 
 /* Open <state_dir>/volumes, creating it (and state_dir) 0700 when create is set. */
@@ -539,7 +580,9 @@ kc_code materialise_plan(const char *state_dir, const struct vp_plan *plan,
 		rc = kc_fail_errno(err, KC_EIO, errno, "%s: open directory", t.path);
 		goto out;
 	}
-	if ((rc = remove_unplanned(&t, plan, &result->volumes_removed, err)) != KC_OK)
+	if ((rc = prune_dir(volfd, volpath, keep_all, NULL, NULL, err)) != KC_OK ||
+	    (rc = prune_dir(t.uidfd, t.path, keep_planned, plan, &result->volumes_removed, err)) !=
+	        KC_OK)
 		goto out;
 	for (size_t i = 0; rc == KC_OK && i < plan->nvolumes; i++) {
 		bool same;
@@ -592,7 +635,9 @@ kc_code materialise_remove(const char *state_dir, const char *uid, struct kc_err
 		return KC_OK;
 	if (rc != KC_OK)
 		return rc;
-	rc = fs_remove_tree_at(volfd, volpath, uid, err);
+	rc = prune_dir(volfd, volpath, keep_all, NULL, NULL, err);
+	if (rc == KC_OK)
+		rc = remove_whole(volfd, volpath, uid, err);
 	if (rc == KC_OK)
 		rc = fs_fsync_dir(volfd, volpath, err);
 	close(volfd);

@@ -28,4 +28,6 @@ foreach(src ${KC_E2E_TESTS})
     ENVIRONMENT "KC_BINARY=$<TARGET_FILE:kubelet-checkpoint>;KC_SOURCE_DIR=${CMAKE_SOURCE_DIR};KC_FIXTURES_DIR=${CMAKE_SOURCE_DIR}/../shared/fixtures/pods"
     TIMEOUT 600)
 endforeach()
+include(tests/crash/crash.cmake OPTIONAL)
 include(tests/tools/api_tools.cmake OPTIONAL)
+include(tests/render_tools.cmake OPTIONAL)
