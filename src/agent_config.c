@@ -251,9 +251,7 @@ static kc_code check_namespace(const char *s, struct kc_error *err)
 {
 	if (strcmp(s, "*") == 0)
 		return KC_OK;
-	if (k8s_check_dns_label(s, err) != KC_OK)
-		return kc_error_prefix(err, "\"%s\"", s);
-	return KC_OK;
+	return k8s_check_dns_label(s, err); /* the message quotes the value */
 }
 
 static kc_code check_list_item(const struct setting_def *d, const char *s, struct kc_error *err)
@@ -281,8 +279,8 @@ static kc_code store_string(struct agent_config *cfg, const struct setting_def *
 			return rc;
 		break;
 	case VT_NODE_NAME:
-		if (k8s_check_dns_subdomain(value, err) != KC_OK)
-			return kc_error_prefix(err, "\"%s\"", value);
+		if ((rc = k8s_check_dns_subdomain(value, err)) != KC_OK)
+			return rc; /* the message quotes the value */
 		if ((copy = strdup(value)) == NULL)
 			return kc_fail(err, KC_ENOMEM, "out of memory");
 		break;
@@ -312,7 +310,7 @@ static kc_code set_from_flag(struct agent_config *cfg, const struct setting_def 
 		strlist_clear(list_field(cfg, d)); /* the first flag replaces the default */
 	switch (d->type) {
 	case VT_SECONDS:
-		if ((rc = parse_count(text, AGENT_MAX_SECONDS + 1LL, &v, err)) != KC_OK ||
+		if ((rc = parse_count(text, AGENT_MAX_SECONDS, &v, err)) != KC_OK ||
 		    (rc = check_seconds(v, d, err)) != KC_OK)
 			break;
 		*num_field(cfg, d) = (unsigned)v;
