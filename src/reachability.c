@@ -73,13 +73,19 @@ static int64_t commit(struct reachability *r, int64_t t)
 	return t;
 }
 
-void reachability_on_success(struct reachability *r, int64_t now_ms)
+/* The API answered: end any failure run, start or continue a success run. */
+static void answered(struct reachability *r, int64_t now_ms)
 {
 	now_ms = commit(r, now_ms);
 	r->fail_since_ms = -1;
 	if (r->ok_since_ms < 0)
 		r->ok_since_ms = now_ms;
 	r->last_success_ms = now_ms;
+}
+
+void reachability_on_success(struct reachability *r, int64_t now_ms)
+{
+	answered(r, now_ms);
 	r->successes++;
 }
 
@@ -94,8 +100,7 @@ void reachability_on_failure(struct reachability *r, int64_t now_ms)
 
 void reachability_on_auth_error(struct reachability *r, int64_t now_ms)
 {
-	reachability_on_success(r, now_ms);
-	r->successes--;
+	answered(r, now_ms);
 	r->auth_errors++;
 }
 

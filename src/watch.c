@@ -81,12 +81,10 @@ static kc_code inotify_fds(bool *seen, struct kc_error *err)
 /* Initialise the library and find its fd: the inotify fd that is new. */
 static kc_code init_library(int *fd_out, struct kc_error *err)
 {
-	static bool before[WATCH_MAX_FDS], after[WATCH_MAX_FDS];
+	bool before[WATCH_MAX_FDS] = {false}, after[WATCH_MAX_FDS] = {false};
 	int fd, found = -1;
 	kc_code rc;
 
-	memset(before, 0, sizeof(before));
-	memset(after, 0, sizeof(after));
 	if ((rc = inotify_fds(before, err)) != KC_OK)
 		return rc;
 	if (!inotifytools_initialize())
