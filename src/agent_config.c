@@ -42,49 +42,135 @@ struct setting_def {
 	unsigned min;
 	const char *arg; /* for usage */
 	const char *help;
+	const char *suffix; /* a path must end in this (NULL: any) */
 };
 
 #define FIELD(f) offsetof(struct agent_config, f)
 
 static const struct setting_def settings[AGENT_SETTING_COUNT] = {
-    {AGENT_KUBECONFIG, "kubeconfig", "kubeconfig", VT_PATH, FIELD(kubeconfig), NULL, 0, 0, "FILE",
-     "kubeconfig to reach the API (kubelet's --kubeconfig, else " AGENT_DEFAULT_KUBECONFIG ")"},
-    {AGENT_NODE_NAME, "node-name", "nodeName", VT_NODE_NAME, FIELD(node_name), NULL, 0, 0, "NAME",
-     "this node (kubelet's --hostname-override, else the host name)"},
-    {AGENT_KUBELET_CONFIG, "kubelet-config", "kubeletConfig", VT_PATH, FIELD(kubelet_config), NULL,
-     0, 0, "FILE",
-     "KubeletConfiguration file (kubelet's --config, else " AGENT_DEFAULT_KUBELET_CONFIG ")"},
-    {AGENT_STATIC_POD_PATH, "static-pod-path", "staticPodPath", VT_PATH, FIELD(static_pod_path),
-     NULL, 0, 0, "DIR",
-     "the kubelet's static pod directory (its --pod-manifest-path, else staticPodPath of its "
-     "config, else " AGENT_DEFAULT_STATIC_POD_PATH ")"},
-    {AGENT_STATE_DIR, "state-dir", "stateDir", VT_PATH, FIELD(state_dir), AGENT_DEFAULT_STATE_DIR,
-     0, 0, "DIR", "checkpoints and materialised volumes"},
-    {AGENT_FLAG_FILE, "flag-file", "flagFile", VT_PATH, FIELD(flag_file), AGENT_DEFAULT_FLAG_FILE,
-     0, 0, "FILE", "present = bridge enabled"},
-    {AGENT_CGROUP_ROOT, "cgroup-root", "cgroupRoot", VT_PATH, FIELD(cgroup_root),
-     AGENT_DEFAULT_CGROUP_ROOT, 0, 0, "DIR", "where the kubelet's pod cgroups are"},
-    {AGENT_UNREACHABLE_AFTER, "unreachable-after", "unreachableAfter", VT_SECONDS,
-     FIELD(unreachable_after), NULL, AGENT_DEFAULT_UNREACHABLE_AFTER, 1, "SECONDS",
-     "failing this long makes the API unreachable"},
-    {AGENT_REACHABLE_AFTER, "reachable-after", "reachableAfter", VT_SECONDS, FIELD(reachable_after),
-     NULL, AGENT_DEFAULT_REACHABLE_AFTER, 1, "SECONDS",
-     "succeeding this long makes it reachable again"},
-    {AGENT_GC_GRACE, "gc-grace", "gcGrace", VT_SECONDS, FIELD(gc_grace), NULL,
-     AGENT_DEFAULT_GC_GRACE, 0, "SECONDS",
-     "a checkpoint outlives its deleted or ineligible parent this long"},
-    {AGENT_STATUS_FILE, "status-file", "statusFile", VT_PATH, FIELD(status_file),
-     AGENT_DEFAULT_STATUS_FILE, 0, 0, "FILE", "where the agent publishes its status"},
-    {AGENT_METRICS_FILE, "metrics-file", "metricsFile", VT_PATH, FIELD(metrics_file), NULL, 0, 0,
-     "FILE", "Prometheus textfile-collector output (default: none)"},
-    {AGENT_ANNOTATION, "annotation", "annotation", VT_ANNOTATION, FIELD(annotations),
-     AGENT_DEFAULT_ANNOTATION, 0, 0, "KEY",
-     "trigger annotation, value \"true\" (repeatable; default " AGENT_DEFAULT_ANNOTATION ")"},
-    {AGENT_NAMESPACE, "namespace", "namespace", VT_NAMESPACE, FIELD(namespaces),
-     AGENT_DEFAULT_NAMESPACE, 0, 0, "NS",
-     "allowed namespace (repeatable; default " AGENT_DEFAULT_NAMESPACE ", * = all)"},
-    {AGENT_VERBOSITY, "verbosity", "verbosity", VT_VERBOSITY, FIELD(verbosity), NULL, 0, 0, "N",
-     "log level: 0 info, 1 or more debug (-v adds one)"},
+    {.id = AGENT_KUBECONFIG,
+     .flag = "kubeconfig",
+     .key = "kubeconfig",
+     .type = VT_PATH,
+     .offset = FIELD(kubeconfig),
+     .arg = "FILE",
+     .help =
+         "kubeconfig to reach the API (kubelet's --kubeconfig, else " AGENT_DEFAULT_KUBECONFIG ")"},
+    {.id = AGENT_NODE_NAME,
+     .flag = "node-name",
+     .key = "nodeName",
+     .type = VT_NODE_NAME,
+     .offset = FIELD(node_name),
+     .arg = "NAME",
+     .help = "this node (kubelet's --hostname-override, else the host name)"},
+    {.id = AGENT_KUBELET_CONFIG,
+     .flag = "kubelet-config",
+     .key = "kubeletConfig",
+     .type = VT_PATH,
+     .offset = FIELD(kubelet_config),
+     .arg = "FILE",
+     .help =
+         "KubeletConfiguration file (kubelet's --config, else " AGENT_DEFAULT_KUBELET_CONFIG ")"},
+    {.id = AGENT_STATIC_POD_PATH,
+     .flag = "static-pod-path",
+     .key = "staticPodPath",
+     .type = VT_PATH,
+     .offset = FIELD(static_pod_path),
+     .arg = "DIR",
+     .help = "the kubelet's static pod directory (its --pod-manifest-path, else staticPodPath "
+             "of its config, else " AGENT_DEFAULT_STATIC_POD_PATH ")"},
+    {.id = AGENT_STATE_DIR,
+     .flag = "state-dir",
+     .key = "stateDir",
+     .type = VT_PATH,
+     .offset = FIELD(state_dir),
+     .default_str = AGENT_DEFAULT_STATE_DIR,
+     .arg = "DIR",
+     .help = "checkpoints and materialised volumes"},
+    {.id = AGENT_FLAG_FILE,
+     .flag = "flag-file",
+     .key = "flagFile",
+     .type = VT_PATH,
+     .offset = FIELD(flag_file),
+     .default_str = AGENT_DEFAULT_FLAG_FILE,
+     .arg = "FILE",
+     .help = "present = bridge enabled"},
+    {.id = AGENT_CGROUP_ROOT,
+     .flag = "cgroup-root",
+     .key = "cgroupRoot",
+     .type = VT_PATH,
+     .offset = FIELD(cgroup_root),
+     .default_str = AGENT_DEFAULT_CGROUP_ROOT,
+     .arg = "DIR",
+     .help = "where the kubelet's pod cgroups are"},
+    {.id = AGENT_UNREACHABLE_AFTER,
+     .flag = "unreachable-after",
+     .key = "unreachableAfter",
+     .type = VT_SECONDS,
+     .offset = FIELD(unreachable_after),
+     .default_num = AGENT_DEFAULT_UNREACHABLE_AFTER,
+     .min = 1,
+     .arg = "SECONDS",
+     .help = "failing this long makes the API unreachable"},
+    {.id = AGENT_REACHABLE_AFTER,
+     .flag = "reachable-after",
+     .key = "reachableAfter",
+     .type = VT_SECONDS,
+     .offset = FIELD(reachable_after),
+     .default_num = AGENT_DEFAULT_REACHABLE_AFTER,
+     .min = 1,
+     .arg = "SECONDS",
+     .help = "succeeding this long makes it reachable again"},
+    {.id = AGENT_GC_GRACE,
+     .flag = "gc-grace",
+     .key = "gcGrace",
+     .type = VT_SECONDS,
+     .offset = FIELD(gc_grace),
+     .default_num = AGENT_DEFAULT_GC_GRACE,
+     .min = 0,
+     .arg = "SECONDS",
+     .help = "a checkpoint outlives its deleted or ineligible parent this long"},
+    {.id = AGENT_STATUS_FILE,
+     .flag = "status-file",
+     .key = "statusFile",
+     .type = VT_PATH,
+     .offset = FIELD(status_file),
+     .default_str = AGENT_DEFAULT_STATUS_FILE,
+     .arg = "FILE",
+     .help = "where the agent publishes its status"},
+    /* node_exporter's textfile collector reads nothing but *.prom. */
+    {.id = AGENT_METRICS_FILE,
+     .flag = "metrics-file",
+     .key = "metricsFile",
+     .type = VT_PATH,
+     .offset = FIELD(metrics_file),
+     .suffix = ".prom",
+     .arg = "FILE",
+     .help = "Prometheus textfile-collector output, *.prom (default: none)"},
+    {.id = AGENT_ANNOTATION,
+     .flag = "annotation",
+     .key = "annotation",
+     .type = VT_ANNOTATION,
+     .offset = FIELD(annotations),
+     .default_str = AGENT_DEFAULT_ANNOTATION,
+     .arg = "KEY",
+     .help =
+         "trigger annotation, value \"true\" (repeatable; default " AGENT_DEFAULT_ANNOTATION ")"},
+    {.id = AGENT_NAMESPACE,
+     .flag = "namespace",
+     .key = "namespace",
+     .type = VT_NAMESPACE,
+     .offset = FIELD(namespaces),
+     .default_str = AGENT_DEFAULT_NAMESPACE,
+     .arg = "NS",
+     .help = "allowed namespace (repeatable; default " AGENT_DEFAULT_NAMESPACE ", * = all)"},
+    {.id = AGENT_VERBOSITY,
+     .flag = "verbosity",
+     .key = "verbosity",
+     .type = VT_VERBOSITY,
+     .offset = FIELD(verbosity),
+     .arg = "N",
+     .help = "log level: 0 info, 1 or more debug (-v adds one)"},
 };
 
 /* getopt_long values of the options that are not settings. */
@@ -168,22 +254,58 @@ static kc_code strlist_add(struct agent_strlist *l, const char *s, struct kc_err
 	return KC_OK;
 }
 
+/* Bytes a setting's value takes in struct agent_config. */
+static size_t value_size(const struct setting_def *d)
+{
+	switch (d->type) {
+	case VT_SECONDS:
+		return sizeof(unsigned);
+	case VT_VERBOSITY:
+		return sizeof(int);
+	case VT_ANNOTATION:
+	case VT_NAMESPACE:
+		return sizeof(struct agent_strlist);
+	default:
+		return sizeof(char *);
+	}
+}
+
+/* Free what cfg holds for d and leave it zero. */
+static void release_setting(struct agent_config *cfg, const struct setting_def *d)
+{
+	if (d->type == VT_PATH || d->type == VT_NODE_NAME)
+		free(*str_field(cfg, d));
+	else if (d->type == VT_ANNOTATION || d->type == VT_NAMESPACE)
+		strlist_clear(list_field(cfg, d));
+	memset((char *)cfg + d->offset, 0, value_size(d));
+}
+
+/* Move d's value from src to dst, releasing what dst held. */
+static void move_setting(struct agent_config *dst, struct agent_config *src,
+                         const struct setting_def *d)
+{
+	release_setting(dst, d);
+	memcpy((char *)dst + d->offset, (char *)src + d->offset, value_size(d));
+	memset((char *)src + d->offset, 0, value_size(d));
+}
+
 void agent_config_free(struct agent_config *cfg)
 {
 	size_t i;
 
 	if (cfg == NULL)
 		return;
-	for (i = 0; i < AGENT_SETTING_COUNT; i++) {
-		const struct setting_def *d = &settings[i];
-
-		if (d->type == VT_PATH || d->type == VT_NODE_NAME)
-			free(*str_field(cfg, d));
-		else if (d->type == VT_ANNOTATION || d->type == VT_NAMESPACE)
-			strlist_clear(list_field(cfg, d));
-	}
+	for (i = 0; i < AGENT_SETTING_COUNT; i++)
+		release_setting(cfg, &settings[i]);
 	free(cfg->config_file);
 	free(cfg);
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n > m && strcmp(s + n - m, suffix) == 0 && s[n - m - 1] != '/';
 }
 
 /* Validation of single values; messages are prefixed with the flag or key by the caller. */
@@ -275,6 +397,8 @@ static kc_code store_string(struct agent_config *cfg, const struct setting_def *
 	case VT_PATH:
 		if (value[0] == '\0')
 			return kc_fail(err, KC_EINVAL, "must not be empty");
+		if (d->suffix != NULL && !has_suffix(value, d->suffix))
+			return kc_fail(err, KC_EINVAL, "%s: must end in \"%s\"", value, d->suffix);
 		if ((rc = kc_path_join(base, value, &copy, err)) != KC_OK)
 			return rc;
 		break;
@@ -393,32 +517,10 @@ static kc_code set_from_file(struct agent_config *cfg, const struct setting_def 
 			rc = store_string(&scratch, d, text, dir, err);
 	}
 	if (rc == KC_OK && cfg->source[d->id] != AGENT_SRC_FLAG) {
-		/* Move the scratch value into cfg, freeing what cfg held. */
-		switch (d->type) {
-		case VT_SECONDS:
-			*num_field(cfg, d) = *num_field(&scratch, d);
-			break;
-		case VT_VERBOSITY:
-			*int_field(cfg, d) = *int_field(&scratch, d);
-			break;
-		case VT_ANNOTATION:
-		case VT_NAMESPACE:
-			strlist_clear(list_field(cfg, d));
-			*list_field(cfg, d) = *list_field(&scratch, d);
-			memset(list_field(&scratch, d), 0, sizeof(struct agent_strlist));
-			break;
-		default:
-			free(*str_field(cfg, d));
-			*str_field(cfg, d) = *str_field(&scratch, d);
-			*str_field(&scratch, d) = NULL;
-		}
+		move_setting(cfg, &scratch, d);
 		cfg->source[d->id] = AGENT_SRC_CONFIG_FILE;
 	}
-	/* Whatever scratch still owns (an overridden or failed value). */
-	if (d->type == VT_ANNOTATION || d->type == VT_NAMESPACE)
-		strlist_clear(list_field(&scratch, d));
-	else if (d->type == VT_PATH || d->type == VT_NODE_NAME)
-		free(*str_field(&scratch, d));
+	release_setting(&scratch, d); /* an overridden or failed value */
 	return rc;
 }
 

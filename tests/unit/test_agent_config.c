@@ -368,6 +368,9 @@ static void test_bad_flags(void **state)
 	    {{"--gc-grace=2592001"}, "--gc-grace: \"2592001\": too large (at most 2592000)"},
 	    {{"--reachable-after="}, "--reachable-after: must not be empty"},
 	    {{"--state-dir="}, "--state-dir: must not be empty"},
+	    {{"--metrics-file=/var/lib/node-exporter/kc.txt"},
+	     "--metrics-file: /var/lib/node-exporter/kc.txt: must end in \".prom\""},
+	    {{"--metrics-file=/var/lib/node-exporter/.prom"}, "must end in \".prom\""},
 	    {{"--config="}, "--config: must not be empty"},
 	    {{"--node-name=Bad_Name"}, "--node-name: 'Bad_Name' is not a DNS subdomain"},
 	    {{"--namespace=Kube-System"}, "--namespace: 'Kube-System' is not a DNS label"},
@@ -413,6 +416,7 @@ static void test_bad_file_keys_and_types(void **state)
 	expect_file_error(f, "stateDir: ''\n", "stateDir: must not be empty");
 	expect_file_error(f, "stateDir:\n", "stateDir: expected a string");
 	expect_file_error(f, "metricsFile: [a]\n", "metricsFile: expected a string");
+	expect_file_error(f, "metricsFile: metrics\n", "metricsFile: metrics: must end in");
 	expect_file_error(f, "annotation: 5\n", "annotation: expected a non-empty list of strings");
 	expect_file_error(f, "namespace: []\n", "namespace: expected a non-empty list");
 	expect_file_error(f, "namespace: [ok, 7]\n", "namespace: [1]: expected a string");
