@@ -24,6 +24,8 @@
 #include "kc_error.h"
 
 #define BRIDGE_MANIFEST_MODE 0600
+/* Longest manifest file name: NAME_MAX (255) minus what fsutil's temp name adds. */
+#define BRIDGE_NAME_MAX 250
 
 struct bridge_dir;
 

@@ -48,12 +48,20 @@ static bool has_prefix(const char *s, const char *prefix)
 }
 
 /* A manifest name the agent may create: prefixed, one component, room for the temp name. */
-static bool manifest_name_ok(const char *file)
+static kc_code check_manifest_name(const struct bridge_dir *bd, const char *file,
+                                   struct kc_error *err)
 {
 	size_t len = strlen(file);
 
-	return has_prefix(file, RENDER_MANIFEST_PREFIX) && len > strlen(RENDER_MANIFEST_PREFIX) &&
-	       len + 1 + strlen(FS_TMP_SUFFIX) <= NAME_MAX && strchr(file, '/') == NULL;
+	if (!has_prefix(file, RENDER_MANIFEST_PREFIX) || len == strlen(RENDER_MANIFEST_PREFIX) ||
+	    strchr(file, '/') != NULL)
+		return kc_fail(err, KC_EINVAL, "%s/%s: not a bridge manifest name", bd->path, file);
+	if (len > BRIDGE_NAME_MAX)
+		return kc_fail(err, KC_EINVAL,
+		               "%s/%.40s...: manifest file name of %zu bytes is over the %d a "
+		               "file system allows with its temp name",
+		               bd->path, file, len, BRIDGE_NAME_MAX);
+	return KC_OK;
 }
 
 /*
@@ -330,8 +338,8 @@ kc_code bridge_dir_write(struct bridge_dir *bd, const char *file, const void *da
 
 	if (changed != NULL)
 		*changed = false;
-	if (!manifest_name_ok(file))
-		return kc_fail(err, KC_EINVAL, "%s/%s: not a bridge manifest name", bd->path, file);
+	if ((rc = check_manifest_name(bd, file, err)) != KC_OK)
+		return rc;
 	if (len > RENDER_MAX_MANIFEST)
 		return kc_fail(err, KC_ETOOBIG, "%s/%s: manifest over %u bytes", bd->path, file,
 		               RENDER_MAX_MANIFEST);
@@ -365,8 +373,8 @@ kc_code bridge_dir_remove(struct bridge_dir *bd, const char *file, bool *removed
 
 	if (removed != NULL)
 		*removed = false;
-	if (!manifest_name_ok(file))
-		return kc_fail(err, KC_EINVAL, "%s/%s: not a bridge manifest name", bd->path, file);
+	if ((rc = check_manifest_name(bd, file, err)) != KC_OK)
+		return rc;
 	rc = inspect_file(bd, file, &in, err);
 	if (rc == KC_ENOTFOUND)
 		return KC_OK;

@@ -204,6 +204,15 @@ static void test_never_overwrites_foreign(void **state)
 	assert_int_not_equal(access(p, F_OK), 0);
 	snprintf(p, sizeof(p), "%s/escape.yaml", f->root);
 	assert_int_not_equal(access(p, F_OK), 0);
+	/* A name the file system cannot hold with its temp name: a clear error. */
+	char longname[300];
+	snprintf(longname, sizeof(longname), "%s%0*d.yaml", RENDER_MANIFEST_PREFIX,
+	         BRIDGE_NAME_MAX - (int)strlen(RENDER_MANIFEST_PREFIX) - 4, 0);
+	assert_int_equal(strlen(longname), BRIDGE_NAME_MAX + 1);
+	assert_int_equal(
+	    bridge_dir_write(f->bd, longname, manifest_v1, strlen(manifest_v1), &changed, &err),
+	    KC_EINVAL);
+	assert_non_null(strstr(err.msg, "over the 250"));
 }
 
 static void test_list_and_remove_only_ours(void **state)

@@ -284,6 +284,61 @@ static void test_remove_and_list_uids(void **state)
 	free(dir);
 }
 
+/* From a pod and its objects, through volume_plan_build, to files on disk. */
+static void test_materialise_pod_end_to_end(void **state)
+{
+	char *dir = tu_mkdtemp();
+	json_t *pod = json_pack(
+	    "{s:s, s:s, s:{s:s, s:s, s:s}, s:{s:[{s:s, s:s}], s:[{s:s, s:{s:s, s:i, "
+	    "s:[{s:s, s:s, s:i}]}}, {s:s, s:{s:s}}]}}",
+	    "apiVersion", "v1", "kind", "Pod", "metadata", "name", "agent", "namespace",
+	    "kube-system", "uid", UID2, "spec", "containers", "name", "agent", "image", "agent:1",
+	    "volumes", "name", "conf", "secret", "secretName", "s", "defaultMode", 0640, "items",
+	    "key", "a", "path", "sub/a.txt", "mode", 0400, "name", "cm", "configMap", "name", "c");
+	json_t *secret = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s}}", "apiVersion", "v1",
+	                           "kind", "Secret", "metadata", "name", "s", "namespace",
+	                           "kube-system", "data", "a", "QUFB", "other", "Qg==");
+	json_t *cm = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s}, s:{s:s}}", "apiVersion", "v1",
+	                       "kind", "ConfigMap", "metadata", "name", "c", "namespace",
+	                       "kube-system", "data", "x", "hello", "binaryData", "b", "AAH/");
+	struct kc_objects *objs = kc_objects_new();
+	struct mat_result res;
+	struct kc_error err;
+	char p[PATH_MAX];
+	struct stat st;
+	size_t len;
+	char *got;
+
+	assert_int_equal(kc_objects_add(objs, secret, &err), KC_OK);
+	assert_int_equal(kc_objects_add(objs, cm, &err), KC_OK);
+	if (materialise_pod(dir, pod, objs, &res, &err) != KC_OK)
+		fail_msg("%s", err.msg);
+	assert_int_equal(res.volumes_written, 2);
+	snprintf(p, sizeof(p), "%s/volumes/" UID2 "/conf/sub/a.txt", dir);
+	got = tu_read_file(p, NULL);
+	assert_string_equal(got, "AAA");
+	free(got);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0400);
+	snprintf(p, sizeof(p), "%s/volumes/" UID2 "/conf/other", dir);
+	assert_int_not_equal(access(p, F_OK), 0);
+	snprintf(p, sizeof(p), "%s/volumes/" UID2 "/cm/b", dir);
+	got = tu_read_file(p, &len);
+	assert_int_equal(len, 3);
+	assert_memory_equal(got, "\x00\x01\xff", 3);
+	free(got);
+	/* Same pod again: nothing rewritten. */
+	assert_int_equal(materialise_pod(dir, pod, objs, &res, &err), KC_OK);
+	assert_int_equal(res.volumes_written, 0);
+	assert_int_equal(res.volumes_kept, 2);
+	kc_objects_free(objs);
+	json_decref(pod);
+	json_decref(secret);
+	json_decref(cm);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +348,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_plan_touches_nothing),
 	    cmocka_unit_test(test_ownership),
 	    cmocka_unit_test(test_remove_and_list_uids),
+	    cmocka_unit_test(test_materialise_pod_end_to_end),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
