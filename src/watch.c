@@ -184,9 +184,9 @@ static bool arm(struct watch *w, struct watch_target *t, struct kc_error *err, k
 		nearest_dir(t->path, want, sizeof(want));
 		if (t->wd >= 0 && strcmp(want, t->armed) == 0)
 			return moved;
+		/* Fails harmlessly when the kernel dropped the watch already. */
 		if (t->wd >= 0 && !wd_shared(w, t))
-			inotify_rm_watch(w->fd,
-			                 t->wd); /* fails harmlessly if the kernel dropped it */
+			inotify_rm_watch(w->fd, t->wd);
 		t->wd = -1;
 		moved = moved || strcmp(want, t->armed) != 0;
 		snprintf(t->armed, sizeof(t->armed), "%s", want);
@@ -202,16 +202,35 @@ static bool arm(struct watch *w, struct watch_target *t, struct kc_error *err, k
 	return moved;
 }
 
+/* A doubled "/" would hide the next component on the way: "//" -> "/". */
+static void squeeze_slashes(char *p)
+{
+	char *out = p;
+
+	for (; *p != '\0'; p++)
+		if (!(*p == '/' && p[1] == '/'))
+			*out++ = *p;
+	*out = '\0';
+}
+
 static kc_code add_target(struct watch *w, const char *dir, const char *filter, unsigned bit,
                           struct kc_error *err)
 {
 	struct watch_target *t = &w->targets[w->ntargets];
-	size_t len = strlen(dir);
+	char cwd[PATH_MAX];
+	size_t len;
 	kc_code rc;
 
-	if (len == 0 || len >= sizeof(t->path) || strlen(filter) >= sizeof(t->filter))
+	if (dir[0] == '\0' || strlen(filter) >= sizeof(t->filter))
 		return kc_fail(err, KC_EINVAL, "%s: bad path to watch", dir);
-	memcpy(t->path, dir, len + 1);
+	/* Absolute, so the walk up to the nearest existing ancestor ends at "/". */
+	if (dir[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL)
+		return kc_fail_errno(err, KC_EIO, errno, "%s: current directory", dir);
+	if (snprintf(t->path, sizeof(t->path), "%s%s%s", dir[0] == '/' ? "" : cwd,
+	             dir[0] == '/' ? "" : "/", dir) >= (int)sizeof(t->path))
+		return kc_fail(err, KC_EINVAL, "%s: path too long to watch", dir);
+	squeeze_slashes(t->path);
+	len = strlen(t->path);
 	while (len > 1 && t->path[len - 1] == '/')
 		t->path[--len] = '\0';
 	snprintf(t->filter, sizeof(t->filter), "%s", filter);

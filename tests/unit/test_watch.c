@@ -219,6 +219,26 @@ static void test_same_directory_for_two_targets(void **state)
 	free(dir);
 }
 
+static void test_relative_paths(void **state)
+{
+	char *dir = tu_mkdtemp(), old[PATH_MAX];
+	struct watch *w;
+
+	assert_non_null(getcwd(old, sizeof(old)));
+	assert_int_equal(chdir(dir), 0);
+	assert_int_equal(watch_open("etc/enabled", "x//manifests/", "state", &w, NULL), KC_OK);
+	assert_int_equal(mkdir("x", 0755), 0);
+	assert_int_equal(mkdir("x/manifests", 0755), 0);
+	assert_true(wait_changes(w, WATCH_STATIC_DIR_CHANGED, 1000) & WATCH_STATIC_DIR_CHANGED);
+	assert_int_equal(mkdir("etc", 0755), 0);
+	tu_write_file("etc/enabled", "", 0, 0644);
+	assert_true(wait_changes(w, WATCH_FLAG_CHANGED, 1000) & WATCH_FLAG_CHANGED);
+	watch_close(w);
+	assert_int_equal(chdir(old), 0);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +247,7 @@ int main(void)
 	    cmocka_unit_test(test_static_dir_appears_later),
 	    cmocka_unit_test(test_one_watch_per_process),
 	    cmocka_unit_test(test_same_directory_for_two_targets),
+	    cmocka_unit_test(test_relative_paths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
