@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "checkpoint_store.h"
+#include "doc.h"
 #include "testutil.h"
 
 #define UID1 "0b8f4a52-3c1e-4d2a-9f1e-7a6b5c4d3e2f"
@@ -358,6 +359,74 @@ static void test_uid_validation(void **state)
 	assert_false(ckpt_uid_valid("0b8f4a52-3c1e-4d2a-9f1e-7a6b5c4d3e/f"));
 }
 
+/* Round trip every pod of the real fixtures; their churn fields never rewrite. */
+static void test_fixture_pods_round_trip(void **state)
+{
+	static const char *const fixtures[] = {
+	    "01-kube-proxy-kind-daemonset.json",
+	    "04-kube-proxy-kubesphere-daemonset-managedfields.json",
+	    "09-openshift-sdn-controller-daemonset.json",
+	    "12-etcd-kubesphere-mirror-pod-managedfields.json",
+	    "13-etcd-openshift-4.8-mirror-pod.yaml",
+	    "22-local-path-provisioner-podlist-wrapper.json",
+	    "24-list-wrapper-two-pods.yaml",
+	};
+	struct fixture *f = *state;
+	size_t pods = 0;
+
+	for (size_t k = 0; k < sizeof(fixtures) / sizeof(fixtures[0]); k++) {
+		size_t len, i, j;
+		char *text = tu_read_file(tu_fixture(fixtures[k]), &len);
+		json_t *docs, *doc, *items, *pod;
+		struct kc_error err;
+
+		assert_non_null(text);
+		if (doc_parse(text, len, fixtures[k], &docs, &err) != KC_OK)
+			fail_msg("%s", err.msg);
+		json_array_foreach(docs, i, doc)
+		{
+			items = json_object_get(doc, "items");
+			if (items == NULL)
+				items = json_pack("[O]", doc);
+			else
+				json_incref(items);
+			json_array_foreach(items, j, pod)
+			{
+				const char *uid = json_string_value(
+				    json_object_get(json_object_get(pod, "metadata"), "uid"));
+				struct ckpt c;
+				char path[PATH_MAX];
+				struct stat st;
+
+				if (uid == NULL || !ckpt_uid_valid(uid))
+					continue;
+				write_ok(f, pod, NULL, true);
+				assert_int_equal(ckpt_store_load(f->store, uid, &c, &err), KC_OK);
+				if (!json_equal(c.pod, pod))
+					fail_msg("%s: pod %s does not round-trip", fixtures[k],
+					         uid);
+				ckpt_free(&c);
+				file_path(f, uid, path, sizeof(path));
+				assert_int_equal(stat(path, &st), 0);
+				json_t *churn = json_deep_copy(pod);
+				json_t *meta = json_object_get(churn, "metadata");
+				json_object_set_new(meta, "resourceVersion", json_string("999999"));
+				json_object_set_new(meta, "managedFields", json_array());
+				json_object_set_new(churn, "status",
+				                    json_pack("{s:s}", "phase", "Unknown"));
+				write_ok(f, churn, NULL, false);
+				assert_same_file(&st, path);
+				json_decref(churn);
+				pods++;
+			}
+			json_decref(items);
+		}
+		json_decref(docs);
+		free(text);
+	}
+	assert_true(pods >= 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +440,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_status_churn_does_not_rewrite, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_input_touches_nothing, setup, teardown),
 	    cmocka_unit_test(test_uid_validation),
+	    cmocka_unit_test_setup_teardown(test_fixture_pods_round_trip, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
