@@ -11,7 +11,6 @@ include(GNUInstallDirs)
 set(KC_PKG_SRC ${CMAKE_SOURCE_DIR}/packaging)
 set(KC_PKG_OUT ${CMAKE_BINARY_DIR}/packaging)
 set(KC_DEB_VERSION ${PROJECT_VERSION}-1)
-set(KC_VERSION ${PROJECT_VERSION})
 
 # Maintainer scripts: the templates get the shared shell helpers pasted in
 # (a maintainer script must be self-contained). configure_file keeps the
@@ -24,7 +23,7 @@ set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${KC_PKG_SRC}/scr
 configure_file(${KC_PKG_SRC}/deb/conffiles ${KC_PKG_OUT}/deb/conffiles COPYONLY)
 
 # Compressed docs, byte-reproducible (gzip -n: no name, no time stamp).
-configure_file(${KC_PKG_SRC}/kubelet-checkpoint.8 ${KC_PKG_OUT}/kubelet-checkpoint.8 @ONLY)
+configure_file(${KC_PKG_SRC}/kubelet-checkpoint.8 ${KC_PKG_OUT}/kubelet-checkpoint.8 COPYONLY)
 configure_file(${KC_PKG_SRC}/changelog.in ${KC_PKG_OUT}/changelog.Debian @ONLY)
 find_program(GZIP_EXECUTABLE gzip REQUIRED)
 foreach(doc kubelet-checkpoint.8 changelog.Debian)
@@ -56,10 +55,11 @@ install(FILES ${KC_PKG_SRC}/kubelet-checkpoint.service DESTINATION /lib/systemd/
 install(FILES ${KC_PKG_OUT}/changelog.Debian.gz DESTINATION ${KC_DOC_DIR} COMPONENT deb)
 install(FILES ${KC_PKG_SRC}/lintian-overrides DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/lintian/overrides
         RENAME kubelet-checkpoint COMPONENT deb)
-install(FILES ${KC_PKG_SRC}/kubelet-checkpoint.service DESTINATION /usr/lib/systemd/system
+# Relative to the /usr prefix: CPack RPM would mark absolute ones %config.
+install(FILES ${KC_PKG_SRC}/kubelet-checkpoint.service DESTINATION lib/systemd/system
         COMPONENT rpm)
 install(FILES ${KC_PKG_SRC}/rpm/80-kubelet-checkpoint.preset
-        DESTINATION /usr/lib/systemd/system-preset COMPONENT rpm)
+        DESTINATION lib/systemd/system-preset COMPONENT rpm)
 
 set(CPACK_PACKAGE_NAME kubelet-checkpoint)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
