@@ -177,6 +177,8 @@ static void sort_unique(struct local_pods *lp)
 {
 	size_t i, n = 0;
 
+	if (lp->count < 2)
+		return; /* also: qsort(NULL, 0) is undefined */
 	qsort(lp->uids, lp->count, sizeof(*lp->uids), cmp_uid);
 	for (i = 0; i < lp->count; i++)
 		if (n == 0 || strcmp(lp->uids[n - 1], lp->uids[i]) != 0)
