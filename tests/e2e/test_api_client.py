@@ -1,0 +1,501 @@
+#!/usr/bin/env python3
+"""test_api_client.py: api_client against the fake apiserver, through api_probe.
+
+Checks the protocol (paged LIST, WATCH with bookmarks resumed from the last
+resourceVersion, 410 Gone as HTTP status and as ERROR event -> relist, Secret
+and ConfigMap GETs with optional/required 404), the classification of every
+fault (refused, hung, 5xx, 401/403, cut stream), the retry/backoff timing,
+TLS and credentials (client cert files and blobs, token and token file, wrong
+CA, tls-server-name, insecure), and the idle request pattern.
+"""
+
+import os
+import queue
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+
+SRC = os.environ.get("KC_SOURCE_DIR",
+                     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+sys.path.insert(0, os.path.join(SRC, "tests", "fakeapi"))
+from fakeapi import FakeAPI, gen_certs, make_pod  # noqa: E402
+
+PROBE = os.environ.get("KC_API_PROBE") or os.path.join(
+    os.path.dirname(os.environ.get("KC_BINARY", "")), "api_probe")
+NODE = "node-1"
+
+
+class Probe:
+    """api_probe as a child; its JSON lines are collected by a thread."""
+
+    def __init__(self, args):
+        import json
+        self.json = json
+        self.proc = subprocess.Popen([PROBE] + args, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, bufsize=1)
+        self.events = []
+        self.q = queue.Queue()
+        self.cursor = 0
+        self.stderr = []
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read_err, daemon=True).start()
+        self.wait_for(lambda e: e["ev"] == "started", 10)
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.q.put(self.json.loads(line))
+        self.q.put(None)
+
+    def _read_err(self):
+        for line in self.proc.stderr:
+            self.stderr.append(line)
+
+    def _drain(self, timeout):
+        try:
+            e = self.q.get(timeout=timeout)
+        except queue.Empty:
+            return False
+        if e is None:
+            raise AssertionError("api_probe exited: %s" % "".join(self.stderr[-20:]))
+        self.events.append(e)
+        return True
+
+    def wait_for(self, pred, timeout=15):
+        """The first event after the cursor matching pred; moves the cursor past it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            while self.cursor < len(self.events):
+                e = self.events[self.cursor]
+                self.cursor += 1
+                if pred(e):
+                    return e
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("timed out waiting; last events:\n%s" % "\n".join(
+                    self.json.dumps(e) for e in self.events[-15:]))
+            self._drain(left)
+
+    def collect(self, seconds):
+        """Every event that arrives in the next `seconds`."""
+        start = len(self.events)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self._drain(max(0.0, deadline - time.monotonic()))
+        self.cursor = len(self.events)
+        return self.events[start:]
+
+    def send(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.send("quit")
+            except BrokenPipeError:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                f.close()
+            except (OSError, BrokenPipeError):
+                pass
+
+
+def contact(outcome, pattern=""):
+    rx = re.compile(pattern)
+    return lambda e: e["ev"] == "contact" and e["outcome"] == outcome and rx.search(e["detail"])
+
+
+def ev(name, **fields):
+    return lambda e: e["ev"] == name and all(e.get(k) == v for k, v in fields.items())
+
+
+class Base(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="kc-api-")
+        cls.certs = gen_certs(os.path.join(cls.tmp.name, "pki"), NODE)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def setUp(self):
+        self.cleanups = []
+
+    def tearDown(self):
+        for f in reversed(self.cleanups):
+            f()
+
+    def cert(self, name):
+        return os.path.join(self.certs, name)
+
+    def fake(self, **kw):
+        api = FakeAPI(self.certs, **kw)
+        self.cleanups.append(api.close)
+        # Fast bookmarks so resumption can be observed within a test.
+        api.settings(bookmark_interval=0.5)
+        return api
+
+    def probe(self, api, *extra, creds=True):
+        args = ["--server", api.url, "--node", NODE]
+        if creds:
+            args += ["--ca", self.cert("ca.crt"), "--cert", self.cert("client.pem")]
+        p = Probe(args + list(extra))
+        self.cleanups.append(p.close)
+        return p
+
+    def watch_requests(self, api):
+        return [r for r in api.requests() if r["verb"] == "WATCH"]
+
+
+class ListWatch(Base):
+    def test_list_pages_watch_events_and_bookmarks(self):
+        api = self.fake()
+        pods = [make_pod("p%04d" % i, NODE) for i in range(1100)]
+        pods.append(make_pod("elsewhere", "node-2"))
+        api.add_pods(pods)
+        p = self.probe(api)
+        listed = p.wait_for(ev("listed"))
+        self.assertEqual(listed["count"], 1100)
+        self.assertNotIn("kube-system/elsewhere", listed["pods"])
+        self.assertNotIn("!missing kind", listed["pods"])
+        self.assertEqual(api.stats()["counts"]["LIST pods"], 3)  # 500 + 500 + 100
+
+        api.add_pod(make_pod("new", NODE))
+        self.assertEqual(p.wait_for(ev("changed"))["pod"], "kube-system/new")
+        api.add_pod(make_pod("new", NODE, annotations={"x": "y"}))
+        p.wait_for(ev("changed", pod="kube-system/new"))
+        api.add_pod(make_pod("other-node", "node-2"))
+        api.delete_pod("kube-system", "new")
+        p.wait_for(ev("deleted", pod="kube-system/new"))
+        self.assertFalse([e for e in p.events if e.get("pod") == "kube-system/other-node"])
+
+        # Bookmarks advance the resourceVersion: a re-watch resumes from it.
+        api.add_pod(make_pod("unrelated", "node-2"))
+        rv_now = api.stats()["rv"]
+        time.sleep(1.5)  # several bookmarks
+        self.assertEqual(api.cut(), 1)
+        p.wait_for(contact("failure", "WATCH"))
+        p.wait_for(contact("success", "WATCH.*connected"))
+        last = self.watch_requests(api)[-1]
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(last["path"]).query)
+        self.assertEqual(q["resourceVersion"], [str(rv_now)])
+        self.assertEqual(q["allowWatchBookmarks"], ["true"])
+        self.assertEqual(q["fieldSelector"], ["spec.nodeName=%s" % NODE])
+        self.assertTrue(300 <= int(q["timeoutSeconds"][0]) <= 600)
+        self.assertEqual(api.stats()["counts"]["LIST pods"], 3)  # no relist
+        self.assertEqual(api.stats()["user_agents"], ["kubelet-checkpoint/0.1.0"])
+
+    def test_watch_that_ends_is_resumed_without_relist(self):
+        api = self.fake()
+        api.settings(max_watch_timeout=1)
+        api.add_pod(make_pod("a", NODE))
+        p = self.probe(api)
+        p.wait_for(ev("listed"))
+        time.sleep(3.5)
+        api.add_pod(make_pod("b", NODE))
+        p.wait_for(ev("changed", pod="kube-system/b"))
+        counts = api.stats()["counts"]
+        self.assertEqual(counts["LIST pods"], 1)
+        self.assertGreaterEqual(counts["WATCH pods"], 3)
+        failures = [e for e in p.events if e["ev"] == "contact" and e["outcome"] != "success"]
+        self.assertEqual(failures, [])
+
+    def test_gone_as_http_410_relists(self):
+        api = self.fake()
+        api.settings(gone_as_event=False)
+        api.add_pod(make_pod("a", NODE))
+        p = self.probe(api)
+        p.wait_for(ev("listed"))
+        p.wait_for(contact("success", "WATCH"))
+        api.compact()
+        api.add_pod(make_pod("b", NODE))
+        p.wait_for(ev("changed", pod="kube-system/b"))
+        api.compact()
+        api.cut()
+        p.wait_for(contact("success", "410 Gone"))
+        listed = p.wait_for(ev("listed"))
+        self.assertEqual(sorted(listed["pods"]), ["kube-system/a", "kube-system/b"])
+        self.assertEqual(api.stats()["counts"]["LIST pods"], 2)
+        self.assertIn(410, [r["code"] for r in self.watch_requests(api)])
+
+    def test_gone_as_error_event_relists(self):
+        api = self.fake()
+        api.add_pod(make_pod("a", NODE))
+        p = self.probe(api)
+        p.wait_for(ev("listed"))
+        p.wait_for(contact("success", "WATCH"))
+        self.assertEqual(api.compact(notify=True)["notified"], 1)
+        # (The 410 itself is a success contact, coalesced with the bookmarks.)
+        p.wait_for(ev("listed"))
+        self.assertEqual(api.stats()["counts"]["LIST pods"], 2)
+        self.assertFalse([e for e in p.events if e["ev"] == "contact" and
+                          e["outcome"] != "success"])
+
+    def test_expired_continue_token_restarts_the_list(self):
+        api = self.fake()
+        api.add_pods([make_pod("p%04d" % i, NODE) for i in range(600)])
+        api.fault("status", code=503, match="continue=")
+        p = self.probe(api)
+        p.wait_for(contact("failure", "HTTP 503"))
+        api.compact()
+        api.fault("none")
+        listed = p.wait_for(ev("listed"))
+        self.assertEqual(listed["count"], 600)
+
+
+class Refs(Base):
+    def test_secret_configmap_gets_optional_and_required(self):
+        api = self.fake()
+        api.add_object({"kind": "Secret", "metadata": {"name": "s1", "namespace": "kube-system"},
+                        "data": {"k": "dg=="}})
+        api.add_object({"kind": "ConfigMap",
+                        "metadata": {"name": "cm1", "namespace": "kube-system"},
+                        "data": {"k": "v"}})
+        p = self.probe(api)
+        p.wait_for(ev("listed"))
+        p.send("track u1 kube-system ConfigMap/cm1 ConfigMap/opt? Secret/s1")
+        r = p.wait_for(ev("refs", uid="u1"))
+        self.assertEqual(sorted(r["objects"]), ["ConfigMap kube-system/cm1",
+                                                "Secret kube-system/s1"])
+        self.assertIsNone(r["missing"])
+
+        p.send("track u2 kube-system Secret/s1 Secret/absent")
+        r = p.wait_for(ev("refs", uid="u2"))
+        self.assertEqual(r["objects"], ["Secret kube-system/s1"])
+        self.assertEqual(r["missing"], "Secret kube-system/absent: not found")
+
+        # The same set again is left to the refresh timer: no GET.
+        before = api.stats()["counts"]
+        p.send("track u1 kube-system ConfigMap/cm1 ConfigMap/opt? Secret/s1")
+        p.collect(1.5)
+        self.assertEqual(api.stats()["counts"], before)
+
+        # An explicit refresh sees the new Secret.
+        api.add_object({"kind": "Secret",
+                        "metadata": {"name": "absent", "namespace": "kube-system"}})
+        p.send("refresh u2")
+        r = p.wait_for(ev("refs", uid="u2"))
+        self.assertIsNone(r["missing"])
+        self.assertEqual(len(r["objects"]), 2)
+
+        # A changed set is fetched at once; no references: reported empty.
+        p.send("track u1 kube-system Secret/absent")
+        self.assertEqual(p.wait_for(ev("refs", uid="u1"))["objects"],
+                         ["Secret kube-system/absent"])
+        p.send("track u3 kube-system")
+        self.assertEqual(p.wait_for(ev("refs", uid="u3"))["objects"], [])
+
+        # Untracked: nothing more is reported for it.
+        p.send("untrack u2")
+        p.send("refresh u2")
+        self.assertIn("not tracked", p.wait_for(ev("error"))["msg"])
+
+    def test_transient_errors_are_retried_not_reported_as_results(self):
+        api = self.fake()
+        api.add_object({"kind": "Secret", "metadata": {"name": "s", "namespace": "ns1"}})
+        p = self.probe(api)
+        p.wait_for(ev("listed"))
+        api.fault("status", code=403, match="/secrets/")
+        p.send("track u1 ns1 Secret/s")
+        p.wait_for(contact("auth_error", "secrets/s: HTTP 403"))
+        api.fault("status", code=500, match="/secrets/")
+        p.wait_for(contact("failure", "secrets/s: HTTP 500"), timeout=20)
+        self.assertFalse([e for e in p.events if e["ev"] == "refs"])
+        api.fault("none")
+        r = p.wait_for(ev("refs", uid="u1"), timeout=20)
+        self.assertEqual(r["objects"], ["Secret ns1/s"])
+
+
+class Faults(Base):
+    def connected(self, api):
+        p = self.probe(api)
+        p.wait_for(ev("listed"))
+        p.wait_for(contact("success", "WATCH.*(connected|event)"))
+        return p
+
+    def test_refused_is_failure_and_retried_every_second(self):
+        api = self.fake()
+        p = self.connected(api)
+        api.fault("down")
+        p.wait_for(contact("failure", "WATCH"))
+        events = p.collect(3.5)
+        refused = [e for e in events if e["ev"] == "contact" and e["outcome"] == "failure"]
+        self.assertTrue(all("Couldn't connect" in e["detail"] or "refused" in e["detail"]
+                            for e in refused), refused)
+        self.assertGreaterEqual(len(refused), 3)  # retried at least every second
+        api.fault("none")
+        p.wait_for(contact("success"), timeout=5)
+
+    def test_hung_apiserver_fails_within_seconds(self):
+        api = self.fake()
+        p = self.connected(api)
+        api.fault("hung")
+        api.cut()  # the running watch dies; the new connection hangs
+        p.wait_for(contact("failure", "WATCH"))
+        t0 = time.monotonic()
+        e = p.wait_for(contact("failure", "[Tt]ime"), timeout=10)
+        self.assertLess(time.monotonic() - t0, 6)
+        self.assertIn("WATCH", e["detail"])
+        api.fault("none")
+        p.wait_for(contact("success"), timeout=10)
+
+    def test_5xx_is_failure(self):
+        api = self.fake()
+        p = self.connected(api)
+        api.fault("status", code=503)
+        api.cut()
+        p.wait_for(contact("failure", "HTTP 503"))
+        api.fault("status", code=429)
+        p.wait_for(contact("failure", "HTTP 429"))
+
+    def test_401_and_403_are_auth_errors(self):
+        api = self.fake()
+        p = self.connected(api)
+        for code in (401, 403):
+            api.fault("status", code=code)
+            api.cut()
+            p.wait_for(contact("auth_error", "HTTP %d" % code))
+            api.fault("none")
+            p.wait_for(contact("success", "WATCH"))
+
+    def test_cut_stream_rewatches(self):
+        api = self.fake()
+        api.add_pod(make_pod("a", NODE))
+        p = self.connected(api)
+        for mode, needle in (("partial", "WATCH"), ("clean", "ended inside an event")):
+            self.assertEqual(api.cut(mode), 1)
+            p.wait_for(contact("failure", needle))
+            p.wait_for(contact("success", "WATCH"), timeout=5)
+            api.add_pod(make_pod("after-" + mode, NODE))
+            p.wait_for(ev("changed", pod="kube-system/after-" + mode))
+        self.assertEqual(api.stats()["counts"]["LIST pods"], 1)
+        # The half event never reached the caller.
+        self.assertFalse([e for e in p.events if e.get("pod") == "?/cut"])
+
+    def test_backoff_once_unreachable(self):
+        api = self.fake()
+        api.fault("down")
+        p = self.probe(api, "--unreachable-after-ms", "2000")
+        p.wait_for(ev("unreachable"), timeout=10)
+        events = p.collect(16)
+        times = [e["t"] for e in events if e["ev"] == "contact" and e["outcome"] == "failure"]
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        self.assertTrue(gaps, events)
+        self.assertLessEqual(max(gaps), 10500)
+        self.assertGreater(max(gaps), 2000)  # it did back off
+        self.assertLessEqual(len(times), 10)
+        api.fault("none")
+        p.wait_for(ev("reachable"), timeout=15)
+
+
+class Tls(Base):
+    def test_blobs_instead_of_files(self):
+        api = self.fake()
+        p = self.probe(api, "--ca-data", self.cert("ca.crt"), "--cert-data",
+                       self.cert("client.crt"), "--key-data", self.cert("client.key"),
+                       creds=False)
+        p.wait_for(ev("listed"))
+
+    def test_wrong_ca_is_tls_failure(self):
+        api = self.fake()
+        p = self.probe(api, "--ca", self.cert("other-ca.crt"), "--cert",
+                       self.cert("client.pem"), creds=False)
+        e = p.wait_for(contact("failure"))
+        self.assertRegex(e["detail"], "SSL|certificate")
+        self.assertFalse([x for x in p.events if x["ev"] == "listed"])
+
+    def test_insecure_skips_verification(self):
+        api = self.fake()
+        p = self.probe(api, "--insecure", "--cert", self.cert("client.pem"), creds=False)
+        p.wait_for(ev("listed"))
+
+    def test_client_cert_required(self):
+        api = self.fake()
+        p = self.probe(api, "--ca", self.cert("ca.crt"), "--cert", self.cert("other-client.crt"),
+                       "--key", self.cert("other-client.key"), creds=False)
+        p.wait_for(contact("failure"))
+        self.assertFalse([x for x in p.events if x["ev"] == "listed"])
+
+    def test_tls_server_name(self):
+        api = self.fake()
+        p = self.probe(api, "--tls-server-name", "kubernetes.test")
+        p.wait_for(ev("listed"))
+        p2 = self.probe(api, "--tls-server-name", "wrong.example")
+        e = p2.wait_for(contact("failure"))
+        self.assertRegex(e["detail"], "SSL|certificate|match")
+
+    def test_tokens(self):
+        api = self.fake(require_client_cert=False, token="t0ken")
+        p = self.probe(api, "--ca", self.cert("ca.crt"), "--token", "t0ken", creds=False)
+        p.wait_for(ev("listed"))
+        bad = self.probe(api, "--ca", self.cert("ca.crt"), "--token", "wrong", creds=False)
+        bad.wait_for(contact("auth_error", "HTTP 401"))
+        none = self.probe(api, "--ca", self.cert("ca.crt"), creds=False)
+        none.wait_for(contact("auth_error", "HTTP 401"))
+
+        # A token file is re-read when it changes (bound service-account tokens rotate).
+        path = os.path.join(self.tmp.name, "token")
+        with open(path, "w") as f:
+            f.write("t0ken\n")
+        tf = self.probe(api, "--ca", self.cert("ca.crt"), "--token-file", path, creds=False)
+        tf.wait_for(ev("listed"))
+        tf.wait_for(contact("success", "WATCH"))
+        api.settings(token="rotated")
+        with open(path + ".new", "w") as f:
+            f.write("rotated")
+        os.rename(path + ".new", path)
+        api.cut()
+        tf.wait_for(contact("success", "WATCH.*connected"))
+        self.assertFalse([e for e in tf.events if e["ev"] == "contact" and
+                          e["outcome"] == "auth_error"])
+
+
+class Budget(Base):
+    def test_idle_is_one_watch_and_nothing_else(self):
+        """No polling: an idle healthy client holds one watch open. Each watch
+        lasts 300-600 s, so an idle node costs at most 12 WATCH requests an
+        hour, plus the jittered (30-60 min) refresh of tracked references."""
+        api = self.fake()
+        api.add_pod(make_pod("a", NODE))
+        api.add_object({"kind": "Secret", "metadata": {"name": "s", "namespace": "kube-system"}})
+        p = self.probe(api)
+        p.wait_for(ev("listed"))
+        p.send("track u1 kube-system Secret/s")
+        p.wait_for(ev("refs"))
+        api.reset_stats()
+        p.collect(6)
+        self.assertEqual(api.stats()["counts"], {})
+        self.assertEqual(api.stats()["active_watches"], 1)
+
+    def test_fake_serves_100_clients(self):
+        api = self.fake()
+        api.add_pods([make_pod("p%d" % i, NODE) for i in range(5)])
+        probes = [self.probe(api) for _ in range(100)]
+        for p in probes:
+            self.assertEqual(p.wait_for(ev("listed"), timeout=60)["count"], 5)
+        deadline = time.monotonic() + 30
+        while api.stats()["active_watches"] < 100 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(api.stats()["active_watches"], 100)
+        api.add_pod(make_pod("late", NODE))
+        for p in probes:
+            p.wait_for(ev("changed", pod="kube-system/late"), timeout=60)
+
+
+if __name__ == "__main__":
+    if not os.access(PROBE, os.X_OK):
+        sys.exit("api_probe not found at %r (set KC_API_PROBE)" % PROBE)
+    unittest.main(verbosity=2)
