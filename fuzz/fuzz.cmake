@@ -1,0 +1,32 @@
+# fuzz/fuzz.cmake: libFuzzer targets, built when CMake gets
+# -DKUBELET_CHECKPOINT_FUZZ=ON with CC=clang (scripts/fuzz-smoke.sh does it).
+# kccore itself is instrumented for coverage and ASan+UBSan, so the targets
+# see bugs anywhere in the product code, not only in their own files.
+if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+  message(FATAL_ERROR "KUBELET_CHECKPOINT_FUZZ needs clang: CC=clang cmake ...")
+endif()
+
+set(KC_FUZZ_SANITIZERS -fsanitize=address,undefined -fno-sanitize-recover=undefined
+                       -fno-omit-frame-pointer)
+target_compile_options(kccore PRIVATE -fsanitize=fuzzer-no-link ${KC_FUZZ_SANITIZERS})
+# Everything that links kccore (binary, unit tests) needs the runtimes too.
+target_link_options(kccore INTERFACE -fsanitize=address,undefined)
+
+add_library(kcfuzzcheck STATIC ${CMAKE_SOURCE_DIR}/fuzz/fuzz_check.c)
+target_compile_options(kcfuzzcheck PRIVATE ${KC_FUZZ_SANITIZERS})
+target_include_directories(kcfuzzcheck PUBLIC ${CMAKE_SOURCE_DIR}/fuzz)
+target_link_libraries(kcfuzzcheck PUBLIC kccore)
+
+set(KC_FUZZ_TARGETS fuzz_yaml fuzz_json fuzz_render)
+foreach(name ${KC_FUZZ_TARGETS})
+  add_executable(${name} ${CMAKE_SOURCE_DIR}/fuzz/${name}.c)
+  target_compile_options(${name} PRIVATE -fsanitize=fuzzer ${KC_FUZZ_SANITIZERS})
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer ${KC_FUZZ_SANITIZERS})
+  target_link_libraries(${name} PRIVATE kcfuzzcheck)
+  # Regression run: every seed and every kept crash input once, no fuzzing.
+  if(BUILD_TESTING)
+    add_test(NAME fuzz.${name}.corpus
+             COMMAND ${name} -runs=0 -rss_limit_mb=2048 -timeout=10
+                     ${CMAKE_SOURCE_DIR}/fuzz/corpus/${name})
+  endif()
+endforeach()
