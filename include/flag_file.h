@@ -9,8 +9,6 @@
 
 #include "kc_error.h"
 
-#define FLAG_FILE_DEFAULT "/etc/kubelet-checkpoint/enabled"
-
 /* Create path (and missing parent directories, 0755); *created may be NULL. */
 kc_code flag_file_enable(const char *path, bool *created, struct kc_error *err);
 /* Remove path; absent (file or directory) is fine. *removed may be NULL. */

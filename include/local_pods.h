@@ -30,7 +30,6 @@
 
 #include "kc_error.h"
 
-#define LOCAL_PODS_DEFAULT_ROOT "/sys/fs/cgroup"
 /* API UIDs are 36-character UUIDs, static pod UIDs 32 hex digits. */
 #define LOCAL_POD_UID_MAX 64
 

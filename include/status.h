@@ -20,9 +20,6 @@
 #include "kc_error.h"
 #include "reachability.h"
 
-#define STATUS_FILE_DEFAULT            "/run/kubelet-checkpoint/status.json"
-#define STATUS_STATE_DIR_DEFAULT       "/var/lib/kubelet-checkpoint"
-#define STATUS_STATIC_POD_PATH_DEFAULT "/etc/kubernetes/manifests"
 /* A status file larger than this is not ours. */
 #define STATUS_MAX_FILE (16u * 1024 * 1024)
 

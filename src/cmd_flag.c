@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent_config.h"
 #include "cli.h"
 #include "flag_file.h"
 
@@ -20,7 +21,7 @@ static int parse_flag_args(int argc, char **argv, const char *cmd, const char **
 	};
 	int c;
 
-	*path = FLAG_FILE_DEFAULT;
+	*path = AGENT_DEFAULT_FLAG_FILE;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -36,7 +37,7 @@ static int parse_flag_args(int argc, char **argv, const char *cmd, const char **
 		case 'h':
 			printf("usage: kubelet-checkpoint %s [--flag-file F]\n"
 			       "  --flag-file F  the bridge flag file (default %s)\n",
-			       cmd, FLAG_FILE_DEFAULT);
+			       cmd, AGENT_DEFAULT_FLAG_FILE);
 			return 1;
 		default:
 			fprintf(stderr, "kubelet-checkpoint: %s: bad option '%s'\n", cmd,

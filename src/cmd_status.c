@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent_config.h"
 #include "bridge_dir.h"
 #include "checkpoint_store.h"
 #include "cli.h"
@@ -43,12 +44,12 @@ static const char usage_text[] =
     "usage: kubelet-checkpoint status [--state-dir D] [--status-file F]\n"
     "                                 [--static-pod-path P] [--flag-file F] [-o text|json]\n"
     "\n"
-    "  --state-dir D        checkpoints (default " STATUS_STATE_DIR_DEFAULT ")\n"
-    "  --status-file F      the running agent's status (default " STATUS_FILE_DEFAULT ")\n"
+    "  --state-dir D        checkpoints (default " AGENT_DEFAULT_STATE_DIR ")\n"
+    "  --status-file F      the running agent's status (default " AGENT_DEFAULT_STATUS_FILE ")\n"
     "  --static-pod-path P  the kubelet's staticPodPath (default: the agent's, else\n"
-    "                       " STATUS_STATIC_POD_PATH_DEFAULT ")\n"
+    "                       " AGENT_DEFAULT_STATIC_POD_PATH ")\n"
     "  --flag-file F        the bridge flag file (default: the agent's, else\n"
-    "                       " FLAG_FILE_DEFAULT ")\n"
+    "                       " AGENT_DEFAULT_FLAG_FILE ")\n"
     "  -o text|json         output format (default text)\n";
 
 /* Returns 0, 1 (help printed) or -1 (usage error, message printed). */
@@ -67,8 +68,8 @@ static int parse_args(int argc, char **argv, struct status_cli *cli)
 	int c;
 
 	memset(cli, 0, sizeof(*cli));
-	cli->state_dir = STATUS_STATE_DIR_DEFAULT;
-	cli->status_file = STATUS_FILE_DEFAULT;
+	cli->state_dir = AGENT_DEFAULT_STATE_DIR;
+	cli->status_file = AGENT_DEFAULT_STATUS_FILE;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+o:h", longopts, NULL)) != -1) {
@@ -320,10 +321,10 @@ static kc_code build_doc(const struct status_cli *cli, struct gathered *g, json_
 	s.static_pod_path = cli->static_pod_path ? cli->static_pod_path
 	                    : agent_path(g, "staticPodPath", NULL)
 	                        ? agent_path(g, "staticPodPath", NULL)
-	                        : STATUS_STATIC_POD_PATH_DEFAULT;
+	                        : AGENT_DEFAULT_STATIC_POD_PATH;
 	s.flag_path = cli->flag_file                  ? cli->flag_file
 	              : agent_path(g, "flag", "path") ? agent_path(g, "flag", "path")
-	                                              : FLAG_FILE_DEFAULT;
+	                                              : AGENT_DEFAULT_FLAG_FILE;
 	s.state_dir = cli->state_dir;
 	read_checkpoints(s.state_dir, g);
 	read_bridges(s.static_pod_path, g);
