@@ -99,12 +99,12 @@ kc_code render_check_eligible(const json_t *pod, const struct render_opts *opts,
 		               "(the kubelet already runs it from a static manifest)");
 	if ((rc = check_trigger(annotations, opts, err)) != KC_OK)
 		return rc;
-	if (deletion != NULL && !json_is_null(deletion))
-		return kc_fail(err, KC_EINELIGIBLE,
-		               "metadata.deletionTimestamp: the pod is being deleted");
 	if (phase != NULL && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0))
 		return kc_fail(err, KC_EINELIGIBLE, "status.phase: the pod has finished (%s)",
 		               phase);
+	if (deletion != NULL && !json_is_null(deletion))
+		return kc_fail(err, KC_EINELIGIBLE,
+		               "metadata.deletionTimestamp: the pod is being deleted");
 	if (opts != NULL && opts->node_name != NULL) {
 		if (node == NULL)
 			return kc_fail(err, KC_EINELIGIBLE,

@@ -241,7 +241,7 @@ static kc_code plan_projected(struct build *b, const json_t *projected, struct k
 	kc_code rc;
 
 	if ((rc = read_mode(projected, "defaultMode", &mode, err)) != KC_OK)
-		return kc_error_prefix(err, "projected");
+		return rc;
 	json_array_foreach(json_object_get(projected, "sources"), i, src)
 	{
 		const char *kind = volume_source_kind(src);
@@ -257,11 +257,12 @@ static kc_code plan_projected(struct build *b, const json_t *projected, struct k
 		else
 			rc = KC_OK; /* serviceAccountToken: deliberately no token file */
 		if (rc != KC_OK)
-			return kc_error_prefix(err, "projected.sources[%zu].%s", i, kind);
+			return kc_error_prefix(err, "sources[%zu].%s", i, kind);
 	}
 	return KC_OK;
 }
 
+/* Errors are relative to the volume source ("items[0]: ..."). */
 static kc_code plan_volume(struct build *b, const json_t *volume, struct kc_error *err)
 {
 	const char *kind = volume_source_kind(volume);
@@ -272,12 +273,10 @@ static kc_code plan_volume(struct build *b, const json_t *volume, struct kc_erro
 	if (strcmp(kind, "projected") == 0)
 		return plan_projected(b, src, err);
 	if ((rc = read_mode(src, "defaultMode", &mode, err)) != KC_OK)
-		return kc_error_prefix(err, "%s", kind);
+		return rc;
 	if (strcmp(kind, "secret") == 0)
-		rc = plan_object(b, "Secret", src, "secretName", mode, err);
-	else
-		rc = plan_object(b, "ConfigMap", src, "name", mode, err);
-	return rc == KC_OK ? KC_OK : kc_error_prefix(err, "%s", kind);
+		return plan_object(b, "Secret", src, "secretName", mode, err);
+	return plan_object(b, "ConfigMap", src, "name", mode, err);
 }
 
 static int file_cmp(const void *a, const void *b)
@@ -407,7 +406,7 @@ kc_code volume_plan_build(const json_t *pod, const struct kc_objects *objs, stru
 		}
 		if ((rc = plan_volume(&b, v, err)) != KC_OK ||
 		    (rc = finish_volume(b.vol, group_read, err)) != KC_OK) {
-			kc_error_prefix(err, "spec.volumes[%zu]", i);
+			kc_error_prefix(err, "spec.volumes[%zu].%s", i, volume_source_kind(v));
 			goto fail;
 		}
 	}
