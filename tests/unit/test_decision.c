@@ -307,6 +307,94 @@ static void test_group_order_independent(void **state)
 	local_pods_free(&lp);
 }
 
+/* A small deterministic PRNG (xorshift32), so failures reproduce. */
+static uint32_t next_rand(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/*
+ * Random sets of checkpoints over few workloads: at most one item keeps any
+ * manifest file, nothing is kept for a workload with a UID running here,
+ * and every verdict is independent of the input order.
+ */
+static void test_random_sets(void **state)
+{
+	static const char *const nss[] = {"kube-system", "monitoring"};
+	static const char *const names[] = {"a", "b", "c"};
+	static const char *const times[] = {"", "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"};
+	static const enum reach_state apis[] = {UN, RE, UR};
+	enum { N = 8 };
+	char uids[N][40];
+	struct decision_checkpoint c[N], rev[N];
+	struct local_pods lp = {0};
+	struct decision_result res, res2;
+	uint32_t seed = 12345;
+	int iter;
+	size_t i, j;
+
+	lp.uids = calloc(N, sizeof(*lp.uids));
+	assert_non_null(lp.uids);
+	for (iter = 0; iter < 20000; iter++) {
+		size_t n = 1 + next_rand(&seed) % N;
+		struct decision_input in = {
+		    c,     n,     next_rand(&seed) % 4 != 0, api(apis[next_rand(&seed) % 3]), &lp,
+		    GRACE, 100000};
+
+		lp.state = next_rand(&seed) % 5 ? K : U;
+		lp.count = 0;
+		for (i = 0; i < n; i++) {
+			snprintf(uids[i], sizeof(uids[i]), "%08x-0000-4000-8000-%012zx",
+			         next_rand(&seed) % 4, i);
+			c[i] = ckpt(uids[i], nss[next_rand(&seed) % 2], names[next_rand(&seed) % 3],
+			            times[next_rand(&seed) % 3],
+			            (enum decision_ckpt_state)(next_rand(&seed) % 3),
+			            (enum decision_parent)(next_rand(&seed) % 3),
+			            (int64_t)(next_rand(&seed) % 100000));
+			if (next_rand(&seed) % 4 == 0) {
+				memcpy(lp.uids[lp.count], uids[i], sizeof(uids[i]));
+				lp.count++;
+			}
+		}
+		/* local_pods keeps its set sorted and unique. */
+		qsort(lp.uids, lp.count, sizeof(*lp.uids), cmp_str);
+		for (i = 0; i < n; i++)
+			rev[i] = c[n - 1 - i];
+		assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
+		in.checkpoints = rev;
+		assert_int_equal(decision_compute(&in, &res2, NULL), KC_OK);
+		for (i = 0; i < n; i++) {
+			const struct decision_item *it = &res.items[i];
+
+			/* Same verdict whatever the order. */
+			assert_int_equal(it->verdict, res2.items[n - 1 - i].verdict);
+			assert_int_equal(it->drop, res2.items[n - 1 - i].drop);
+			if (!decision_keeps_manifest(it->verdict))
+				continue;
+			for (j = 0; j < n; j++) {
+				if (j == i || strcmp(c[j].namespace, c[i].namespace) != 0 ||
+				    strcmp(c[j].name, c[i].name) != 0)
+					continue;
+				if (strcmp(c[j].uid, c[i].uid) != 0)
+					assert_false(decision_keeps_manifest(res.items[j].verdict));
+				assert_false(local_pods_contains(&lp, c[j].uid));
+			}
+			assert_false(local_pods_contains(&lp, c[i].uid));
+		}
+		decision_result_free(&res);
+		decision_result_free(&res2);
+	}
+	local_pods_free(&lp);
+}
+
 static void test_bad_input(void **state)
 {
 	struct decision_checkpoint c = ckpt(NULL, "ns", "n", "", OK, PP, 0);
@@ -436,6 +524,7 @@ int main(void)
 	    cmocka_unit_test(test_all_combinations),
 	    cmocka_unit_test(test_group_winner),
 	    cmocka_unit_test(test_group_order_independent),
+	    cmocka_unit_test(test_random_sets),
 	    cmocka_unit_test(test_bad_input),
 	    cmocka_unit_test(test_scenario_never_reached_since_start),
 	    cmocka_unit_test(test_scenario_unreachable_shorter_and_longer_than_window),
