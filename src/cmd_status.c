@@ -400,7 +400,10 @@ static void print_text(const json_t *doc)
 		printf("agent:            running (pid %lld)\n",
 		       (long long)json_integer_value(json_object_get(agent, "pid")));
 	else
-		printf("agent:            not running\n");
+		printf("agent:            not running%s\n",
+		       json_is_true(json_object_get(json_object_get(doc, "statusFile"), "present"))
+		           ? " (status file is stale)"
+		           : "");
 	printf("bridge flag:      %s (%s)\n",
 	       json_is_true(json_object_get(flag, "enabled")) ? "enabled" : "disabled (standby)",
 	       show(json_object_get(flag, "path")));

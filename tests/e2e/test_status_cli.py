@@ -233,6 +233,7 @@ class StatusCli(unittest.TestCase):
         self.assertFalse(doc["statusFile"]["current"])
         # The dead agent's not-checkpointable entry is not reported as current.
         self.assertNotIn(UID_NC, [c["uid"] for c in doc["checkpoints"]])
+        self.assertIn("not running (status file is stale)", self.status("text"))
         # A live process that is not the agent: still stale.
         self.plant_status(os.getpid(), reachable=False)
         self.assertIs(self.status()["agent"]["running"], False)
