@@ -18,6 +18,7 @@
 #ifndef KC_BRIDGE_DIR_H
 #define KC_BRIDGE_DIR_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -72,6 +73,16 @@ kc_code bridge_dir_owns(struct bridge_dir *bd, const char *file, bool *ours, str
  */
 kc_code bridge_dir_write(struct bridge_dir *bd, const char *file, const void *data, size_t len,
                          bool *changed, struct kc_error *err);
+
+/*
+ * bridge_dir_write for bytes that are render_manifest_bytes(manifest): the
+ * marker is checked on the manifest object instead of parsing data again
+ * (the codec guarantees the bytes read back as manifest). The activation
+ * path, where parsing 110 manifests would cost more than writing them.
+ */
+kc_code bridge_dir_write_manifest(struct bridge_dir *bd, const char *file, const json_t *manifest,
+                                  const void *data, size_t len, bool *changed,
+                                  struct kc_error *err);
 
 /*
  * Remove file if, re-checked right now, it is ours; missing is fine

@@ -104,19 +104,20 @@ static kc_code inspect_content(const char *data, size_t len, const char *source,
 }
 
 /*
- * Look at file right now. KC_ENOTFOUND when absent; KC_ENOMEM; otherwise
- * KC_OK with in->ours. Anything that stops us proving ownership (a symlink,
- * not a regular file, unreadable, too big, no marker) means not ours.
+ * Read file right now into b (capped at RENDER_MAX_MANIFEST). KC_ENOTFOUND
+ * when absent; KC_ENOMEM; otherwise KC_OK with *loaded false and in->why set
+ * when it cannot be a manifest of ours (a symlink, not a regular file,
+ * unreadable, too big). *mode gets the permission bits of a loaded file.
  */
-static kc_code inspect_file(struct bridge_dir *bd, const char *file, struct inspection *in,
-                            struct kc_error *err)
+static kc_code load_candidate(struct bridge_dir *bd, const char *file, struct kc_buf *b,
+                              mode_t *mode, bool *loaded, struct inspection *in,
+                              struct kc_error *err)
 {
-	struct kc_buf b;
 	struct stat st;
 	kc_code rc;
 	int fd;
 
-	memset(in, 0, sizeof(*in));
+	*loaded = false;
 	if (!has_prefix(file, RENDER_MANIFEST_PREFIX)) {
 		kc_fail(&in->why, KC_EINVAL, "name lacks the %s prefix", RENDER_MANIFEST_PREFIX);
 		return KC_OK;
@@ -138,15 +139,34 @@ static kc_code inspect_file(struct bridge_dir *bd, const char *file, struct insp
 		kc_fail(&in->why, KC_ETOOBIG, "larger than %u bytes", RENDER_MAX_MANIFEST);
 		return KC_OK;
 	}
-	kc_buf_init(&b, RENDER_MAX_MANIFEST);
-	rc = kc_buf_read_fd(&b, fd, file, &in->why);
+	*mode = st.st_mode & 07777;
+	rc = kc_buf_read_fd(b, fd, file, &in->why);
 	close(fd);
-	if (rc == KC_OK)
+	if (rc == KC_ENOMEM)
+		return kc_fail(err, rc, "%s/%s: %s", bd->path, file, in->why.msg);
+	/* Unreadable or grown past the cap meanwhile: not provably ours. */
+	*loaded = rc == KC_OK;
+	return KC_OK;
+}
+
+/*
+ * Look at file right now. KC_ENOTFOUND when absent; KC_ENOMEM; otherwise
+ * KC_OK with in->ours. Anything that stops us proving ownership (a symlink,
+ * not a regular file, unreadable, too big, no marker) means not ours.
+ */
+static kc_code inspect_file(struct bridge_dir *bd, const char *file, struct inspection *in,
+                            struct kc_error *err)
+{
+	struct kc_buf b;
+	bool loaded;
+	mode_t mode;
+	kc_code rc;
+
+	memset(in, 0, sizeof(*in));
+	kc_buf_init(&b, RENDER_MAX_MANIFEST);
+	rc = load_candidate(bd, file, &b, &mode, &loaded, in, err);
+	if (rc == KC_OK && loaded)
 		rc = inspect_content(b.data, b.len, file, in, err);
-	else if (rc != KC_ENOMEM)
-		rc = KC_OK; /* unreadable or grew past the cap: not provably ours */
-	else
-		kc_fail(err, rc, "%s/%s: %s", bd->path, file, in->why.msg);
 	kc_buf_free(&b);
 	return rc;
 }
@@ -330,6 +350,41 @@ void bridge_list_free(struct bridge_list *list)
 	memset(list, 0, sizeof(*list));
 }
 
+/*
+ * Write data, known to carry the marker, to file: skipped when the file
+ * already holds these bytes (no parse needed), refused when the file there
+ * is not ours.
+ */
+static kc_code write_marked(struct bridge_dir *bd, const char *file, const void *data, size_t len,
+                            bool *changed, struct kc_error *err)
+{
+	struct inspection in;
+	struct kc_buf b;
+	bool loaded;
+	mode_t mode = 0;
+	kc_code rc;
+
+	memset(&in, 0, sizeof(in));
+	kc_buf_init(&b, RENDER_MAX_MANIFEST);
+	rc = load_candidate(bd, file, &b, &mode, &loaded, &in, err);
+	if (rc == KC_OK && loaded && b.len == len && memcmp(b.data, data, len) == 0 &&
+	    mode == BRIDGE_MANIFEST_MODE) {
+		kc_buf_free(&b);
+		return KC_OK; /* the same bytes, which carry the marker: ours, unchanged */
+	}
+	if (rc == KC_OK && loaded)
+		rc = inspect_content(b.data, b.len, file, &in, err);
+	kc_buf_free(&b);
+	inspection_free(&in);
+	if (rc == KC_OK && !in.ours)
+		return kc_fail(err, KC_EINVAL, "%s/%s: exists and is not ours (%s): left alone",
+		               bd->path, file, in.why.msg);
+	if (rc != KC_OK && rc != KC_ENOTFOUND)
+		return rc;
+	return fs_write_atomic_at(bd->fd, bd->path, file, data, len, BRIDGE_MANIFEST_MODE, changed,
+	                          err);
+}
+
 kc_code bridge_dir_write(struct bridge_dir *bd, const char *file, const void *data, size_t len,
                          bool *changed, struct kc_error *err)
 {
@@ -351,18 +406,30 @@ kc_code bridge_dir_write(struct bridge_dir *bd, const char *file, const void *da
 	if (!in.ours)
 		return kc_fail(err, KC_EINVAL, "%s/%s: refusing to write a manifest that %s",
 		               bd->path, file, in.why.msg);
-	rc = inspect_file(bd, file, &in, err);
-	if (rc == KC_OK) {
-		inspection_free(&in);
-		if (!in.ours)
-			return kc_fail(err, KC_EINVAL,
-			               "%s/%s: exists and is not ours (%s): left alone", bd->path,
-			               file, in.why.msg);
-	} else if (rc != KC_ENOTFOUND) {
+	return write_marked(bd, file, data, len, changed, err);
+}
+
+kc_code bridge_dir_write_manifest(struct bridge_dir *bd, const char *file, const json_t *manifest,
+                                  const void *data, size_t len, bool *changed, struct kc_error *err)
+{
+	const json_t *ann;
+	const char *of;
+	kc_code rc;
+
+	if (changed != NULL)
+		*changed = false;
+	if ((rc = check_manifest_name(bd, file, err)) != KC_OK)
 		return rc;
-	}
-	return fs_write_atomic_at(bd->fd, bd->path, file, data, len, BRIDGE_MANIFEST_MODE, changed,
-	                          err);
+	if (len > RENDER_MAX_MANIFEST)
+		return kc_fail(err, KC_ETOOBIG, "%s/%s: manifest over %u bytes", bd->path, file,
+		               RENDER_MAX_MANIFEST);
+	ann = json_object_get(json_object_get(manifest, "metadata"), "annotations");
+	of = json_string_value(json_object_get(ann, RENDER_MARK_CHECKPOINT_OF));
+	if (of == NULL || of[0] == '\0')
+		return kc_fail(err, KC_EINVAL,
+		               "%s/%s: refusing to write a manifest with no %s annotation",
+		               bd->path, file, RENDER_MARK_CHECKPOINT_OF);
+	return write_marked(bd, file, data, len, changed, err);
 }
 
 kc_code bridge_dir_remove(struct bridge_dir *bd, const char *file, bool *removed,

@@ -166,10 +166,13 @@ static kc_code write_manifest(struct churn *c, int i, unsigned version, struct k
 		return kc_fail(err, KC_ENOMEM, "out of memory");
 	kc_buf_init(&out, RENDER_MAX_MANIFEST);
 	rc = doc_emit_yaml(m, DOC_EMIT_SORT_KEYS, &out, err);
-	json_decref(m);
 	manifest_name(i, file, sizeof(file));
-	if (rc == KC_OK)
+	/* Both entry points: bytes checked by parsing, or by their manifest object. */
+	if (rc == KC_OK && version % 2 == 0)
 		rc = bridge_dir_write(c->bd, file, out.data, out.len, NULL, err);
+	else if (rc == KC_OK)
+		rc = bridge_dir_write_manifest(c->bd, file, m, out.data, out.len, NULL, err);
+	json_decref(m);
 	kc_buf_free(&out);
 	return rc;
 }

@@ -292,12 +292,55 @@ static void test_clean_only_our_temps(void **state)
 	assert_int_equal(unlink(p), 0);
 }
 
+/* The activation path: the marker is checked on the manifest object. */
+static void test_write_manifest_object(void **state)
+{
+	struct fixture *f = *state;
+	json_t *marked = json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
+	                           RENDER_MARK_CHECKPOINT_OF, "kube-system/agent");
+	json_t *bare = json_pack("{s:{s:s}}", "metadata", "name", "agent");
+	struct kc_error err;
+	struct stat st1, st2;
+	char p[PATH_MAX];
+	bool changed;
+
+	snprintf(p, sizeof(p), "%s/%s", f->dir, OURS);
+	assert_int_equal(bridge_dir_write_manifest(f->bd, OURS, bare, manifest_v1,
+	                                           strlen(manifest_v1), &changed, &err),
+	                 KC_EINVAL);
+	assert_int_not_equal(access(p, F_OK), 0);
+	assert_int_equal(bridge_dir_write_manifest(f->bd, OURS, marked, manifest_v1,
+	                                           strlen(manifest_v1), &changed, &err),
+	                 KC_OK);
+	assert_true(changed);
+	assert_int_equal(stat(p, &st1), 0);
+	assert_int_equal(bridge_dir_write_manifest(f->bd, OURS, marked, manifest_v1,
+	                                           strlen(manifest_v1), &changed, &err),
+	                 KC_OK);
+	assert_false(changed);
+	assert_int_equal(stat(p, &st2), 0);
+	assert_int_equal(st1.st_ino, st2.st_ino);
+	/* A file there that is not ours is never replaced, whatever the object says. */
+	assert_int_equal(bridge_dir_write_manifest(f->bd, NO_MARKER, marked, manifest_v1,
+	                                           strlen(manifest_v1), &changed, &err),
+	                 KC_EINVAL);
+	assert_int_equal(bridge_dir_write_manifest(f->bd, PREFIX_LNK, marked, manifest_v1,
+	                                           strlen(manifest_v1), &changed, &err),
+	                 KC_EINVAL);
+	assert_int_equal(bridge_dir_write_manifest(f->bd, "etcd.yaml", marked, manifest_v1,
+	                                           strlen(manifest_v1), &changed, &err),
+	                 KC_EINVAL);
+	json_decref(marked);
+	json_decref(bare);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_missing_dir_is_not_created, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_only_when_different, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_never_overwrites_foreign, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_manifest_object, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_and_remove_only_ours, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clean_only_our_temps, setup, teardown),
 	};
