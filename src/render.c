@@ -123,26 +123,35 @@ kc_code render_check_eligible(const json_t *pod, const struct render_opts *opts,
 	return KC_OK;
 }
 
+/* metadata.<key> as a string checked by check; errors name the field. */
+static kc_code identity_field(const json_t *pod, const char *key,
+                              kc_code (*check)(const char *, struct kc_error *), const char **out,
+                              struct kc_error *err)
+{
+	const json_t *v = json_object_get(json_object_get(pod, "metadata"), key);
+
+	if (v == NULL || json_is_null(v))
+		return kc_fail(err, KC_EINVAL, "metadata.%s: missing", key);
+	if (!json_is_string(v))
+		return kc_fail(err, KC_EINVAL, "metadata.%s: must be a string", key);
+	*out = json_string_value(v);
+	if (check(*out, err) != KC_OK)
+		return kc_error_prefix(err, "metadata.%s", key);
+	return KC_OK;
+}
+
 /* Names, uid and the kubelet's "<name>-<node>" before anything uses them. */
 static kc_code check_identity(const json_t *pod, const struct render_opts *opts,
                               struct kc_error *err)
 {
-	const char *name = pod_meta_string(pod, "name"), *ns = pod_meta_string(pod, "namespace");
-	const char *uid = pod_meta_string(pod, "uid"), *node = NULL;
 	const json_t *spec = json_object_get(pod, "spec");
+	const char *name, *ns, *uid, *node;
+	kc_code rc;
 
-	if (name == NULL)
-		return kc_fail(err, KC_EINVAL, "metadata.name: missing");
-	if (k8s_check_dns_subdomain(name, err) != KC_OK)
-		return kc_error_prefix(err, "metadata.name");
-	if (ns == NULL)
-		return kc_fail(err, KC_EINVAL, "metadata.namespace: missing");
-	if (k8s_check_dns_label(ns, err) != KC_OK)
-		return kc_error_prefix(err, "metadata.namespace");
-	if (uid == NULL)
-		return kc_fail(err, KC_EINVAL, "metadata.uid: missing");
-	if (k8s_check_uuid(uid, err) != KC_OK)
-		return kc_error_prefix(err, "metadata.uid");
+	if ((rc = identity_field(pod, "name", k8s_check_dns_subdomain, &name, err)) != KC_OK ||
+	    (rc = identity_field(pod, "namespace", k8s_check_dns_label, &ns, err)) != KC_OK ||
+	    (rc = identity_field(pod, "uid", k8s_check_uuid, &uid, err)) != KC_OK)
+		return rc;
 	if (!json_is_object(spec))
 		return kc_fail(err, KC_EINVAL, "spec: missing or not a mapping");
 	if (opts != NULL && opts->node_name != NULL)
