@@ -1,11 +1,8 @@
-/* cmd_run.c: `kubelet-checkpoint run` (being built: see issue 4). */
-#include <stdio.h>
-
+/* cmd_run.c: `kubelet-checkpoint run`: the agent (see agent.h). */
+#include "agent.h"
 #include "cli.h"
 
-int
-cmd_run(int argc, char **argv)
+int cmd_run(int argc, char **argv)
 {
-	fputs("kubelet-checkpoint: run: not built yet\n", stderr);
-	return 1;
+	return agent_main(argc, argv);
 }

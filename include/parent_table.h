@@ -1,0 +1,77 @@
+/*
+ * parent_table.h: what the agent knows about each parent, keyed by pod UID:
+ * the latest eligible API pod (while it is in the API), whether a verified
+ * checkpoint of it is on disk, why it cannot be checkpointed, and the bridge
+ * manifest rendered from its checkpoint (cached, so activation is only file
+ * writes). The table is rebuilt from disk at start; the API then updates it.
+ * It does no I/O itself: the agent feeds it.
+ */
+#ifndef KC_PARENT_TABLE_H
+#define KC_PARENT_TABLE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decision.h"
+#include "kc_buf.h"
+#include "kc_error.h"
+
+enum parent_ckpt {
+	PARENT_CKPT_NONE = 0, /* nothing usable on disk */
+	PARENT_CKPT_OK,       /* verified; manifest cached */
+	PARENT_CKPT_CORRUPT,  /* a file that fails verification */
+};
+
+struct parent_rec {
+	char uid[40];
+	char *namespace; /* NULL while unknown (a corrupt file) */
+	char *name;
+	char *created; /* metadata.creationTimestamp, "" when absent */
+	json_t *pod;   /* latest eligible API pod; NULL when not in the API */
+	enum decision_parent presence;
+	int64_t absent_since_ms;
+	enum parent_ckpt ckpt;
+	char *problem; /* why corrupt / not checkpointable; NULL when none */
+	bool not_checkpointable;
+	char *manifest_name;    /* bridge file name, when ckpt is OK */
+	struct kc_buf manifest; /* its bytes, when ckpt is OK */
+};
+
+struct parent_table {
+	struct parent_rec *recs;
+	size_t count, cap;
+};
+
+void parent_table_init(struct parent_table *t);
+void parent_table_free(struct parent_table *t);
+
+struct parent_rec *parent_table_find(struct parent_table *t, const char *uid);
+/* Find or add uid (validated by the caller). NULL only when out of memory. */
+struct parent_rec *parent_table_get(struct parent_table *t, const char *uid);
+void parent_table_remove(struct parent_table *t, const char *uid);
+
+/* Set identity strings (copied); NULL leaves a field as it is. */
+kc_code parent_rec_set_identity(struct parent_rec *r, const char *ns, const char *name,
+                                const char *created, struct kc_error *err);
+/* Replace problem (copied, NULL clears); returns true when the text changed. */
+bool parent_rec_set_problem(struct parent_rec *r, const char *problem);
+/* Cache the manifest rendered from the checkpoint (copies bytes and name). */
+kc_code parent_rec_set_manifest(struct parent_rec *r, const char *file, const struct kc_buf *bytes,
+                                struct kc_error *err);
+void parent_rec_clear_manifest(struct parent_rec *r);
+/* Replace the API pod (new reference taken; NULL drops it). */
+void parent_rec_set_pod(struct parent_rec *r, json_t *pod);
+
+void parent_rec_mark_absent(struct parent_rec *r, int64_t now_ms);
+
+/*
+ * The decision's view of the table: one decision_checkpoint per parent that has
+ * a checkpoint (ok or corrupt) or is known to be not checkpointable; idx[i] is
+ * the table index of view[i]. Arrays are malloc'd, caller frees both.
+ */
+kc_code parent_table_decision_view(const struct parent_table *t, struct decision_checkpoint **view,
+                                   size_t **idx, size_t *n, struct kc_error *err);
+
+#endif

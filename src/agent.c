@@ -1,0 +1,284 @@
+/*
+ * agent.c: the lifecycle and the poll loop of `kubelet-checkpoint run`.
+ *
+ * One thread waits on everything at once: libcurl's sockets (through
+ * api_client_wait), the inotify fd of the file watches and a signalfd. A
+ * pass (agent_effects.c) runs when something changed or when the decision
+ * said its output could change; at rest the process sleeps. SIGTERM/SIGINT
+ * end the loop between passes (bridge manifests stay: the kubelet may need
+ * them); SIGHUP reloads the configuration and rebuilds state from disk.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "kc_log.h"
+#include "kubeconfig.h"
+#include "version.h"
+
+int64_t agent_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static kc_code open_signals(struct agent *a, struct kc_error *err)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		return kc_fail_errno(err, KC_EIO, errno, "sigprocmask");
+	signal(SIGPIPE, SIG_IGN);
+	if ((a->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		return kc_fail_errno(err, KC_EIO, errno, "signalfd");
+	return KC_OK;
+}
+
+static void set_render_opts(struct agent *a)
+{
+	struct agent_config *cfg = a->cfg;
+
+	memset(&a->ropts, 0, sizeof(a->ropts));
+	a->ropts.node_name = cfg->node_name;
+	a->ropts.state_dir = cfg->state_dir;
+	a->ropts.annotations = (const char *const *)cfg->annotations.items;
+	a->ropts.nannotations = cfg->annotations.len;
+	if (!cfg->all_namespaces) {
+		a->ropts.namespaces = (const char *const *)cfg->namespaces.items;
+		a->ropts.nnamespaces = cfg->namespaces.len;
+	}
+}
+
+/* Everything that depends on the configuration; undone by sources_close. */
+static kc_code sources_open(struct agent *a, struct kc_error *err)
+{
+	struct api_callbacks cb;
+	char pods_dir[4096];
+	kc_code rc;
+
+	set_render_opts(a);
+	parent_table_init(&a->parents);
+	a->listed = false;
+	if ((rc = ckpt_store_open(a->cfg->state_dir, &a->store, err)) != KC_OK)
+		return rc;
+	if ((rc = kubeconfig_load(a->cfg->kubeconfig, &a->kubeconfig, err)) != KC_OK)
+		return rc;
+	agent_sync_callbacks(a, &cb);
+	if ((rc = api_client_new(a->kubeconfig, a->cfg->node_name, &cb, &a->api, err)) != KC_OK)
+		return rc;
+	kc_log(KC_LOG_INFO, "API server %s (context %s, user %s)", a->kubeconfig->server,
+	       a->kubeconfig->context ? a->kubeconfig->context : "-",
+	       a->kubeconfig->user ? a->kubeconfig->user : "-");
+	snprintf(pods_dir, sizeof(pods_dir), "%s/pods", a->cfg->state_dir);
+	if ((rc = watch_open(a->cfg->flag_file, a->cfg->static_pod_path, pods_dir, &a->watch,
+	                     err)) != KC_OK)
+		return rc;
+	return agent_sync_load_disk(a, err);
+}
+
+static void sources_close(struct agent *a)
+{
+	size_t i;
+
+	if (a->watch != NULL)
+		watch_close(a->watch);
+	if (a->api != NULL)
+		api_client_free(a->api);
+	if (a->kubeconfig != NULL)
+		kubeconfig_free(a->kubeconfig);
+	if (a->bridge != NULL)
+		bridge_dir_close(a->bridge);
+	if (a->store != NULL)
+		ckpt_store_close(a->store);
+	parent_table_free(&a->parents);
+	for (i = 0; i < a->nbridge_files; i++)
+		free(a->bridge_files[i]);
+	free(a->bridge_files);
+	a->bridge_files = NULL;
+	a->nbridge_files = 0;
+	a->watch = NULL;
+	a->api = NULL;
+	a->kubeconfig = NULL;
+	a->bridge = NULL;
+	a->store = NULL;
+}
+
+static void handle_signals(struct agent *a)
+{
+	struct signalfd_siginfo si;
+
+	while (read(a->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			a->reload = true;
+		} else {
+			kc_log(KC_LOG_NOTICE, "signal %u: stopping (bridge manifests stay)",
+			       si.ssi_signo);
+			a->stop = true;
+		}
+	}
+}
+
+/* SIGHUP: a bad new configuration is logged and the old one kept. */
+static void reload(struct agent *a, int argc, char **argv)
+{
+	struct agent_config *cfg = NULL, *old = a->cfg;
+	struct kc_error err;
+
+	a->reload = false;
+	notify_reloading(&a->notify, &err);
+	if (agent_config_load(argc, argv, NULL, &cfg, &err) != KC_OK) {
+		kc_log(KC_LOG_ERR, "reload failed, keeping the running configuration: %s", err.msg);
+		notify_ready(&a->notify, &err);
+		return;
+	}
+	kc_log(KC_LOG_NOTICE, "reloading configuration");
+	agent_config_log(cfg);
+	sources_close(a);
+	a->cfg = cfg;
+	a->reach.unreachable_after_ms = (int64_t)cfg->unreachable_after * 1000;
+	a->reach.reachable_after_ms = (int64_t)cfg->reachable_after * 1000;
+	if (sources_open(a, &err) != KC_OK) {
+		kc_log(KC_LOG_ERR, "reload: %s; going back to the previous configuration", err.msg);
+		sources_close(a);
+		a->cfg = old;
+		if (sources_open(a, &err) != KC_OK) {
+			kc_log(KC_LOG_ERR, "reload: cannot restore: %s", err.msg);
+			a->stop = true;
+		}
+		agent_config_free(cfg);
+	} else {
+		agent_config_free(old);
+	}
+	a->dirty = true;
+	notify_ready(&a->notify, &err);
+}
+
+static int wait_ms(struct agent *a, int64_t now)
+{
+	int64_t next = a->dirty ? now : a->next_pass_ms;
+
+	if (notify_watchdog_interval_ms(&a->notify) > 0 && a->next_watchdog_ms < next)
+		next = a->next_watchdog_ms;
+	if (next <= now)
+		return 0;
+	return next - now > 60000 ? 60000 : (int)(next - now);
+}
+
+static void kick_watchdog(struct agent *a, int64_t now)
+{
+	struct kc_error err;
+	uint64_t iv = notify_watchdog_interval_ms(&a->notify);
+
+	if (iv == 0 || now < a->next_watchdog_ms)
+		return;
+	notify_watchdog(&a->notify, &err);
+	a->next_watchdog_ms = now + (int64_t)iv;
+}
+
+static void drain_watch(struct agent *a)
+{
+	struct kc_error err;
+	unsigned changed = 0;
+
+	if (watch_drain(a->watch, &changed, &err) != KC_OK)
+		kc_log(KC_LOG_ERR, "file watch: %s", err.msg);
+	if (changed & WATCH_STATIC_DIR_CHANGED && a->bridge == NULL)
+		a->dirty = true;
+	if (changed != 0)
+		a->dirty = true;
+}
+
+static kc_code loop(struct agent *a, int argc, char **argv, struct kc_error *err)
+{
+	struct curl_waitfd fds[2];
+	int64_t now;
+	kc_code rc;
+
+	while (!a->stop) {
+		now = agent_now_ms();
+		memset(fds, 0, sizeof(fds));
+		fds[0].fd = a->sigfd;
+		fds[0].events = CURL_WAIT_POLLIN;
+		fds[1].fd = watch_fd(a->watch);
+		fds[1].events = CURL_WAIT_POLLIN;
+		if ((rc = api_client_wait(a->api, fds, 2, wait_ms(a, now), err)) != KC_OK)
+			return rc;
+		if (fds[0].revents != 0)
+			handle_signals(a);
+		if (a->stop)
+			break;
+		if (a->reload)
+			reload(a, argc, argv);
+		if (fds[1].revents != 0)
+			drain_watch(a);
+		if ((rc = api_client_step(a->api, err)) != KC_OK)
+			return rc;
+		now = agent_now_ms();
+		if (a->dirty || now >= a->next_pass_ms)
+			agent_pass(a, now);
+		kick_watchdog(a, now);
+	}
+	return KC_OK;
+}
+
+static kc_code agent_start(struct agent *a, struct kc_error *err)
+{
+	kc_code rc;
+
+	a->start_ms = agent_now_ms();
+	a->start_wall = time(NULL);
+	a->reach_since_wall = a->start_wall;
+	a->sigfd = -1;
+	a->dirty = true;
+	reachability_init(&a->reach, a->start_ms, (int64_t)a->cfg->unreachable_after * 1000,
+	                  (int64_t)a->cfg->reachable_after * 1000);
+	if (notify_open(&a->notify, err) != KC_OK)
+		kc_log(KC_LOG_WARNING, "systemd notification disabled: %s", err->msg);
+	if ((rc = open_signals(a, err)) != KC_OK)
+		return rc;
+	return sources_open(a, err);
+}
+
+int agent_main(int argc, char **argv)
+{
+	struct agent a;
+	struct kc_error err;
+	kc_code rc;
+
+	memset(&a, 0, sizeof(a));
+	if (agent_config_wants_help(argc, argv)) {
+		agent_config_print_usage(stdout);
+		return 0;
+	}
+	if ((rc = agent_config_load(argc, argv, NULL, &a.cfg, &err)) != KC_OK) {
+		fprintf(stderr, "kubelet-checkpoint: run: %s\n", err.msg);
+		return kc_exit_status(rc);
+	}
+	kc_log_init(a.cfg->verbosity);
+	kc_log(KC_LOG_INFO, "kubelet-checkpoint %s starting", KC_VERSION);
+	agent_config_log(a.cfg);
+	if ((rc = agent_start(&a, &err)) == KC_OK)
+		rc = loop(&a, argc, argv, &err);
+	if (rc != KC_OK)
+		kc_log(KC_LOG_ERR, "%s", err.msg);
+	notify_stopping(&a.notify, &err);
+	sources_close(&a);
+	notify_close(&a.notify);
+	local_pods_free(&a.local);
+	if (a.sigfd >= 0)
+		close(a.sigfd);
+	agent_config_free(a.cfg);
+	return rc == KC_OK ? 0 : (rc == KC_EINVAL ? 2 : 1);
+}

@@ -1,0 +1,256 @@
+/*
+ * agent_effects.c: one pass of the agent. Gather the inputs (flag file,
+ * reachability, local pods), ask the pure decision function, then make the
+ * disk match its answer in the DESIGN order: write wanted manifests (their
+ * volumes were laid at checkpoint time), remove unwanted ones of ours, and
+ * only then drop the volumes and checkpoints that expired.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "flag_file.h"
+#include "kc_log.h"
+#include "materialise.h"
+
+static void read_flag(struct agent *a)
+{
+	struct kc_error err;
+	bool on;
+
+	if (flag_file_enabled(a->cfg->flag_file, &on, &err) != KC_OK) {
+		kc_log(KC_LOG_ERR, "%s", err.msg);
+		return; /* keep the last known state */
+	}
+	if (on != a->flag_on)
+		kc_log(KC_LOG_NOTICE, "bridge %s (flag file %s %s)", on ? "enabled" : "disabled",
+		       a->cfg->flag_file, on ? "present" : "absent");
+	a->flag_on = on;
+}
+
+static void announce_reachability(struct agent *a, const struct reach_view *v)
+{
+	if (v->state == a->reach_logged)
+		return;
+	if (v->state == REACH_UNREACHABLE)
+		kc_log(KC_LOG_WARNING, "API is unreachable (failing for %us or more)",
+		       a->cfg->unreachable_after);
+	else if (v->state == REACH_REACHABLE)
+		kc_log(KC_LOG_NOTICE, "API is reachable");
+	a->reach_logged = v->state;
+	a->reach_since_wall = time(NULL);
+	api_client_set_unreachable(a->api, v->state == REACH_UNREACHABLE);
+}
+
+/* Pod cgroups matter only while the API is not known to be reachable. */
+static const struct local_pods *scan_local(struct agent *a, const struct reach_view *v)
+{
+	struct kc_error err;
+
+	if (v->state == REACH_REACHABLE)
+		return NULL;
+	if (local_pods_scan(a->cfg->cgroup_root, &a->local, &err) != KC_OK) {
+		if (a->local_logged != LOCAL_PODS_UNKNOWN)
+			kc_log(KC_LOG_WARNING, "local pods unknown (no bridge is activated): %s",
+			       err.msg);
+		a->local_logged = LOCAL_PODS_UNKNOWN;
+		return NULL;
+	}
+	a->local_logged = LOCAL_PODS_KNOWN;
+	return &a->local;
+}
+
+static bool bridge_ready(struct agent *a)
+{
+	struct kc_error err;
+	kc_code rc;
+
+	if (a->bridge != NULL)
+		return true;
+	rc = bridge_dir_open(a->cfg->static_pod_path, &a->bridge, &err);
+	if (rc == KC_OK) {
+		size_t n = 0;
+
+		kc_log(KC_LOG_INFO, "staticPodPath %s is there", a->cfg->static_pod_path);
+		if (bridge_dir_clean_temps(a->bridge, &n, &err) != KC_OK)
+			kc_log(KC_LOG_ERR, "%s", err.msg);
+		a->waiting_logged = false;
+		return true;
+	}
+	if (!a->waiting_logged)
+		kc_log(rc == KC_ENOTFOUND ? KC_LOG_WARNING : KC_LOG_ERR,
+		       "staticPodPath not usable, waiting for it: %s", err.msg);
+	a->waiting_logged = true;
+	return false;
+}
+
+static bool name_kept(const struct decision_result *res, const char *file)
+{
+	size_t i;
+
+	for (i = 0; i < res->count; i++)
+		if (decision_keeps_manifest(res->items[i].verdict) &&
+		    strcmp(res->items[i].manifest, file) == 0)
+			return true;
+	return false;
+}
+
+static void write_active(struct agent *a, const struct decision_result *res, const size_t *idx)
+{
+	struct parent_rec *r;
+	struct kc_error err;
+	bool changed;
+	size_t i;
+
+	for (i = 0; i < res->count; i++) {
+		if (res->items[i].verdict != DECISION_ACTIVE)
+			continue;
+		r = &a->parents.recs[idx[i]];
+		if (bridge_dir_write(a->bridge, r->manifest_name, r->manifest.data, r->manifest.len,
+		                     &changed, &err) != KC_OK) {
+			kc_log(KC_LOG_ERR, "activating %s/%s: %s", r->namespace, r->name, err.msg);
+			agent_note_error(a, &err);
+			continue;
+		}
+		if (changed) {
+			a->activations++;
+			kc_log(KC_LOG_NOTICE, "activated %s/%s (%s): wrote %s/%s", r->namespace,
+			       r->name, r->uid, a->cfg->static_pod_path, r->manifest_name);
+		}
+	}
+}
+
+static void remember_files(struct agent *a, const struct bridge_list *l,
+                           const struct decision_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < a->nbridge_files; i++)
+		free(a->bridge_files[i]);
+	free(a->bridge_files);
+	a->bridge_files = calloc(l->count ? l->count : 1, sizeof(char *));
+	a->nbridge_files = 0;
+	for (i = 0; a->bridge_files != NULL && i < l->count; i++)
+		if (name_kept(res, l->manifests[i].file))
+			a->bridge_files[a->nbridge_files++] = strdup(l->manifests[i].file);
+}
+
+static void withdraw_unwanted(struct agent *a, const struct decision_result *res)
+{
+	struct bridge_list l;
+	struct kc_error err;
+	bool removed;
+	size_t i;
+
+	if (bridge_dir_list(a->bridge, &l, &err) != KC_OK) {
+		kc_log(KC_LOG_ERR, "%s", err.msg);
+		agent_note_error(a, &err);
+		return;
+	}
+	for (i = 0; i < l.count; i++) {
+		const char *file = l.manifests[i].file;
+
+		if (name_kept(res, file))
+			continue;
+		if (bridge_dir_remove(a->bridge, file, &removed, &err) != KC_OK) {
+			kc_log(KC_LOG_ERR, "withdrawing %s: %s", file, err.msg);
+			agent_note_error(a, &err);
+		} else if (removed) {
+			a->withdrawals++;
+			kc_log(KC_LOG_NOTICE, "withdrawn %s/%s (checkpoint of %s)",
+			       a->cfg->static_pod_path, file, l.manifests[i].checkpoint_of);
+		}
+	}
+	remember_files(a, &l, res);
+	a->nactive = a->nbridge_files;
+	bridge_list_free(&l);
+}
+
+/* GC: its manifest is already gone (not kept); now volumes, then the file. */
+static void drop_expired(struct agent *a, const struct decision_result *res, const size_t *idx,
+                         char **dropped, size_t *ndropped)
+{
+	struct parent_rec *r;
+	struct kc_error err;
+	size_t i;
+
+	for (i = 0; i < res->count; i++) {
+		if (!res->items[i].drop)
+			continue;
+		r = &a->parents.recs[idx[i]];
+		if (r->manifest_name != NULL && name_kept(res, r->manifest_name))
+			continue; /* still in use; GC runs only while the API is up */
+		if (materialise_remove(a->cfg->state_dir, r->uid, &err) != KC_OK ||
+		    ckpt_store_delete(a->store, r->uid, &err) != KC_OK) {
+			kc_log(KC_LOG_ERR, "dropping checkpoint %s: %s", r->uid, err.msg);
+			agent_note_error(a, &err);
+			continue;
+		}
+		kc_log(KC_LOG_INFO, "checkpoint dropped: %s/%s (%s), parent gone for %us",
+		       r->namespace ? r->namespace : "?", r->name ? r->name : "?", r->uid,
+		       a->cfg->gc_grace);
+		dropped[(*ndropped)++] = strdup(r->uid);
+	}
+}
+
+static void apply(struct agent *a, const struct decision_result *res, const size_t *idx)
+{
+	char **dropped;
+	size_t i, ndropped = 0;
+
+	if (!bridge_ready(a))
+		return; /* nothing may be dropped before its manifest is known gone */
+	write_active(a, res, idx);
+	withdraw_unwanted(a, res);
+	if (res->ndrop == 0 || (dropped = calloc(res->ndrop, sizeof(char *))) == NULL)
+		return;
+	drop_expired(a, res, idx, dropped, &ndropped);
+	for (i = 0; i < ndropped; i++) {
+		if (dropped[i] != NULL)
+			parent_table_remove(&a->parents, dropped[i]);
+		free(dropped[i]);
+	}
+	free(dropped);
+}
+
+static int64_t min64(int64_t x, int64_t y)
+{
+	return x < y ? x : y;
+}
+
+void agent_pass(struct agent *a, int64_t now_ms)
+{
+	struct decision_checkpoint *view = NULL;
+	struct decision_result res = {0};
+	struct decision_input in;
+	struct kc_error err;
+	size_t *idx = NULL, n = 0;
+
+	read_flag(a);
+	memset(&in, 0, sizeof(in));
+	in.api = reachability_view(&a->reach, now_ms);
+	announce_reachability(a, &in.api);
+	in.local = scan_local(a, &in.api);
+	in.flag_on = a->flag_on;
+	in.gc_grace_ms = (int64_t)a->cfg->gc_grace * 1000;
+	in.now_ms = now_ms;
+	a->next_pass_ms = REACH_NEVER;
+	if (parent_table_decision_view(&a->parents, &view, &idx, &n, &err) != KC_OK ||
+	    (in.checkpoints = view, in.count = n, decision_compute(&in, &res, &err)) != KC_OK) {
+		kc_log(KC_LOG_ERR, "decision: %s", err.msg);
+		agent_note_error(a, &err);
+		a->next_pass_ms = now_ms + 1000;
+		goto out;
+	}
+	apply(a, &res, idx);
+	a->next_pass_ms = res.next_change_ms;
+	/* While the API is not known to be up, follow the pod cgroups each second. */
+	if (in.api.state != REACH_REACHABLE || a->bridge == NULL)
+		a->next_pass_ms = min64(a->next_pass_ms, now_ms + 1000);
+out:
+	decision_result_free(&res);
+	free(view);
+	free(idx);
+	a->dirty = false;
+	agent_report(a);
+}

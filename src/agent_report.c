@@ -1,0 +1,168 @@
+/*
+ * agent_report.c: what the agent tells the world after each pass: the status
+ * file `kubelet-checkpoint status` reads, the Prometheus textfile, and systemd
+ * (READY, STATUS, WATCHDOG). All three are derived from the agent context;
+ * none of them feeds back into a decision.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "kc_log.h"
+#include "metrics.h"
+#include "status.h"
+#include "version.h"
+
+void agent_note_error(struct agent *a, const struct kc_error *err)
+{
+	a->last_error = *err;
+	a->last_error_time = time(NULL);
+}
+
+static bool is_active(const struct agent *a, const struct parent_rec *r)
+{
+	size_t i;
+
+	if (r->manifest_name == NULL || r->ckpt != PARENT_CKPT_OK)
+		return false;
+	for (i = 0; i < a->nbridge_files; i++)
+		if (strcmp(a->bridge_files[i], r->manifest_name) == 0)
+			return true;
+	return false;
+}
+
+static const char *state_name(const struct parent_rec *r)
+{
+	if (r->ckpt == PARENT_CKPT_CORRUPT)
+		return "corrupt";
+	if (r->ckpt == PARENT_CKPT_OK)
+		return "ok";
+	return "not-checkpointable";
+}
+
+struct counts {
+	uint64_t ok, corrupt, not_checkpointable;
+};
+
+static size_t fill_checkpoints(const struct agent *a, struct status_checkpoint *out,
+                               struct counts *c)
+{
+	const struct parent_rec *r;
+	size_t i, n = 0;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < a->parents.count; i++) {
+		r = &a->parents.recs[i];
+		if (r->ckpt == PARENT_CKPT_NONE && !r->not_checkpointable)
+			continue; /* waiting for its references */
+		out[n].namespace = r->namespace;
+		out[n].name = r->name;
+		out[n].uid = r->uid;
+		out[n].state = state_name(r);
+		out[n].reason = r->problem;
+		out[n].active = is_active(a, r);
+		if (r->ckpt == PARENT_CKPT_CORRUPT)
+			c->corrupt++;
+		else if (r->ckpt == PARENT_CKPT_OK)
+			c->ok++;
+		else
+			c->not_checkpointable++;
+		n++;
+	}
+	return n;
+}
+
+static void write_status(struct agent *a, struct status_checkpoint *cps, size_t n)
+{
+	struct status_snapshot s;
+	struct kc_error err;
+
+	memset(&s, 0, sizeof(s));
+	s.agent_running = true;
+	s.pid = getpid();
+	s.version = KC_VERSION;
+	s.started = a->start_wall;
+	s.flag_path = a->cfg->flag_file;
+	s.flag_enabled = a->flag_on;
+	s.api = a->reach_logged;
+	s.api_since = a->reach_since_wall;
+	s.static_pod_path = a->cfg->static_pod_path;
+	s.state_dir = a->cfg->state_dir;
+	s.checkpoints = cps;
+	s.ncheckpoints = n;
+	s.bridge_manifests = (const char *const *)a->bridge_files;
+	s.nbridge_manifests = a->nbridge_files;
+	s.last_error = a->last_error.code != KC_OK ? a->last_error.msg : NULL;
+	s.last_error_time = a->last_error_time;
+	if (status_write(a->cfg->status_file, &s, &err) != KC_OK)
+		kc_log(KC_LOG_ERR, "status file: %s", err.msg);
+}
+
+static void write_metrics(struct agent *a, const struct counts *c)
+{
+	struct metrics_snapshot m;
+	struct api_stats st;
+	struct kc_error err;
+
+	if (a->cfg->metrics_file == NULL)
+		return;
+	api_client_get_stats(a->api, &st);
+	memset(&m, 0, sizeof(m));
+	m.version = KC_VERSION;
+	m.start_time = a->start_wall;
+	m.api = a->reach_logged == REACH_REACHABLE     ? METRICS_API_REACHABLE
+	        : a->reach_logged == REACH_UNREACHABLE ? METRICS_API_UNREACHABLE
+	                                               : METRICS_API_UNKNOWN;
+	m.api_last_success = a->last_success_wall;
+	m.bridge_enabled = a->flag_on;
+	m.checkpoints_ok = c->ok;
+	m.checkpoints_corrupt = c->corrupt;
+	m.checkpoints_not_checkpointable = c->not_checkpointable;
+	m.bridge_manifests_active = a->nactive;
+	m.activations_total = a->activations;
+	m.withdrawals_total = a->withdrawals;
+	m.api_requests_ok = st.requests_ok;
+	m.api_requests_failure = st.requests_failure;
+	m.api_requests_auth_error = st.requests_auth_error;
+	if (a->last_error.code != KC_OK) {
+		m.last_error_code = kc_code_name(a->last_error.code);
+		m.last_error_message = a->last_error.msg;
+		m.last_error_time = a->last_error_time;
+	}
+	if (metrics_write(a->cfg->metrics_file, &m, time(NULL), &err) != KC_OK)
+		kc_log(KC_LOG_ERR, "metrics file: %s", err.msg);
+}
+
+static void tell_systemd(struct agent *a, const struct counts *c)
+{
+	struct kc_error err;
+
+	if (!notify_enabled(&a->notify))
+		return;
+	notify_status(&a->notify, &err,
+	              "API %s, bridge %s, %llu checkpoints (%llu corrupt), %zu active",
+	              reach_state_name(a->reach_logged), a->flag_on ? "enabled" : "disabled",
+	              (unsigned long long)c->ok, (unsigned long long)c->corrupt, a->nactive);
+	if (!a->ready_sent && notify_ready(&a->notify, &err) == KC_OK)
+		a->ready_sent = true;
+}
+
+void agent_report(struct agent *a)
+{
+	struct status_checkpoint *cps;
+	struct counts c;
+	size_t n;
+
+	cps = calloc(a->parents.count ? a->parents.count : 1, sizeof(*cps));
+	if (cps == NULL) {
+		kc_log(KC_LOG_ERR, "status: out of memory");
+		return;
+	}
+	n = fill_checkpoints(a, cps, &c);
+	write_status(a, cps, n);
+	write_metrics(a, &c);
+	tell_systemd(a, &c);
+	free(cps);
+}

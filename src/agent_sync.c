@@ -1,0 +1,328 @@
+/*
+ * agent_sync.c: from what the API says (and what is on disk at start) to the
+ * parent table and the checkpoint files. A parent is checkpointed once its
+ * referenced Secrets/ConfigMaps have been fetched and it renders cleanly; the
+ * rendered manifest is cached so that activation is only a file write.
+ * Volumes are materialised here, at checkpoint time, so that they exist
+ * before any manifest that points at them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "kc_log.h"
+#include "materialise.h"
+#include "objects.h"
+#include "pod_refs.h"
+
+static const char *meta_str(const json_t *pod, const char *key)
+{
+	const char *s = json_string_value(json_object_get(json_object_get(pod, "metadata"), key));
+
+	return s != NULL ? s : "";
+}
+
+static kc_code objects_index(const json_t *objects, struct kc_objects **out, struct kc_error *err)
+{
+	struct kc_objects *idx = kc_objects_new();
+	size_t i;
+	json_t *o;
+	kc_code rc;
+
+	if (idx == NULL)
+		return kc_fail(err, KC_ENOMEM, "out of memory");
+	json_array_foreach(objects, i, o)
+	{
+		if ((rc = kc_objects_add(idx, o, err)) != KC_OK) {
+			kc_objects_free(idx);
+			return rc;
+		}
+	}
+	*out = idx;
+	return KC_OK;
+}
+
+/* Render pod with its objects into the manifest cache of r. */
+static kc_code cache_manifest(struct agent *a, struct parent_rec *r, const json_t *pod,
+                              const struct kc_objects *idx, struct kc_error *err)
+{
+	char file[DECISION_MANIFEST_MAX];
+	struct kc_buf bytes;
+	json_t *manifest = NULL;
+	kc_code rc;
+
+	kc_buf_init(&bytes, RENDER_MAX_MANIFEST);
+	if ((rc = render_pod(pod, idx, &a->ropts, &manifest, err)) == KC_OK &&
+	    (rc = render_manifest_bytes(manifest, &bytes, err)) == KC_OK &&
+	    (rc = render_manifest_name(meta_str(pod, "namespace"), meta_str(pod, "name"), file,
+	                               sizeof(file), err)) == KC_OK)
+		rc = parent_rec_set_manifest(r, file, &bytes, err);
+	json_decref(manifest);
+	kc_buf_free(&bytes);
+	return rc;
+}
+
+static void set_not_checkpointable(struct agent *a, struct parent_rec *r,
+                                   const struct kc_error *why)
+{
+	r->not_checkpointable = true;
+	if (parent_rec_set_problem(r, why->msg))
+		kc_log(KC_LOG_WARNING, "pod %s/%s (%s) is not checkpointable%s: %s",
+		       r->namespace ? r->namespace : "?", r->name ? r->name : "?", r->uid,
+		       r->ckpt == PARENT_CKPT_OK ? " now (keeping its last checkpoint)" : "",
+		       why->msg);
+	a->dirty = true;
+}
+
+/* The parent's objects arrived: render, then write checkpoint and volumes. */
+static void checkpoint_parent(struct agent *a, struct parent_rec *r, json_t *objects)
+{
+	struct kc_objects *idx = NULL;
+	struct kc_error err;
+	bool written = false;
+
+	if (objects_index(objects, &idx, &err) != KC_OK) {
+		set_not_checkpointable(a, r, &err);
+		return;
+	}
+	if (cache_manifest(a, r, r->pod, idx, &err) != KC_OK) {
+		set_not_checkpointable(a, r, &err);
+		kc_objects_free(idx);
+		return;
+	}
+	if (ckpt_store_write(a->store, r->pod, objects, &written, &err) != KC_OK ||
+	    materialise_pod(a->cfg->state_dir, r->pod, idx, NULL, &err) != KC_OK) {
+		kc_log(KC_LOG_ERR, "checkpoint of %s/%s (%s): %s", r->namespace, r->name, r->uid,
+		       err.msg);
+		agent_note_error(a, &err);
+		if (r->ckpt != PARENT_CKPT_OK)
+			parent_rec_clear_manifest(r);
+		kc_objects_free(idx);
+		return;
+	}
+	kc_objects_free(idx);
+	if (written)
+		kc_log(KC_LOG_INFO, "checkpoint written: %s/%s (%s)", r->namespace, r->name,
+		       r->uid);
+	if (r->ckpt == PARENT_CKPT_CORRUPT)
+		kc_log(KC_LOG_NOTICE, "checkpoint %s: corrupt file replaced by a verified one",
+		       r->uid);
+	r->ckpt = PARENT_CKPT_OK;
+	r->not_checkpointable = false;
+	parent_rec_set_problem(r, NULL);
+	a->dirty = true;
+}
+
+static void on_refs_fetched(void *ctx, const char *uid, json_t *objects,
+                            const struct kc_error *missing)
+{
+	struct agent *a = ctx;
+	struct parent_rec *r = parent_table_find(&a->parents, uid);
+
+	if (r == NULL || r->pod == NULL)
+		return;
+	if (missing != NULL) {
+		set_not_checkpointable(a, r, missing);
+		return;
+	}
+	checkpoint_parent(a, r, objects);
+}
+
+static void forget_parent(struct agent *a, const char *uid, const char *why)
+{
+	struct parent_rec *r = parent_table_find(&a->parents, uid);
+
+	api_client_untrack_refs(a->api, uid);
+	if (r == NULL || r->presence == DECISION_PARENT_ABSENT)
+		return;
+	kc_log(KC_LOG_INFO, "parent %s/%s (%s) %s; its checkpoint goes after %us", r->namespace,
+	       r->name, uid, why, a->cfg->gc_grace);
+	parent_rec_mark_absent(r, agent_now_ms());
+	a->dirty = true;
+}
+
+/* Start tracking an eligible parent: identity, pod, references. */
+static void track_parent(struct agent *a, json_t *pod, const char *uid)
+{
+	struct parent_rec *r = parent_table_get(&a->parents, uid);
+	struct pod_refs refs;
+	struct kc_error err;
+
+	if (r == NULL) {
+		kc_log(KC_LOG_ERR, "pod %s: out of memory", uid);
+		return;
+	}
+	if (r->presence != DECISION_PARENT_PRESENT)
+		kc_log(KC_LOG_INFO, "tracking parent %s/%s (%s)", meta_str(pod, "namespace"),
+		       meta_str(pod, "name"), uid);
+	if (parent_rec_set_identity(r, meta_str(pod, "namespace"), meta_str(pod, "name"),
+	                            meta_str(pod, "creationTimestamp"), &err) != KC_OK)
+		return;
+	parent_rec_set_pod(r, pod);
+	r->presence = DECISION_PARENT_PRESENT;
+	if (pod_refs_collect(pod, &refs, &err) != KC_OK) {
+		set_not_checkpointable(a, r, &err);
+		return;
+	}
+	if (api_client_track_refs(a->api, uid, &refs, &err) != KC_OK)
+		kc_log(KC_LOG_ERR, "pod %s: %s", uid, err.msg);
+	pod_refs_free(&refs);
+	a->dirty = true;
+}
+
+/* Returns true when pod is an eligible parent (and now tracked). */
+static bool handle_pod(struct agent *a, json_t *pod)
+{
+	const char *uid = meta_str(pod, "uid");
+	struct kc_error why;
+
+	if (!ckpt_uid_valid(uid))
+		return false;
+	if (render_check_eligible(pod, &a->ropts, &why) != KC_OK) {
+		forget_parent(a, uid, "is no longer eligible");
+		return false;
+	}
+	track_parent(a, pod, uid);
+	return true;
+}
+
+static bool uid_listed(const json_t *uids, const char *uid)
+{
+	size_t i;
+	json_t *u;
+
+	json_array_foreach(uids, i, u) if (strcmp(json_string_value(u), uid) == 0) return true;
+	return false;
+}
+
+static void on_pods_listed(void *ctx, json_t *pods)
+{
+	struct agent *a = ctx;
+	json_t *present = json_array(), *pod;
+	size_t i;
+
+	json_array_foreach(pods, i, pod) if (handle_pod(a, pod))
+	    json_array_append_new(present, json_string(meta_str(pod, "uid")));
+	for (i = 0; i < a->parents.count; i++)
+		if (!uid_listed(present, a->parents.recs[i].uid))
+			forget_parent(a, a->parents.recs[i].uid, "is not in the API");
+	json_decref(present);
+	if (!a->listed)
+		kc_log(KC_LOG_INFO, "API listed: %zu pods on node %s", json_array_size(pods),
+		       a->cfg->node_name);
+	a->listed = true;
+	a->dirty = true;
+}
+
+static void on_pod_changed(void *ctx, json_t *pod)
+{
+	handle_pod(ctx, pod);
+}
+
+static void on_pod_deleted(void *ctx, json_t *pod)
+{
+	const char *uid = meta_str(pod, "uid");
+
+	if (ckpt_uid_valid(uid))
+		forget_parent(ctx, uid, "was deleted from the API");
+}
+
+static void on_contact(void *ctx, enum api_contact outcome, const char *detail)
+{
+	struct agent *a = ctx;
+	int64_t now = agent_now_ms();
+	struct kc_error err;
+
+	switch (outcome) {
+	case API_CONTACT_SUCCESS:
+		reachability_on_success(&a->reach, now);
+		a->last_success_wall = time(NULL);
+		break;
+	case API_CONTACT_AUTH_ERROR:
+		reachability_on_auth_error(&a->reach, now);
+		kc_log(
+		    KC_LOG_ERR,
+		    "API refused our credentials (%s): the API is up, so no bridge is activated; "
+		    "check the kubeconfig %s",
+		    detail, a->cfg->kubeconfig);
+		kc_fail(&err, KC_EAUTH, "%s", detail);
+		agent_note_error(a, &err);
+		break;
+	case API_CONTACT_FAILURE:
+		reachability_on_failure(&a->reach, now);
+		kc_log(KC_LOG_DEBUG, "API contact failed: %s", detail);
+		kc_fail(&err, KC_ENET, "%s", detail);
+		agent_note_error(a, &err);
+		break;
+	}
+	a->dirty = true;
+}
+
+void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb)
+{
+	memset(cb, 0, sizeof(*cb));
+	cb->ctx = a;
+	cb->pods_listed = on_pods_listed;
+	cb->pod_changed = on_pod_changed;
+	cb->pod_deleted = on_pod_deleted;
+	cb->refs_fetched = on_refs_fetched;
+	cb->contact = on_contact;
+}
+
+/* One checkpoint from disk into the table: verified, rendered, volumes laid. */
+static void load_one(struct agent *a, const struct ckpt_entry *e)
+{
+	struct parent_rec *r = parent_table_get(&a->parents, e->uid);
+	struct kc_error err;
+	struct ckpt c;
+
+	if (r == NULL)
+		return;
+	if (e->state == CKPT_CORRUPT) {
+		r->ckpt = PARENT_CKPT_CORRUPT;
+		parent_rec_set_problem(r, e->reason);
+		kc_log(KC_LOG_ERR, "checkpoint %s is corrupt (kept, never activated): %s", e->uid,
+		       e->reason ? e->reason : "?");
+		return;
+	}
+	parent_rec_set_identity(r, e->namespace, e->name, e->creation_timestamp, &err);
+	if (ckpt_store_load(a->store, e->uid, &c, &err) != KC_OK) {
+		r->ckpt = PARENT_CKPT_CORRUPT;
+		parent_rec_set_problem(r, err.msg);
+		kc_log(KC_LOG_ERR, "checkpoint %s: %s", e->uid, err.msg);
+		return;
+	}
+	if (cache_manifest(a, r, c.pod, c.index, &err) != KC_OK) {
+		r->not_checkpointable = true;
+		parent_rec_set_problem(r, err.msg);
+		kc_log(KC_LOG_WARNING, "checkpoint %s/%s (%s) no longer renders: %s", e->namespace,
+		       e->name, e->uid, err.msg);
+	} else if (materialise_pod(a->cfg->state_dir, c.pod, c.index, NULL, &err) != KC_OK) {
+		kc_log(KC_LOG_ERR, "checkpoint %s: volumes: %s", e->uid, err.msg);
+		agent_note_error(a, &err);
+		parent_rec_clear_manifest(r);
+	} else {
+		r->ckpt = PARENT_CKPT_OK;
+	}
+	ckpt_free(&c);
+}
+
+kc_code agent_sync_load_disk(struct agent *a, struct kc_error *err)
+{
+	struct ckpt_list list;
+	size_t i, nok = 0;
+	kc_code rc;
+
+	if ((rc = ckpt_store_list(a->store, &list, err)) != KC_OK)
+		return rc;
+	for (i = 0; i < list.count; i++) {
+		load_one(a, &list.entries[i]);
+		if (list.entries[i].state == CKPT_OK)
+			nok++;
+	}
+	kc_log(KC_LOG_INFO, "state dir %s: %zu checkpoints (%zu verified)", a->cfg->state_dir,
+	       list.count, nok);
+	ckpt_list_free(&list);
+	return KC_OK;
+}
