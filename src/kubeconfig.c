@@ -223,10 +223,11 @@ static kc_code normalise_server(const char *where, const char *server, char **ou
 	} else if ((*out = strdup(server)) == NULL) {
 		return kc_fail(err, KC_ENOMEM, "out of memory");
 	}
-	len = strlen(*out);
-	while (len > 0 && (*out)[len - 1] == '/')
-		(*out)[--len] = '\0';
+	/* *out starts with "http://" or "https://"; the host follows the scheme. */
 	host = strstr(*out, "://") + 3;
+	len = strlen(*out);
+	while (len > (size_t)(host - *out) && (*out)[len - 1] == '/')
+		(*out)[--len] = '\0';
 	if (*host == '\0' || *host == '/' || strpbrk(*out, " \t\r\n") != NULL) {
 		free(*out);
 		*out = NULL;

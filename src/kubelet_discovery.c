@@ -79,14 +79,14 @@ static int flag_index(const char *name, size_t len)
 	return -1;
 }
 
-/* Set a flag; pflag lets the last occurrence win, and "" means unset. */
-static kc_code set_flag(struct kubelet_cmdline *out, int idx, const char *value,
+/* Set a flag to value[0..len); pflag lets the last occurrence win, and "" means unset. */
+static kc_code set_flag(struct kubelet_cmdline *out, int idx, const char *value, size_t len,
                         struct kc_error *err)
 {
 	char **slot = flag_slot(out, (size_t)idx);
 	char *copy = NULL;
 
-	if (value[0] != '\0' && (copy = strdup(value)) == NULL)
+	if (len > 0 && (copy = strndup(value, len)) == NULL)
 		return kc_fail(err, KC_ENOMEM, "out of memory");
 	free(*slot);
 	*slot = copy;
@@ -126,28 +126,15 @@ kc_code kubelet_parse_cmdline(const char *data, size_t len, bool *is_kubelet,
 		if (idx < 0)
 			continue;
 		if (eq != NULL) {
-			char *value = strndup(eq + 1, (size_t)(arg + arglen - eq - 1));
-
-			if (value == NULL) {
-				rc = kc_fail(err, KC_ENOMEM, "out of memory");
-				goto fail;
-			}
-			rc = set_flag(&flags, idx, value, err);
-			free(value);
+			rc = set_flag(&flags, idx, eq + 1, (size_t)(arg + arglen - eq - 1), err);
 		} else if (next >= end) {
 			rc = kc_fail(err, KC_EINVAL, "kubelet flag --%s has no value",
 			             kubelet_flags[idx].name);
 		} else {
 			/* pflag takes the next argument as the value, whatever it looks like. */
-			char *value = strndup(next, (size_t)(end - next));
-
-			if (value == NULL) {
-				rc = kc_fail(err, KC_ENOMEM, "out of memory");
-				goto fail;
-			}
-			rc = set_flag(&flags, idx, value, err);
-			next += strlen(value) + 1;
-			free(value);
+			arglen = strnlen(next, (size_t)(end - next));
+			rc = set_flag(&flags, idx, next, arglen, err);
+			next += arglen + 1;
 		}
 		if (rc != KC_OK)
 			goto fail;

@@ -304,6 +304,10 @@ static void test_bad_values(void **state)
 	             "scheme must be https or http");
 	expect_error(f, CTX "clusters: [{name: k, cluster: {server: 'https:///x'}}]\n", KC_EINVAL,
 	             "not a valid URL");
+	expect_error(f, CTX "clusters: [{name: k, cluster: {server: 'https://'}}]\n", KC_EINVAL,
+	             "https://: not a valid URL");
+	expect_error(f, CTX "clusters: [{name: k, cluster: {server: 'http:////'}}]\n", KC_EINVAL,
+	             "not a valid URL");
 	expect_error(f,
 	             CTX "clusters: [{name: k, cluster: {server: https://a}}, "
 	                 "{name: k, cluster: {server: https://b}}]\n",

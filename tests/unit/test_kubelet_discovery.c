@@ -231,6 +231,17 @@ static void test_relative_flags_use_kubelet_cwd(void **state)
 	free(root);
 }
 
+/* The real /proc: whatever runs here, scanning it must work and find at most one kubelet. */
+static void test_real_proc(void **state)
+{
+	struct kubelet_info ki;
+	struct kc_error err;
+
+	assert_int_equal(kubelet_discover("/proc", &ki, &err), KC_OK);
+	assert_true(ki.pid >= 0);
+	kubelet_info_free(&ki);
+}
+
 static void expect_spp(const char *dir, const char *config_yaml, const char *dropin_dir,
                        kc_code want_rc, const char *want)
 {
@@ -328,6 +339,7 @@ int main(void)
 	    cmocka_unit_test(test_no_kubelet),
 	    cmocka_unit_test(test_several_kubelets),
 	    cmocka_unit_test(test_relative_flags_use_kubelet_cwd),
+	    cmocka_unit_test(test_real_proc),
 	    cmocka_unit_test(test_static_pod_path_from_config),
 	    cmocka_unit_test(test_missing_config_file),
 	    cmocka_unit_test(test_dropins_override_in_lexical_order),
