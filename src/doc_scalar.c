@@ -261,9 +261,12 @@ enum doc_scalar_kind doc_scalar_resolve(const char *s, size_t len, struct doc_sc
 	memset(out, 0, sizeof(*out));
 	if (len == 0)
 		return out->kind = DOC_SCALAR_NULL;
-	for (i = 0; i < sizeof(fixed_words) / sizeof(fixed_words[0]); i++) {
-		if (strlen(fixed_words[i].word) == len &&
-		    memcmp(fixed_words[i].word, s, len) == 0) {
+	/* Every fixed word is at most 5 bytes and starts with one of these. */
+	if (len <= 5 && s[0] != '\0' && strchr("yYnNtTfFoO~.+-<", s[0]) != NULL) {
+		for (i = 0; i < sizeof(fixed_words) / sizeof(fixed_words[0]); i++) {
+			if (strlen(fixed_words[i].word) != len ||
+			    memcmp(fixed_words[i].word, s, len) != 0)
+				continue;
 			out->boolean = fixed_words[i].boolean;
 			return out->kind = fixed_words[i].kind;
 		}

@@ -28,9 +28,12 @@ struct writer {
 	bool buf_failed;
 	unsigned flags;
 	struct kc_error *err;
-	/* Where we are ("spec.containers[0].env"), kept as is on failure. */
-	char path[256];
-	size_t pathlen;
+	/* Where we are: left as is on failure, spelt out only then. */
+	struct path_elem {
+		const char *key; /* NULL: an array index */
+		size_t keylen, index;
+	} path[DOC_MAX_DEPTH + 1];
+	int npath;
 };
 
 struct member {
@@ -158,26 +161,36 @@ static int compare_members(const void *a, const void *b)
 
 static kc_code emit_node(struct writer *w, const json_t *node, int depth);
 
-/* Enter a key (key != NULL) or an index; the path is cut short, never wrong. */
-static size_t path_push(struct writer *w, const char *key, size_t keylen, size_t index)
+/* Enter a key (key != NULL) or an array index. */
+static void path_push(struct writer *w, const char *key, size_t keylen, size_t index)
 {
-	size_t saved = w->pathlen, room = sizeof(w->path) - w->pathlen;
-	int n;
-
-	if (key != NULL)
-		n = snprintf(w->path + w->pathlen, room, "%s%.*s", w->pathlen ? "." : "",
-		             (int)(keylen > 64 ? 64 : keylen), key);
-	else
-		n = snprintf(w->path + w->pathlen, room, "[%zu]", index);
-	if (n > 0)
-		w->pathlen += (size_t)n < room ? (size_t)n : room - 1;
-	return saved;
+	if (w->npath < (int)(sizeof(w->path) / sizeof(w->path[0]))) {
+		w->path[w->npath].key = key;
+		w->path[w->npath].keylen = keylen;
+		w->path[w->npath].index = index;
+	}
+	w->npath++;
 }
 
-static void path_pop(struct writer *w, size_t saved)
+/* "spec.containers[0].env" for an error message, cut short, never wrong. */
+static void path_format(const struct writer *w, char *buf, size_t bufsz)
 {
-	w->pathlen = saved;
-	w->path[saved] = '\0';
+	size_t len = 0;
+	int i, n;
+
+	buf[0] = '\0';
+	for (i = 0; i < w->npath && i < (int)(sizeof(w->path) / sizeof(w->path[0])); i++) {
+		const struct path_elem *e = &w->path[i];
+
+		if (e->key != NULL)
+			n = snprintf(buf + len, bufsz - len, "%s%.*s", len ? "." : "",
+			             (int)(e->keylen > 64 ? 64 : e->keylen), e->key);
+		else
+			n = snprintf(buf + len, bufsz - len, "[%zu]", e->index);
+		if (n < 0 || (size_t)n >= bufsz - len)
+			return;
+		len += (size_t)n;
+	}
 }
 
 static kc_code emit_members(struct writer *w, const json_t *obj, int depth)
@@ -198,11 +211,10 @@ static kc_code emit_members(struct writer *w, const json_t *obj, int depth)
 	if (w->flags & DOC_EMIT_SORT_KEYS)
 		qsort(m, i, sizeof(*m), compare_members);
 	for (n = i, i = 0; i < n && rc == KC_OK; i++) {
-		size_t saved = path_push(w, m[i].key, m[i].keylen, 0);
-
+		path_push(w, m[i].key, m[i].keylen, 0);
 		if ((rc = emit_string(w, m[i].key, m[i].keylen)) == KC_OK &&
 		    (rc = emit_node(w, m[i].value, depth + 1)) == KC_OK)
-			path_pop(w, saved);
+			w->npath--;
 	}
 	free(m);
 	return rc;
@@ -235,11 +247,10 @@ static kc_code emit_collection(struct writer *w, const json_t *node, int depth)
 	} else {
 		json_array_foreach(node, i, item)
 		{
-			size_t saved = path_push(w, NULL, 0, i);
-
+			path_push(w, NULL, 0, i);
 			if ((rc = emit_node(w, item, depth + 1)) != KC_OK)
 				break;
-			path_pop(w, saved);
+			w->npath--;
 		}
 	}
 	if (rc != KC_OK)
@@ -360,8 +371,12 @@ kc_code doc_emit_yaml(const json_t *doc, unsigned flags, struct kc_buf *out, str
 	yaml_emitter_set_break(&w.emitter, YAML_LN_BREAK);
 	rc = emit_document(&w, doc);
 	yaml_emitter_delete(&w.emitter);
-	if (rc != KC_OK && w.pathlen > 0)
-		kc_error_prefix(err, "%s", w.path);
+	if (rc != KC_OK && w.npath > 0) {
+		char path[256];
+
+		path_format(&w, path, sizeof(path));
+		kc_error_prefix(err, "%s", path);
+	}
 	if (rc == KC_OK) {
 		restore_astral(out, start);
 		/* libyaml ends a "|-" block or a bare scalar without a newline. */
