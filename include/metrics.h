@@ -56,6 +56,10 @@ kc_code metrics_format(const struct metrics_snapshot *m, time_t now, struct kc_b
  * control characters replaced, cut to METRICS_LABEL_MAX bytes. */
 kc_code metrics_append_label_value(struct kc_buf *out, const char *v, struct kc_error *err);
 
+/* KC_EINVAL unless path's file name ends in ".prom" and does not start with
+ * "." (what the collector reads); for validating --metrics-file up front. */
+kc_code metrics_check_path(const char *path, struct kc_error *err);
+
 /* Format and atomically replace path (mode 0644: the collector runs as another
  * user). A path not ending in ".prom" is KC_EINVAL and writes nothing. */
 kc_code metrics_write(const char *path, const struct metrics_snapshot *m, time_t now,

@@ -231,22 +231,31 @@ kc_code metrics_format(const struct metrics_snapshot *m, time_t now, struct kc_b
 	return format_last_error(m, out, err);
 }
 
-kc_code metrics_write(const char *path, const struct metrics_snapshot *m, time_t now,
-                      struct kc_error *err)
+kc_code metrics_check_path(const char *path, struct kc_error *err)
 {
 	static const char suffix[] = ".prom";
-	size_t len = strlen(path);
 	const char *base = strrchr(path, '/');
-	struct kc_buf out;
-	kc_code rc;
+	size_t len;
 
 	base = base != NULL ? base + 1 : path;
-	if (len < sizeof(suffix) || strcmp(path + len - (sizeof(suffix) - 1), suffix) != 0 ||
-	    strlen(base) <= sizeof(suffix) - 1 || base[0] == '.')
+	len = strlen(base);
+	if (len < sizeof(suffix) || strcmp(base + len - (sizeof(suffix) - 1), suffix) != 0 ||
+	    base[0] == '.')
 		return kc_fail(err, KC_EINVAL,
 		               "%s: metrics file name must end in \".prom\" and not start with "
 		               "\".\" (node_exporter's textfile collector reads only those)",
 		               path);
+	return KC_OK;
+}
+
+kc_code metrics_write(const char *path, const struct metrics_snapshot *m, time_t now,
+                      struct kc_error *err)
+{
+	struct kc_buf out;
+	kc_code rc;
+
+	if ((rc = metrics_check_path(path, err)) != KC_OK)
+		return rc;
 	kc_buf_init(&out, 1 << 20);
 	rc = metrics_format(m, now, &out, err);
 	if (rc == KC_OK)

@@ -190,7 +190,8 @@ static void test_write_checks_name_and_replaces_atomically(void **state)
 	char *dir = tu_mkdtemp(), path[PATH_MAX], *got, *want;
 	struct kc_error err;
 	struct stat st;
-	const char *bad[] = {"metrics.txt", ".hidden.prom", ".prom", "metrics.prom.tmp"};
+	const char *bad[] = {"metrics.txt",      ".hidden.prom", ".prom",
+	                     "metrics.prom.tmp", "prom",         "x.prom/"};
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -199,6 +200,8 @@ static void test_write_checks_name_and_replaces_atomically(void **state)
 		assert_non_null(strstr(err.msg, ".prom"));
 		assert_int_not_equal(access(path, F_OK), 0);
 	}
+	assert_int_equal(metrics_check_path("kc.prom", &err), KC_OK);
+	assert_int_equal(metrics_check_path("/a.b/kc.prom", &err), KC_OK);
 	snprintf(path, sizeof(path), "%s/kubelet_checkpoint.prom", dir);
 	assert_int_equal(metrics_write(path, &busy, 1700000160, &err), KC_OK);
 	assert_int_equal(stat(path, &st), 0);
