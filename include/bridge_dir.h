@@ -86,7 +86,8 @@ kc_code bridge_dir_write_manifest(struct bridge_dir *bd, const char *file, const
 
 /*
  * Remove file if, re-checked right now, it is ours; missing is fine
- * (*removed false). A file that is not ours is KC_EINVAL and stays.
+ * (*removed false). A file that is not ours is KC_EINVAL and stays; one
+ * replaced between the check and the unlink is KC_EAGAIN and stays.
  */
 kc_code bridge_dir_remove(struct bridge_dir *bd, const char *file, bool *removed,
                           struct kc_error *err);

@@ -30,6 +30,8 @@ struct bridge_dir {
 /* What a look at one file found; strings owned. */
 struct inspection {
 	bool ours;
+	dev_t dev; /* the file inspected, when loaded */
+	ino_t ino;
 	struct kc_error why; /* when not ours */
 	char *checkpoint_of;
 	char *source_uid;
@@ -140,6 +142,8 @@ static kc_code load_candidate(struct bridge_dir *bd, const char *file, struct kc
 		return KC_OK;
 	}
 	*mode = st.st_mode & 07777;
+	in->dev = st.st_dev;
+	in->ino = st.st_ino;
 	rc = kc_buf_read_fd(b, fd, file, &in->why);
 	close(fd);
 	if (rc == KC_ENOMEM)
@@ -436,6 +440,7 @@ kc_code bridge_dir_remove(struct bridge_dir *bd, const char *file, bool *removed
                           struct kc_error *err)
 {
 	struct inspection in;
+	struct stat st;
 	kc_code rc;
 
 	if (removed != NULL)
@@ -451,6 +456,11 @@ kc_code bridge_dir_remove(struct bridge_dir *bd, const char *file, bool *removed
 	if (!in.ours)
 		return kc_fail(err, KC_EINVAL, "%s/%s: not ours (%s): left alone", bd->path, file,
 		               in.why.msg);
+	/* Narrow the window between proof and unlink: still the file we read? */
+	if (fstatat(bd->fd, file, &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_dev != in.dev ||
+	    st.st_ino != in.ino)
+		return kc_fail(err, KC_EAGAIN, "%s/%s: replaced while being checked: left alone",
+		               bd->path, file);
 	if ((rc = fs_unlink_at(bd->fd, bd->path, file, err)) == KC_OK && removed != NULL)
 		*removed = true;
 	return rc;

@@ -182,6 +182,7 @@ static kc_code walk_tree(int dirfd, const char *prefix, int depth, const struct 
 		*match = false;
 		return KC_OK;
 	}
+	rewinddir(d); /* the duplicate shares its offset with dirfd */
 	while (*match && rc == KC_OK && (de = readdir(d)) != NULL) {
 		char sub[PATH_MAX];
 		struct stat st;
@@ -498,6 +499,7 @@ static kc_code prune_dir(int dirfd, const char *dirpath, bool (*keep)(const char
 			close(fd);
 		return kc_fail_errno(err, KC_EIO, errno, "%s: read directory", dirpath);
 	}
+	rewinddir(d); /* the duplicate shares its offset with dirfd */
 	while (rc == KC_OK && (de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
@@ -556,6 +558,7 @@ kc_code materialise_plan(const char *state_dir, const struct vp_plan *plan,
 	struct mat_result local = {0};
 	struct mat_target t;
 	char volpath[PATH_MAX];
+	bool created = false;
 	kc_code rc;
 	int volfd = -1;
 
@@ -571,7 +574,9 @@ kc_code materialise_plan(const char *state_dir, const struct vp_plan *plan,
 	    KC_OK)
 		return rc;
 	snprintf(t.path, sizeof(t.path), "%s/%s", volpath, plan->uid);
-	if (mkdirat(volfd, plan->uid, MAT_PRIVATE_DIR_MODE) != 0 && errno != EEXIST) {
+	if (mkdirat(volfd, plan->uid, MAT_PRIVATE_DIR_MODE) == 0)
+		created = true;
+	else if (errno != EEXIST) {
 		rc = kc_fail_errno(err, KC_EIO, errno, "%s: mkdir", t.path);
 		goto out;
 	}
@@ -599,7 +604,8 @@ kc_code materialise_plan(const char *state_dir, const struct vp_plan *plan,
 	}
 	if (rc == KC_OK && (result->volumes_written > 0 || result->volumes_removed > 0))
 		rc = fs_fsync_dir(t.uidfd, t.path, err);
-	if (rc == KC_OK)
+	/* An unchanged pod costs no fsync at all. */
+	if (rc == KC_OK && created)
 		rc = fs_fsync_dir(volfd, volpath, err);
 out:
 	if (t.uidfd >= 0)
