@@ -268,6 +268,10 @@ static void test_remove_and_list_uids(void **state)
 	assert_int_equal(materialise_plan(dir, &plan, NULL, &err), KC_OK);
 	snprintf(p, sizeof(p), "%s/volumes/lost+found", dir);
 	assert_int_equal(mkdir(p, 0700), 0);
+	/* A removal interrupted after its rename: hidden, not listed, then cleaned. */
+	char leftover[PATH_MAX];
+	snprintf(leftover, sizeof(leftover), "%s/volumes/." UID1 ".removing-99", dir);
+	assert_int_equal(mkdir(leftover, 0700), 0);
 	assert_int_equal(materialise_list_uids(dir, &list, &err), KC_OK);
 	assert_int_equal(list.count, 2);
 	assert_string_equal(list.uids[0], UID1);
@@ -275,6 +279,7 @@ static void test_remove_and_list_uids(void **state)
 	mat_uid_list_free(&list);
 	assert_int_equal(materialise_remove(dir, UID1, &err), KC_OK);
 	assert_int_equal(materialise_remove(dir, "..", &err), KC_EINVAL);
+	assert_int_not_equal(access(leftover, F_OK), 0);
 	assert_int_equal(materialise_list_uids(dir, &list, &err), KC_OK);
 	assert_int_equal(list.count, 1);
 	assert_string_equal(list.uids[0], UID2);
