@@ -62,6 +62,8 @@ static time_t monotonic_seconds(void)
 
 void kc_log_setup(const struct kc_log_opts *opts)
 {
+	/* A reload (SIGHUP) sets up again: report what was held back first. */
+	kc_log_flush_repeats(1);
 	memset(&logger, 0, sizeof(logger));
 	logger.verbosity = opts->verbosity;
 	logger.out = opts->out;

@@ -235,6 +235,9 @@ class TestRpm(unittest.TestCase):
         self.assertIn("kc_withdraw_bridge_manifests", scripts)
         self.assertIn("kc_systemd_running", scripts)
         self.assertNotIn("@KC_", scripts)
+        for tag in ("POSTIN", "PREUN", "POSTUN"):
+            body = self.query("--qf", "%%{%s}" % tag)
+            sh(["sh", "-n"], input=body)
 
 
 class TestScriptHelpers(unittest.TestCase):

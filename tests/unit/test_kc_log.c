@@ -202,6 +202,29 @@ static void test_eviction_reports_held_count(void **state)
 	free(out);
 }
 
+static void test_setup_again_reports_held_repeats(void **state)
+{
+	struct kc_log_opts opts = {
+	    .out = capture, .journald = 0, .repeat_window = 60, .clock = fake_clock};
+	char *out;
+
+	kc_log(KC_LOG_WARNING, "flag file missing");
+	kc_log(KC_LOG_WARNING, "flag file missing");
+	fake_now += 7;
+	kc_log_setup(&opts);
+	out = take();
+	assert_string_equal(out,
+	                    "kubelet-checkpoint: warning: flag file missing\n"
+	                    "kubelet-checkpoint: warning: last message repeated 1 times in 7s: "
+	                    "flag file missing\n");
+	free(out);
+	/* The table starts empty again. */
+	kc_log(KC_LOG_WARNING, "flag file missing");
+	out = take();
+	assert_string_equal(out, "kubelet-checkpoint: warning: flag file missing\n");
+	free(out);
+}
+
 static void test_debug_and_window_zero_not_limited(void **state)
 {
 	struct kc_log_opts opts = {
@@ -232,6 +255,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_flush_reports_only_expired_unless_all, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_eviction_reports_held_count, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_setup_again_reports_held_repeats, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_debug_and_window_zero_not_limited, setup,
 	                                    teardown),
 	};
