@@ -14,6 +14,86 @@ static bool is_json_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+static kc_code fail_prescan(const char *data, size_t len, size_t off, size_t docno,
+                            const char *source, kc_code code, struct kc_error *err)
+{
+	unsigned long line, col;
+
+	doc_position(data, len, off, &line, &col);
+	if (code == KC_ETOOBIG)
+		return kc_fail(err, code,
+		               "%s: document %zu: line %lu column %lu: more than %u nodes", source,
+		               docno, line, col, DOC_MAX_NODES);
+	return kc_fail(err, code,
+	               "%s: document %zu: line %lu column %lu: nested deeper than %d levels",
+	               source, docno, line, col, DOC_MAX_DEPTH);
+}
+
+/*
+ * Bound what Jansson would build before it builds it: Jansson has no node
+ * limit, and 64 MiB of "[0,0,0,..." is 32 million nodes. Counts every value
+ * once (a top-level container, the first item of an array and each ',' after
+ * it, each ':' of an object) and the nesting, skipping strings. Exact for
+ * valid JSON; for invalid JSON Jansson reports the syntax error.
+ */
+static kc_code prescan(const char *data, size_t len, const char *source, struct kc_error *err)
+{
+	bool is_array[DOC_MAX_DEPTH], in_string = false, first_item = false;
+	size_t i, nodes = 0, docno = 0;
+	int depth = 0;
+
+	for (i = 0; i < len; i++) {
+		char c = data[i];
+
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		if (first_item && !is_json_space(c)) {
+			first_item = false;
+			if (c != ']')
+				nodes++;
+		}
+		switch (c) {
+		case '"':
+			in_string = true;
+			break;
+		case '[':
+		case '{':
+			if (depth == 0) {
+				docno++;
+				nodes++;
+			}
+			if (depth == DOC_MAX_DEPTH)
+				return fail_prescan(data, len, i, docno, source, KC_EINVAL, err);
+			is_array[depth++] = c == '[';
+			first_item = c == '[';
+			break;
+		case ']':
+		case '}':
+			if (depth > 0)
+				depth--;
+			break;
+		case ',':
+			if (depth > 0 && is_array[depth - 1])
+				nodes++;
+			break;
+		case ':':
+			if (depth > 0 && !is_array[depth - 1])
+				nodes++;
+			break;
+		default:
+			break;
+		}
+		if (nodes > DOC_MAX_NODES)
+			return fail_prescan(data, len, i, docno, source, KC_ETOOBIG, err);
+	}
+	return KC_OK;
+}
+
 /* Jansson's line/column are relative to the value's first byte. */
 static kc_code fail_at(const char *data, size_t len, size_t start, const json_error_t *jerr,
                        const char *source, size_t docno, struct kc_error *err)
@@ -44,7 +124,8 @@ kc_code doc_parse_json(const char *data, size_t len, const char *source, json_t 
 	kc_code rc;
 
 	*docs = NULL;
-	if ((rc = doc_check_input(data, len, source, err)) != KC_OK)
+	if ((rc = doc_check_input(data, len, source, err)) != KC_OK ||
+	    (rc = prescan(data, len, source, err)) != KC_OK)
 		return rc;
 	if ((out = json_array()) == NULL)
 		return kc_fail(err, KC_ENOMEM, "%s: out of memory", source);

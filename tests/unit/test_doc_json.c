@@ -172,6 +172,28 @@ static void test_depth_bomb(void **state)
 	free(t);
 }
 
+static void test_node_bomb(void **state)
+{
+	/* 2.5 million zeros in one array: refused before Jansson allocates them. */
+	size_t n = 2500000, i;
+	char *t = malloc(2 * n + 1);
+
+	t[0] = '[';
+	for (i = 0; i < n; i++) {
+		t[1 + 2 * i] = '0';
+		t[2 + 2 * i] = i + 1 < n ? ',' : ']';
+	}
+	parse_fails(t, 2 * n + 1, KC_ETOOBIG,
+	            "document 1: line 1 column 3999999: more than 2000000 nodes");
+	/* Strings and objects: ':' and ',' inside strings are not counted. */
+	json_t *docs = NULL;
+	struct kc_error err;
+	const char *ok = "{\"a,b:c\": [1, \"x\\\",\", {}], \"d\": {\"e\": []}}";
+	assert_int_equal(doc_parse(ok, strlen(ok), "ok", &docs, &err), KC_OK);
+	json_decref(docs);
+	free(t);
+}
+
 static void test_too_big(void **state)
 {
 	/* Refused on the length alone: the bytes are never read. */
@@ -209,6 +231,7 @@ int main(void)
 	    cmocka_unit_test(test_binary_garbage),
 	    cmocka_unit_test(test_empty_input),
 	    cmocka_unit_test(test_depth_bomb),
+	    cmocka_unit_test(test_node_bomb),
 	    cmocka_unit_test(test_too_big),
 	    cmocka_unit_test(test_dispatch),
 	};
