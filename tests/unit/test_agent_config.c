@@ -3,6 +3,7 @@
  * then the running kubelet, then the defaults, each recorded with its source;
  * every bad flag, key, type and value is an error naming it.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,6 +531,60 @@ static void test_help_usage_and_log(void **state)
 	agent_config_free(cfg);
 }
 
+/*
+ * The shipped /etc/kubelet-checkpoint/config.yaml lists every key commented
+ * out at its default: uncommented, it must load, and its values must be the
+ * defaults (nodeName and metricsFile are examples, not defaults).
+ */
+static void test_shipped_config_file(void **state)
+{
+	struct fixture *f = *state;
+	char *shipped = tu_read_file(KC_SOURCE_DIR "/packaging/config.yaml", NULL), *line, *save;
+	char *file, *text = NULL;
+	size_t len = 0;
+	FILE *m;
+	struct agent_config *cfg, *def;
+	char *with_file[] = {"run", "--config", NULL, NULL};
+	char *without[] = {"run", NULL};
+
+	if (shipped == NULL)
+		skip();
+	m = open_memstream(&text, &len);
+	for (line = strtok_r(shipped, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save))
+		if (line[0] == '#' &&
+		    (islower((unsigned char)line[1]) || strncmp(line, "#  - ", 5) == 0))
+			fprintf(m, "%s\n", line + 1);
+	fclose(m);
+	file = tu_put(f->dir, "config.yaml", text);
+	with_file[2] = file;
+	cfg = load_ok(f, ARGC(with_file), with_file);
+	def = load_ok(f, ARGC(without), without);
+	assert_src(cfg, AGENT_STATE_DIR, "config file");
+	assert_src(cfg, AGENT_VERBOSITY, "config file");
+	assert_src(cfg, AGENT_NAMESPACE, "config file");
+	assert_string_equal(cfg->kubeconfig, def->kubeconfig);
+	assert_string_equal(cfg->kubelet_config, def->kubelet_config);
+	assert_string_equal(cfg->static_pod_path, AGENT_DEFAULT_STATIC_POD_PATH);
+	assert_string_equal(cfg->state_dir, def->state_dir);
+	assert_string_equal(cfg->flag_file, def->flag_file);
+	assert_string_equal(cfg->cgroup_root, def->cgroup_root);
+	assert_string_equal(cfg->status_file, def->status_file);
+	assert_int_equal(cfg->unreachable_after, def->unreachable_after);
+	assert_int_equal(cfg->reachable_after, def->reachable_after);
+	assert_int_equal(cfg->gc_grace, def->gc_grace);
+	assert_int_equal(cfg->verbosity, def->verbosity);
+	assert_int_equal(cfg->annotations.len, 1);
+	assert_string_equal(cfg->annotations.items[0], def->annotations.items[0]);
+	assert_int_equal(cfg->namespaces.len, 1);
+	assert_string_equal(cfg->namespaces.items[0], def->namespaces.items[0]);
+	agent_config_free(cfg);
+	agent_config_free(def);
+	free(file);
+	free(text);
+	free(shipped);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -547,6 +602,7 @@ int main(void)
 	    T(test_empty_file_and_reload),
 	    T(test_discovery_problems),
 	    T(test_help_usage_and_log),
+	    T(test_shipped_config_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
