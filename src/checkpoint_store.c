@@ -397,7 +397,7 @@ static kc_code decode_body(const char *body, size_t len, const char *uid, struct
 		return kc_fail(err, KC_ENOMEM, "out of memory");
 	json_array_foreach(c->objects, i, obj)
 	{
-		if ((rc = kc_objects_add(c->index, obj, &e)) != KC_OK)
+		if ((rc = kc_objects_add(c->index, json_incref(obj), &e)) != KC_OK)
 			return kc_fail(err, rc == KC_ENOMEM ? rc : KC_ECORRUPT, "objects[%zu]: %s",
 			               i, e.msg);
 	}

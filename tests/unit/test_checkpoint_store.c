@@ -118,8 +118,13 @@ static void test_round_trip(void **state)
 	/* Objects sorted by kind and name, and indexed. */
 	assert_int_equal(json_array_size(c.objects), 2);
 	assert_true(json_equal(json_array_get(c.objects, 0), json_array_get(objs, 1)));
-	assert_non_null(kc_objects_find(c.index, "Secret", "kube-system", "zz-second"));
+	json_t *held = kc_objects_find(c.index, "Secret", "kube-system", "zz-second");
+	assert_non_null(held);
+	/* Reference discipline: after ckpt_free only our own reference is left. */
+	json_incref(held);
 	ckpt_free(&c);
+	assert_int_equal(held->refcount, 1);
+	json_decref(held);
 
 	assert_int_equal(ckpt_store_load(f->store, UID2, &c, &err), KC_ENOTFOUND);
 	json_decref(pod);

@@ -314,8 +314,8 @@ static void test_materialise_pod_end_to_end(void **state)
 	size_t len;
 	char *got;
 
-	assert_int_equal(kc_objects_add(objs, secret, &err), KC_OK);
-	assert_int_equal(kc_objects_add(objs, cm, &err), KC_OK);
+	assert_int_equal(kc_objects_add(objs, json_incref(secret), &err), KC_OK);
+	assert_int_equal(kc_objects_add(objs, json_incref(cm), &err), KC_OK);
 	if (materialise_pod(dir, pod, objs, &res, &err) != KC_OK)
 		fail_msg("%s", err.msg);
 	assert_int_equal(res.volumes_written, 2);
