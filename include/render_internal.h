@@ -70,6 +70,13 @@ kc_code render_ports(json_t *container, const char *path, bool host_network, str
 kc_code render_metadata(const json_t *pod, const char *const *triggers, size_t ntriggers,
                         json_t **out, struct kc_error *err);
 
+/*
+ * Replace parent[key] by a shallow copy of it and return that copy (NULL
+ * when absent or out of memory): the manifest shares the source pod's
+ * unchanged values and copies a value before changing it.
+ */
+json_t *rd_own_child(json_t *parent, const char *key);
+
 /* Labels the controllers add that would pin the manifest to one revision. */
 bool render_is_controller_label(const char *key);
 

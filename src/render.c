@@ -184,15 +184,21 @@ static kc_code mark_mounts(json_t *c, const char *path, const json_t *materialis
 	const char *name;
 	size_t i;
 
-	if (mounts != NULL && !json_is_null(mounts) && !json_is_array(mounts))
+	if (mounts == NULL || json_is_null(mounts))
+		return KC_OK;
+	if (!json_is_array(mounts))
 		return kc_fail(err, KC_EINVAL, "%s.volumeMounts: must be a list", path);
+	if ((mounts = rd_own_child(c, "volumeMounts")) == NULL)
+		return kc_fail(err, KC_ENOMEM, "out of memory");
 	json_array_foreach(mounts, i, m)
 	{
 		name = json_string_value(json_object_get(m, "name"));
 		if (name == NULL)
 			return kc_fail(err, KC_EINVAL, "%s.volumeMounts[%zu].name: missing", path,
 			               i);
-		if (json_object_get(materialised, name) != NULL &&
+		if (json_object_get(materialised, name) == NULL)
+			continue;
+		if ((m = json_copy(m)) == NULL || json_array_set_new(mounts, i, m) != 0 ||
 		    json_object_set_new(m, "readOnly", json_true()) != 0)
 			return kc_fail(err, KC_ENOMEM, "out of memory");
 	}
@@ -216,14 +222,52 @@ static kc_code render_container(json_t *c, const char *path, void *arg, struct k
 	return KC_OK;
 }
 
+/*
+ * The pod is the caller's (const): the manifest shares its unchanged parts
+ * and owns private shallow copies of whatever it changes. Deep-copying the
+ * whole spec cost as much as rendering it.
+ */
+json_t *rd_own_child(json_t *parent, const char *key)
+{
+	json_t *copy = json_copy(json_object_get(parent, key));
+
+	if (copy == NULL || json_object_set_new(parent, key, copy) != 0)
+		return NULL;
+	return copy;
+}
+
+/* Private copies of the container lists and of every container in them. */
+static int own_containers(json_t *spec)
+{
+	static const char *const lists[] = {"initContainers", "containers"};
+	json_t *list, *c;
+	size_t l, i;
+
+	for (l = 0; l < 2; l++) {
+		if (!json_is_array(json_object_get(spec, lists[l])))
+			continue;
+		if ((list = rd_own_child(spec, lists[l])) == NULL)
+			return -1;
+		json_array_foreach(list, i, c)
+		{
+			if (json_is_object(c) && json_array_set_new(list, i, json_copy(c)) != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 /* Volumes in the plan become hostPath directories under the state dir. */
 static kc_code render_volumes(json_t *spec, const struct vp_plan *plan, const char *state_dir,
                               json_t *materialised, struct kc_error *err)
 {
-	json_t *volumes = json_object_get(spec, "volumes"), *v;
+	json_t *volumes = NULL, *v;
 	char dir[4096];
 	size_t i, k;
 	kc_code rc;
+
+	if (plan->nvolumes > 0 && (volumes = rd_own_child(spec, "volumes")) == NULL)
+		return kc_fail(err, KC_ENOMEM, "out of memory");
 
 	for (k = 0; k < plan->nvolumes; k++) {
 		if ((rc = volume_plan_volume_dir(state_dir, plan->uid, plan->volumes[k].name, dir,
@@ -254,13 +298,13 @@ static kc_code render_spec(const json_t *pod, const struct kc_objects *objs,
 	const char *state_dir = opts != NULL && opts->state_dir != NULL
 	                            ? opts->state_dir
 	                            : "/var/lib/kubelet-checkpoint";
-	json_t *spec = json_deep_copy(json_object_get(pod, "spec"));
+	json_t *spec = json_copy(json_object_get(pod, "spec"));
 	json_t *materialised = json_object();
 	size_t i;
 	kc_code rc;
 
 	*out = NULL;
-	if (spec == NULL || materialised == NULL) {
+	if (spec == NULL || materialised == NULL || own_containers(spec) != 0) {
 		rc = kc_fail(err, KC_ENOMEM, "out of memory");
 		goto out;
 	}

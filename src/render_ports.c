@@ -32,11 +32,15 @@ static kc_code port_by_name(const json_t *container, const char *name, json_t **
 	return KC_ENOTFOUND;
 }
 
-/* handler holds httpGet/tcpSocket actions; path names handler. */
-static kc_code resolve_handler(const json_t *container, json_t *handler, const char *path,
-                               struct kc_error *err)
+/*
+ * holder[key] is a handler holding httpGet/tcpSocket actions; path names it.
+ * holder is the manifest's own; the handler and action are copied before the
+ * port changes (they are shared with the source pod).
+ */
+static kc_code resolve_handler(const json_t *container, json_t *holder, const char *key,
+                               const char *path, struct kc_error *err)
 {
-	json_t *action, *port, *number;
+	json_t *handler = json_object_get(holder, key), *action, *port, *number;
 	size_t i;
 	kc_code rc;
 
@@ -54,7 +58,9 @@ static kc_code resolve_handler(const json_t *container, json_t *handler, const c
 			return kc_fail(err, KC_EINVAL,
 			               "%s.%s.port: no container port named '%.80s'", path,
 			               port_actions[i], json_string_value(port));
-		if (json_object_set_new(action, "port", number) != 0)
+		if ((handler = rd_own_child(holder, key)) == NULL ||
+		    (action = rd_own_child(handler, port_actions[i])) == NULL ||
+		    json_object_set_new(action, "port", number) != 0)
 			return kc_fail(err, KC_ENOMEM, "out of memory");
 	}
 	return KC_OK;
@@ -71,16 +77,16 @@ kc_code render_ports(json_t *container, const char *path, bool host_network, str
 		return KC_OK;
 	for (i = 0; i < sizeof(handler_holders) / sizeof(handler_holders[0]); i++) {
 		snprintf(hpath, sizeof(hpath), "%s.%s", path, handler_holders[i]);
-		rc = resolve_handler(container, json_object_get(container, handler_holders[i]),
-		                     hpath, err);
+		rc = resolve_handler(container, container, handler_holders[i], hpath, err);
 		if (rc != KC_OK)
 			return rc;
 	}
 	lifecycle = json_object_get(container, "lifecycle");
+	if (json_is_object(lifecycle) && (lifecycle = rd_own_child(container, "lifecycle")) == NULL)
+		return kc_fail(err, KC_ENOMEM, "out of memory");
 	for (i = 0; i < sizeof(lifecycle_hooks) / sizeof(lifecycle_hooks[0]); i++) {
 		snprintf(hpath, sizeof(hpath), "%s.lifecycle.%s", path, lifecycle_hooks[i]);
-		rc = resolve_handler(container, json_object_get(lifecycle, lifecycle_hooks[i]),
-		                     hpath, err);
+		rc = resolve_handler(container, lifecycle, lifecycle_hooks[i], hpath, err);
 		if (rc != KC_OK)
 			return rc;
 	}

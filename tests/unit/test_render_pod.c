@@ -614,6 +614,45 @@ static void test_output_passes_checker(void **state)
 	kc_objects_free(objs);
 }
 
+/* The source pod is the caller's: render shares, never changes it. */
+static void test_source_pod_untouched(void **state)
+{
+	struct kc_objects *objs = tp_objects("[" SECRET_TLS "," CM_CONF "]");
+	json_t *pod = tp_pod(), *before, *m1, *m2;
+
+	json_object_set_new(tp_spec(pod), "hostNetwork", json_true());
+	tp_volumes(pod, "[{\"name\":\"certs\",\"secret\":{\"secretName\":\"tls\"}}]");
+	json_object_set_new(tp_container(pod, 0), "ports",
+	                    tp_json("[{\"name\":\"health\",\"containerPort\":8081}]"));
+	json_object_set_new(tp_container(pod, 0), "livenessProbe",
+	                    tp_json("{\"httpGet\":{\"port\":\"health\"}}"));
+	json_object_set_new(tp_container(pod, 0), "lifecycle",
+	                    tp_json("{\"preStop\":{\"tcpSocket\":{\"port\":\"health\"}}}"));
+	json_object_set_new(tp_container(pod, 0), "volumeMounts",
+	                    tp_json("[{\"name\":\"certs\",\"mountPath\":\"/c\"}]"));
+	json_object_set_new(tp_container(pod, 0), "envFrom",
+	                    tp_json("[{\"configMapRef\":{\"name\":\"conf\"}}]"));
+	json_object_set_new(tp_spec(pod), "initContainers",
+	                    json_pack("[o]", json_deep_copy(tp_container(pod, 0))));
+	json_object_set_new(tp_get(pod, "spec initContainers 0"), "name", json_string("init"));
+	before = json_deep_copy(pod);
+	m1 = render_ok(pod, objs);
+	assert_true(json_equal(pod, before));
+	m2 = render_ok(pod, objs);
+	assert_true(json_equal(m1, m2));
+	assert_int_equal(
+	    json_integer_value(tp_get(m1, "spec containers 0 livenessProbe httpGet port")), 8081);
+	assert_int_equal(json_integer_value(
+	                     tp_get(m1, "spec initContainers 0 lifecycle preStop tcpSocket port")),
+	                 8081);
+	assert_true(json_is_true(tp_get(m1, "spec initContainers 0 volumeMounts 0 readOnly")));
+	json_decref(m1);
+	json_decref(m2);
+	json_decref(before);
+	json_decref(pod);
+	kc_objects_free(objs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -636,6 +675,8 @@ int main(void)
 	    cmocka_unit_test(test_manifest_too_big),
 	    cmocka_unit_test(test_manifest_name),
 	    cmocka_unit_test(test_output_passes_checker),
+	    cmocka_unit_test(test_source_pod_untouched),
+	    cmocka_unit_test(test_source_pod_untouched),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
