@@ -1,0 +1,200 @@
+"""test_agent_cycle.py: the whole bridge cycle with the real binary against the
+fake apiserver (TLS client certificates), a kubelet config whose staticPodPath
+must be honoured, a fake pod cgroup tree and foreign files that must never be
+touched. Short windows (3 s / 2 s / 3 s) keep it quick.
+"""
+import os
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from agent_env import (AgentEnv, annotated_pod, configmap, secret, uid_of,  # noqa: E402
+                       wait_for, TRIGGER)
+
+NODE = "node-1"
+
+
+def proxy_pod():
+    """A DaemonSet-like pod with a configMap volume, a secret env and the
+    service-account projected volume."""
+    pod = annotated_pod("agent-x7k2p", NODE, 1, containers=[{
+        "name": "agent", "image": "registry.example/agent:1.0",
+        "imagePullPolicy": "Always",
+        "env": [{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "agent-secret",
+                                                                 "key": "token"}}}],
+        "volumeMounts": [{"name": "config", "mountPath": "/etc/agent"},
+                         {"name": "kube-api-access-abcde",
+                          "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+                          "readOnly": True}]}],
+        volumes=[{"name": "config", "configMap": {"name": "agent-config"}},
+                 {"name": "kube-api-access-abcde", "projected": {"defaultMode": 420, "sources": [
+                     {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                     {"configMap": {"name": "kube-root-ca.crt",
+                                    "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                     {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {
+                         "apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}]}}],
+        serviceAccountName="agent", tolerations=[{"operator": "Exists"}],
+        priorityClassName="system-node-critical", priority=2000001000)
+    pod["metadata"]["labels"] = {"app": "agent", "controller-revision-hash": "abc",
+                                 "pod-template-generation": "1"}
+    return pod
+
+
+def objects():
+    return [configmap("agent-config", "kube-system", {"agent.conf": "level=debug\n"}),
+            configmap("kube-root-ca.crt", "kube-system", {"ca.crt": "-----BEGIN CERT-----\n"}),
+            secret("agent-secret", "kube-system", {"token": "s3cr3t"})]
+
+
+class AgentCycleTest(unittest.TestCase):
+    def setUp(self):
+        self.env = AgentEnv(node=NODE)
+        self.api = self.env.api
+        for o in objects():
+            self.api.add_object(o)
+        self.parent = proxy_pod()
+        self.uid = self.parent["metadata"]["uid"]
+        plain = annotated_pod("not-annotated", NODE, 2, annotations={})
+        pvc = annotated_pod("with-pvc", NODE, 3, volumes=[
+            {"name": "data", "persistentVolumeClaim": {"claimName": "data"}}])
+        other = annotated_pod("elsewhere", "node-2", 4)
+        self.api.add_pods([self.parent, plain, pvc, other])
+        self.manifest = "kubelet-checkpoint_kube-system_agent-x7k2p.yaml"
+
+    def tearDown(self):
+        if self.env.proc is not None and self.env.proc.poll() is None:
+            self.env.stop()
+        self.assertEqual(self.env.foreign_snapshot(), self.env.foreign_before,
+                         "a foreign file in the staticPodPath changed")
+        self.env.close()
+
+    def wait_manifest(self, present, timeout=10, what=""):
+        return wait_for(lambda: (self.manifest in self.env.bridge_files()) == present,
+                        timeout=timeout, what=what or ("manifest present=%s" % present))[1]
+
+    def test_full_cycle(self):
+        env = self.env
+        env.start()
+        wait_for(lambda: os.path.exists(env.checkpoint_path(self.uid)), what="checkpoint")
+        st, _ = wait_for(lambda: (lambda s: s if len(s["checkpoints"]) == 2 else None)(
+            env.status()), what="two checkpoint entries in status")
+        self.assertTrue(st["agent"]["running"])
+        states = {c["name"]: c for c in st["checkpoints"]}
+        self.assertEqual(states["agent-x7k2p"]["state"], "ok")
+        self.assertEqual(states["with-pvc"]["state"], "not-checkpointable")
+        self.assertIn("persistentVolumeClaim", states["with-pvc"]["reason"])
+        self.assertEqual(st["staticPodPath"], env.manifests)
+        self.assertEqual(os.stat(env.checkpoint_path(self.uid)).st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(os.path.join(env.state, "pods")).st_mode & 0o777, 0o700)
+        time.sleep(1.0)
+        self.assertEqual(env.bridge_files(), [], "no bridge while the API is up")
+
+        # API down: the bridge appears after the unreachable window.
+        t0 = time.monotonic()
+        self.api.fault("down")
+        self.wait_manifest(True, timeout=15, what="activation after the API went down")
+        self.assertGreaterEqual(time.monotonic() - t0, 2.5, "activated before the window")
+        env.check_manifest(self.manifest)
+        m = env.manifest_json(self.manifest)
+        ann = m["metadata"]["annotations"]
+        self.assertEqual(ann["kubelet-checkpoint/checkpoint-of"], "kube-system/agent-x7k2p")
+        self.assertEqual(ann["kubelet-checkpoint/source-uid"], self.uid)
+        self.assertEqual(os.stat(os.path.join(env.manifests, self.manifest)).st_mode & 0o777,
+                         0o600)
+        env_vars = {e["name"]: e.get("value") for e in m["spec"]["containers"][0]["env"]}
+        self.assertEqual(env_vars["TOKEN"], "s3cr3t")
+        vols = {v["name"]: v for v in m["spec"]["volumes"]}
+        cfg_dir = vols["config"]["hostPath"]["path"]
+        with open(os.path.join(cfg_dir, "agent.conf")) as f:
+            self.assertEqual(f.read(), "level=debug\n")
+        sa_dir = vols["kube-api-access-abcde"]["hostPath"]["path"]
+        self.assertEqual(sorted(os.listdir(sa_dir)), ["ca.crt", "namespace"])
+        st = env.status()
+        self.assertFalse(st["api"]["reachable"])
+        self.assertEqual(st["bridgeManifests"], [self.manifest])
+
+        # The parent starts running locally (kubelet still has it): withdrawn.
+        env.set_running(self.uid, True)
+        self.wait_manifest(False, timeout=5, what="withdrawal when the parent runs")
+        env.set_running(self.uid, False)
+        self.wait_manifest(True, timeout=5, what="activation when the parent stops")
+
+        # Flag off: withdrawn within a second; on: back.
+        os.unlink(env.flag)
+        took = self.wait_manifest(False, timeout=5, what="withdrawal on flag off")
+        self.assertLess(took, 1.5)
+        open(env.flag, "w").close()
+        took = self.wait_manifest(True, timeout=5, what="activation on flag on")
+        self.assertLess(took, 1.5)
+
+        # Someone deletes the manifest while it should be active: it comes back.
+        os.unlink(os.path.join(env.manifests, self.manifest))
+        took = self.wait_manifest(True, timeout=5, what="manifest restored")
+        self.assertLess(took, 1.5)
+
+        # API back: withdrawn after reachable-after.
+        t0 = time.monotonic()
+        self.api.fault("none")
+        self.wait_manifest(False, timeout=20, what="withdrawal after the API came back")
+        self.assertGreaterEqual(time.monotonic() - t0, 1.5, "withdrawn before the window")
+        wait_for(lambda: env.status()["api"]["reachable"] is True, timeout=5,
+                 what="status reports the API reachable")
+
+        # Parent deleted in the API: checkpoint and volumes gone after gc-grace.
+        self.api.delete_pod("kube-system", "agent-x7k2p")
+        t0 = time.monotonic()
+        wait_for(lambda: not os.path.exists(env.checkpoint_path(self.uid)), timeout=15,
+                 what="checkpoint dropped after gc-grace")
+        self.assertGreaterEqual(time.monotonic() - t0, 2.5, "dropped before gc-grace")
+        self.assertFalse(os.path.exists(os.path.join(env.state, "volumes", self.uid)))
+
+        self.assertEqual(env.stop(signal.SIGTERM), 0)
+        log = env.log_text()
+        for line in ("API is unreachable", "activated kube-system/agent-x7k2p",
+                     "withdrawn", "checkpoint dropped", "not checkpointable"):
+            self.assertIn(line, log)
+
+    def test_forbidden_never_activates(self):
+        env = self.env
+        env.start()
+        wait_for(lambda: os.path.exists(env.checkpoint_path(self.uid)), what="checkpoint")
+        self.api.fault("status", code=403)
+        self.api.cut("partial")  # the re-established watch meets the 403
+        time.sleep(6)
+        self.assertEqual(env.bridge_files(), [], "403 means the API is up")
+        self.assertIn("refused our credentials", env.log_text())
+
+    def test_flapping_api_never_activates(self):
+        env = self.env
+        env.start()
+        wait_for(lambda: os.path.exists(env.checkpoint_path(self.uid)), what="checkpoint")
+        for _ in range(6):
+            self.api.fault("down")
+            time.sleep(1.5)
+            self.api.fault("none")
+            time.sleep(1.0)
+            self.assertEqual(env.bridge_files(), [], "a flapping API tripped the window")
+
+    def test_boot_against_hung_api_and_restart_keeps_bridge(self):
+        env = self.env
+        env.start()
+        wait_for(lambda: os.path.exists(env.checkpoint_path(self.uid)), what="checkpoint")
+        self.assertEqual(env.stop(signal.SIGTERM), 0)
+        # Node reboots; the API accepts connections but never answers.
+        self.api.fault("hung")
+        t0 = time.monotonic()
+        env.start()
+        self.wait_manifest(True, timeout=20, what="activation against a hung API")
+        self.assertGreaterEqual(time.monotonic() - t0, 2.5)
+        # The agent restarts during the outage: the bridge must stay up.
+        env.stop(signal.SIGKILL)
+        env.start()
+        for _ in range(20):
+            self.assertIn(self.manifest, env.bridge_files(), "restart withdrew the bridge")
+            time.sleep(0.2)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
