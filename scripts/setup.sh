@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config libyaml-dev libjansson-dev libcurl4-openssl-dev
-      libssl-dev libinotifytools0-dev inotify-tools libcmocka-dev libsystemd-dev openssl
+      libssl-dev libinotifytools0-dev inotify-tools libcmocka-dev openssl
       python3)
 if [ "${1:-}" = "--test" ]; then
   pkgs+=(nodejs npm clang libclang-rt-14-dev valgrind prometheus lintian rpm file

@@ -229,6 +229,7 @@ static kc_code loop(struct agent *a, int argc, char **argv, struct kc_error *err
 		if (a->dirty || now >= a->next_pass_ms)
 			agent_pass(a, now);
 		kick_watchdog(a, now);
+		kc_log_flush_repeats(false);
 	}
 	return KC_OK;
 }
@@ -273,6 +274,7 @@ int agent_main(int argc, char **argv)
 		rc = loop(&a, argc, argv, &err);
 	if (rc != KC_OK)
 		kc_log(KC_LOG_ERR, "%s", err.msg);
+	kc_log_flush_repeats(true);
 	notify_stopping(&a.notify, &err);
 	sources_close(&a);
 	notify_close(&a.notify);
