@@ -11,8 +11,12 @@
  *   kubeletConfig  kubelet --config, else /var/lib/kubelet/config.yaml
  *   staticPodPath  kubelet --pod-manifest-path when given (the kubelet
  *                  re-applies its flags over its config file, so the flag is
- *                  what it watches), else staticPodPath of the kubelet config,
- *                  else /etc/kubernetes/manifests
+ *                  what it watches), else staticPodPath of the kubelet config
+ *                  (plus the kubelet's --config-dir drop-ins), else
+ *                  /etc/kubernetes/manifests. When kubeletConfig was named
+ *                  (flag or file) and is not the running kubelet's own
+ *                  --config, that file's staticPodPath comes first and the
+ *                  kubelet's --pod-manifest-path only fills in.
  *
  * Each resolved value records where it came from, so run can log what it
  * chose and why. Loading is a pure function of (argv, proc root, host name):

@@ -777,37 +777,45 @@ static kc_code system_hostname(char *buf, size_t size, struct kc_error *err)
 }
 
 /*
- * staticPodPath when no flag or file set it. The kubelet re-applies its
- * command-line flags over its config file, so its --pod-manifest-path is
- * what it watches when given; else staticPodPath of its config (plus
- * --config-dir drop-ins). A default kubelet config that does not exist is
- * no error; one that was named (by a flag, the file or the kubelet) is.
+ * staticPodPath when no flag or file set it, as the kubelet computes it: its
+ * config file, the *.conf drop-ins of its --config-dir over that, then its
+ * command-line flags re-applied over both (kubeletConfigFlagPrecedence), so
+ * its --pod-manifest-path wins. That holds while the kubelet config is the
+ * running kubelet's own. A kubelet config named to the agent (flag or file)
+ * that the kubelet does not use describes another setup: it is read first,
+ * the kubelet's --pod-manifest-path only fills in. A default kubelet config
+ * that does not exist is no error; a named one is.
  */
 static kc_code resolve_static_pod_path(struct agent_config *cfg, const struct kubelet_info *ki,
                                        struct kc_error *err)
 {
+	enum agent_source kcsrc = cfg->source[AGENT_KUBELET_CONFIG];
+	bool own = kcsrc == AGENT_SRC_DEFAULT || kcsrc == AGENT_SRC_KUBELET_CMDLINE ||
+	           (ki->flags.config != NULL && strcmp(ki->flags.config, cfg->kubelet_config) == 0);
+	const char *flag = ki->flags.pod_manifest_path;
 	struct stat st;
 	char *path = NULL;
 	kc_code rc;
 
-	if (ki->flags.pod_manifest_path != NULL)
-		return resolve_to(cfg, AGENT_STATIC_POD_PATH, ki->flags.pod_manifest_path,
-		                  AGENT_SRC_KUBELET_CMDLINE, err);
-	if (cfg->source[AGENT_KUBELET_CONFIG] == AGENT_SRC_DEFAULT &&
-	    stat(cfg->kubelet_config, &st) != 0 && errno == ENOENT)
+	if (own && flag != NULL)
+		return resolve_to(cfg, AGENT_STATIC_POD_PATH, flag, AGENT_SRC_KUBELET_CMDLINE, err);
+	if (kcsrc == AGENT_SRC_DEFAULT && stat(cfg->kubelet_config, &st) != 0 && errno == ENOENT)
 		return resolve_to(cfg, AGENT_STATIC_POD_PATH, AGENT_DEFAULT_STATIC_POD_PATH,
 		                  AGENT_SRC_DEFAULT, err);
-	if ((rc = kubelet_config_static_pod_path(cfg->kubelet_config, ki->flags.config_dir, &path,
-	                                         err)) != KC_OK)
+	if ((rc = kubelet_config_static_pod_path(
+	         cfg->kubelet_config, own ? ki->flags.config_dir : NULL, &path, err)) != KC_OK)
 		return kc_error_prefix(err, "reading the kubelet config for staticPodPath (or give "
 		                            "--static-pod-path)");
-	if (path == NULL)
-		return resolve_to(cfg, AGENT_STATIC_POD_PATH, AGENT_DEFAULT_STATIC_POD_PATH,
-		                  AGENT_SRC_DEFAULT, err);
-	free(cfg->static_pod_path);
-	cfg->static_pod_path = path;
-	cfg->source[AGENT_STATIC_POD_PATH] = AGENT_SRC_KUBELET_CONFIG;
-	return KC_OK;
+	if (path != NULL) {
+		free(cfg->static_pod_path);
+		cfg->static_pod_path = path;
+		cfg->source[AGENT_STATIC_POD_PATH] = AGENT_SRC_KUBELET_CONFIG;
+		return KC_OK;
+	}
+	if (flag != NULL)
+		return resolve_to(cfg, AGENT_STATIC_POD_PATH, flag, AGENT_SRC_KUBELET_CMDLINE, err);
+	return resolve_to(cfg, AGENT_STATIC_POD_PATH, AGENT_DEFAULT_STATIC_POD_PATH,
+	                  AGENT_SRC_DEFAULT, err);
 }
 
 /* Settings inherited from the kubelet; the kubelet is only looked for when one is needed. */

@@ -186,6 +186,74 @@ static void test_pod_manifest_path_flag_beats_kubelet_config(void **state)
 	free(kcfg);
 }
 
+/* A kubelet config named to the agent that is not the kubelet's own comes first. */
+static void test_named_kubelet_config_vs_running_kubelet(void **state)
+{
+	struct fixture *f = *state;
+	char *own = tu_put(f->dir, "own.yaml", "kind: KubeletConfiguration\nstaticPodPath: /own\n");
+	char *other =
+	    tu_put(f->dir, "other.yaml", "kind: KubeletConfiguration\nstaticPodPath: /mine\n");
+	char *bare = tu_put(f->dir, "bare.yaml", "kind: KubeletConfiguration\n");
+	char *dropins, *own_flag, *other_flag, *bare_flag;
+	const char *kubelet[] = {"kubelet", "--config", own, "--config-dir", NULL, NULL};
+	char *discovered[] = {"run", NULL};
+	char *same[] = {"run", NULL, NULL};
+	char *named[] = {"run", NULL, NULL};
+	char *named_bare[] = {"run", NULL, NULL};
+	const char *kubelet_flag[] = {"kubelet", "--config", own, "--pod-manifest-path=/flag",
+	                              NULL};
+	struct agent_config *cfg;
+
+	if (asprintf(&dropins, "%s/conf.d", f->dir) < 0 ||
+	    asprintf(&own_flag, "--kubelet-config=%s", own) < 0 ||
+	    asprintf(&other_flag, "--kubelet-config=%s", other) < 0 ||
+	    asprintf(&bare_flag, "--kubelet-config=%s", bare) < 0)
+		abort();
+	same[1] = own_flag;
+	named[1] = other_flag;
+	named_bare[1] = bare_flag;
+	free(tu_put(f->dir, "conf.d/10-x.conf",
+	            "kind: KubeletConfiguration\nstaticPodPath: /dropin\n"));
+	kubelet[4] = dropins;
+	tu_fake_process(f->proc, 20, kubelet);
+
+	/* The kubelet's own config: its drop-ins apply. */
+	cfg = load_ok(f, ARGC(discovered), discovered);
+	assert_string_equal(cfg->static_pod_path, "/dropin");
+	assert_src(cfg, AGENT_STATIC_POD_PATH, "kubelet config");
+	agent_config_free(cfg);
+	/* Another file named to the agent: the kubelet's drop-ins are not about it. */
+	cfg = load_ok(f, ARGC(named), named);
+	assert_string_equal(cfg->static_pod_path, "/mine");
+	agent_config_free(cfg);
+
+	tu_rmrf(f->proc);
+	free(tu_put(f->dir, "proc/1/cmdline", "/sbin/init"));
+	tu_fake_process(f->proc, 21, kubelet_flag);
+	/* Its own config, named or discovered: the kubelet's flag wins, as in the kubelet. */
+	cfg = load_ok(f, ARGC(same), same);
+	assert_string_equal(cfg->static_pod_path, "/flag");
+	assert_src(cfg, AGENT_STATIC_POD_PATH, "kubelet cmdline");
+	agent_config_free(cfg);
+	/* Another config: its staticPodPath first, the kubelet's flag only fills in. */
+	cfg = load_ok(f, ARGC(named), named);
+	assert_string_equal(cfg->static_pod_path, "/mine");
+	assert_src(cfg, AGENT_STATIC_POD_PATH, "kubelet config");
+	agent_config_free(cfg);
+	cfg = load_ok(f, ARGC(named_bare), named_bare);
+	assert_string_equal(cfg->static_pod_path, "/flag");
+	assert_src(cfg, AGENT_STATIC_POD_PATH, "kubelet cmdline");
+	agent_config_free(cfg);
+
+	free(dropins);
+	free(own_flag);
+	free(other_flag);
+	free(bare_flag);
+	free(own);
+	free(other);
+	free(bare);
+}
+
 static void test_kubelet_config_without_static_pod_path(void **state)
 {
 	struct fixture *f = *state;
@@ -592,6 +660,7 @@ int main(void)
 	    T(test_defaults_without_kubelet),
 	    T(test_inherited_from_kubelet),
 	    T(test_pod_manifest_path_flag_beats_kubelet_config),
+	    T(test_named_kubelet_config_vs_running_kubelet),
 	    T(test_kubelet_config_without_static_pod_path),
 	    T(test_precedence_flag_file_kubelet_default),
 	    T(test_every_key_in_file),
