@@ -95,10 +95,13 @@ static bool name_kept(const struct decision_result *res, const char *file)
 	return false;
 }
 
-static void write_active(struct agent *a, const struct decision_result *res, const size_t *idx)
+static void write_active(struct agent *a, const struct decision_result *res, const size_t *idx,
+                         const struct reach_view *api)
 {
+	int64_t t0 = agent_now_ms();
 	struct parent_rec *r;
 	struct kc_error err;
+	size_t n = 0;
 	bool changed;
 	size_t i;
 
@@ -200,7 +203,8 @@ static void drop_expired(struct agent *a, const struct decision_result *res, con
 	}
 }
 
-static void apply(struct agent *a, const struct decision_result *res, const size_t *idx)
+static void apply(struct agent *a, const struct decision_result *res, const size_t *idx,
+                  const struct reach_view *api)
 {
 	char **dropped;
 	size_t i, ndropped = 0;
