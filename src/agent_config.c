@@ -623,11 +623,21 @@ static bool whole_flag_name(const char *token, const char *name)
 	       (token[2 + n] == '\0' || token[2 + n] == '=');
 }
 
+/* The long name behind a getopt_long value; NULL for -v and errors. */
+static const char *long_option_name(int val)
+{
+	if (val == OPT_CONFIG)
+		return "config";
+	if (val >= OPT_SETTING_BASE && val < OPT_SETTING_BASE + AGENT_SETTING_COUNT)
+		return settings[val - OPT_SETTING_BASE].flag;
+	return NULL;
+}
+
 static kc_code parse_flags(int argc, char *const argv[], struct agent_config *cfg,
                            struct kc_error *err)
 {
 	struct option opts[AGENT_SETTING_COUNT + 2];
-	const char *token;
+	const char *token, *name;
 	char *cwd;
 	int c, at;
 	kc_code rc = KC_OK;
@@ -644,10 +654,10 @@ static kc_code parse_flags(int argc, char *const argv[], struct agent_config *cf
 		if ((c = getopt_long(argc, argv, "+:v", opts, NULL)) == -1)
 			break;
 		token = at < argc ? argv[at] : "";
-		if (c >= OPT_SETTING_BASE &&
-		    !whole_flag_name(token, settings[c - OPT_SETTING_BASE].flag)) {
+		name = long_option_name(c == ':' ? optopt : c);
+		if (name != NULL && !whole_flag_name(token, name)) {
 			rc = kc_fail(err, KC_EINVAL, "%s: unknown flag (did you mean --%s?)", token,
-			             settings[c - OPT_SETTING_BASE].flag);
+			             name);
 			break;
 		}
 		if (c >= OPT_SETTING_BASE) {
@@ -655,10 +665,6 @@ static kc_code parse_flags(int argc, char *const argv[], struct agent_config *cf
 			                        err)) != KC_OK)
 				break;
 		} else if (c == OPT_CONFIG) {
-			if (!whole_flag_name(token, "config")) {
-				rc = kc_fail(err, KC_EINVAL, "%s: unknown flag", token);
-				break;
-			}
 			free(cfg->config_file);
 			cfg->config_file = NULL;
 			if (optarg[0] == '\0') {

@@ -450,6 +450,8 @@ static void test_bad_flags(void **state)
 	    {{"--nope"}, "--nope: unknown flag"},
 	    {{"--kubeconf=/x"}, "--kubeconf=/x: unknown flag (did you mean --kubeconfig?)"},
 	    {{"--kube=/x"}, "--kube=/x: unknown flag"},
+	    {{"--gc"}, "--gc: unknown flag (did you mean --gc-grace?)"},
+	    {{"--conf=/x"}, "--conf=/x: unknown flag (did you mean --config?)"},
 	    {{"-x"}, "-x: unknown flag"},
 	    {{"--kubeconfig"}, "--kubeconfig: needs a value"},
 	    {{"--state-dir", "/s", "extra"}, "extra: unexpected argument"},
