@@ -18,9 +18,11 @@
  *                  --config, that file's staticPodPath comes first and the
  *                  kubelet's --pod-manifest-path only fills in.
  *
- * Each resolved value records where it came from, so run can log what it
- * chose and why. Loading is a pure function of (argv, proc root, host name):
- * SIGHUP reload is the same call again.
+ * Relative paths are made absolute: a flag's against the cwd, a config
+ * file's against the file's directory. Each resolved value records where it
+ * came from, so run can log what it chose and why. Loading depends only on
+ * argv and what it reads (the files, the proc root, the host name): SIGHUP
+ * reload is the same call again, and a failed load leaves nothing behind.
  */
 #ifndef KC_AGENT_CONFIG_H
 #define KC_AGENT_CONFIG_H
@@ -132,7 +134,7 @@ const char *agent_setting_key(enum agent_setting s);
 /* "flag", "config file", "kubelet cmdline", "kubelet config", "host name", "default". */
 const char *agent_source_name(enum agent_source src);
 
-/* One INFO line per setting: "config: nodeName=worker-1 (from kubelet cmdline)". */
+/* One INFO line per setting: "config: nodeName=worker-1 (kubelet cmdline)". */
 void agent_config_log(const struct agent_config *cfg);
 
 /* -h or --help among run's arguments: print the usage and exit 0 instead of loading. */
