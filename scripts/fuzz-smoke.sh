@@ -23,13 +23,14 @@ cmake --build "$build" -j2 --target $targets
 mkdir -p "$build/crashes"
 failed=""
 for t in $targets; do
-	# New corpus entries go to a scratch directory: the seeds stay as committed.
+	# New corpus entries go to a scratch directory: the seeds (our corpus and
+	# render's hostile inputs) stay as committed.
 	scratch=$(mktemp -d)
 	echo "fuzz-smoke: $t for ${seconds}s"
 	if ! "$build/$t" -max_total_time="$seconds" -max_len=1048576 -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$build/crashes/$t-" \
-		"$scratch" "$src/fuzz/corpus/$t" >"$build/$t.log" 2>&1; then
+		"$scratch" "$src/fuzz/corpus/$t" "$src/tests/hostile" >"$build/$t.log" 2>&1; then
 		echo "fuzz-smoke: $t FAILED (log: $build/$t.log, inputs: $build/crashes/)" >&2
 		tail -n 40 "$build/$t.log" >&2
 		failed="$failed $t"
