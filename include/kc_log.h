@@ -3,12 +3,13 @@
  * "<N>" syslog priority prefixes when journald reads the stream
  * (JOURNAL_STREAM matches stderr), plain "level: message" otherwise.
  *
- * Repeats are rate limited: a formatted line (same level, same text) that was
+ * Repeated trouble is rate limited: an ERR or WARNING line (same level, same text) that was
  * already logged less than KC_LOG_REPEAT_WINDOW seconds ago is counted, not
  * printed. The next time it is due (or on kc_log_flush_repeats()) one line
  * "last message repeated N times in Ws: <text>" reports what was held back.
  * A failing apiserver or a corrupt checkpoint thus costs one line a minute,
- * not one per retry. DEBUG lines are never limited (-v means "show me all").
+ * not one per retry. NOTICE and INFO lines are events (an activation, a
+ * checkpoint written) and are never limited, nor is DEBUG (-v means "show me all").
  *
  * The logger keeps process-wide state (configuration and the table of recent
  * lines): callers log from anywhere without a context, which is the point of

@@ -213,7 +213,8 @@ void kc_vlog(enum kc_log_level level, const char *fmt, va_list ap)
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	flatten(line);
-	if (level == KC_LOG_DEBUG || logger.window == 0)
+	/* Only trouble repeats; notices and infos are events, each one counts. */
+	if (level > KC_LOG_WARNING || logger.window == 0)
 		emit(level, line);
 	else
 		emit_limited(level, line);

@@ -155,9 +155,9 @@ static void test_flush_reports_only_expired_unless_all(void **state)
 {
 	char *out;
 
-	kc_log(KC_LOG_NOTICE, "api unreachable");
-	kc_log(KC_LOG_NOTICE, "api unreachable");
-	kc_log(KC_LOG_NOTICE, "api unreachable");
+	kc_log(KC_LOG_WARNING, "api unreachable");
+	kc_log(KC_LOG_WARNING, "api unreachable");
+	kc_log(KC_LOG_WARNING, "api unreachable");
 	free(take());
 	fake_now += 30;
 	kc_log_flush_repeats(0);
@@ -167,7 +167,7 @@ static void test_flush_reports_only_expired_unless_all(void **state)
 	fake_now += 30;
 	kc_log_flush_repeats(0);
 	out = take();
-	assert_string_equal(out, "kubelet-checkpoint: notice: last message repeated 2 times in "
+	assert_string_equal(out, "kubelet-checkpoint: warning: last message repeated 2 times in "
 	                         "60s: api unreachable\n");
 	free(out);
 	/* Reported once: nothing held any more. */
@@ -175,10 +175,10 @@ static void test_flush_reports_only_expired_unless_all(void **state)
 	out = take();
 	assert_string_equal(out, "");
 	free(out);
-	kc_log(KC_LOG_NOTICE, "api unreachable");
+	kc_log(KC_LOG_WARNING, "api unreachable");
 	kc_log_flush_repeats(1);
 	out = take();
-	assert_string_equal(out, "kubelet-checkpoint: notice: last message repeated 1 times in "
+	assert_string_equal(out, "kubelet-checkpoint: warning: last message repeated 1 times in "
 	                         "0s: api unreachable\n");
 	free(out);
 }
@@ -225,6 +225,20 @@ static void test_setup_again_reports_held_repeats(void **state)
 	free(out);
 }
 
+static void test_events_never_limited(void **state)
+{
+	char *out;
+
+	/* "activated x" twice is two activations: both must be in the log. */
+	kc_log(KC_LOG_NOTICE, "activated x");
+	kc_log(KC_LOG_NOTICE, "activated x");
+	kc_log(KC_LOG_INFO, "checkpoint written: x");
+	kc_log(KC_LOG_INFO, "checkpoint written: x");
+	out = take();
+	assert_int_equal(count_lines(out), 4);
+	free(out);
+}
+
 static void test_debug_and_window_zero_not_limited(void **state)
 {
 	struct kc_log_opts opts = {
@@ -256,6 +270,7 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_eviction_reports_held_count, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_setup_again_reports_held_repeats, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_events_never_limited, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_debug_and_window_zero_not_limited, setup,
 	                                    teardown),
 	};
