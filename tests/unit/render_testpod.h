@@ -72,6 +72,16 @@ static inline json_t *tp_json(const char *text)
 	return j;
 }
 
+/* Is a equal to the JSON text? */
+static inline int tp_equal(const json_t *a, const char *text)
+{
+	json_t *b = tp_json(text);
+	int eq = json_equal(a, b);
+
+	json_decref(b);
+	return eq;
+}
+
 /* Set spec.volumes to the JSON list text. */
 static inline void tp_volumes(json_t *pod, const char *list)
 {

@@ -206,7 +206,7 @@ static void test_allowed_volumes_kept(void **state)
 		snprintf(list, sizeof(list), "[%s]", kept[i]);
 		tp_volumes(pod, list);
 		m = render_ok(pod, NULL);
-		if (!json_equal(tp_get(m, "spec volumes 0"), tp_json(kept[i])))
+		if (!tp_equal(tp_get(m, "spec volumes 0"), (kept[i])))
 			fail_msg("volume changed: %s", kept[i]);
 		json_decref(m);
 		json_decref(pod);
@@ -226,12 +226,12 @@ static void test_secret_and_configmap_volumes(void **state)
 	                            "{\"name\":\"conf\",\"mountPath\":\"/f\"},"
 	                            "{\"name\":\"scratch\",\"mountPath\":\"/s\"}]"));
 	m = render_ok(pod, objs);
-	assert_true(json_equal(tp_get(m, "spec volumes 0"),
-	                       tp_json("{\"name\":\"certs\",\"hostPath\":{\"path\":\"" TP_STATE
-	                               "/volumes/" TP_UID "/certs\",\"type\":\"Directory\"}}")));
-	assert_true(json_equal(tp_get(m, "spec volumes 1"),
-	                       tp_json("{\"name\":\"conf\",\"hostPath\":{\"path\":\"" TP_STATE
-	                               "/volumes/" TP_UID "/conf\",\"type\":\"Directory\"}}")));
+	assert_true(tp_equal(tp_get(m, "spec volumes 0"),
+	                     ("{\"name\":\"certs\",\"hostPath\":{\"path\":\"" TP_STATE
+	                      "/volumes/" TP_UID "/certs\",\"type\":\"Directory\"}}")));
+	assert_true(tp_equal(tp_get(m, "spec volumes 1"),
+	                     ("{\"name\":\"conf\",\"hostPath\":{\"path\":\"" TP_STATE
+	                      "/volumes/" TP_UID "/conf\",\"type\":\"Directory\"}}")));
 	assert_true(json_is_true(tp_get(m, "spec containers 0 volumeMounts 0 readOnly")));
 	assert_true(json_is_true(tp_get(m, "spec containers 0 volumeMounts 1 readOnly")));
 	assert_null(tp_get(m, "spec containers 0 volumeMounts 2 readOnly"));
@@ -306,15 +306,14 @@ static void test_env_key_refs(void **state)
 	m = render_ok(pod, objs);
 	env = tp_get(m, "spec containers 0 env");
 	assert_int_equal(json_array_size(env), 4);
-	assert_true(
-	    json_equal(json_array_get(env, 0), tp_json("{\"name\":\"KEY\",\"value\":\"key\"}")));
+	assert_true(tp_equal(json_array_get(env, 0), ("{\"name\":\"KEY\",\"value\":\"key\"}")));
 	/* '$' doubled: the kubelet must not expand a referenced value. */
-	assert_true(json_equal(json_array_get(env, 1),
-	                       tp_json("{\"name\":\"PRICE\",\"value\":\"costs $$5\"}")));
+	assert_true(
+	    tp_equal(json_array_get(env, 1), ("{\"name\":\"PRICE\",\"value\":\"costs $$5\"}")));
 	assert_string_equal(json_string_value(tp_get(env, "2 valueFrom fieldRef fieldPath")),
 	                    "spec.nodeName");
-	assert_true(json_equal(json_array_get(env, 3),
-	                       tp_json("{\"name\":\"PLAIN\",\"value\":\"$(KEY)\"}")));
+	assert_true(
+	    tp_equal(json_array_get(env, 3), ("{\"name\":\"PLAIN\",\"value\":\"$(KEY)\"}")));
 	json_decref(m);
 	json_array_set_new(json_object_get(tp_container(pod, 0), "env"), 2,
 	                   tp_json("{\"name\":\"GONE\",\"valueFrom\":{\"secretKeyRef\":{\"name\":"
@@ -348,13 +347,12 @@ static void test_env_from(void **state)
 	env = tp_get(m, "spec containers 0 env");
 	/* Sorted envFrom variables (later source wins, invalid names and binaryData
 	 * skipped), then the explicit env, which wins by coming last. */
-	assert_true(json_equal(
-	    env,
-	    tp_json("[{\"name\":\"A\",\"value\":\"1\"},{\"name\":\"B\",\"value\":\"2\"},"
-	            "{\"name\":\"C\",\"value\":\"2\"},{\"name\":\"P_9bad\",\"value\":\"x\"},"
-	            "{\"name\":\"P_A\",\"value\":\"1\"},{\"name\":\"P_B\",\"value\":\"1\"},"
-	            "{\"name\":\"P_c.d\",\"value\":\"ok\"},{\"name\":\"c.d\",\"value\":\"ok\"},"
-	            "{\"name\":\"A\",\"value\":\"explicit $(C)\"}]")));
+	assert_true(tp_equal(
+	    env, ("[{\"name\":\"A\",\"value\":\"1\"},{\"name\":\"B\",\"value\":\"2\"},"
+	          "{\"name\":\"C\",\"value\":\"2\"},{\"name\":\"P_9bad\",\"value\":\"x\"},"
+	          "{\"name\":\"P_A\",\"value\":\"1\"},{\"name\":\"P_B\",\"value\":\"1\"},"
+	          "{\"name\":\"P_c.d\",\"value\":\"ok\"},{\"name\":\"c.d\",\"value\":\"ok\"},"
+	          "{\"name\":\"A\",\"value\":\"explicit $(C)\"}]")));
 	json_decref(m);
 	json_array_append_new(json_object_get(tp_container(pod, 0), "envFrom"),
 	                      tp_json("{\"secretRef\":{\"name\":\"absent\"}}"));
