@@ -31,8 +31,8 @@
 #include "watch_stream.h"
 
 #define MAX_PARALLEL_FETCHES  4
-#define PARENT_RETRY_MIN_MS   5000
-#define PARENT_RETRY_MAX_MS   10000
+#define PARENT_RETRY_FIRST_MS 5000
+#define PARENT_RETRY_MAX_MS   300000
 #define LIST_TIMEOUT_MS       120000
 #define GET_TIMEOUT_MS        30000
 #define MAX_ERROR_BODY        (1u * 1024 * 1024)
@@ -75,7 +75,8 @@ struct parent {
 	char *ns;
 	struct tracked_ref *refs;
 	size_t nrefs;
-	int64_t next_fetch_ms; /* INT64_MAX: nothing scheduled */
+	int64_t next_fetch_ms; /* when the next fetch (refresh or retry) is due */
+	unsigned failures;     /* transient failures since the last complete fetch */
 	bool removed;          /* untracked; reaped by the next step */
 	bool stale;            /* refs changed while a fetch was running */
 	/* The fetch in progress. */
@@ -92,10 +93,9 @@ struct api_client {
 	CURLM *multi;
 	struct api_callbacks cb;
 	char *node;
-	char *base_url;   /* server URL, host replaced by tls-server-name if set */
-	char *connect_to; /* "name:port:host:port" when tls-server-name is set */
-	struct curl_slist *connect_to_list;
-	struct kubeconfig kc; /* owned copies of what curl needs */
+	char *base_url;                /* server URL, host replaced by tls-server-name if set */
+	struct curl_slist *connect_to; /* "name:port:host:port" for tls-server-name */
+	struct kubeconfig kc;          /* owned copies of what curl needs */
 
 	/* Token file cache: re-read when the file changes. */
 	char *token_cached;
@@ -297,7 +297,7 @@ static void free_pem(struct kubeconfig_pem *p)
 static kc_code setup_urls(struct api_client *c, const char *server, const char *tls_name,
                           struct kc_error *err)
 {
-	char *host = NULL, *port = NULL, *scheme = NULL, *url = NULL;
+	char *host = NULL, *port = NULL, *scheme = NULL, *url = NULL, *mapping = NULL;
 	CURLU *u = curl_url();
 	CURLUcode uc;
 	kc_code rc = KC_OK;
@@ -328,12 +328,12 @@ static kc_code setup_urls(struct api_client *c, const char *server, const char *
 			             tls_name);
 			goto out;
 		}
-		if (asprintf(&c->connect_to, "%s:%s:%s:%s", tls_name, port, host, port) < 0) {
-			c->connect_to = NULL;
+		if (asprintf(&mapping, "%s:%s:%s:%s", tls_name, port, host, port) < 0) {
+			mapping = NULL;
 			rc = kc_fail(err, KC_ENOMEM, "out of memory");
 			goto out;
 		}
-		if ((c->connect_to_list = curl_slist_append(NULL, c->connect_to)) == NULL) {
+		if ((c->connect_to = curl_slist_append(NULL, mapping)) == NULL) {
 			rc = kc_fail(err, KC_ENOMEM, "out of memory");
 			goto out;
 		}
@@ -349,6 +349,7 @@ static kc_code setup_urls(struct api_client *c, const char *server, const char *
 	if ((c->base_url = strdup(url)) == NULL)
 		rc = kc_fail(err, KC_ENOMEM, "out of memory");
 out:
+	free(mapping);
 	curl_free(host);
 	curl_free(port);
 	curl_free(scheme);
@@ -470,8 +471,7 @@ void api_client_free(struct api_client *c)
 	free(c->parents);
 	if (c->multi != NULL)
 		curl_multi_cleanup(c->multi);
-	curl_slist_free_all(c->connect_to_list);
-	free(c->connect_to);
+	curl_slist_free_all(c->connect_to);
 	free(c->base_url);
 	free(c->node);
 	free(c->rv);
@@ -635,8 +635,8 @@ static void setup_tls(struct api_client *c, CURL *e)
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	if (c->connect_to_list != NULL)
-		curl_easy_setopt(e, CURLOPT_CONNECT_TO, c->connect_to_list);
+	if (c->connect_to != NULL)
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, c->connect_to);
 	/*
 	 * No TLS session resumption: a resumed session would keep presenting
 	 * the client certificate the kubelet has since rotated away.
@@ -725,27 +725,38 @@ fail:
 
 /* ---- pods channel ---- */
 
-static void pods_retry_later(struct api_client *c, bool at_once)
+/* Delay before retry number `failures`: first, doubling up to cap, jittered in [d/2, d]. */
+static int64_t backoff_ms(struct api_client *c, unsigned failures, int64_t first, int64_t cap)
 {
-	int64_t base;
+	int64_t d = first;
+
+	for (unsigned i = 1; i < failures && d < cap; i++)
+		d *= 2;
+	if (d > cap)
+		d = cap;
+	return jitter(c, d / 2, d);
+}
+
+enum retry_pace {
+	RETRY_AT_ONCE, /* a healthy watch broke: reconnect now (once) */
+	RETRY_FAST,    /* network failure: within a second until declared unreachable */
+	RETRY_BACKOFF, /* the API answered but refused (401/403/4xx): no point hurrying */
+};
+
+static void pods_retry_later(struct api_client *c, enum retry_pace pace)
+{
+	int64_t delay;
 
 	c->pods_state = PODS_IDLE;
 	c->healthy = false;
 	c->failures++;
-	if (at_once && c->failures == 1) {
-		c->pods_next_ms = now_ms();
-		return;
-	}
-	if (!c->unreachable) {
-		c->pods_next_ms = now_ms() + jitter(c, API_RETRY_FAST_MS / 2, API_RETRY_FAST_MS);
-		return;
-	}
-	base = API_RETRY_FAST_MS;
-	for (unsigned i = 1; i < c->failures && base < API_RETRY_MAX_MS; i++)
-		base *= 2;
-	if (base > API_RETRY_MAX_MS)
-		base = API_RETRY_MAX_MS;
-	c->pods_next_ms = now_ms() + jitter(c, base / 2, base);
+	if (pace == RETRY_AT_ONCE && c->failures == 1)
+		delay = 0;
+	else if (pace != RETRY_BACKOFF && !c->unreachable)
+		delay = jitter(c, API_RETRY_FAST_MS / 2, API_RETRY_FAST_MS);
+	else
+		delay = backoff_ms(c, c->failures, API_RETRY_FAST_MS, API_RETRY_MAX_MS);
+	c->pods_next_ms = now_ms() + delay;
 }
 
 static void reset_list(struct api_client *c)
@@ -820,7 +831,7 @@ static void start_pods(struct api_client *c)
 	}
 	if (!ok) {
 		kc_log(KC_LOG_ERR, "apiserver: cannot start a request (out of memory?)");
-		pods_retry_later(c, false);
+		pods_retry_later(c, RETRY_FAST);
 	}
 }
 
@@ -895,7 +906,7 @@ static void list_page_done(struct api_client *c, struct request *r)
 		report(c, API_CONTACT_FAILURE, "%s: PodList without metadata.resourceVersion",
 		       r->desc);
 		reset_list(c);
-		pods_retry_later(c, false);
+		pods_retry_later(c, RETRY_FAST);
 		return;
 	}
 	free(c->rv);
@@ -911,7 +922,7 @@ static void list_page_done(struct api_client *c, struct request *r)
 bad:
 	json_decref(list);
 	reset_list(c);
-	pods_retry_later(c, false);
+	pods_retry_later(c, RETRY_FAST);
 }
 
 /*
@@ -970,7 +981,7 @@ static void pods_request_done(struct api_client *c, struct request *r, CURLcode 
 			return;
 		}
 		report_request(c, API_CONTACT_FAILURE, "%s: %s", r->desc, err.msg);
-		pods_retry_later(c, was_connected);
+		pods_retry_later(c, was_connected ? RETRY_AT_ONCE : RETRY_FAST);
 		return;
 	}
 	outcome = classify(r, res, detail, sizeof(detail));
@@ -979,7 +990,9 @@ static void pods_request_done(struct api_client *c, struct request *r, CURLcode 
 	report_request(c, outcome, "%s", detail);
 	if (r->kind == REQ_LIST)
 		reset_list(c);
-	pods_retry_later(c, was_connected);
+	pods_retry_later(c, outcome != API_CONTACT_FAILURE ? RETRY_BACKOFF
+	                    : was_connected                ? RETRY_AT_ONCE
+	                                                   : RETRY_FAST);
 }
 
 /* ---- references ---- */
@@ -1035,10 +1048,13 @@ static bool start_get(struct api_client *c, struct parent *p)
 	return true;
 }
 
+/* A transient failure (network, 5xx, 401/403): try again, slower each time. */
 static void parent_retry_later(struct api_client *c, struct parent *p)
 {
 	parent_reset_fetch(p);
-	p->next_fetch_ms = now_ms() + jitter(c, PARENT_RETRY_MIN_MS, PARENT_RETRY_MAX_MS);
+	p->failures++;
+	p->next_fetch_ms =
+	    now_ms() + backoff_ms(c, p->failures, PARENT_RETRY_FIRST_MS, PARENT_RETRY_MAX_MS);
 }
 
 /* Every reference of p has an answer: report and schedule the refresh. */
@@ -1050,6 +1066,7 @@ static void parent_fetch_complete(struct api_client *c, struct parent *p)
 	char *uid = strdup(p->uid);
 
 	parent_reset_fetch(p);
+	p->failures = 0;
 	p->next_fetch_ms = now_ms() + jitter(c, (int64_t)API_REFS_REFRESH_MIN_S * 1000,
 	                                     (int64_t)API_REFS_REFRESH_MAX_S * 1000);
 	/* Last: the callback may untrack or retrack p. */
@@ -1379,7 +1396,7 @@ static void check_watch_deadline(struct api_client *c, int64_t now)
 	               API_CONNECT_TIMEOUT_MS + API_RESPONSE_TIMEOUT_MS);
 	c->pods_req = NULL;
 	request_free(r);
-	pods_retry_later(c, false);
+	pods_retry_later(c, RETRY_FAST);
 }
 
 static kc_code perform(struct api_client *c, struct kc_error *err)
