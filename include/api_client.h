@@ -11,24 +11,42 @@
  *
  * Reference channel: the Secrets and ConfigMaps of each tracked parent are
  * fetched with GET when the caller asks (a new or changed reference set) and
- * refreshed on a jittered timer (API_REFS_REFRESH_MIN_S..MAX_S per parent).
- * Fetches only run while the pods channel is healthy, so an outage costs one
- * failing connection per retry, not one per parent.
+ * refreshed on a jittered timer (API_REFS_REFRESH_MIN_S..MAX_S per parent:
+ * 30-60 min, so that an idle node stays within ~20 requests an hour: at most
+ * 12 watches plus ~1.3 GETs per reference). Fetches only run while the pods
+ * channel is healthy, so an outage costs one failing connection per retry,
+ * not one per parent; a failing fetch is retried with exponential backoff
+ * (5 s doubling to 5 min).
  *
  * Every contact with the apiserver is classified for the caller's
- * reachability tracker: SUCCESS (2xx, a watch connecting, watch events),
- * FAILURE (refused/reset, timeouts, TLS failure, 5xx, 429, a cut stream),
- * AUTH_ERROR (401/403: the API is up, our credentials are not accepted).
+ * reachability tracker: SUCCESS (2xx, 404/410 answers, other 4xx rejections
+ * (logged as errors), a watch connecting, watch events), FAILURE
+ * (refused/reset, timeouts, TLS failure including a local certificate
+ * problem, 5xx, 429, a cut stream), AUTH_ERROR (401/403: the API is up, our
+ * credentials are not accepted; logged as an error).
  *
- * Retry: while failing, the pods channel is retried within a second; once the
- * caller says the API is unreachable (api_client_set_unreachable) retries back
- * off exponentially with jitter up to API_RETRY_MAX_MS.
+ * Timeouts: connect (TCP + TLS) API_CONNECT_TIMEOUT_MS; LIST and GET fail when
+ * no byte arrives for API_RESPONSE_TIMEOUT_MS, a WATCH when its response
+ * headers do not; a watch is dead when it outlives timeoutSeconds by
+ * API_WATCH_MARGIN_S; TCP keepalive (15 s idle, 5 s interval, 3 probes).
+ *
+ * Retry: after a network failure the pods channel is retried within a second
+ * (a watch that broke after being healthy: at once); once the caller says the
+ * API is unreachable (api_client_set_unreachable) retries back off
+ * exponentially with jitter up to API_RETRY_MAX_MS. 401/403 and other
+ * rejections back off the same way whatever the caller says, since nobody
+ * will call an API that answers unreachable.
  *
  * Credentials: file paths are read by libcurl on every new connection, so the
  * kubelet's rotating client certificate (kubelet-client-current.pem) is picked
  * up without a restart; a token file is re-read when its inode, size or mtime
  * changes. Blobs (kubeconfig *-data) are handed to libcurl in memory, never via
- * temporary files.
+ * temporary files. TLS sessions are not resumed (a resumed session would keep
+ * a rotated-away certificate) and the CA file is not cached across connections.
+ *
+ * The program calls curl_global_init() once before the first api_client_new.
+ * Single-threaded: every function runs on the loop's thread, except
+ * api_client_wakeup.
  */
 #ifndef KC_API_CLIENT_H
 #define KC_API_CLIENT_H
