@@ -309,6 +309,17 @@ class Refs(Base):
         p.send("refresh u2")
         self.assertIn("not tracked", p.wait_for(ev("error"))["msg"])
 
+    def test_oversized_object_is_an_error_not_an_allocation(self):
+        api = self.fake()
+        api.add_object({"kind": "ConfigMap", "metadata": {"name": "big", "namespace": "ns1"},
+                        "data": {"k": "x" * (5 * 1024 * 1024)}})
+        p = self.probe(api)
+        p.wait_for(ev("listed"))
+        p.send("track u1 ns1 ConfigMap/big")
+        e = p.wait_for(contact("failure", "configmaps/big"))
+        self.assertIn("more than 4194304 bytes", e["detail"])
+        self.assertFalse([x for x in p.events if x["ev"] == "refs"])
+
     def test_transient_errors_are_retried_not_reported_as_results(self):
         api = self.fake()
         api.add_object({"kind": "Secret", "metadata": {"name": "s", "namespace": "ns1"}})
@@ -443,6 +454,22 @@ class Tls(Base):
                        "--key", self.cert("other-client.key"), creds=False)
         p.wait_for(contact("failure"))
         self.assertFalse([x for x in p.events if x["ev"] == "listed"])
+
+    def test_rotated_client_cert_file_is_picked_up(self):
+        """The kubelet rewrites kubelet-client-current.pem; new connections use
+        the new content without a restart."""
+        api = self.fake()
+        pem = os.path.join(self.tmp.name, "kubelet-client-current.pem")
+        with open(pem, "w") as out:
+            for name in ("other-client.crt", "other-client.key"):
+                with open(self.cert(name)) as f:
+                    out.write(f.read())
+        p = self.probe(api, "--ca", self.cert("ca.crt"), "--cert", pem, creds=False)
+        p.wait_for(contact("failure"))
+        with open(self.cert("client.pem")) as f, open(pem + ".tmp", "w") as out:
+            out.write(f.read())
+        os.rename(pem + ".tmp", pem)
+        p.wait_for(ev("listed"), timeout=10)
 
     def test_tls_server_name(self):
         api = self.fake()
