@@ -27,13 +27,34 @@ kc_code fs_mkdir_p(const char *path, mode_t mode, struct kc_error *err);
 
 /* Atomic durable write of dirfd/name; *changed (may be NULL) tells if it wrote. */
 kc_code fs_write_atomic_at(int dirfd, const char *dirpath, const char *name, const void *data,
-			   size_t len, mode_t mode, bool *changed, struct kc_error *err);
+                           size_t len, mode_t mode, bool *changed, struct kc_error *err);
 kc_code fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, bool *changed,
-			struct kc_error *err);
+                        struct kc_error *err);
+
+/* One file of a batch write: name, bytes; changed and rc are results. */
+struct fs_batch_entry {
+	const char *name;
+	const void *data;
+	size_t len;
+	bool changed; /* it was written */
+	kc_code rc;   /* KC_OK, or why this entry failed (others go on) */
+};
+
+/*
+ * Write several files into one directory with ONE durability barrier: every
+ * entry whose bytes differ goes to its temp name, one syncfs() makes all of
+ * them durable, then each is renamed into place and the directory is fsynced
+ * once. Same guarantees as fs_write_atomic_at for each file, at a fraction of
+ * the cost of one fsync per file (DESIGN 7: 110 manifests in <= 50 ms).
+ * syncfs also flushes other dirty data of the file system: the price of one
+ * barrier instead of a hundred. Returns the first entry's error, if any.
+ */
+kc_code fs_write_batch_at(int dirfd, const char *dirpath, struct fs_batch_entry *entries, size_t n,
+                          mode_t mode, struct kc_error *err);
 
 /* Read a regular file dirfd/name (no symlinks) into out, capped by out->limit. */
 kc_code fs_read_at(int dirfd, const char *dirpath, const char *name, struct kc_buf *out,
-		   struct kc_error *err);
+                   struct kc_error *err);
 
 /* Remove dirfd/name and fsync the directory; a missing file is not an error. */
 kc_code fs_unlink_at(int dirfd, const char *dirpath, const char *name, struct kc_error *err);

@@ -13,20 +13,18 @@
 
 #include "fsutil.h"
 
-kc_code
-fs_open_dir(const char *path, int *fd_out, struct kc_error *err)
+kc_code fs_open_dir(const char *path, int *fd_out, struct kc_error *err)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0)
 		return kc_fail_errno(err, errno == ENOENT ? KC_ENOTFOUND : KC_EIO, errno,
-				     "%s: open directory", path);
+		                     "%s: open directory", path);
 	*fd_out = fd;
 	return KC_OK;
 }
 
-kc_code
-fs_mkdir_p(const char *path, mode_t mode, struct kc_error *err)
+kc_code fs_mkdir_p(const char *path, mode_t mode, struct kc_error *err)
 {
 	char tmp[PATH_MAX];
 	size_t len = strlen(path);
@@ -54,8 +52,7 @@ fs_mkdir_p(const char *path, mode_t mode, struct kc_error *err)
 	return KC_OK;
 }
 
-kc_code
-fs_temp_name(const char *name, char *out, size_t outsz, struct kc_error *err)
+kc_code fs_temp_name(const char *name, char *out, size_t outsz, struct kc_error *err)
 {
 	int n = snprintf(out, outsz, ".%s" FS_TMP_SUFFIX, name);
 
@@ -64,8 +61,7 @@ fs_temp_name(const char *name, char *out, size_t outsz, struct kc_error *err)
 	return KC_OK;
 }
 
-kc_code
-fs_fsync_dir(int dirfd, const char *dirpath, struct kc_error *err)
+kc_code fs_fsync_dir(int dirfd, const char *dirpath, struct kc_error *err)
 {
 	if (fsync(dirfd) != 0)
 		return kc_fail_errno(err, KC_EIO, errno, "%s: fsync directory", dirpath);
@@ -73,8 +69,7 @@ fs_fsync_dir(int dirfd, const char *dirpath, struct kc_error *err)
 }
 
 /* True when dirfd/name is a regular file holding exactly data with mode. */
-static bool
-same_content(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+static bool same_content(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
 {
 	struct stat st;
 	char chunk[65536];
@@ -103,8 +98,8 @@ out:
 	return same;
 }
 
-static kc_code
-write_all(int fd, const char *path, const void *data, size_t len, struct kc_error *err)
+static kc_code write_all(int fd, const char *path, const void *data, size_t len,
+                         struct kc_error *err)
 {
 	const char *p = data;
 	ssize_t n;
@@ -121,13 +116,37 @@ write_all(int fd, const char *path, const void *data, size_t len, struct kc_erro
 	return KC_OK;
 }
 
-kc_code
-fs_write_atomic_at(int dirfd, const char *dirpath, const char *name, const void *data,
-		   size_t len, mode_t mode, bool *changed, struct kc_error *err)
+/* Create dirfd/tmp holding data with mode; fsync it too when durable. */
+static kc_code stage_temp(int dirfd, const char *dirpath, const char *tmp, const void *data,
+                          size_t len, mode_t mode, bool durable, struct kc_error *err)
+{
+	kc_code rc = KC_OK;
+	int fd;
+
+	if (unlinkat(dirfd, tmp, 0) != 0 && errno != ENOENT)
+		return kc_fail_errno(err, KC_EIO, errno, "%s/%s: remove stale temp file", dirpath,
+		                     tmp);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+	if (fd < 0)
+		return kc_fail_errno(err, KC_EIO, errno, "%s/%s: create", dirpath, tmp);
+	if (fchmod(fd, mode & 07777) != 0)
+		rc = kc_fail_errno(err, KC_EIO, errno, "%s/%s: chmod", dirpath, tmp);
+	else if ((rc = write_all(fd, tmp, data, len, err)) != KC_OK)
+		kc_error_prefix(err, "%s", dirpath);
+	else if (durable && fsync(fd) != 0)
+		rc = kc_fail_errno(err, KC_EIO, errno, "%s/%s: fsync", dirpath, tmp);
+	if (close(fd) != 0 && rc == KC_OK)
+		rc = kc_fail_errno(err, KC_EIO, errno, "%s/%s: close", dirpath, tmp);
+	if (rc != KC_OK)
+		unlinkat(dirfd, tmp, 0);
+	return rc;
+}
+
+kc_code fs_write_atomic_at(int dirfd, const char *dirpath, const char *name, const void *data,
+                           size_t len, mode_t mode, bool *changed, struct kc_error *err)
 {
 	char tmp[NAME_MAX + 1];
 	kc_code rc;
-	int fd;
 
 	if (changed != NULL)
 		*changed = false;
@@ -135,49 +154,21 @@ fs_write_atomic_at(int dirfd, const char *dirpath, const char *name, const void 
 		return kc_error_prefix(err, "%s", dirpath);
 	if (same_content(dirfd, name, data, len, mode))
 		return KC_OK;
-	/* A stale temp file is ours by name: a crash left it behind. */
-	if (unlinkat(dirfd, tmp, 0) != 0 && errno != ENOENT)
-		return kc_fail_errno(err, KC_EIO, errno, "%s/%s: remove stale temp file", dirpath,
-				     tmp);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
-	if (fd < 0)
-		return kc_fail_errno(err, KC_EIO, errno, "%s/%s: create", dirpath, tmp);
-	if (fchmod(fd, mode & 07777) != 0) {
-		rc = kc_fail_errno(err, KC_EIO, errno, "%s/%s: chmod", dirpath, tmp);
-		goto fail;
-	}
-	if ((rc = write_all(fd, tmp, data, len, err)) != KC_OK) {
-		kc_error_prefix(err, "%s", dirpath);
-		goto fail;
-	}
-	if (fsync(fd) != 0) {
-		rc = kc_fail_errno(err, KC_EIO, errno, "%s/%s: fsync", dirpath, tmp);
-		goto fail;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		rc = kc_fail_errno(err, KC_EIO, errno, "%s/%s: close", dirpath, tmp);
-		goto fail;
-	}
-	fd = -1;
+	if ((rc = stage_temp(dirfd, dirpath, tmp, data, len, mode, true, err)) != KC_OK)
+		return rc;
 	if (renameat(dirfd, tmp, dirfd, name) != 0) {
 		rc = kc_fail_errno(err, KC_EIO, errno, "%s/%s: rename into place", dirpath, name);
-		goto fail;
+		unlinkat(dirfd, tmp, 0);
+		return rc;
 	}
 	if (changed != NULL)
 		*changed = true;
 	return fs_fsync_dir(dirfd, dirpath, err);
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlinkat(dirfd, tmp, 0);
-	return rc;
 }
 
 /* Split path into its directory (opened) and final component. */
-static kc_code
-open_parent(const char *path, int *dirfd, char *dir, size_t dirsz, const char **base,
-	    struct kc_error *err)
+static kc_code open_parent(const char *path, int *dirfd, char *dir, size_t dirsz, const char **base,
+                           struct kc_error *err)
 {
 	const char *slash = strrchr(path, '/');
 	size_t n;
@@ -198,9 +189,8 @@ open_parent(const char *path, int *dirfd, char *dir, size_t dirsz, const char **
 	return fs_open_dir(dir, dirfd, err);
 }
 
-kc_code
-fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, bool *changed,
-		struct kc_error *err)
+kc_code fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, bool *changed,
+                        struct kc_error *err)
 {
 	char dir[PATH_MAX];
 	const char *base = NULL;
@@ -214,9 +204,8 @@ fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, boo
 	return rc;
 }
 
-kc_code
-fs_read_at(int dirfd, const char *dirpath, const char *name, struct kc_buf *out,
-	   struct kc_error *err)
+kc_code fs_read_at(int dirfd, const char *dirpath, const char *name, struct kc_buf *out,
+                   struct kc_error *err)
 {
 	struct stat st;
 	kc_code rc;
@@ -225,7 +214,7 @@ fs_read_at(int dirfd, const char *dirpath, const char *name, struct kc_buf *out,
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return kc_fail_errno(err, errno == ENOENT ? KC_ENOTFOUND : KC_EIO, errno, "%s/%s",
-				     dirpath, name);
+		                     dirpath, name);
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return kc_fail(err, KC_EIO, "%s/%s: not a regular file", dirpath, name);
@@ -237,8 +226,7 @@ fs_read_at(int dirfd, const char *dirpath, const char *name, struct kc_buf *out,
 	return rc;
 }
 
-kc_code
-fs_unlink_at(int dirfd, const char *dirpath, const char *name, struct kc_error *err)
+kc_code fs_unlink_at(int dirfd, const char *dirpath, const char *name, struct kc_error *err)
 {
 	if (unlinkat(dirfd, name, 0) != 0) {
 		if (errno == ENOENT)
@@ -248,8 +236,7 @@ fs_unlink_at(int dirfd, const char *dirpath, const char *name, struct kc_error *
 	return fs_fsync_dir(dirfd, dirpath, err);
 }
 
-static kc_code
-remove_children(int fd, const char *path, struct kc_error *err)
+static kc_code remove_children(int fd, const char *path, struct kc_error *err)
 {
 	DIR *d;
 	struct dirent *de;
@@ -270,8 +257,7 @@ remove_children(int fd, const char *path, struct kc_error *err)
 	return rc;
 }
 
-kc_code
-fs_remove_tree_at(int dirfd, const char *dirpath, const char *name, struct kc_error *err)
+kc_code fs_remove_tree_at(int dirfd, const char *dirpath, const char *name, struct kc_error *err)
 {
 	char path[PATH_MAX];
 	struct stat st;

@@ -13,8 +13,7 @@
 #include "fsutil.h"
 #include "testutil.h"
 
-static void
-test_write_then_skip_identical(void **state)
+static void test_write_then_skip_identical(void **state)
 {
 	char *dir = tu_mkdtemp(), path[PATH_MAX];
 	struct kc_error err;
@@ -44,8 +43,7 @@ test_write_then_skip_identical(void **state)
 	free(dir);
 }
 
-static void
-test_symlink_not_followed(void **state)
+static void test_symlink_not_followed(void **state)
 {
 	char *dir = tu_mkdtemp(), path[PATH_MAX], target[PATH_MAX];
 	struct kc_error err;
@@ -62,7 +60,7 @@ test_symlink_not_followed(void **state)
 	assert_int_equal(symlink(target, path), 0);
 	assert_int_equal(fs_open_dir(dir, &dfd, &err), KC_OK);
 	assert_int_equal(fs_write_atomic_at(dfd, dir, "m.yaml", "new", 3, 0600, &changed, &err),
-			 KC_OK);
+	                 KC_OK);
 	char *got = tu_read_file(target, NULL);
 	assert_string_equal(got, "precious");
 	free(got);
@@ -78,8 +76,7 @@ test_symlink_not_followed(void **state)
 	free(dir);
 }
 
-static void
-test_remove_tree_keeps_symlink_targets(void **state)
+static void test_remove_tree_keeps_symlink_targets(void **state)
 {
 	char *dir = tu_mkdtemp(), *outside = tu_mkdtemp(), path[PATH_MAX];
 	struct kc_error err;
@@ -107,8 +104,42 @@ test_remove_tree_keeps_symlink_targets(void **state)
 	free(outside);
 }
 
-static void
-test_buf_limit(void **state)
+static void test_batch_write(void **state)
+{
+	char *dir = tu_mkdtemp(), path[PATH_MAX];
+	struct fs_batch_entry e[3] = {
+	    {.name = "a.yaml", .data = "a\n", .len = 2},
+	    {.name = "b.yaml", .data = "b\n", .len = 2},
+	    {.name = "bad/name", .data = "c\n", .len = 2},
+	};
+	struct kc_error err;
+	int dfd;
+
+	assert_int_equal(fs_open_dir(dir, &dfd, &err), KC_OK);
+	snprintf(path, sizeof(path), "%s/b.yaml", dir);
+	tu_write_file(path, "b\n", 2, 0600);
+	/* One bad entry fails alone; the others are written, identical ones skipped. */
+	assert_int_equal(fs_write_batch_at(dfd, dir, e, 3, 0600, &err), KC_EINVAL);
+	assert_true(e[0].changed);
+	assert_int_equal(e[0].rc, KC_OK);
+	assert_false(e[1].changed);
+	assert_int_equal(e[2].rc, KC_EINVAL);
+	snprintf(path, sizeof(path), "%s/a.yaml", dir);
+	char *got = tu_read_file(path, NULL);
+	assert_string_equal(got, "a\n");
+	free(got);
+	snprintf(path, sizeof(path), "%s/.a.yaml.tmp", dir);
+	assert_int_not_equal(access(path, F_OK), 0);
+	/* Nothing changed: nothing written, no barrier needed. */
+	assert_int_equal(fs_write_batch_at(dfd, dir, e, 2, 0600, &err), KC_OK);
+	assert_false(e[0].changed);
+	assert_false(e[1].changed);
+	close(dfd);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+static void test_buf_limit(void **state)
 {
 	struct kc_buf b;
 	struct kc_error err;
@@ -120,13 +151,13 @@ test_buf_limit(void **state)
 	kc_buf_free(&b);
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_write_then_skip_identical),
 	    cmocka_unit_test(test_symlink_not_followed),
 	    cmocka_unit_test(test_remove_tree_keeps_symlink_targets),
+	    cmocka_unit_test(test_batch_write),
 	    cmocka_unit_test(test_buf_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
