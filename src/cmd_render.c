@@ -201,7 +201,7 @@ static kc_code add_object(struct inputs *in, json_t *obj, const char *where, boo
 
 	if (!json_is_object(obj))
 		return kc_fail(err, KC_EINVAL, "%s: not a mapping", where);
-	if (kind_json != NULL && kind == NULL)
+	if (kind_json != NULL && !json_is_null(kind_json) && kind == NULL)
 		return kc_fail(err, KC_EINVAL, "%s: kind: must be a string", where);
 	if ((kind == NULL && looks_like_pod(obj)) || (kind != NULL && strcmp(kind, "Pod") == 0))
 		return add_pod(in, obj, where, err);
