@@ -166,6 +166,82 @@ kc_code fs_write_atomic_at(int dirfd, const char *dirpath, const char *name, con
 	return fs_fsync_dir(dirfd, dirpath, err);
 }
 
+static void batch_fail(struct fs_batch_entry *e, kc_code *first, struct kc_error *err,
+                       const struct kc_error *why)
+{
+	e->rc = why->code;
+	if (*first == KC_OK) {
+		*first = why->code;
+		if (err != NULL)
+			*err = *why;
+	}
+}
+
+/* Rename every staged entry into place (or undo it when the barrier failed). */
+static void batch_commit(int dirfd, const char *dirpath, struct fs_batch_entry *entries, size_t n,
+                         const struct kc_error *barrier, kc_code *first, struct kc_error *err)
+{
+	char tmp[NAME_MAX + 1];
+	struct kc_error why;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!entries[i].changed)
+			continue;
+		fs_temp_name(entries[i].name, tmp, sizeof(tmp), NULL);
+		if (barrier == NULL && renameat(dirfd, tmp, dirfd, entries[i].name) == 0)
+			continue;
+		if (barrier == NULL)
+			kc_fail_errno(&why, KC_EIO, errno, "%s/%s: rename into place", dirpath,
+			              entries[i].name);
+		unlinkat(dirfd, tmp, 0);
+		entries[i].changed = false;
+		batch_fail(&entries[i], first, err, barrier != NULL ? barrier : &why);
+	}
+}
+
+kc_code fs_write_batch_at(int dirfd, const char *dirpath, struct fs_batch_entry *entries, size_t n,
+                          mode_t mode, struct kc_error *err)
+{
+	char tmp[NAME_MAX + 1];
+	struct kc_error why;
+	kc_code first = KC_OK;
+	size_t i, staged = 0;
+
+	for (i = 0; i < n; i++) {
+		struct fs_batch_entry *e = &entries[i];
+
+		e->changed = false;
+		e->rc = KC_OK;
+		if (fs_temp_name(e->name, tmp, sizeof(tmp), &why) != KC_OK) {
+			batch_fail(e, &first, err, &why);
+			continue;
+		}
+		if (same_content(dirfd, e->name, e->data, e->len, mode))
+			continue;
+		if (stage_temp(dirfd, dirpath, tmp, e->data, e->len, mode, false, &why) != KC_OK) {
+			batch_fail(e, &first, err, &why);
+			continue;
+		}
+		e->changed = true;
+		staged++;
+	}
+	if (staged == 0)
+		return first;
+	if (syncfs(dirfd) != 0) {
+		kc_fail_errno(&why, KC_EIO, errno, "%s: syncfs", dirpath);
+		batch_commit(dirfd, dirpath, entries, n, &why, &first, err);
+		return first;
+	}
+	batch_commit(dirfd, dirpath, entries, n, NULL, &first, err);
+	if (fs_fsync_dir(dirfd, dirpath, &why) != KC_OK && first == KC_OK) {
+		first = why.code;
+		if (err != NULL)
+			*err = why;
+	}
+	return first;
+}
+
 /* Split path into its directory (opened) and final component. */
 static kc_code open_parent(const char *path, int *dirfd, char *dir, size_t dirsz, const char **base,
                            struct kc_error *err)
