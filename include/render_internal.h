@@ -16,13 +16,14 @@
 
 /*
  * The bytes of key in a Secret (data base64-decoded, stringData as given,
- * stringData winning as the apiserver merges it) or a ConfigMap (data, then
- * binaryData base64-decoded). *found false when the key is absent; *data is
+ * stringData winning as the apiserver merges it) or a ConfigMap (data, then,
+ * when with_binary, binaryData base64-decoded: the kubelet's configMapKeyRef
+ * reads data only). *found false when the key is absent; *data is
  * malloc'd (NUL-terminated for convenience) when found. Errors name the object
  * and the field ("Secret ns/name: data.key: invalid base64").
  */
-kc_code rd_object_value(const json_t *obj, const char *key, unsigned char **data, size_t *len,
-                        bool *found, struct kc_error *err);
+kc_code rd_object_value(const json_t *obj, const char *key, bool with_binary, unsigned char **data,
+                        size_t *len, bool *found, struct kc_error *err);
 
 /*
  * Sorted keys of obj as a new JSON array of strings; ConfigMap binaryData

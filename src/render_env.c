@@ -51,7 +51,7 @@ static kc_code inline_value(const json_t *obj, const char *key, json_t **out, st
 	kc_code rc;
 
 	*out = NULL;
-	if ((rc = rd_object_value(obj, key, &data, &len, &found, err)) != KC_OK || !found)
+	if ((rc = rd_object_value(obj, key, false, &data, &len, &found, err)) != KC_OK || !found)
 		return rc;
 	if (!rd_is_text(data, len))
 		rc = kc_fail(err, KC_EINVAL, "%s: key '%s' is not UTF-8 text, cannot be inlined",

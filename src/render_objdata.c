@@ -69,8 +69,8 @@ static kc_code copy_string(const json_t *obj, const char *field, const char *key
 	return KC_OK;
 }
 
-kc_code rd_object_value(const json_t *obj, const char *key, unsigned char **data, size_t *len,
-                        bool *found, struct kc_error *err)
+kc_code rd_object_value(const json_t *obj, const char *key, bool with_binary, unsigned char **data,
+                        size_t *len, bool *found, struct kc_error *err)
 {
 	/* Secret: stringData overrides data (apiserver merge order). */
 	static const struct {
@@ -86,7 +86,7 @@ kc_code rd_object_value(const json_t *obj, const char *key, unsigned char **data
 	*found = false;
 	*data = NULL;
 	*len = 0;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < (secret || with_binary ? 2 : 1); i++) {
 		const char *field = secret ? secret_fields[i].field : configmap_fields[i].field;
 		bool base64 = secret ? secret_fields[i].base64 : configmap_fields[i].base64;
 

@@ -175,7 +175,7 @@ static kc_code plan_object(struct build *b, const char *kind, const json_t *src,
 				break;
 			}
 		}
-		if ((rc = rd_object_value(obj, key, &data, &len, &found, err)) != KC_OK)
+		if ((rc = rd_object_value(obj, key, true, &data, &len, &found, err)) != KC_OK)
 			break;
 		if (!found) {
 			if (optional)

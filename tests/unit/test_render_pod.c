@@ -13,7 +13,7 @@
 	"\"data\":{\"tls.crt\":\"Y2VydA==\",\"tls.key\":\"a2V5\"}}"
 #define CM_CONF                                                                                    \
 	"{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"conf\",\"namespace\":\"kube-system\"},"  \
-	"\"data\":{\"a.yaml\":\"x: 1\",\"b\":\"costs $5\"}}"
+	"\"data\":{\"a.yaml\":\"x: 1\",\"b\":\"costs $5\"},\"binaryData\":{\"bin\":\"AA==\"}}"
 #define CM_ROOT_CA                                                                                 \
 	"{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"kube-root-ca.crt\","                     \
 	"\"namespace\":\"kube-system\"},\"data\":{\"ca.crt\":\"PEM\"}}"
@@ -321,6 +321,11 @@ static void test_env_key_refs(void **state)
 	render_fails(pod, objs, KC_ENOTFOUND,
 	             "spec.containers[0].env[2]: valueFrom.secretKeyRef: Secret kube-system/tls "
 	             "has no key 'missing'");
+	/* configMapKeyRef reads data only, never binaryData (as the kubelet). */
+	json_array_set_new(json_object_get(tp_container(pod, 0), "env"), 2,
+	                   tp_json("{\"name\":\"BIN\",\"valueFrom\":{\"configMapKeyRef\":{"
+	                           "\"name\":\"conf\",\"key\":\"bin\"}}}"));
+	render_fails(pod, objs, KC_ENOTFOUND, "ConfigMap kube-system/conf has no key 'bin'");
 	json_decref(pod);
 	kc_objects_free(objs);
 }
