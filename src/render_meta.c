@@ -28,8 +28,10 @@ static bool drop_annotation(const char *key, const char *const *triggers, size_t
 {
 	size_t i;
 
+	/* The default trigger goes even when other triggers are configured. */
 	if (strncmp(key, "kubernetes.io/config.", 21) == 0 ||
-	    strncmp(key, "kubelet-checkpoint/", 19) == 0)
+	    strncmp(key, "kubelet-checkpoint/", 19) == 0 ||
+	    strcmp(key, RENDER_TRIGGER_ANNOTATION) == 0)
 		return true;
 	for (i = 0; i < ntriggers; i++)
 		if (strcmp(key, triggers[i]) == 0)

@@ -62,6 +62,27 @@ static void test_metadata(void **state)
 	json_decref(pod);
 }
 
+/* Every trigger annotation goes, the default one even under custom triggers. */
+static void test_custom_triggers_dropped(void **state)
+{
+	static const char *const triggers[] = {"example.com/keep"};
+	json_t *pod = tp_pod(), *m, *ann;
+	struct render_opts o = tp_opts();
+	struct kc_error err;
+
+	o.annotations = triggers;
+	o.nannotations = 1;
+	json_object_set_new(json_object_get(json_object_get(pod, "metadata"), "annotations"),
+	                    triggers[0], json_string("true"));
+	assert_int_equal(render_pod(pod, NULL, &o, &m, &err), KC_OK);
+	ann = tp_get(m, "metadata annotations");
+	assert_null(json_object_get(ann, triggers[0]));
+	assert_null(json_object_get(ann, RENDER_TRIGGER_ANNOTATION));
+	assert_non_null(json_object_get(ann, "team"));
+	json_decref(m);
+	json_decref(pod);
+}
+
 static void test_spec_filtering(void **state)
 {
 	static const char *const dropped[] = {
@@ -661,6 +682,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_metadata),
 	    cmocka_unit_test(test_spec_filtering),
+	    cmocka_unit_test(test_custom_triggers_dropped),
 	    cmocka_unit_test(test_pull_policy),
 	    cmocka_unit_test(test_not_checkpointable_volumes),
 	    cmocka_unit_test(test_resource_claims),
