@@ -1,0 +1,519 @@
+#!/usr/bin/env python3
+"""agent_bench.py: the performance proof of `kubelet-checkpoint run` (DESIGN 7).
+
+Drives the real binary against the fake apiserver (tests/fakeapi) on throwaway
+nodes built by tests/e2e/agent_env.py, and measures:
+
+  activation  110 realistic checkpoints, API taken down N times: time from the
+              end of the unreachable window to the last bridge manifest on disk,
+              from the agent's own log line and from the outside (inotify on
+              the staticPodPath vs the moment the window ended).
+  footprint   peak RSS (VmHWM) after full activate/withdraw cycles with 110
+              checkpoints, and wakeups (context switches of every thread) per
+              second while idle with the API up, and with the API down and the
+              bridges active.
+  idle        API requests by verb of one idle node over a configurable time,
+              the fake apiserver sending watch bookmarks every 60 s like the
+              real one; extrapolated to an hour.
+  scale       1, 10, 100 agents (distinct nodes and directories) against one
+              fake apiserver: requests and memory per node.
+
+    bench/agent_bench.py --binary build/kubelet-checkpoint all [--quick]
+    bench/agent_bench.py --binary ... idle --duration 600
+
+Results print as text and, with --json FILE, as JSON. Only 127.0.0.1 is ever
+contacted; every wait is bounded in time. Standard library only (inotify is
+reached through ctypes).
+"""
+import argparse
+import ctypes
+import json
+import os
+import re
+import select
+import shutil
+import statistics
+import struct
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "e2e"))
+import agent_env  # noqa: E402
+from agent_env import AgentEnv, annotated_pod, configmap, secret, uid_of, wait_for  # noqa: E402
+from fakeapi import FakeAPI, gen_certs  # noqa: E402
+
+ACTIVATED_RE = re.compile(
+    r"activated (\d+) manifests in (-?\d+) ms \((-?\d+) ms after the window ended\)")
+MAX_PODS = 110  # the kubelet's default maxPods
+BOOKMARK_INTERVAL = 60.0  # what kube-apiserver sends (roughly once a minute)
+
+
+# --- the workload -----------------------------------------------------------
+
+def daemon_pod(node, n, workload):
+    """The pod of DaemonSet `workload` on node, as the API serves it: a
+    configMap volume, the service-account projected volume (token,
+    kube-root-ca.crt, namespace) and an env var from a Secret; the
+    ConfigMap and Secret are the workload's (workload_objects)."""
+    name = "%s-%s" % (workload, node)
+    pod = annotated_pod(name, node, n, containers=[{
+        "name": "agent", "image": "registry.example/%s:1.0" % workload,
+        "imagePullPolicy": "Always",
+        "env": [{"name": "TOKEN", "valueFrom": {"secretKeyRef": {
+            "name": "%s-secret" % workload, "key": "token"}}}],
+        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}},
+        "volumeMounts": [{"name": "config", "mountPath": "/etc/agent"},
+                         {"name": "kube-api-access-abcde",
+                          "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+                          "readOnly": True}]}],
+        volumes=[{"name": "config", "configMap": {"name": "%s-config" % workload}},
+                 {"name": "kube-api-access-abcde", "projected": {"defaultMode": 420, "sources": [
+                     {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                     {"configMap": {"name": "kube-root-ca.crt",
+                                    "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                     {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {
+                         "apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}]}}],
+        serviceAccountName=workload, tolerations=[{"operator": "Exists"}],
+        priorityClassName="system-node-critical", priority=2000001000)
+    pod["metadata"]["labels"] = {"app": workload, "controller-revision-hash": "6d4f8b",
+                                 "pod-template-generation": "1"}
+    return pod
+
+
+def workload_objects(workloads):
+    """The ConfigMap and Secret of every workload, plus kube-root-ca.crt."""
+    objs = [configmap("kube-root-ca.crt", "kube-system",
+                      {"ca.crt": "-----BEGIN CERTIFICATE-----\nMIIB...\n"})]
+    for i, name in enumerate(workloads):
+        cm = configmap("%s-config" % name, "kube-system", {"agent.conf": "level=info\n"})
+        sec = secret("%s-secret" % name, "kube-system", {"token": "t0k3n-%d" % i})
+        cm["metadata"]["uid"] = uid_of(200000 + i)
+        sec["metadata"]["uid"] = uid_of(300000 + i)
+        objs += [cm, sec]
+    return objs
+
+
+def workload_names(count):
+    return ["ds%03d" % i for i in range(count)]
+
+
+def node_pods(node, node_index, workloads):
+    """One pod of every workload on node (distinct UIDs across nodes)."""
+    return [daemon_pod(node, node_index * 1000 + i, w) for i, w in enumerate(workloads)]
+
+
+# --- the node and the process -----------------------------------------------
+
+class Node(AgentEnv):
+    """An AgentEnv that can share one test PKI and one fake apiserver with
+    other nodes: gen_certs costs ~3 s, and the scale run has 100 nodes."""
+
+    def __init__(self, node, pki=None, api=None, base=None, **windows):
+        if pki is None:
+            super().__init__(node=node, base=base, **windows)
+            return
+        real = agent_env.gen_certs
+        agent_env.gen_certs = lambda outdir, node=None: pki
+        try:
+            super().__init__(node=node, base=base, api=False, **windows)
+        finally:
+            agent_env.gen_certs = real
+        self.api = api
+        self.write_kubeconfig(api.url)
+
+    def close(self):
+        shared = self.certs != os.path.join(self.root, "pki")
+        if shared:
+            self.api = None  # not ours to stop
+        super().close()
+
+    def checkpoints(self):
+        d = os.path.join(self.state, "pods")
+        return [n for n in os.listdir(d) if n.startswith("Pod_")] if os.path.isdir(d) else []
+
+    def log_size(self):
+        return os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
+
+    def log_since(self, offset):
+        with open(self.log_path, errors="replace") as f:
+            f.seek(offset)
+            return f.read()
+
+
+def proc_status(pid):
+    """VmHWM/VmRSS in KiB and context switches summed over every thread."""
+    out = {"voluntary": 0, "nonvoluntary": 0}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmHWM", "VmRSS"):
+                out[key] = int(value.split()[0])
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    key, _, value = line.partition(":")
+                    if key == "voluntary_ctxt_switches":
+                        out["voluntary"] += int(value)
+                    elif key == "nonvoluntary_ctxt_switches":
+                        out["nonvoluntary"] += int(value)
+        except FileNotFoundError:
+            pass  # a thread that just ended
+    out["threads"] = len(os.listdir("/proc/%d/task" % pid))
+    return out
+
+
+def wakeups(pid, seconds):
+    """Context switches per second of pid (all threads) over `seconds`."""
+    a = proc_status(pid)
+    time.sleep(seconds)
+    b = proc_status(pid)
+    vol = b["voluntary"] - a["voluntary"]
+    nonvol = b["nonvoluntary"] - a["nonvoluntary"]
+    return {"seconds": seconds, "voluntary": vol, "nonvoluntary": nonvol,
+            "per_second": round((vol + nonvol) / seconds, 3)}
+
+
+class DirEvents:
+    """inotify on one directory from a thread: (monotonic time, name) of every
+    file renamed into it or closed after writing. Python's time.monotonic() is
+    CLOCK_MONOTONIC, the agent's clock."""
+
+    IN_CLOSE_WRITE, IN_MOVED_TO, IN_NONBLOCK, IN_CLOEXEC = 0x8, 0x80, 0o4000, 0o2000000
+
+    def __init__(self, path):
+        libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = libc.inotify_init1(self.IN_NONBLOCK | self.IN_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        if libc.inotify_add_watch(self.fd, path.encode(),
+                                  self.IN_MOVED_TO | self.IN_CLOSE_WRITE) < 0:
+            os.close(self.fd)
+            raise OSError(ctypes.get_errno(), "inotify_add_watch %s" % path)
+        self.events = []
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stopping.is_set():
+            ready, _, _ = select.select([self.fd], [], [], 0.1)
+            if not ready:
+                continue
+            now = time.monotonic()
+            try:
+                data = os.read(self.fd, 65536)
+            except BlockingIOError:
+                continue
+            off = 0
+            while off + 16 <= len(data):
+                _, mask, _, nlen = struct.unpack_from("iIII", data, off)
+                name = data[off + 16:off + 16 + nlen].split(b"\0", 1)[0].decode()
+                off += 16 + nlen
+                with self.lock:
+                    self.events.append((now, mask, name))
+
+    def take(self):
+        with self.lock:
+            out, self.events = self.events, []
+        return out
+
+    def close(self):
+        self.stopping.set()
+        self.thread.join(timeout=5)
+        os.close(self.fd)
+
+
+def populated_node(npods, unreachable_after, reachable_after, bookmark=None, base=None):
+    """A started agent whose checkpoints of npods realistic pods are on disk."""
+    env = Node("bench-node", unreachable_after=unreachable_after,
+               reachable_after=reachable_after, gc_grace=300, base=base)
+    try:
+        if bookmark is not None:
+            env.api.settings(bookmark_interval=bookmark)
+        workloads = workload_names(npods)
+        env.api.add_object({"items": workload_objects(workloads)})
+        env.api.add_pods(node_pods(env.node, 1, workloads))
+        env.start()
+        wait_for(lambda: len(env.checkpoints()) == npods, timeout=60 + npods,
+                 what="%d checkpoints" % npods)
+        return env
+    except BaseException:
+        env.close()
+        raise
+
+
+def bridges_down(env, want, timeout, what):
+    wait_for(lambda: len(env.bridge_files()) == want, timeout=timeout, step=0.02, what=what)
+
+
+# --- 1. activation overhead -------------------------------------------------
+
+def activation_cycle(env, npods, events):
+    """API down until all npods bridges are there, then up until withdrawn."""
+    ua = env.windows[0]
+    offset = env.log_size()
+    events.take()
+    t_down = time.monotonic()
+    env.api.fault("down")
+    bridges_down(env, npods, ua + 30, "%d bridge manifests" % npods)
+    t_all = time.monotonic()
+    time.sleep(0.3)  # the log line follows the last write
+    log = env.log_since(offset)
+    lines = [tuple(int(x) for x in m.groups()) for m in ACTIVATED_RE.finditer(log)]
+    arrivals = [t for t, mask, name in events.take()
+                if name.startswith(agent_env.PREFIX) and mask & DirEvents.IN_MOVED_TO]
+    window_end = t_down + ua
+    out = {
+        "log_lines": [{"manifests": n, "pass_ms": p, "after_window_ms": w} for n, p, w in lines],
+        "log_manifests": sum(n for n, _, _ in lines),
+        # The agent's own figure: the pass that completed the set.
+        "log_after_window_ms": lines[-1][2] if lines else None,
+        "log_pass_ms": sum(p for _, p, _ in lines),
+        "renames_seen": len(arrivals),
+        # From the outside: the window is counted from the fault, so this also
+        # holds the agent's detection lag (an upper bound).
+        "outside_first_ms": round((min(arrivals) - window_end) * 1000, 1) if arrivals else None,
+        "outside_last_ms": round((max(arrivals) - window_end) * 1000, 1) if arrivals else None,
+        "outside_poll_ms": round((t_all - window_end) * 1000, 1),
+    }
+    env.api.fault("none")
+    bridges_down(env, 0, env.windows[1] + 30, "withdrawal")
+    return out
+
+
+def bench_activation(npods=MAX_PODS, cycles=5, unreachable_after=3, base=None):
+    env = populated_node(npods, unreachable_after, 2, base=base)
+    events = DirEvents(env.manifests)
+    try:
+        time.sleep(1.0)
+        runs = [activation_cycle(env, npods, events) for _ in range(cycles)]
+        foreign_ok = env.foreign_snapshot() == env.foreign_before
+    finally:
+        events.close()
+        env.close()
+
+    def stats(key):
+        vals = [r[key] for r in runs if r[key] is not None]
+        if not vals:
+            return None
+        return {"median": statistics.median(vals), "worst": max(vals), "all": vals}
+
+    return {"pods": npods, "cycles": cycles, "unreachable_after_s": unreachable_after,
+            "runs": runs, "log_after_window_ms": stats("log_after_window_ms"),
+            "log_pass_ms": stats("log_pass_ms"), "outside_last_ms": stats("outside_last_ms"),
+            "outside_first_ms": stats("outside_first_ms"), "foreign_untouched": foreign_ok}
+
+
+# --- 3. footprint: peak RSS and wakeups -------------------------------------
+
+def bench_footprint(npods=MAX_PODS, cycles=2, idle_seconds=60, base=None):
+    env = populated_node(npods, 3, 2, base=base)
+    events = DirEvents(env.manifests)
+    try:
+        time.sleep(1.0)
+        for _ in range(cycles):
+            activation_cycle(env, npods, events)
+        time.sleep(2.0)
+        pid = env.proc.pid
+        after_cycles = proc_status(pid)
+        idle_up = wakeups(pid, idle_seconds)
+        env.api.fault("down")
+        bridges_down(env, npods, 40, "%d bridge manifests" % npods)
+        time.sleep(2.0)
+        idle_down = wakeups(pid, idle_seconds)
+        final = proc_status(pid)
+        env.api.fault("none")
+        bridges_down(env, 0, 40, "withdrawal")
+        final = proc_status(pid)
+    finally:
+        events.close()
+        env.close()
+    return {"pods": npods, "cycles": cycles,
+            "vm_hwm_kib_after_cycles": after_cycles["VmHWM"],
+            "vm_hwm_kib": final["VmHWM"], "vm_rss_kib": final["VmRSS"],
+            "threads": final["threads"],
+            "wakeups_api_up": idle_up, "wakeups_api_down_bridges_active": idle_down}
+
+
+# --- 2. steady-state API requests -------------------------------------------
+
+def request_counts(api, node):
+    st = api.stats()
+    return dict(st["counts"]), dict(st["by_node"].get(node, {}))
+
+
+def bench_idle(duration=600, npods=3, bookmark=BOOKMARK_INTERVAL, base=None):
+    """Start, let the initial sync finish, then count every request over
+    `duration` seconds of an idle cluster."""
+    env = populated_node(npods, 30, 15, bookmark=bookmark, base=base)
+    try:
+        time.sleep(3.0)  # initial GETs of the referenced objects
+        startup, _ = request_counts(env.api, env.node)
+        env.api.reset_stats()
+        t0 = time.monotonic()
+        deadline = t0 + duration
+        while time.monotonic() < deadline:
+            time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
+            if env.proc.poll() is not None:
+                raise AssertionError("the agent exited: %s" % env.log_text()[-2000:])
+        elapsed = time.monotonic() - t0
+        counts, _ = request_counts(env.api, env.node)
+        reqs = env.api.requests()
+        status = proc_status(env.proc.pid)
+    finally:
+        env.close()
+    total = sum(counts.values())
+    return {"pods": npods, "bookmark_interval_s": bookmark, "duration_s": round(elapsed, 1),
+            "startup_requests": startup, "idle_requests": counts, "idle_total": total,
+            "per_hour": round(total * 3600.0 / elapsed, 1),
+            "per_hour_by_verb": {k: round(v * 3600.0 / elapsed, 1) for k, v in counts.items()},
+            "request_log": [{"t": round(r["t"], 1), "verb": r["verb"], "resource": r["resource"],
+                             "code": r["code"]} for r in reqs],
+            "vm_hwm_kib": status["VmHWM"]}
+
+
+# --- 4. many agents, one apiserver -------------------------------------------
+
+def bench_scale(sizes=(1, 10, 100), pods_per_node=3, idle_seconds=60, base=None):
+    root = tempfile.mkdtemp(prefix="kc-bench-scale-", dir=base)
+    pki = gen_certs(os.path.join(root, "pki"), "bench")
+    workloads = workload_names(pods_per_node)
+    results = []
+    try:
+        for size in sizes:
+            results.append(scale_run(size, pki, workloads, idle_seconds, root))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return {"pods_per_node": pods_per_node, "idle_seconds": idle_seconds, "runs": results}
+
+
+def scale_run(size, pki, workloads, idle_seconds, root):
+    api = FakeAPI(pki)
+    api.settings(bookmark_interval=BOOKMARK_INTERVAL)
+    nodes = []
+    try:
+        # DaemonSets: the same ConfigMaps/Secrets serve the pod on every node.
+        api.add_object({"items": workload_objects(workloads)})
+        for i in range(size):
+            node = "node-%03d" % i
+            api.add_pods(node_pods(node, i + 1, workloads))
+            nodes.append(Node(node, pki=pki, api=api, base=root, unreachable_after=30,
+                              reachable_after=15, gc_grace=300))
+        t0 = time.monotonic()
+        for n in nodes:
+            n.start()
+        want = len(workloads)
+        wait_for(lambda: all(len(n.checkpoints()) == want for n in nodes),
+                 timeout=60 + 2 * size, step=0.2, what="checkpoints on %d nodes" % size)
+        synced_s = time.monotonic() - t0
+        time.sleep(3.0)
+        startup = api.stats()
+        api.reset_stats()
+        mem = [proc_status(n.proc.pid) for n in nodes]
+        time.sleep(idle_seconds)
+        idle = api.stats()
+        dead = [n.node for n in nodes if n.proc.poll() is not None]
+        mem_end = [proc_status(n.proc.pid) for n in nodes if n.proc.poll() is None]
+    finally:
+        for n in nodes:
+            n.close()
+        api.close()
+    start_total = sum(startup["counts"].values())
+    idle_total = sum(idle["counts"].values())
+    hwm = [m["VmHWM"] for m in mem_end]
+    rss = [m["VmRSS"] for m in mem]
+    return {"agents": size, "seconds_to_all_checkpoints": round(synced_s, 1),
+            "startup_requests": startup["counts"], "startup_per_node": round(start_total / size, 2),
+            "idle_requests": idle["counts"], "idle_per_node": round(idle_total / size, 2),
+            "rss_kib_median": statistics.median(rss), "rss_kib_max": max(rss),
+            "hwm_kib_median": statistics.median(hwm) if hwm else None,
+            "hwm_kib_max": max(hwm) if hwm else None, "agents_died": dead}
+
+
+# --- the command line --------------------------------------------------------
+
+def machine():
+    info = {"nproc": os.cpu_count(), "kernel": os.uname().release}
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    return info
+
+
+def summary(name, r):
+    if name == "activation":
+        a, o = r["log_after_window_ms"], r["outside_last_ms"]
+        return ("activation (%d pods, %d cycles): agent log %s ms after the window "
+                "(median, worst %s; pass %s ms median); outside %s ms (worst %s)" % (
+                    r["pods"], r["cycles"], a and a["median"], a and a["worst"],
+                    r["log_pass_ms"] and r["log_pass_ms"]["median"],
+                    o and o["median"], o and o["worst"]))
+    if name == "footprint":
+        return ("footprint (%d pods): VmHWM %d KiB; wakeups/s API up %.3f, API down %.3f" % (
+            r["pods"], r["vm_hwm_kib"], r["wakeups_api_up"]["per_second"],
+            r["wakeups_api_down_bridges_active"]["per_second"]))
+    if name == "idle":
+        return ("idle (%d pods, %.0f s): %d requests %s -> %.1f per hour" % (
+            r["pods"], r["duration_s"], r["idle_total"], r["idle_requests"], r["per_hour"]))
+    if name == "scale":
+        return "\n".join(
+            "scale %3d agents: startup %.1f req/node, idle %.2f req/node in %d s, "
+            "RSS median %d KiB max %d KiB, sync %.1f s, died %s" % (
+                x["agents"], x["startup_per_node"], x["idle_per_node"], r["idle_seconds"],
+                x["rss_kib_median"], x["rss_kib_max"], x["seconds_to_all_checkpoints"],
+                x["agents_died"] or "none") for x in r["runs"])
+    return json.dumps(r)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--binary", required=True, help="the built kubelet-checkpoint")
+    ap.add_argument("--quick", action="store_true", help="short version of every benchmark")
+    ap.add_argument("--json", help="write all results here")
+    ap.add_argument("--tmp", help="directory for the throwaway nodes (default: $TMPDIR)")
+    ap.add_argument("--pods", type=int, default=MAX_PODS)
+    ap.add_argument("--cycles", type=int, help="activation cycles (default 5, quick 2)")
+    ap.add_argument("--duration", type=float, help="idle seconds (default 600, quick 20)")
+    ap.add_argument("--wakeup-seconds", type=float, help="footprint window (60, quick 10)")
+    ap.add_argument("--scale", help="agent counts, comma separated (1,10,100; quick 1,10)")
+    ap.add_argument("--scale-idle", type=float, help="scale idle seconds (60, quick 10)")
+    ap.add_argument("which", nargs="*", default=["all"],
+                    choices=["all", "activation", "footprint", "idle", "scale"])
+    args = ap.parse_args()
+    agent_env.BINARY = os.path.abspath(args.binary)
+    q = args.quick
+    which = ["activation", "footprint", "idle", "scale"] if "all" in args.which else args.which
+    runners = {
+        "activation": lambda: bench_activation(args.pods, args.cycles or (2 if q else 5),
+                                               base=args.tmp),
+        "footprint": lambda: bench_footprint(args.pods, 1 if q else 2,
+                                             args.wakeup_seconds or (10 if q else 60),
+                                             base=args.tmp),
+        "idle": lambda: bench_idle(args.duration or (20 if q else 600), base=args.tmp),
+        "scale": lambda: bench_scale(
+            [int(x) for x in (args.scale or ("1,10" if q else "1,10,100")).split(",")],
+            idle_seconds=args.scale_idle or (10 if q else 60), base=args.tmp),
+    }
+    results = {"machine": machine(), "binary": agent_env.BINARY,
+               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    for name in which:
+        t0 = time.monotonic()
+        results[name] = runners[name]()
+        print(summary(name, results[name]) + "  [%.0f s]" % (time.monotonic() - t0),
+              flush=True)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
