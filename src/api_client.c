@@ -12,6 +12,7 @@
  * libcurl forbids removing handles from within its callbacks.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
@@ -874,6 +875,8 @@ static void list_page_done(struct api_client *c, struct request *r)
 
 	list = json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES,
 	                  &jerr);
+	/* The text is not needed once parsed; do not hold both through the callback. */
+	kc_buf_free(&r->body);
 	if (list == NULL || !json_is_object(list)) {
 		report_request(c, API_CONTACT_FAILURE, "%s: invalid PodList: %s", r->desc,
 		               list ? "not an object" : jerr.text);
@@ -916,6 +919,11 @@ static void list_page_done(struct api_client *c, struct request *r)
 	if (c->cb.pods_listed != NULL)
 		c->cb.pods_listed(c->cb.ctx, c->list_items);
 	reset_list(c);
+	/*
+	 * A LIST is the one large transient allocation (body text plus a tree
+	 * of every pod); glibc keeps freed heap unless asked, so give it back.
+	 */
+	malloc_trim(0);
 	c->pods_state = PODS_IDLE;
 	c->pods_next_ms = now_ms();
 	return;
