@@ -369,6 +369,27 @@ class Faults(Base):
         api.fault("none")
         p.wait_for(contact("success"), timeout=10)
 
+    def test_stalled_responses_fail_within_seconds(self):
+        """Connected and TLS done, but the answer never comes: a WATCH fails
+        when its headers do not arrive in 3 + 10 s, a LIST when no byte
+        arrives for 10 s."""
+        api = self.fake()
+        p = self.connected(api)
+        api.fault("stall", match="watch=1")
+        api.cut()
+        p.wait_for(contact("failure", "WATCH"))
+        t0 = time.monotonic()
+        p.wait_for(contact("failure", "WATCH.*no response within 13000 ms"), timeout=20)
+        self.assertLess(time.monotonic() - t0, 16)
+        api.fault("stall", match="limit=")
+        p.send("relist")
+        t0 = time.monotonic()
+        e = p.wait_for(contact("failure", "LIST"), timeout=20)
+        self.assertRegex(e["detail"], "too slow|[Tt]ime")
+        self.assertLess(time.monotonic() - t0, 14)
+        api.fault("none")
+        p.wait_for(ev("listed"), timeout=10)
+
     def test_5xx_is_failure(self):
         api = self.fake()
         p = self.connected(api)

@@ -231,6 +231,10 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
 
         with st.cond:
             fault = dict(st.fault)
+            # stall: the request was read, the answer never comes (until cleared).
+            while st.fault["mode"] == "stall" and st.fault.get("match", "") in self.path:
+                st.cond.wait(timeout=0.5)
+            fault = dict(st.fault)
         if fault["mode"] == "status" and fault.get("match", "") in self.path:
             code = int(fault.get("code", 500))
             done(code)
@@ -544,7 +548,7 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
         try:
             if self.path == "/fault":
                 mode = body.get("mode", "none")
-                if mode not in ("none", "down", "hung", "status"):
+                if mode not in ("none", "down", "hung", "stall", "status"):
                     return self.reply(400, {"error": "bad mode"})
                 with st.cond:
                     st.fault = body

@@ -113,7 +113,7 @@ class FakeAPI:
 
     # Behaviour.
     def fault(self, mode, **kw):
-        """mode: none | down | hung | status (code=..., match=path substring)."""
+        """mode: none | down | hung | stall (match=...) | status (code=..., match=path substring)."""
         kw["mode"] = mode
         return self.call("POST", "/fault", kw)
 
