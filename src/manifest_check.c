@@ -144,10 +144,10 @@ struct container_check {
 
 static void check_named_ports(struct checker *ck, const json_t *handler, const char *path)
 {
-	static const char *const actions[] = {"httpGet", "tcpSocket"};
+	static const char *const actions[] = {"httpGet", "tcpSocket", "grpc"};
 	size_t i;
 
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
 		if (json_is_string(json_object_get(json_object_get(handler, actions[i]), "port")))
 			problem(ck, "%s.%s.port: named port on a hostNetwork pod without ports",
 			        path, actions[i]);

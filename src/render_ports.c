@@ -12,7 +12,8 @@
 
 static const char *const handler_holders[] = {"livenessProbe", "readinessProbe", "startupProbe"};
 static const char *const lifecycle_hooks[] = {"postStart", "preStop"};
-static const char *const port_actions[] = {"httpGet", "tcpSocket"};
+/* grpc.port is a number in the API; a hand-written name is resolved too. */
+static const char *const port_actions[] = {"httpGet", "tcpSocket", "grpc"};
 
 static kc_code port_by_name(const json_t *container, const char *name, json_t **number)
 {

@@ -422,7 +422,7 @@ static void test_host_network_ports(void **state)
 	json_object_set_new(tp_container(pod, 0), "readinessProbe",
 	                    tp_json("{\"tcpSocket\":{\"port\":\"metrics\"}}"));
 	json_object_set_new(tp_container(pod, 0), "startupProbe",
-	                    tp_json("{\"grpc\":{\"port\":8081}}"));
+	                    tp_json("{\"grpc\":{\"port\":\"health\"}}"));
 	json_object_set_new(tp_container(pod, 0), "lifecycle",
 	                    tp_json("{\"preStop\":{\"httpGet\":{\"port\":\"health\"}}}"));
 	/* Without hostNetwork ports and names stay (no port fight). */
