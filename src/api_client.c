@@ -934,9 +934,9 @@ bad:
 }
 
 /*
- * Classify a finished transfer that did not end in a usable 2xx. Returns the
- * outcome and writes the detail. 404 and 410 are answers, not failures; so
- * are other 4xx (the API is up, it rejected this request).
+ * Classify a finished transfer that did not end in a usable answer. Returns
+ * the outcome and writes the detail. Other 4xx are answers, not failures: the
+ * API is up, it rejected this request.
  */
 static enum api_contact classify(const struct request *r, CURLcode res, char *detail, size_t n)
 {
@@ -957,9 +957,20 @@ static enum api_contact classify(const struct request *r, CURLcode res, char *de
 	return API_CONTACT_SUCCESS;
 }
 
-static void pods_request_done(struct api_client *c, struct request *r, CURLcode res)
+/* Classify, log and report a request that brought nothing usable. */
+static enum api_contact report_unusable(struct api_client *c, const struct request *r, CURLcode res)
 {
 	char detail[512];
+	enum api_contact outcome = classify(r, res, detail, sizeof(detail));
+
+	if (outcome == API_CONTACT_SUCCESS)
+		kc_log(KC_LOG_ERR, "apiserver: %s (request rejected)", detail);
+	report_request(c, outcome, "%s", detail);
+	return outcome;
+}
+
+static void pods_request_done(struct api_client *c, struct request *r, CURLcode res)
+{
 	enum api_contact outcome;
 	bool was_connected = r->kind == REQ_WATCH && r->headers_done && r->status / 100 == 2;
 	struct kc_error err;
@@ -992,10 +1003,7 @@ static void pods_request_done(struct api_client *c, struct request *r, CURLcode 
 		pods_retry_later(c, was_connected ? RETRY_AT_ONCE : RETRY_FAST);
 		return;
 	}
-	outcome = classify(r, res, detail, sizeof(detail));
-	if (outcome == API_CONTACT_SUCCESS)
-		kc_log(KC_LOG_ERR, "apiserver: %s (request rejected)", detail);
-	report_request(c, outcome, "%s", detail);
+	outcome = report_unusable(c, r, res);
 	if (r->kind == REQ_LIST)
 		reset_list(c);
 	pods_retry_later(c, outcome != API_CONTACT_FAILURE ? RETRY_BACKOFF
@@ -1100,8 +1108,6 @@ static void get_done(struct api_client *c, struct request *r, CURLcode res)
 {
 	struct parent *p = r->parent;
 	const struct tracked_ref *ref;
-	char detail[512];
-	enum api_contact outcome;
 	json_error_t jerr;
 	json_t *obj;
 
@@ -1146,10 +1152,7 @@ static void get_done(struct api_client *c, struct request *r, CURLcode res)
 		parent_advance(c, p);
 		return;
 	}
-	outcome = classify(r, res, detail, sizeof(detail));
-	if (outcome == API_CONTACT_SUCCESS)
-		kc_log(KC_LOG_ERR, "apiserver: %s (request rejected)", detail);
-	report_request(c, outcome, "%s", detail);
+	report_unusable(c, r, res);
 	parent_retry_later(c, p);
 }
 
