@@ -51,6 +51,8 @@ struct agent {
 	bool reload;
 	bool ready_sent;
 	bool waiting_logged;           /* "staticPodPath does not exist" said once */
+	json_t *ckpt_retry;            /* uids whose checkpoint write failed (object) */
+	int64_t ckpt_retry_ms;         /* when to fetch and write them again */
 	enum reach_state reach_logged; /* last state announced in the log */
 	enum local_pods_state local_logged;
 
@@ -78,9 +80,13 @@ int agent_main(int argc, char **argv);
 /* agent_sync.c: API callbacks and the disk state they produce. */
 void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb);
 kc_code agent_sync_load_disk(struct agent *a, struct kc_error *err);
+/* Due at now_ms: fetch again the parents whose checkpoint write failed. */
+void agent_sync_retry(struct agent *a, int64_t now_ms);
 
 /* agent_effects.c: one pass of decision and effects at now_ms. */
 void agent_pass(struct agent *a, int64_t now_ms);
+/* Withdraw every bridge manifest of ours (the staticPodPath is changing). */
+void agent_withdraw_all(struct agent *a);
 
 /* agent_report.c: status file, metrics file, systemd. */
 void agent_report(struct agent *a);

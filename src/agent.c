@@ -145,6 +145,11 @@ static void reload(struct agent *a, int argc, char **argv)
 	}
 	kc_log(KC_LOG_NOTICE, "reloading configuration");
 	agent_config_log(cfg);
+	if (strcmp(old->static_pod_path, cfg->static_pod_path) != 0) {
+		kc_log(KC_LOG_NOTICE, "staticPodPath changes from %s to %s: withdrawing ours there",
+		       old->static_pod_path, cfg->static_pod_path);
+		agent_withdraw_all(a);
+	}
 	sources_close(a);
 	a->cfg = cfg;
 	a->reach.unreachable_after_ms = (int64_t)cfg->unreachable_after * 1000;
@@ -279,6 +284,7 @@ int agent_main(int argc, char **argv)
 	sources_close(&a);
 	notify_close(&a.notify);
 	local_pods_free(&a.local);
+	json_decref(a.ckpt_retry);
 	if (a.sigfd >= 0)
 		close(a.sigfd);
 	agent_config_free(a.cfg);

@@ -60,17 +60,28 @@ static const struct local_pods *scan_local(struct agent *a, const struct reach_v
 	return &a->local;
 }
 
+/*
+ * The staticPodPath is opened afresh at every pass: a directory removed,
+ * renamed away or replaced under us must never be written through the fd of
+ * the old one (the kubelet reads the path, not our fd). One open() is cheap
+ * next to a pass; stale temp files are cleaned only when the path (re)appears.
+ */
 static bool bridge_ready(struct agent *a)
 {
+	struct bridge_dir *fresh = NULL;
+	bool appeared = a->bridge == NULL;
 	struct kc_error err;
 	kc_code rc;
 
+	rc = bridge_dir_open(a->cfg->static_pod_path, &fresh, &err);
 	if (a->bridge != NULL)
-		return true;
-	rc = bridge_dir_open(a->cfg->static_pod_path, &a->bridge, &err);
+		bridge_dir_close(a->bridge);
+	a->bridge = fresh;
 	if (rc == KC_OK) {
 		size_t n = 0;
 
+		if (!appeared)
+			return true;
 		kc_log(KC_LOG_INFO, "staticPodPath %s is there", a->cfg->static_pod_path);
 		if (bridge_dir_clean_temps(a->bridge, &n, &err) != KC_OK)
 			kc_log(KC_LOG_ERR, "%s", err.msg);
@@ -176,6 +187,19 @@ static void withdraw_unwanted(struct agent *a, const struct decision_result *res
 	bridge_list_free(&l);
 }
 
+/*
+ * SIGHUP moved the staticPodPath: the kubelet reads the new one, so ours in
+ * the old one are withdrawn (an empty verdict keeps none); the next pass
+ * writes what is wanted into the new one.
+ */
+void agent_withdraw_all(struct agent *a)
+{
+	struct decision_result none = {0};
+
+	if (a->bridge != NULL)
+		withdraw_unwanted(a, &none);
+}
+
 /* GC: its manifest is already gone (not kept); now volumes, then the file. */
 static void drop_expired(struct agent *a, const struct decision_result *res, const size_t *idx,
                          char **dropped, size_t *ndropped)
@@ -255,6 +279,10 @@ void agent_pass(struct agent *a, int64_t now_ms)
 	}
 	apply(a, &res, idx, &in.api);
 	a->next_pass_ms = res.next_change_ms;
+	if (json_object_size(a->ckpt_retry) > 0) {
+		agent_sync_retry(a, now_ms);
+		a->next_pass_ms = min64(a->next_pass_ms, a->ckpt_retry_ms);
+	}
 	/* While the API is not known to be up, follow the pod cgroups each second. */
 	if (in.api.state != REACH_REACHABLE || a->bridge == NULL)
 		a->next_pass_ms = min64(a->next_pass_ms, now_ms + 1000);

@@ -75,6 +75,40 @@ static void set_not_checkpointable(struct agent *a, struct parent_rec *r,
 	a->dirty = true;
 }
 
+/*
+ * A checkpoint write failed (state dir full, read-only, I/O error): nothing
+ * new reaches the disk until the parent's objects are fetched and written
+ * again, which a pod change or the refresh timer (30-60 min) would do too
+ * late. So the uid is retried every AGENT_CKPT_RETRY_MS until a write passes.
+ */
+#define AGENT_CKPT_RETRY_MS 5000
+
+static void retry_later(struct agent *a, const char *uid)
+{
+	if (a->ckpt_retry == NULL && (a->ckpt_retry = json_object()) == NULL)
+		return;
+	if (json_object_size(a->ckpt_retry) == 0)
+		a->ckpt_retry_ms = agent_now_ms() + AGENT_CKPT_RETRY_MS;
+	json_object_set_new(a->ckpt_retry, uid, json_true());
+}
+
+void agent_sync_retry(struct agent *a, int64_t now_ms)
+{
+	struct kc_error err;
+	const char *uid;
+	json_t *v;
+	void *tmp;
+
+	if (json_object_size(a->ckpt_retry) == 0 || now_ms < a->ckpt_retry_ms)
+		return;
+	json_object_foreach_safe(a->ckpt_retry, tmp, uid, v)
+	{
+		if (api_client_refresh_refs(a->api, uid, &err) != KC_OK)
+			json_object_del(a->ckpt_retry, uid); /* no longer tracked */
+	}
+	a->ckpt_retry_ms = now_ms + AGENT_CKPT_RETRY_MS;
+}
+
 /* The parent's objects arrived: render, then write checkpoint and volumes. */
 static void checkpoint_parent(struct agent *a, struct parent_rec *r, json_t *objects)
 {
@@ -99,9 +133,11 @@ static void checkpoint_parent(struct agent *a, struct parent_rec *r, json_t *obj
 		if (r->ckpt != PARENT_CKPT_OK)
 			parent_rec_clear_manifest(r);
 		kc_objects_free(idx);
+		retry_later(a, r->uid);
 		return;
 	}
 	kc_objects_free(idx);
+	json_object_del(a->ckpt_retry, r->uid);
 	if (written)
 		kc_log(KC_LOG_INFO, "checkpoint written: %s/%s (%s)", r->namespace, r->name,
 		       r->uid);
@@ -142,12 +178,36 @@ static void forget_parent(struct agent *a, const char *uid, const char *why)
 	a->dirty = true;
 }
 
+/*
+ * Does pod differ from old in what a checkpoint keeps? Status, resourceVersion
+ * and managedFields churn all the time and are not worth a fetch.
+ */
+static bool pod_differs(const json_t *old, const json_t *pod)
+{
+	json_t *m1, *m2;
+	bool differs;
+
+	if (!json_equal(json_object_get(old, "spec"), json_object_get(pod, "spec")))
+		return true;
+	m1 = json_copy(json_object_get(old, "metadata"));
+	m2 = json_copy(json_object_get(pod, "metadata"));
+	json_object_del(m1, "resourceVersion");
+	json_object_del(m1, "managedFields");
+	json_object_del(m2, "resourceVersion");
+	json_object_del(m2, "managedFields");
+	differs = !json_equal(m1, m2);
+	json_decref(m1);
+	json_decref(m2);
+	return differs;
+}
+
 /* Start tracking an eligible parent: identity, pod, references. */
 static void track_parent(struct agent *a, json_t *pod, const char *uid)
 {
 	struct parent_rec *r = parent_table_get(&a->parents, uid);
 	struct pod_refs refs;
 	struct kc_error err;
+	bool changed;
 
 	if (r == NULL) {
 		kc_log(KC_LOG_ERR, "pod %s: out of memory", uid);
@@ -159,13 +219,17 @@ static void track_parent(struct agent *a, json_t *pod, const char *uid)
 	if (parent_rec_set_identity(r, meta_str(pod, "namespace"), meta_str(pod, "name"),
 	                            meta_str(pod, "creationTimestamp"), &err) != KC_OK)
 		return;
+	changed = r->pod != NULL && pod_differs(r->pod, pod);
 	parent_rec_set_pod(r, pod);
 	r->presence = DECISION_PARENT_PRESENT;
 	if (pod_refs_collect(pod, &refs, &err) != KC_OK) {
 		set_not_checkpointable(a, r, &err);
 		return;
 	}
-	if (api_client_track_refs(a->api, uid, &refs, &err) != KC_OK)
+	/* Unchanged references are not fetched again by track_refs: a changed
+	 * pod must still reach its checkpoint (which also replaces a damaged file). */
+	if (api_client_track_refs(a->api, uid, &refs, &err) != KC_OK ||
+	    (changed && api_client_refresh_refs(a->api, uid, &err) != KC_OK))
 		kc_log(KC_LOG_ERR, "pod %s: %s", uid, err.msg);
 	pod_refs_free(&refs);
 	a->dirty = true;

@@ -1,0 +1,453 @@
+"""test_agent_faults.py: the agent under faults it must survive (issue 6).
+
+Each test breaks one thing on a throwaway node (agent_env.py) and checks the
+same four promises: a clear log line says what is wrong, nothing is lost or
+half-written (no temp file left, every file there is complete), foreign files
+in the staticPodPath are untouched, and the agent recovers by itself once the
+fault ends.
+
+Disk faults use real kernel behaviour, not a shim: a small tmpfs for a full
+state dir (ENOSPC) and a tmpfs remounted read-only for the staticPodPath
+(EROFS hits every open fd, as when a file system goes read-only). Those tests
+need root and mount(8); they skip with a clear message where that is not
+allowed. The wall-clock test needs libfaketime (Debian package faketime,
+installed by scripts/setup.sh --test).
+"""
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from agent_env import (AgentEnv, annotated_pod, configmap, uid_of, wait_for,  # noqa: E402
+                       BINARY, FOREIGN, PREFIX, TOOL)
+
+NODE = "node-1"
+FAKETIME_LIBS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+                 "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+                 "/usr/lib/faketime/libfaketime.so.1")
+
+
+def manifest_of(name, namespace="kube-system"):
+    return "%s%s_%s.yaml" % (PREFIX, namespace, name)
+
+
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def run(cmd):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+
+
+def can_mount():
+    """True when this process may mount a tmpfs (root, no restricting sandbox)."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return False
+    probe = os.path.join(os.environ.get("TMPDIR", "/tmp"), "kc-mount-probe-%d" % os.getpid())
+    os.makedirs(probe, exist_ok=True)
+    try:
+        if run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", probe]).returncode != 0:
+            return False
+        run(["umount", probe])
+        return True
+    finally:
+        os.rmdir(probe)
+
+
+MOUNT_OK = can_mount()
+NEEDS_MOUNT = "needs root and permission to mount a tmpfs"
+
+
+def faketime_lib():
+    return next((p for p in FAKETIME_LIBS if os.path.exists(p)), None)
+
+
+class FaultTest(unittest.TestCase):
+    """One node per test; mounts are undone and foreign files checked in tearDown."""
+
+    def setUp(self):
+        self.env = AgentEnv(node=NODE)
+        self.api = self.env.api
+        self.mounts = []
+        self.check_foreign = True
+
+    def tearDown(self):
+        env = self.env
+        try:
+            if env.proc is not None and env.proc.poll() is None:
+                env.stop()
+            if self.check_foreign:
+                self.assertEqual(env.foreign_snapshot(), env.foreign_before,
+                                 "a foreign file in the staticPodPath changed")
+        finally:
+            for m in reversed(self.mounts):
+                run(["umount", "-l", m])
+            env.close()
+
+    # Helpers.
+    def mount_tmpfs(self, path, size):
+        os.makedirs(path, exist_ok=True)
+        p = run(["mount", "-t", "tmpfs", "-o", "size=%s,mode=0755" % size, "tmpfs", path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.mounts.append(path)
+
+    def manifests_on_tmpfs(self):
+        """Move the staticPodPath (foreign files and the symlink) onto its own tmpfs."""
+        env = self.env
+        saved = {}
+        for name in os.listdir(env.manifests):
+            path = os.path.join(env.manifests, name)
+            if os.path.islink(path):
+                saved[name] = ("link", os.readlink(path))
+            else:
+                with open(path, "rb") as f:
+                    saved[name] = ("file", f.read())
+        self.mount_tmpfs(env.manifests, "1m")
+        for name, (kind, val) in saved.items():
+            path = os.path.join(env.manifests, name)
+            if kind == "link":
+                os.symlink(val, path)
+            else:
+                with open(path, "wb") as f:
+                    f.write(val)
+        env.foreign_before = env.foreign_snapshot()
+
+    def add_parents(self, count, first=1):
+        pods = [annotated_pod("p%d" % i, NODE, i) for i in range(first, first + count)]
+        self.api.add_pods(pods)
+        return pods
+
+    def wait_checkpoints(self, uids, timeout=20):
+        wait_for(lambda: all(os.path.exists(self.env.checkpoint_path(u)) for u in uids),
+                 timeout=timeout, what="%d checkpoints written" % len(uids))
+
+    def wait_bridge(self, names, timeout=15, what=None):
+        want = sorted(names)
+        wait_for(lambda: self.env.bridge_files() == want, timeout=timeout,
+                 what=what or "bridge manifests %s" % want)
+
+    def wait_log(self, text, timeout=10):
+        wait_for(lambda: text in self.env.log_text(), timeout=timeout,
+                 what="log line %r" % text)
+
+    def assert_no_temps(self, *dirs):
+        for d in dirs:
+            for root, _, files in os.walk(d):
+                temps = [f for f in files if f.endswith(".tmp")]
+                self.assertEqual(temps, [], "temp files left in %s" % root)
+
+    def assert_manifests_whole(self):
+        """Every bridge manifest parses and passes the project's rule check."""
+        for name in self.env.bridge_files():
+            p = run([TOOL, "check", os.path.join(self.env.manifests, name)])
+            self.assertEqual(p.returncode, 0, "%s is not a whole manifest: %s%s" %
+                             (name, p.stdout, p.stderr))
+
+    # Disk faults.
+    @unittest.skipUnless(MOUNT_OK, NEEDS_MOUNT)
+    def test_state_dir_full(self):
+        env = self.env
+        self.mount_tmpfs(env.state, "256k")
+        first = self.add_parents(1)[0]
+        env.start()
+        self.wait_checkpoints([first["metadata"]["uid"]])
+        before = sha(env.checkpoint_path(first["metadata"]["uid"]))
+
+        # Fill the file system, then a new parent arrives: its write fails cleanly.
+        filler = os.path.join(env.state, "filler")
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while os.write(fd, b"\0" * 4096) > 0:
+                pass
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        second = annotated_pod("big", NODE, 2, containers=[{
+            "name": "c", "image": "registry.k8s.io/pause:3.9",
+            "env": [{"name": "E%d" % i, "value": "x" * 64} for i in range(100)]}])
+        uid2 = second["metadata"]["uid"]
+        self.api.add_pod(second)
+        self.wait_log("No space left on device")
+        self.assertIn("checkpoint of kube-system/big", env.log_text())
+        self.assertFalse(os.path.exists(env.checkpoint_path(uid2)))
+        self.assertEqual(sha(env.checkpoint_path(first["metadata"]["uid"])), before)
+        self.assert_no_temps(env.state)
+        self.assertIsNone(env.proc.poll(), "the agent died of a full disk")
+
+        # Space comes back: the pending checkpoint is written without any API change.
+        os.unlink(filler)
+        self.wait_checkpoints([uid2], timeout=20)
+        self.assert_no_temps(env.state)
+        st = env.status()
+        self.assertEqual(sorted(c["state"] for c in st["checkpoints"]), ["ok", "ok"])
+
+    @unittest.skipUnless(MOUNT_OK, NEEDS_MOUNT)
+    def test_read_only_static_pod_path(self):
+        env = self.env
+        self.manifests_on_tmpfs()
+        pod = self.add_parents(1)[0]
+        env.start()
+        self.wait_checkpoints([pod["metadata"]["uid"]])
+        p = run(["mount", "-o", "remount,ro", env.manifests])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.api.fault("down")
+        self.wait_log("API is unreachable", timeout=15)
+        self.wait_log("Read-only file system")
+        self.assertRegex(env.log_text(), r"error: activ.*kube-system_p1.*Read-only file system")
+        self.assertEqual(env.bridge_files(), [])
+
+        p = run(["mount", "-o", "remount,rw", env.manifests])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.wait_bridge([manifest_of("p1")], what="activation once writable again")
+        self.assert_manifests_whole()
+        self.assert_no_temps(env.manifests)
+
+    def test_static_pod_path_vanishes_and_returns(self):
+        env = self.env
+        pod = self.add_parents(1)[0]
+        env.start()
+        self.wait_checkpoints([pod["metadata"]["uid"]])
+        self.api.fault("down")
+        self.wait_bridge([manifest_of("p1")], what="activation")
+
+        # The directory is moved away (as `rm -rf` would, but keeping the
+        # foreign files to put back): the agent must not go on writing
+        # through its fd of the old directory.
+        gone = env.manifests + ".gone"
+        os.rename(env.manifests, gone)
+        self.wait_log("staticPodPath not usable, waiting for it")
+        os.mkdir(env.manifests)
+        for name in os.listdir(gone):
+            if not name.startswith(PREFIX) or name in FOREIGN:
+                os.rename(os.path.join(gone, name), os.path.join(env.manifests, name))
+        self.wait_bridge([manifest_of("p1")], what="activation in the new directory")
+        self.assert_manifests_whole()
+        # Deleted in the new directory: restored there, not in the old one.
+        os.unlink(os.path.join(gone, manifest_of("p1")))
+        os.unlink(os.path.join(env.manifests, manifest_of("p1")))
+        self.wait_bridge([manifest_of("p1")], timeout=5, what="manifest restored")
+        self.assertEqual(os.listdir(gone), [], "wrote into the directory that was moved away")
+        os.rmdir(gone)
+
+    def test_static_pod_path_appears_after_start(self):
+        env = self.env
+        pod = self.add_parents(1)[0]
+        env.start()
+        self.wait_checkpoints([pod["metadata"]["uid"]])
+        self.assertEqual(env.stop(), 0)
+        # Node boots with the API down and the manifests directory not made yet.
+        self.check_foreign = False
+        shutil.rmtree(env.manifests)
+        self.api.fault("down")
+        env.start()
+        self.wait_log("staticPodPath not usable, waiting for it")
+        self.wait_log("API is unreachable", timeout=15)
+        time.sleep(1)
+        self.assertFalse(os.path.exists(env.manifests), "the agent created the staticPodPath")
+        os.makedirs(env.manifests)
+        self.wait_bridge([manifest_of("p1")], timeout=5, what="activation once the dir exists")
+        self.assert_manifests_whole()
+
+    # Configuration changes.
+    def test_sighup_moves_bridge_to_new_static_pod_path(self):
+        env = self.env
+        pod = self.add_parents(1)[0]
+        env.start()
+        self.wait_checkpoints([pod["metadata"]["uid"]])
+        self.api.fault("down")
+        self.wait_bridge([manifest_of("p1")], what="activation")
+
+        # A bad kubelet config on SIGHUP: logged, the running one kept.
+        with open(env.kubelet_config) as f:
+            good = f.read()
+        with open(env.kubelet_config, "w") as f:
+            f.write("staticPodPath: [unclosed\n")
+        env.proc.send_signal(signal.SIGHUP)
+        self.wait_log("reload failed, keeping the running configuration")
+        os.unlink(os.path.join(env.manifests, manifest_of("p1")))
+        self.wait_bridge([manifest_of("p1")], timeout=5, what="old config still in force")
+
+        # The kubelet now reads another directory: the bridge moves there.
+        new = os.path.join(env.root, "etc", "kubernetes", "manifests-new")
+        os.makedirs(new)
+        with open(os.path.join(new, "kube-scheduler.yaml"), "w") as f:
+            f.write("apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-scheduler\n")
+        foreign_new = sha(os.path.join(new, "kube-scheduler.yaml"))
+        with open(env.kubelet_config, "w") as f:
+            f.write(good.replace(env.manifests, new))
+        env.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: os.path.exists(os.path.join(new, manifest_of("p1"))), timeout=10,
+                 what="manifest written in the new staticPodPath")
+        self.wait_bridge([], timeout=5, what="manifest withdrawn from the old staticPodPath")
+        self.assertEqual(sha(os.path.join(new, "kube-scheduler.yaml")), foreign_new)
+        self.assertIsNone(env.proc.poll())
+        self.assertEqual(env.stop(), 0)
+
+    # Time.
+    def test_wall_clock_jumps_change_nothing(self):
+        lib = faketime_lib()
+        if lib is None:
+            self.skipTest("libfaketime missing (Debian package faketime: scripts/setup.sh --test)")
+        env = self.env
+        rc = os.path.join(env.root, "faketime.rc")
+        with open(rc, "w") as f:
+            f.write("+0\n")
+        wrapper = ["env", "LD_PRELOAD=" + lib, "FAKETIME_TIMESTAMP_FILE=" + rc,
+                   "FAKETIME_NO_CACHE=1", "FAKETIME_DONT_FAKE_MONOTONIC=1"]
+
+        def jump(seconds):
+            with open(rc + ".new", "w") as f:
+                f.write("%+d\n" % seconds)
+            os.rename(rc + ".new", rc)
+
+        pod = self.add_parents(1)[0]
+        env.start(wrapper=wrapper)
+        self.wait_checkpoints([pod["metadata"]["uid"]])
+        # Forward 6 hours with the API up: no activation, no GC.
+        jump(6 * 3600)
+        time.sleep(4)
+        self.assertEqual(env.bridge_files(), [], "a forward jump activated the bridge")
+        self.assertTrue(os.path.exists(env.checkpoint_path(pod["metadata"]["uid"])))
+        # The API goes down: activation after the real window, not before.
+        t0 = time.monotonic()
+        self.api.fault("down")
+        self.wait_bridge([manifest_of("p1")], what="activation")
+        self.assertGreaterEqual(time.monotonic() - t0, 2.5, "activated before the window")
+        # Back 6 hours while down: nothing is withdrawn.
+        jump(0)
+        for _ in range(20):
+            self.assertEqual(env.bridge_files(), [manifest_of("p1")],
+                             "a backward jump withdrew the bridge")
+            time.sleep(0.2)
+        # The API returns: withdrawal after the real reachable window.
+        t0 = time.monotonic()
+        self.api.fault("none")
+        self.wait_bridge([], timeout=20, what="withdrawal")
+        self.assertGreaterEqual(time.monotonic() - t0, 1.5, "withdrawn before the window")
+        self.assertEqual(env.stop(), 0)
+
+    # Damaged checkpoints.
+    def test_corrupt_and_truncated_checkpoints(self):
+        env = self.env
+        pods = self.add_parents(2)
+        uid1, uid2 = (p["metadata"]["uid"] for p in pods)
+        env.start()
+        self.wait_checkpoints([uid1, uid2])
+        self.assertEqual(env.stop(), 0)
+
+        # p1: one flipped byte. p2 gone from the API, its file truncated.
+        # A third, planted file for a uid nobody knows: truncated too.
+        path1, path2 = env.checkpoint_path(uid1), env.checkpoint_path(uid2)
+        data = bytearray(read_bytes(path1))
+        data[len(data) // 2] ^= 0x20
+        with open(path1, "wb") as f:
+            f.write(data)
+        whole2 = read_bytes(path2)
+        with open(path2, "wb") as f:
+            f.write(whole2[:len(whole2) // 2])
+        uid3 = uid_of(77)
+        path3 = env.checkpoint_path(uid3)
+        with open(path3, "wb") as f:
+            f.write(whole2[:40])
+        damaged = {u: sha(env.checkpoint_path(u)) for u in (uid2, uid3)}
+        self.api.delete_pod("kube-system", "p2")
+
+        # Boot with the API down: reported corrupt, never activated, kept.
+        self.api.fault("down")
+        env.start()
+        self.wait_log("API is unreachable", timeout=15)
+        time.sleep(1.5)
+        self.assertEqual(env.bridge_files(), [], "a corrupt checkpoint was activated")
+        st = {c["uid"]: c for c in env.status()["checkpoints"]}
+        for u in (uid1, uid2, uid3):
+            self.assertEqual(st[u]["state"], "corrupt", u)
+            self.assertFalse(st[u]["active"])
+        self.assertIn("is corrupt (kept, never activated)", env.log_text())
+
+        # The API returns: p1's good write replaces its file; the others stay
+        # (p2's parent is gone, but a corrupt file is never deleted).
+        self.api.fault("none")
+        wait_for(lambda: {c["uid"]: c["state"] for c in env.status()["checkpoints"]}.get(uid1)
+                 == "ok", timeout=20, what="p1 rewritten by a good write")
+        self.wait_log("corrupt file replaced by a verified one")
+        time.sleep(env.windows[2] + 2)  # past gc-grace
+        for u, h in damaged.items():
+            self.assertEqual(sha(env.checkpoint_path(u)), h, "a corrupt file was changed")
+
+        # A byte flipped while running: status says corrupt at once, the next
+        # good write (the pod changes in the API) replaces it.
+        data = bytearray(read_bytes(path1))
+        data[-10] ^= 0x01
+        with open(path1, "wb") as f:
+            f.write(data)
+        st = {c["uid"]: c for c in env.status()["checkpoints"]}
+        self.assertEqual(st[uid1]["state"], "corrupt")
+        pods[0]["metadata"]["labels"] = {"rev": "2"}
+        self.api.add_pod(pods[0])
+        wait_for(lambda: {c["uid"]: c["state"] for c in env.status()["checkpoints"]}.get(uid1)
+                 == "ok", timeout=20, what="p1 rewritten after the flip")
+        self.assert_no_temps(env.state)
+        self.assertEqual(env.stop(), 0)
+
+    # Scale.
+    def test_huge_pod_list(self):
+        env = self.env
+        pods = []
+        for i in range(3000):
+            if i % 30 == 0:
+                pods.append(annotated_pod("ds-%04d" % i, NODE, 10000 + i))
+            else:
+                pods.append(annotated_pod("plain-%04d" % i, NODE, 10000 + i, annotations={}))
+        self.api.add_pods(pods)
+        self.api.add_object(configmap("unused", "kube-system", {"k": "v"}))
+        self.api.reset_stats()
+        env.start()
+        uids = [p["metadata"]["uid"] for p in pods if p["metadata"]["annotations"]]
+        self.assertEqual(len(uids), 100)
+        self.wait_checkpoints(uids, timeout=60)
+        stats = self.api.stats()["counts"]
+        self.assertGreaterEqual(stats.get("LIST pods", 0), 6, "3000 pods need 6 pages of 500")
+        self.assertIn("API listed: 3000 pods", env.log_text())
+        with open("/proc/%d/status" % env.proc.pid) as f:
+            hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+        print("huge PodList: peak RSS %.1f MiB, %d LIST requests" % (hwm / 1024.0,
+                                                                      stats["LIST pods"]))
+        self.assertLess(hwm, 48 * 1024, "peak RSS %d KiB listing 3000 pods" % hwm)
+        self.assertEqual(len(os.listdir(os.path.join(env.state, "pods"))), 100)
+        self.assertEqual(env.stop(), 0)
+
+    # Signals.
+    def test_sigterm_during_activation(self):
+        env = self.env
+        pods = self.add_parents(110)
+        env.start()
+        self.wait_checkpoints([p["metadata"]["uid"] for p in pods], timeout=60)
+        self.api.fault("down")
+        wait_for(lambda: env.bridge_files(), timeout=15, step=0.002, what="activation starts")
+        self.assertEqual(env.stop(signal.SIGTERM), 0)
+        self.assertGreater(len(env.bridge_files()), 0, "SIGTERM withdrew the bridge")
+        self.assert_no_temps(env.manifests)
+        self.assert_manifests_whole()
+        self.assertIn("stopping (bridge manifests stay)", env.log_text())
+        # A restart during the outage completes the set.
+        env.start()
+        self.wait_log("checkpoints (110 verified)")
+        self.wait_bridge([manifest_of("p%d" % i) for i in range(1, 111)], timeout=20,
+                         what="all 110 manifests after restart")
+        self.assertEqual(env.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
