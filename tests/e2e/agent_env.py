@@ -241,3 +241,19 @@ def secret(name, namespace, data):
             "metadata": {"name": name, "namespace": namespace, "uid": uid_of(9500 + len(name)),
                          "resourceVersion": "1"},
             "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}
+
+
+# KC_AGENT_WRAPPER (shlex syntax, e.g. "valgrind --error-exitcode=99"): every
+# agent started without an explicit wrapper runs under it, so the same tests
+# run under valgrind or another tool (scripts/test-valgrind.sh).
+_start_unwrapped = AgentEnv.start
+
+
+def _start_with_env_wrapper(self, extra=(), wrapper=()):
+    import shlex
+    if not wrapper and os.environ.get("KC_AGENT_WRAPPER"):
+        wrapper = shlex.split(os.environ["KC_AGENT_WRAPPER"])
+    return _start_unwrapped(self, extra, wrapper)
+
+
+AgentEnv.start = _start_with_env_wrapper
