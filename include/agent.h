@@ -51,6 +51,8 @@ struct agent {
 	bool reload;
 	bool ready_sent;
 	bool waiting_logged;           /* "staticPodPath does not exist" said once */
+	bool activation_timed;         /* overhead logged since the window ended */
+	json_t *ignored_logged;        /* prefixed foreign files already logged */
 	json_t *ckpt_retry;            /* uids whose checkpoint write failed (object) */
 	int64_t ckpt_retry_ms;         /* when to fetch and write them again */
 	enum reach_state reach_logged; /* last state announced in the log */

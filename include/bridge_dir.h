@@ -7,7 +7,7 @@
  *     one document carrying the annotation kubelet-checkpoint/checkpoint-of.
  * Every other file (kube-apiserver.yaml, etcd.yaml, dotfiles, symlinks, a
  * prefixed file without the marker) is never written, renamed or deleted,
- * whatever happens; prefixed ones are reported (and logged) as ignored.
+ * whatever happens; prefixed ones are reported as ignored (the caller logs them).
  *
  * All operations go through openat() on one directory fd opened with
  * O_DIRECTORY|O_NOFOLLOW. The directory is never created: a staticPodPath
@@ -83,6 +83,33 @@ kc_code bridge_dir_write(struct bridge_dir *bd, const char *file, const void *da
 kc_code bridge_dir_write_manifest(struct bridge_dir *bd, const char *file, const json_t *manifest,
                                   const void *data, size_t len, bool *changed,
                                   struct kc_error *err);
+
+/*
+ * Would a later look see these manifest bytes as ours (one document carrying
+ * the marker, at most 10 MiB)? Check once when the bytes are made, so that the
+ * batch write below needs no parse on the activation path.
+ */
+kc_code bridge_dir_check_bytes(const char *file, const void *data, size_t len,
+                               struct kc_error *err);
+
+/* One manifest of a batch: file and bytes in; changed and rc out. */
+struct bridge_write {
+	const char *file;
+	const void *data; /* passed bridge_dir_check_bytes */
+	size_t len;
+	bool changed;
+	struct kc_error err; /* .code KC_OK, or why this one failed */
+};
+
+/*
+ * Write many manifests with one durability barrier (fs_write_batch_at): the
+ * activation path, where 110 manifests must be durable within 50 ms. Same
+ * rules as bridge_dir_write per file (only when the bytes differ; a file there
+ * that is not ours is never replaced: that entry fails, the others go on).
+ * Returns the first entry's error, if any.
+ */
+kc_code bridge_dir_write_batch(struct bridge_dir *bd, struct bridge_write *w, size_t n,
+                               struct kc_error *err);
 
 /*
  * Remove file if, re-checked right now, it is ours; missing is fine

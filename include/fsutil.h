@@ -36,8 +36,8 @@ struct fs_batch_entry {
 	const char *name;
 	const void *data;
 	size_t len;
-	bool changed; /* it was written */
-	kc_code rc;   /* KC_OK, or why this entry failed (others go on) */
+	bool changed;        /* it was written */
+	struct kc_error err; /* .code KC_OK, or why this entry failed (others go on) */
 };
 
 /*

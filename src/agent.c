@@ -248,6 +248,8 @@ static kc_code agent_start(struct agent *a, struct kc_error *err)
 	a->reach_since_wall = a->start_wall;
 	a->sigfd = -1;
 	a->dirty = true;
+	if ((a->ignored_logged = json_array()) == NULL)
+		return kc_fail(err, KC_ENOMEM, "out of memory");
 	reachability_init(&a->reach, a->start_ms, (int64_t)a->cfg->unreachable_after * 1000,
 	                  (int64_t)a->cfg->reachable_after * 1000);
 	if (notify_open(&a->notify, err) != KC_OK)
@@ -284,6 +286,7 @@ int agent_main(int argc, char **argv)
 	sources_close(&a);
 	notify_close(&a.notify);
 	local_pods_free(&a.local);
+	json_decref(a.ignored_logged);
 	json_decref(a.ckpt_retry);
 	if (a.sigfd >= 0)
 		close(a.sigfd);

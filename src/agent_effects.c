@@ -28,6 +28,15 @@ static void read_flag(struct agent *a)
 	a->flag_on = on;
 }
 
+static bool string_in(const json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v) if (strcmp(json_string_value(v), s) == 0) return true;
+	return false;
+}
+
 static void announce_reachability(struct agent *a, const struct reach_view *v)
 {
 	if (v->state == a->reach_logged)
@@ -38,6 +47,7 @@ static void announce_reachability(struct agent *a, const struct reach_view *v)
 	else if (v->state == REACH_REACHABLE)
 		kc_log(KC_LOG_NOTICE, "API is reachable");
 	a->reach_logged = v->state;
+	a->activation_timed = false;
 	a->reach_since_wall = time(NULL);
 	api_client_set_unreachable(a->api, v->state == REACH_UNREACHABLE);
 }
@@ -106,39 +116,77 @@ static bool name_kept(const struct decision_result *res, const char *file)
 	return false;
 }
 
+/* Every ACTIVE manifest, written with one durability barrier. */
 static void write_active(struct agent *a, const struct decision_result *res, const size_t *idx,
                          const struct reach_view *api)
 {
 	int64_t t0 = agent_now_ms();
-	struct parent_rec *r;
-	struct kc_error err;
-	size_t n = 0;
-	bool changed;
-	size_t i;
+	struct parent_rec **recs;
+	struct bridge_write *w;
+	size_t i, k = 0, n = 0;
 
-	for (i = 0; i < res->count; i++) {
+	if (res->nactive == 0)
+		return;
+	w = calloc(res->nactive, sizeof(*w));
+	recs = calloc(res->nactive, sizeof(*recs));
+	if (w == NULL || recs == NULL) {
+		kc_log(KC_LOG_ERR, "activation: out of memory");
+		goto out;
+	}
+	for (i = 0; i < res->count && k < res->nactive; i++) {
 		if (res->items[i].verdict != DECISION_ACTIVE)
 			continue;
-		r = &a->parents.recs[idx[i]];
-		if (bridge_dir_write(a->bridge, r->manifest_name, r->manifest.data, r->manifest.len,
-		                     &changed, &err) != KC_OK) {
-			kc_log(KC_LOG_ERR, "activating %s/%s: %s", r->namespace, r->name, err.msg);
-			agent_note_error(a, &err);
-			continue;
-		}
-		if (changed) {
+		recs[k] = &a->parents.recs[idx[i]];
+		w[k].file = recs[k]->manifest_name;
+		w[k].data = recs[k]->manifest.data;
+		w[k].len = recs[k]->manifest.len;
+		k++;
+	}
+	bridge_dir_write_batch(a->bridge, w, k, NULL);
+	for (i = 0; i < k; i++) {
+		if (w[i].err.code != KC_OK) {
+			kc_log(KC_LOG_ERR, "activating %s/%s: %s", recs[i]->namespace,
+			       recs[i]->name, w[i].err.msg);
+			agent_note_error(a, &w[i].err);
+		} else if (w[i].changed) {
 			a->activations++;
 			n++;
-			kc_log(KC_LOG_NOTICE, "activated %s/%s (%s): wrote %s/%s", r->namespace,
-			       r->name, r->uid, a->cfg->static_pod_path, r->manifest_name);
+			kc_log(KC_LOG_NOTICE, "activated %s/%s (%s): wrote %s/%s",
+			       recs[i]->namespace, recs[i]->name, recs[i]->uid,
+			       a->cfg->static_pod_path, w[i].file);
 		}
 	}
 	/* The activation overhead DESIGN 7 budgets, measured where it happens. */
-	if (n > 0 && api->state == REACH_UNREACHABLE)
+	if (n > 0 && api->state == REACH_UNREACHABLE && !a->activation_timed) {
 		kc_log(KC_LOG_INFO,
 		       "activated %zu manifests in %lld ms (%lld ms after the window ended)", n,
 		       (long long)(agent_now_ms() - t0),
 		       (long long)(agent_now_ms() - api->since_ms));
+		a->activation_timed = true;
+	}
+out:
+	free(w);
+	free(recs);
+}
+
+/* A prefixed file that is not ours is said once, not at every pass. */
+static void log_ignored(struct agent *a, const struct bridge_list *l)
+{
+	struct kc_error err;
+	size_t i;
+
+	for (i = 0; i < l->nignored; i++) {
+		const char *f = l->ignored[i].file;
+
+		if (json_array_size(a->ignored_logged) > 0 && string_in(a->ignored_logged, f))
+			continue;
+		kc_log(KC_LOG_WARNING, "%s/%s: has our prefix but is not ours (%s): left alone",
+		       a->cfg->static_pod_path, f, l->ignored[i].reason);
+		if (json_array_append_new(a->ignored_logged, json_string(f)) != 0) {
+			kc_fail(&err, KC_ENOMEM, "out of memory");
+			agent_note_error(a, &err);
+		}
+	}
 }
 
 static void remember_files(struct agent *a, const struct bridge_list *l,
@@ -182,6 +230,7 @@ static void withdraw_unwanted(struct agent *a, const struct decision_result *res
 			       a->cfg->static_pod_path, file, l.manifests[i].checkpoint_of);
 		}
 	}
+	log_ignored(a, &l);
 	remember_files(a, &l, res);
 	a->nactive = a->nbridge_files;
 	bridge_list_free(&l);

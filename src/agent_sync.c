@@ -57,6 +57,8 @@ static kc_code cache_manifest(struct agent *a, struct parent_rec *r, const json_
 	    (rc = render_manifest_bytes(manifest, &bytes, err)) == KC_OK &&
 	    (rc = render_manifest_name(meta_str(pod, "namespace"), meta_str(pod, "name"), file,
 	                               sizeof(file), err)) == KC_OK)
+		rc = bridge_dir_check_bytes(file, bytes.data, bytes.len, err);
+	if (rc == KC_OK)
 		rc = parent_rec_set_manifest(r, file, &bytes, err);
 	json_decref(manifest);
 	kc_buf_free(&bytes);

@@ -321,10 +321,6 @@ kc_code bridge_dir_list(struct bridge_dir *bd, struct bridge_list *out, struct k
 		}
 		if (rc != KC_OK)
 			break;
-		if (!in.ours)
-			kc_log(KC_LOG_INFO,
-			       "%s/%s: has our prefix but is not ours (%s): left alone", bd->path,
-			       de->d_name, in.why.msg);
 		rc = list_add(out, &cap, &icap, de->d_name, &in, err);
 		inspection_free(&in);
 	}
@@ -333,8 +329,10 @@ kc_code bridge_dir_list(struct bridge_dir *bd, struct bridge_list *out, struct k
 		bridge_list_free(out);
 		return rc;
 	}
-	qsort(out->manifests, out->count, sizeof(*out->manifests), manifest_order);
-	qsort(out->ignored, out->nignored, sizeof(*out->ignored), ignored_order);
+	if (out->count > 1) /* qsort's base may not be NULL, even for 0 items */
+		qsort(out->manifests, out->count, sizeof(*out->manifests), manifest_order);
+	if (out->nignored > 1)
+		qsort(out->ignored, out->nignored, sizeof(*out->ignored), ignored_order);
 	return KC_OK;
 }
 
@@ -359,8 +357,13 @@ void bridge_list_free(struct bridge_list *list)
  * already holds these bytes (no parse needed), refused when the file there
  * is not ours.
  */
-static kc_code write_marked(struct bridge_dir *bd, const char *file, const void *data, size_t len,
-                            bool *changed, struct kc_error *err)
+/*
+ * May data be written to file? KC_OK with *same when the file already holds
+ * these bytes with our mode (no parse needed: the bytes carry the marker);
+ * KC_OK when it is absent or ours; KC_EINVAL when it is not ours.
+ */
+static kc_code may_write(struct bridge_dir *bd, const char *file, const void *data, size_t len,
+                         bool *same, struct kc_error *err)
 {
 	struct inspection in;
 	struct kc_buf b;
@@ -368,13 +371,15 @@ static kc_code write_marked(struct bridge_dir *bd, const char *file, const void 
 	mode_t mode = 0;
 	kc_code rc;
 
+	*same = false;
 	memset(&in, 0, sizeof(in));
 	kc_buf_init(&b, RENDER_MAX_MANIFEST);
 	rc = load_candidate(bd, file, &b, &mode, &loaded, &in, err);
 	if (rc == KC_OK && loaded && b.len == len && memcmp(b.data, data, len) == 0 &&
 	    mode == BRIDGE_MANIFEST_MODE) {
 		kc_buf_free(&b);
-		return KC_OK; /* the same bytes, which carry the marker: ours, unchanged */
+		*same = true;
+		return KC_OK;
 	}
 	if (rc == KC_OK && loaded)
 		rc = inspect_content(b.data, b.len, file, &in, err);
@@ -383,10 +388,78 @@ static kc_code write_marked(struct bridge_dir *bd, const char *file, const void 
 	if (rc == KC_OK && !in.ours)
 		return kc_fail(err, KC_EINVAL, "%s/%s: exists and is not ours (%s): left alone",
 		               bd->path, file, in.why.msg);
-	if (rc != KC_OK && rc != KC_ENOTFOUND)
+	return rc == KC_ENOTFOUND ? KC_OK : rc;
+}
+
+/* Write data, known to carry the marker, to file (see may_write). */
+static kc_code write_marked(struct bridge_dir *bd, const char *file, const void *data, size_t len,
+                            bool *changed, struct kc_error *err)
+{
+	bool same;
+	kc_code rc;
+
+	if ((rc = may_write(bd, file, data, len, &same, err)) != KC_OK || same)
 		return rc;
 	return fs_write_atomic_at(bd->fd, bd->path, file, data, len, BRIDGE_MANIFEST_MODE, changed,
 	                          err);
+}
+
+kc_code bridge_dir_check_bytes(const char *file, const void *data, size_t len, struct kc_error *err)
+{
+	struct inspection in;
+	kc_code rc;
+
+	if (len > RENDER_MAX_MANIFEST)
+		return kc_fail(err, KC_ETOOBIG, "%s: manifest over %u bytes", file,
+		               RENDER_MAX_MANIFEST);
+	memset(&in, 0, sizeof(in));
+	if ((rc = inspect_content(data, len, file, &in, err)) != KC_OK)
+		return rc;
+	inspection_free(&in);
+	if (!in.ours)
+		return kc_fail(err, KC_EINVAL, "%s: refusing a manifest that %s", file, in.why.msg);
+	return KC_OK;
+}
+
+kc_code bridge_dir_write_batch(struct bridge_dir *bd, struct bridge_write *w, size_t n,
+                               struct kc_error *err)
+{
+	struct fs_batch_entry *e = calloc(n ? n : 1, sizeof(*e));
+	size_t i, k = 0, *back = calloc(n ? n : 1, sizeof(*back));
+	kc_code first = KC_OK;
+	bool same;
+
+	if (e == NULL || back == NULL) {
+		free(e);
+		free(back);
+		return kc_fail(err, KC_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		w[i].changed = false;
+		kc_error_clear(&w[i].err);
+		if (check_manifest_name(bd, w[i].file, &w[i].err) != KC_OK ||
+		    may_write(bd, w[i].file, w[i].data, w[i].len, &same, &w[i].err) != KC_OK ||
+		    same)
+			continue;
+		e[k] =
+		    (struct fs_batch_entry){.name = w[i].file, .data = w[i].data, .len = w[i].len};
+		back[k++] = i;
+	}
+	fs_write_batch_at(bd->fd, bd->path, e, k, BRIDGE_MANIFEST_MODE, NULL);
+	for (i = 0; i < k; i++) {
+		w[back[i]].changed = e[i].changed;
+		w[back[i]].err = e[i].err;
+	}
+	for (i = 0; i < n && first == KC_OK; i++) {
+		if (w[i].err.code != KC_OK) {
+			first = w[i].err.code;
+			if (err != NULL)
+				*err = w[i].err;
+		}
+	}
+	free(e);
+	free(back);
+	return first;
 }
 
 kc_code bridge_dir_write(struct bridge_dir *bd, const char *file, const void *data, size_t len,

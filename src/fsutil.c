@@ -169,7 +169,7 @@ kc_code fs_write_atomic_at(int dirfd, const char *dirpath, const char *name, con
 static void batch_fail(struct fs_batch_entry *e, kc_code *first, struct kc_error *err,
                        const struct kc_error *why)
 {
-	e->rc = why->code;
+	e->err = *why;
 	if (*first == KC_OK) {
 		*first = why->code;
 		if (err != NULL)
@@ -212,7 +212,7 @@ kc_code fs_write_batch_at(int dirfd, const char *dirpath, struct fs_batch_entry 
 		struct fs_batch_entry *e = &entries[i];
 
 		e->changed = false;
-		e->rc = KC_OK;
+		kc_error_clear(&e->err);
 		if (fs_temp_name(e->name, tmp, sizeof(tmp), &why) != KC_OK) {
 			batch_fail(e, &first, err, &why);
 			continue;

@@ -215,6 +215,39 @@ static void test_never_overwrites_foreign(void **state)
 	assert_non_null(strstr(err.msg, "over the 250"));
 }
 
+static void test_batch_write(void **state)
+{
+	struct fixture *f = *state;
+	struct bridge_write w[4] = {
+	    {.file = OURS, .data = manifest_v1, .len = strlen(manifest_v1)},
+	    {.file = NO_MARKER, .data = manifest_v1, .len = strlen(manifest_v1)},
+	    {.file = PREFIX_LNK, .data = manifest_v1, .len = strlen(manifest_v1)},
+	    {.file = "etcd.yaml", .data = manifest_v1, .len = strlen(manifest_v1)},
+	};
+	struct kc_error err;
+	char p[PATH_MAX];
+
+	assert_int_equal(bridge_dir_check_bytes(OURS, manifest_v1, strlen(manifest_v1), &err),
+	                 KC_OK);
+	assert_int_equal(bridge_dir_check_bytes(OURS, unmarked, strlen(unmarked), &err), KC_EINVAL);
+	/* Foreign targets fail one by one; ours is written all the same. */
+	assert_int_equal(bridge_dir_write_batch(f->bd, w, 4, &err), KC_EINVAL);
+	assert_true(w[0].changed);
+	assert_int_equal(w[0].err.code, KC_OK);
+	for (size_t i = 1; i < 4; i++) {
+		assert_false(w[i].changed);
+		assert_int_equal(w[i].err.code, KC_EINVAL);
+	}
+	assert_planted_untouched(f);
+	snprintf(p, sizeof(p), "%s/%s", f->dir, OURS);
+	char *got = tu_read_file(p, NULL);
+	assert_string_equal(got, manifest_v1);
+	free(got);
+	/* Unchanged bytes: nothing rewritten. */
+	assert_int_equal(bridge_dir_write_batch(f->bd, w, 1, &err), KC_OK);
+	assert_false(w[0].changed);
+}
+
 static void test_list_and_remove_only_ours(void **state)
 {
 	struct fixture *f = *state;
@@ -341,6 +374,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_write_only_when_different, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_never_overwrites_foreign, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_manifest_object, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_batch_write, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_and_remove_only_ours, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clean_only_our_temps, setup, teardown),
 	};

@@ -121,9 +121,9 @@ static void test_batch_write(void **state)
 	/* One bad entry fails alone; the others are written, identical ones skipped. */
 	assert_int_equal(fs_write_batch_at(dfd, dir, e, 3, 0600, &err), KC_EINVAL);
 	assert_true(e[0].changed);
-	assert_int_equal(e[0].rc, KC_OK);
+	assert_int_equal(e[0].err.code, KC_OK);
 	assert_false(e[1].changed);
-	assert_int_equal(e[2].rc, KC_EINVAL);
+	assert_int_equal(e[2].err.code, KC_EINVAL);
 	snprintf(path, sizeof(path), "%s/a.yaml", dir);
 	char *got = tu_read_file(path, NULL);
 	assert_string_equal(got, "a\n");
