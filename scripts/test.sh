@@ -1,10 +1,27 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine, builds with -Werror and runs every test:
-# unit (cmocka), schema, end-to-end against the fake apiserver, packaging,
-# sanitizers and short fuzz runs. This is what CI runs.
+# unit (cmocka), end-to-end against the fake apiserver, fixtures against the
+# Kubernetes schema, crash/fault/package tests (ctest), then the whole suite
+# under ASan+UBSan, the bridge cycle under valgrind, and short fuzz runs.
+# This is what CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
+start=$(date +%s)
+step() { echo; echo "=== test.sh: $* ($(( $(date +%s) - start ))s)"; }
+
+step "build (-Wall -Wextra -Werror) and ctest"
 cmake -S . -B build/test -DKC_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/test -j"$(nproc)"
 (cd build/test && ctest --output-on-failure -j2)
+
+step "the suite under ASan+UBSan"
+KC_ASAN_BUILD_DIR="$PWD/build/asan" scripts/test-sanitize.sh
+
+step "the bridge cycle under valgrind memcheck"
+KC_VALGRIND_BUILD_DIR="$PWD/build/valgrind" scripts/test-valgrind.sh
+
+step "fuzz smoke runs"
+FUZZ_SECONDS="${FUZZ_SECONDS:-15}" scripts/fuzz-smoke.sh
+
+step "all passed"
