@@ -429,6 +429,26 @@ class Faults(Base):
         # The half event never reached the caller.
         self.assertFalse([e for e in p.events if e.get("pod") == "?/cut"])
 
+    def test_bad_stream_content_is_a_failure_and_rewatched(self):
+        api = self.fake()
+        api.add_pod(make_pod("a", NODE))
+        p = self.connected(api)
+        for line, needle in (
+                ('{"type":"ERROR","object":{"kind":"Status","code":500,"message":"boom"}}\n',
+                 "ERROR event, status 500: boom"),
+                ("{not json\n", "invalid JSON"),
+                ('{"type":"RENAMED","object":{}}\n', "unknown event type"),
+                ('{"type":"ADDED","object":{"x":"' + "y" * (17 << 20) + '"}}\n',
+                 "more than 16777216 bytes")):
+            deadline = time.monotonic() + 5  # the fake notices a closed watch within 0.5 s
+            while api.stats()["active_watches"] != 1 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(api.inject(line), 1)
+            p.wait_for(contact("failure", re.escape(needle)), timeout=30)
+            p.wait_for(contact("success", "WATCH"), timeout=10)
+        self.assertEqual(api.stats()["counts"]["LIST pods"], 1)
+        self.assertFalse([e for e in p.events if e["ev"] in ("changed", "deleted")])
+
     def test_backoff_once_unreachable(self):
         api = self.fake()
         api.fault("down")

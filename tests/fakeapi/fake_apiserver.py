@@ -20,6 +20,7 @@ import base64
 import http.server
 import json
 import os
+import select
 import socket
 import ssl
 import sys
@@ -159,6 +160,7 @@ class Watch:
     def __init__(self):
         self.cut = None  # None, "partial" or "clean"
         self.expire = False
+        self.inject = []  # raw lines to write as they are
 
 
 class ApiHandler(http.server.BaseHTTPRequestHandler):
@@ -362,15 +364,18 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                     now = time.monotonic()
                     pending = [e for e in st.events if e[0] > last and
                                (node is None or pod_node(e[2]) == node)]
-                    if pending or w.cut or w.expire or now >= deadline or \
+                    if pending or w.cut or w.expire or w.inject or now >= deadline or \
                             (bookmarks and now >= next_bookmark):
                         break
-                    wait = deadline - now
+                    if self.client_gone():
+                        return
+                    wait = min(deadline - now, 0.5)
                     if bookmarks:
                         wait = min(wait, next_bookmark - now)
                     st.cond.wait(timeout=max(0.0, wait))
                 current = st.rv
                 cut, expire = w.cut, w.expire
+                inject, w.inject = w.inject, []
             if cut:
                 return self.cut_stream(cut)
             if expire:
@@ -381,6 +386,8 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             for rv, etype, pod in pending:
                 self.write_chunk(json.dumps({"type": etype, "object": pod}).encode() + b"\n")
                 last = rv
+            for line in inject:
+                self.write_chunk(line.encode())
             now = time.monotonic()
             if bookmarks and now >= next_bookmark:
                 last = max(last, current)  # every event up to current was sent
@@ -392,6 +399,15 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             if now >= deadline:
                 self.write_chunk(b"")
                 return
+
+    def client_gone(self):
+        """A watch client sends nothing after its request: readable means it
+        closed the connection (or sent TLS close_notify)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
 
     def cut_stream(self, mode):
         half = json.dumps({"type": "MODIFIED", "object": {
@@ -577,6 +593,11 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                         w.cut = mode
                     st.cond.notify_all()
                     return self.reply(200, {"cut": len(st.watches)})
+                if self.path == "/inject":
+                    for w in st.watches:
+                        w.inject.append(body["line"])
+                    st.cond.notify_all()
+                    return self.reply(200, {"injected": len(st.watches)})
                 if self.path == "/compact":
                     st.compacted_rv = st.bump()
                     st.events = []

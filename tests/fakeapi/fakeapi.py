@@ -126,6 +126,10 @@ class FakeAPI:
         'clean' ends the chunked body properly right after the half event."""
         return self.call("POST", "/cut", {"mode": mode})["cut"]
 
+    def inject(self, line):
+        """Write raw bytes into every active watch stream; returns how many."""
+        return self.call("POST", "/inject", {"line": line})["injected"]
+
     def compact(self, notify=False):
         """Forget history: watches from an older rv get 410 (notify: also
         send ERROR 410 to the active watches)."""
