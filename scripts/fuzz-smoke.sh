@@ -26,8 +26,11 @@ for t in $targets; do
 	# New corpus entries go to a scratch directory: the seeds (our corpus and
 	# render's hostile inputs) stay as committed.
 	scratch=$(mktemp -d)
+	dict=""
+	[ -f "$src/fuzz/$t.dict" ] && dict="-dict=$src/fuzz/$t.dict"
 	echo "fuzz-smoke: $t for ${seconds}s"
-	if ! "$build/$t" -max_total_time="$seconds" -max_len=1048576 -timeout=10 \
+	# shellcheck disable=SC2086
+	if ! "$build/$t" $dict -max_total_time="$seconds" -max_len=1048576 -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$build/crashes/$t-" \
 		"$scratch" "$src/fuzz/corpus/$t" "$src/tests/hostile" >"$build/$t.log" 2>&1; then
