@@ -335,9 +335,10 @@ static kc_code emit_document(struct writer *w, const json_t *doc)
 	yaml_event_t ev;
 	kc_code rc;
 
-	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) ||
-	    (rc = emit(w, &ev)) != KC_OK)
-		return w->buf_failed ? KC_ETOOBIG : kc_fail(w->err, KC_ENOMEM, "out of memory");
+	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING))
+		return kc_fail(w->err, KC_ENOMEM, "out of memory");
+	if ((rc = emit(w, &ev)) != KC_OK)
+		return rc;
 	if (!yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1))
 		return kc_fail(w->err, KC_ENOMEM, "out of memory");
 	if ((rc = emit(w, &ev)) != KC_OK || (rc = emit_node(w, doc, 1)) != KC_OK)
