@@ -276,6 +276,12 @@ int agent_main(int argc, char **argv)
 	}
 	kc_log_init(a.cfg->verbosity);
 	kc_log(KC_LOG_INFO, "kubelet-checkpoint %s starting", KC_VERSION);
+	/* Once, before any handle, while the process is still single-threaded. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		kc_log(KC_LOG_ERR, "libcurl initialisation failed");
+		agent_config_free(a.cfg);
+		return 1;
+	}
 	agent_config_log(a.cfg);
 	if ((rc = agent_start(&a, &err)) == KC_OK)
 		rc = loop(&a, argc, argv, &err);
@@ -291,5 +297,6 @@ int agent_main(int argc, char **argv)
 	if (a.sigfd >= 0)
 		close(a.sigfd);
 	agent_config_free(a.cfg);
+	curl_global_cleanup();
 	return rc == KC_OK ? 0 : (rc == KC_EINVAL ? 2 : 1);
 }
