@@ -71,9 +71,10 @@ static kc_code sources_open(struct agent *a, struct kc_error *err)
 	set_render_opts(a);
 	parent_table_init(&a->parents);
 	a->listed = false;
-	if ((rc = ckpt_store_open(a->cfg->state_dir, &a->store, err)) != KC_OK)
-		return rc;
+	/* A bad kubeconfig must fail before anything is created on disk. */
 	if ((rc = kubeconfig_load(a->cfg->kubeconfig, &a->kubeconfig, err)) != KC_OK)
+		return rc;
+	if ((rc = ckpt_store_open(a->cfg->state_dir, &a->store, err)) != KC_OK)
 		return rc;
 	agent_sync_callbacks(a, &cb);
 	if ((rc = api_client_new(a->kubeconfig, a->cfg->node_name, &cb, &a->api, err)) != KC_OK)
