@@ -19,12 +19,21 @@ logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 export KC_BINARY="$build/kubelet-checkpoint" KC_SOURCE_DIR="$src"
 export KC_FIXTURES_DIR="$src/../shared/fixtures/pods"
-# agent_env.py prepends this to the agent's command line (shlex syntax).
-export KC_AGENT_WRAPPER="valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
---errors-for-leak-kinds=definite,indirect --error-exitcode=99 --track-fds=no \
---log-file=$logs/agent.%p.log"
+# agent_env.py prepends KC_AGENT_WRAPPER (shlex syntax) to the agent's command
+# line. `status` recognises the running agent by the argv[0] of the pid in the
+# status file, and valgrind would show its own there: so valgrind's real binary
+# (Debian's /usr/bin/valgrind is a shell wrapper around valgrind.bin) is exec'd
+# with the agent's path as argv[0].
+vgbin=$(command -v valgrind.bin || command -v valgrind)
+vgopts="--quiet --leak-check=full --show-leak-kinds=definite,indirect \
+--errors-for-leak-kinds=definite,indirect --error-exitcode=99 --log-file=$logs/agent.%p.log"
+export KC_AGENT_WRAPPER="bash -c 'exec -a \"\$1\" $vgbin $vgopts \"\$@\"' kc-valgrind"
 rc=0
 python3 "$src/tests/e2e/test_agent_cycle.py" -v AgentCycleTest.test_full_cycle || rc=$?
+if ! ls "$logs"/agent.*.log >/dev/null 2>&1; then
+	echo "test-valgrind: the agent never ran under valgrind (KC_AGENT_WRAPPER ignored?)" >&2
+	exit 1
+fi
 for f in "$logs"/agent.*.log; do
 	[ -s "$f" ] || continue
 	echo "test-valgrind: report of $(basename "$f"):"

@@ -34,7 +34,8 @@ static kc_code objects_index(const json_t *objects, struct kc_objects **out, str
 		return kc_fail(err, KC_ENOMEM, "out of memory");
 	json_array_foreach(objects, i, o)
 	{
-		if ((rc = kc_objects_add(idx, o, err)) != KC_OK) {
+		/* kc_objects_add takes a reference; objects keeps its own. */
+		if ((rc = kc_objects_add(idx, json_incref(o), err)) != KC_OK) {
 			kc_objects_free(idx);
 			return rc;
 		}
