@@ -31,6 +31,7 @@ import json
 import os
 import re
 import select
+import shlex
 import shutil
 import statistics
 import struct
@@ -145,12 +146,13 @@ class Node(AgentEnv):
 
 
 def proc_status(pid):
-    """VmHWM/VmRSS in KiB and context switches summed over every thread."""
+    """VmHWM/VmRSS/RssAnon/RssFile in KiB and context switches summed over
+    every thread."""
     out = {"voluntary": 0, "nonvoluntary": 0}
     with open("/proc/%d/status" % pid) as f:
         for line in f:
             key, _, value = line.partition(":")
-            if key in ("VmHWM", "VmRSS"):
+            if key in ("VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem"):
                 out[key] = int(value.split()[0])
     for tid in os.listdir("/proc/%d/task" % pid):
         try:
@@ -164,7 +166,26 @@ def proc_status(pid):
         except FileNotFoundError:
             pass  # a thread that just ended
     out["threads"] = len(os.listdir("/proc/%d/task" % pid))
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    out["cpu_ms"] = (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
     return out
+
+
+def mappings_by_rss(pid, top=8):
+    """Where the resident memory is: KiB per mapped file (or [heap],
+    [anon], [stack]) from /proc/pid/smaps, largest first."""
+    per = {}
+    name = None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            fields = line.split()
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                name = fields[5] if len(fields) > 5 else "[anon]"
+                name = os.path.basename(name) if name.startswith("/") else name
+            elif fields and fields[0] == "Rss:":
+                per[name] = per.get(name, 0) + int(fields[1])
+    return sorted(per.items(), key=lambda kv: -kv[1])[:top]
 
 
 def wakeups(pid, seconds):
@@ -175,7 +196,8 @@ def wakeups(pid, seconds):
     vol = b["voluntary"] - a["voluntary"]
     nonvol = b["nonvoluntary"] - a["nonvoluntary"]
     return {"seconds": seconds, "voluntary": vol, "nonvoluntary": nonvol,
-            "per_second": round((vol + nonvol) / seconds, 3)}
+            "per_second": round((vol + nonvol) / seconds, 3),
+            "cpu_ms_per_second": round((b["cpu_ms"] - a["cpu_ms"]) / seconds, 2)}
 
 
 class DirEvents:
@@ -229,8 +251,10 @@ class DirEvents:
         os.close(self.fd)
 
 
-def populated_node(npods, unreachable_after, reachable_after, bookmark=None, base=None):
-    """A started agent whose checkpoints of npods realistic pods are on disk."""
+def populated_node(npods, unreachable_after, reachable_after, bookmark=None, base=None,
+                   wrapper=()):
+    """A started agent whose checkpoints of npods realistic pods are on disk
+    (wrapper: e.g. valgrind --tool=massif, to dig into a figure)."""
     env = Node("bench-node", unreachable_after=unreachable_after,
                reachable_after=reachable_after, gc_grace=300, base=base)
     try:
@@ -239,8 +263,9 @@ def populated_node(npods, unreachable_after, reachable_after, bookmark=None, bas
         workloads = workload_names(npods)
         env.api.add_object({"items": workload_objects(workloads)})
         env.api.add_pods(node_pods(env.node, 1, workloads))
-        env.start()
-        wait_for(lambda: len(env.checkpoints()) == npods, timeout=60 + npods,
+        env.start(wrapper=wrapper)
+        wait_for(lambda: check_alive(env) and len(env.checkpoints()) == npods,
+                 timeout=(60 + npods) * (10 if wrapper else 1),
                  what="%d checkpoints" % npods)
         return env
     except BaseException:
@@ -248,17 +273,41 @@ def populated_node(npods, unreachable_after, reachable_after, bookmark=None, bas
         raise
 
 
+def check_alive(env):
+    """True while the agent runs; its death fails the benchmark with its log."""
+    rc = env.proc.poll()
+    if rc is not None:
+        raise AssertionError("the agent exited (status %s); end of its log:\n%s" % (
+            rc, env.log_text()[-3000:]))
+    return True
+
+
 def bridges_down(env, want, timeout, what):
-    wait_for(lambda: len(env.bridge_files()) == want, timeout=timeout, step=0.02, what=what)
+    wait_for(lambda: check_alive(env) and len(env.bridge_files()) == want, timeout=timeout,
+             step=0.02, what=what)
 
 
 # --- 1. activation overhead -------------------------------------------------
 
-def activation_cycle(env, npods, events):
+def dirty_the_disk(env, mib):
+    """Leave mib MiB of unsynced data on the staticPodPath's filesystem, as a
+    busy node would have (logs, images): a syncfs() barrier must flush it."""
+    if mib <= 0:
+        return
+    with open(os.path.join(env.root, "dirty.bin"), "wb") as f:
+        chunk = os.urandom(1 << 20)
+        for _ in range(mib):
+            f.write(chunk)
+
+
+def activation_cycle(env, npods, events, dirty_mib=0):
     """API down until all npods bridges are there, then up until withdrawn."""
     ua = env.windows[0]
     offset = env.log_size()
     events.take()
+    os.sync()
+    # Written during the window, before it ends (ua >= 3 s): still dirty then.
+    threading.Timer(max(0.0, ua - 1.5), dirty_the_disk, (env, dirty_mib)).start()
     t_down = time.monotonic()
     env.api.fault("down")
     bridges_down(env, npods, ua + 30, "%d bridge manifests" % npods)
@@ -287,12 +336,12 @@ def activation_cycle(env, npods, events):
     return out
 
 
-def bench_activation(npods=MAX_PODS, cycles=5, unreachable_after=3, base=None):
+def bench_activation(npods=MAX_PODS, cycles=5, unreachable_after=3, base=None, dirty_mib=0):
     env = populated_node(npods, unreachable_after, 2, base=base)
     events = DirEvents(env.manifests)
     try:
         time.sleep(1.0)
-        runs = [activation_cycle(env, npods, events) for _ in range(cycles)]
+        runs = [activation_cycle(env, npods, events, dirty_mib) for _ in range(cycles)]
         foreign_ok = env.foreign_snapshot() == env.foreign_before
     finally:
         events.close()
@@ -305,6 +354,7 @@ def bench_activation(npods=MAX_PODS, cycles=5, unreachable_after=3, base=None):
         return {"median": statistics.median(vals), "worst": max(vals), "all": vals}
 
     return {"pods": npods, "cycles": cycles, "unreachable_after_s": unreachable_after,
+            "dirty_mib": dirty_mib,
             "runs": runs, "log_after_window_ms": stats("log_after_window_ms"),
             "log_pass_ms": stats("log_pass_ms"), "outside_last_ms": stats("outside_last_ms"),
             "outside_first_ms": stats("outside_first_ms"), "foreign_untouched": foreign_ok}
@@ -312,8 +362,8 @@ def bench_activation(npods=MAX_PODS, cycles=5, unreachable_after=3, base=None):
 
 # --- 3. footprint: peak RSS and wakeups -------------------------------------
 
-def bench_footprint(npods=MAX_PODS, cycles=2, idle_seconds=60, base=None):
-    env = populated_node(npods, 3, 2, base=base)
+def bench_footprint(npods=MAX_PODS, cycles=2, idle_seconds=60, base=None, wrapper=()):
+    env = populated_node(npods, 3, 2, base=base, wrapper=wrapper)
     events = DirEvents(env.manifests)
     try:
         time.sleep(1.0)
@@ -327,17 +377,18 @@ def bench_footprint(npods=MAX_PODS, cycles=2, idle_seconds=60, base=None):
         bridges_down(env, npods, 40, "%d bridge manifests" % npods)
         time.sleep(2.0)
         idle_down = wakeups(pid, idle_seconds)
-        final = proc_status(pid)
         env.api.fault("none")
         bridges_down(env, 0, 40, "withdrawal")
         final = proc_status(pid)
+        where = mappings_by_rss(pid)
     finally:
         events.close()
         env.close()
     return {"pods": npods, "cycles": cycles,
             "vm_hwm_kib_after_cycles": after_cycles["VmHWM"],
             "vm_hwm_kib": final["VmHWM"], "vm_rss_kib": final["VmRSS"],
-            "threads": final["threads"],
+            "rss_anon_kib": final["RssAnon"], "rss_file_kib": final["RssFile"],
+            "threads": final["threads"], "rss_by_mapping_kib": where,
             "wakeups_api_up": idle_up, "wakeups_api_down_bridges_active": idle_down}
 
 
@@ -360,8 +411,7 @@ def bench_idle(duration=600, npods=3, bookmark=BOOKMARK_INTERVAL, base=None):
         deadline = t0 + duration
         while time.monotonic() < deadline:
             time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
-            if env.proc.poll() is not None:
-                raise AssertionError("the agent exited: %s" % env.log_text()[-2000:])
+            check_alive(env)
         elapsed = time.monotonic() - t0
         counts, _ = request_counts(env.api, env.node)
         reqs = env.api.requests()
@@ -428,10 +478,12 @@ def scale_run(size, pki, workloads, idle_seconds, root):
     idle_total = sum(idle["counts"].values())
     hwm = [m["VmHWM"] for m in mem_end]
     rss = [m["VmRSS"] for m in mem]
+    anon = [m["RssAnon"] for m in mem]
     return {"agents": size, "seconds_to_all_checkpoints": round(synced_s, 1),
             "startup_requests": startup["counts"], "startup_per_node": round(start_total / size, 2),
             "idle_requests": idle["counts"], "idle_per_node": round(idle_total / size, 2),
             "rss_kib_median": statistics.median(rss), "rss_kib_max": max(rss),
+            "rss_anon_kib_median": statistics.median(anon), "rss_anon_kib_max": max(anon),
             "hwm_kib_median": statistics.median(hwm) if hwm else None,
             "hwm_kib_max": max(hwm) if hwm else None, "agents_died": dead}
 
@@ -451,14 +503,15 @@ def machine():
 def summary(name, r):
     if name == "activation":
         a, o = r["log_after_window_ms"], r["outside_last_ms"]
-        return ("activation (%d pods, %d cycles): agent log %s ms after the window "
+        return ("activation (%d pods, %d cycles, %d MiB dirty): agent log %s ms after the window "
                 "(median, worst %s; pass %s ms median); outside %s ms (worst %s)" % (
-                    r["pods"], r["cycles"], a and a["median"], a and a["worst"],
+                    r["pods"], r["cycles"], r["dirty_mib"], a and a["median"], a and a["worst"],
                     r["log_pass_ms"] and r["log_pass_ms"]["median"],
                     o and o["median"], o and o["worst"]))
     if name == "footprint":
-        return ("footprint (%d pods): VmHWM %d KiB; wakeups/s API up %.3f, API down %.3f" % (
-            r["pods"], r["vm_hwm_kib"], r["wakeups_api_up"]["per_second"],
+        return ("footprint (%d pods): VmHWM %d KiB (now: anon %d, file %d); wakeups/s API up %.3f, API down %.3f" % (
+            r["pods"], r["vm_hwm_kib"], r["rss_anon_kib"], r["rss_file_kib"],
+            r["wakeups_api_up"]["per_second"],
             r["wakeups_api_down_bridges_active"]["per_second"]))
     if name == "idle":
         return ("idle (%d pods, %.0f s): %d requests %s -> %.1f per hour" % (
@@ -466,9 +519,10 @@ def summary(name, r):
     if name == "scale":
         return "\n".join(
             "scale %3d agents: startup %.1f req/node, idle %.2f req/node in %d s, "
-            "RSS median %d KiB max %d KiB, sync %.1f s, died %s" % (
+            "RSS median %d KiB max %d KiB (anon median %d), sync %.1f s, died %s" % (
                 x["agents"], x["startup_per_node"], x["idle_per_node"], r["idle_seconds"],
-                x["rss_kib_median"], x["rss_kib_max"], x["seconds_to_all_checkpoints"],
+                x["rss_kib_median"], x["rss_kib_max"], x["rss_anon_kib_median"],
+                x["seconds_to_all_checkpoints"],
                 x["agents_died"] or "none") for x in r["runs"])
     return json.dumps(r)
 
@@ -481,10 +535,14 @@ def main():
     ap.add_argument("--tmp", help="directory for the throwaway nodes (default: $TMPDIR)")
     ap.add_argument("--pods", type=int, default=MAX_PODS)
     ap.add_argument("--cycles", type=int, help="activation cycles (default 5, quick 2)")
+    ap.add_argument("--dirty-mib", type=int, default=0,
+                    help="activation: leave this much unsynced data on the disk first")
     ap.add_argument("--duration", type=float, help="idle seconds (default 600, quick 20)")
     ap.add_argument("--wakeup-seconds", type=float, help="footprint window (60, quick 10)")
     ap.add_argument("--scale", help="agent counts, comma separated (1,10,100; quick 1,10)")
     ap.add_argument("--scale-idle", type=float, help="scale idle seconds (60, quick 10)")
+    ap.add_argument("--wrapper", default="",
+                    help="run the footprint agent under this (e.g. 'valgrind --tool=massif')")
     ap.add_argument("which", nargs="*", default=["all"],
                     choices=["all", "activation", "footprint", "idle", "scale"])
     args = ap.parse_args()
@@ -493,10 +551,10 @@ def main():
     which = ["activation", "footprint", "idle", "scale"] if "all" in args.which else args.which
     runners = {
         "activation": lambda: bench_activation(args.pods, args.cycles or (2 if q else 5),
-                                               base=args.tmp),
+                                               base=args.tmp, dirty_mib=args.dirty_mib),
         "footprint": lambda: bench_footprint(args.pods, 1 if q else 2,
                                              args.wakeup_seconds or (10 if q else 60),
-                                             base=args.tmp),
+                                             base=args.tmp, wrapper=shlex.split(args.wrapper)),
         "idle": lambda: bench_idle(args.duration or (20 if q else 600), base=args.tmp),
         "scale": lambda: bench_scale(
             [int(x) for x in (args.scale or ("1,10" if q else "1,10,100")).split(",")],
