@@ -178,6 +178,39 @@ static void test_awkward_strings_round_trip(void **state)
 	}
 }
 
+/*
+ * Property: every short string over the characters that make YAML 1.1 see
+ * numbers, booleans, nulls and merges reads back as the same string, as a
+ * value and as a key. This pits the writer's quoting against the reader's
+ * typing on ~14,000 near-miss spellings ("0o8", "+.5e", "1_", "~y"...).
+ */
+static void test_near_miss_scalars(void **state)
+{
+	static const char alphabet[] = "0189._+-eExXoObBnNyY~< :";
+	const size_t n = sizeof(alphabet) - 1;
+	char s[4] = {0};
+	size_t a, b, c, count = 0;
+	json_t *doc = json_object(), *list = json_array();
+
+	for (a = 0; a < n; a++) {
+		for (b = 0; b <= n; b++) {
+			for (c = 0; c <= (b < n ? n : 0); c++) {
+				s[0] = alphabet[a];
+				s[1] = b < n ? alphabet[b] : '\0';
+				s[2] = b < n && c < n ? alphabet[c] : '\0';
+				json_array_append_new(list, json_string(s));
+				json_object_set_new(doc, s, json_true());
+				count++;
+			}
+		}
+	}
+	json_object_set_new(doc, "list", list);
+	assert_true(count > 14000);
+	free(round_trip(doc, 0));
+	free(round_trip(doc, DOC_EMIT_SORT_KEYS));
+	json_decref(doc);
+}
+
 static void test_keys_needing_care(void **state)
 {
 	char longkey[301];
@@ -407,6 +440,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_awkward_strings_round_trip),
+	    cmocka_unit_test(test_near_miss_scalars),
 	    cmocka_unit_test(test_keys_needing_care),
 	    cmocka_unit_test(test_expected_spelling),
 	    cmocka_unit_test(test_numbers),
