@@ -146,9 +146,14 @@ class FaultTest(unittest.TestCase):
         wait_for(lambda: self.env.bridge_files() == want, timeout=timeout,
                  what=what or "bridge manifests %s" % want)
 
-    def wait_log(self, text, timeout=10):
-        wait_for(lambda: text in self.env.log_text(), timeout=timeout,
+    def wait_log(self, text, timeout=10, since=0):
+        """Wait for text in the agent log past offset since (see log_mark)."""
+        wait_for(lambda: text in self.env.log_text()[since:], timeout=timeout,
                  what="log line %r" % text)
+
+    def log_mark(self):
+        """An offset into the log: what a restarted agent says comes after it."""
+        return len(self.env.log_text())
 
     def assert_no_temps(self, *dirs):
         for d in dirs:
@@ -260,9 +265,10 @@ class FaultTest(unittest.TestCase):
         self.check_foreign = False
         shutil.rmtree(env.manifests)
         self.api.fault("down")
+        mark = self.log_mark()
         env.start()
-        self.wait_log("staticPodPath not usable, waiting for it")
-        self.wait_log("API is unreachable", timeout=15)
+        self.wait_log("staticPodPath not usable, waiting for it", since=mark)
+        self.wait_log("API is unreachable", timeout=15, since=mark)
         time.sleep(1)
         self.assertFalse(os.path.exists(env.manifests), "the agent created the staticPodPath")
         os.makedirs(env.manifests)
@@ -378,8 +384,9 @@ class FaultTest(unittest.TestCase):
 
         # Boot with the API down: reported corrupt, never activated, kept.
         self.api.fault("down")
+        mark = self.log_mark()
         env.start()
-        self.wait_log("API is unreachable", timeout=15)
+        self.wait_log("API is unreachable", timeout=15, since=mark)
         time.sleep(1.5)
         self.assertEqual(env.bridge_files(), [], "a corrupt checkpoint was activated")
         st = {c["uid"]: c for c in env.status()["checkpoints"]}
@@ -436,8 +443,11 @@ class FaultTest(unittest.TestCase):
             hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
         print("huge PodList: peak RSS %.1f MiB, %d LIST requests" % (hwm / 1024.0,
                                                                       stats["LIST pods"]))
+        # Under ASan shadow memory and quarantine inflate RSS; under a
+        # KC_AGENT_WRAPPER (valgrind) the process measured is the tool.
         cap = 48 * 1024 * (6 if SANITIZED else 1)
-        self.assertLess(hwm, cap, "peak RSS %d KiB listing 3000 pods" % hwm)
+        if not os.environ.get("KC_AGENT_WRAPPER"):
+            self.assertLess(hwm, cap, "peak RSS %d KiB listing 3000 pods" % hwm)
         self.assertEqual(len(os.listdir(os.path.join(env.state, "pods"))), 100)
         self.assertEqual(env.stop(), 0)
 
@@ -455,8 +465,9 @@ class FaultTest(unittest.TestCase):
         self.assert_manifests_whole()
         self.assertIn("stopping (bridge manifests stay)", env.log_text())
         # A restart during the outage completes the set.
+        mark = self.log_mark()
         env.start()
-        self.wait_log("checkpoints (110 verified)")
+        self.wait_log("checkpoints (110 verified)", since=mark)
         self.wait_bridge([manifest_of("p%d" % i) for i in range(1, 111)], timeout=20,
                          what="all 110 manifests after restart")
         self.assertEqual(env.stop(), 0)
