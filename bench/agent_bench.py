@@ -146,8 +146,8 @@ class Node(AgentEnv):
 
 
 def proc_status(pid):
-    """VmHWM/VmRSS/RssAnon/RssFile in KiB and context switches summed over
-    every thread."""
+    """VmHWM/VmRSS/RssAnon/RssFile and Pss (shared pages split among their
+    users) in KiB, CPU time, and context switches summed over every thread."""
     out = {"voluntary": 0, "nonvoluntary": 0}
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -166,6 +166,10 @@ def proc_status(pid):
         except FileNotFoundError:
             pass  # a thread that just ended
     out["threads"] = len(os.listdir("/proc/%d/task" % pid))
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                out["Pss"] = int(line.split()[1])
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     out["cpu_ms"] = (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
@@ -381,6 +385,7 @@ def bench_footprint(npods=MAX_PODS, cycles=2, idle_seconds=60, base=None, wrappe
         bridges_down(env, 0, 40, "withdrawal")
         final = proc_status(pid)
         where = mappings_by_rss(pid)
+        env.stop(timeout=60)  # SIGTERM: a wrapper (massif) writes its report
     finally:
         events.close()
         env.close()
@@ -388,6 +393,7 @@ def bench_footprint(npods=MAX_PODS, cycles=2, idle_seconds=60, base=None, wrappe
             "vm_hwm_kib_after_cycles": after_cycles["VmHWM"],
             "vm_hwm_kib": final["VmHWM"], "vm_rss_kib": final["VmRSS"],
             "rss_anon_kib": final["RssAnon"], "rss_file_kib": final["RssFile"],
+            "pss_kib": final["Pss"],
             "threads": final["threads"], "rss_by_mapping_kib": where,
             "wakeups_api_up": idle_up, "wakeups_api_down_bridges_active": idle_down}
 
@@ -479,11 +485,13 @@ def scale_run(size, pki, workloads, idle_seconds, root):
     hwm = [m["VmHWM"] for m in mem_end]
     rss = [m["VmRSS"] for m in mem]
     anon = [m["RssAnon"] for m in mem]
+    pss = [m["Pss"] for m in mem]
     return {"agents": size, "seconds_to_all_checkpoints": round(synced_s, 1),
             "startup_requests": startup["counts"], "startup_per_node": round(start_total / size, 2),
             "idle_requests": idle["counts"], "idle_per_node": round(idle_total / size, 2),
             "rss_kib_median": statistics.median(rss), "rss_kib_max": max(rss),
             "rss_anon_kib_median": statistics.median(anon), "rss_anon_kib_max": max(anon),
+            "pss_kib_median": statistics.median(pss),
             "hwm_kib_median": statistics.median(hwm) if hwm else None,
             "hwm_kib_max": max(hwm) if hwm else None, "agents_died": dead}
 
@@ -519,9 +527,10 @@ def summary(name, r):
     if name == "scale":
         return "\n".join(
             "scale %3d agents: startup %.1f req/node, idle %.2f req/node in %d s, "
-            "RSS median %d KiB max %d KiB (anon median %d), sync %.1f s, died %s" % (
+            "RSS median %d KiB max %d KiB (anon median %d, PSS %d), sync %.1f s, died %s" % (
                 x["agents"], x["startup_per_node"], x["idle_per_node"], r["idle_seconds"],
                 x["rss_kib_median"], x["rss_kib_max"], x["rss_anon_kib_median"],
+                x["pss_kib_median"],
                 x["seconds_to_all_checkpoints"],
                 x["agents_died"] or "none") for x in r["runs"])
     return json.dumps(r)
