@@ -11,6 +11,7 @@
 #define KC_FSUTIL_H
 
 #include <stdbool.h>
+#include <dirent.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -63,6 +64,12 @@ kc_code fs_unlink_at(int dirfd, const char *dirpath, const char *name, struct kc
 kc_code fs_remove_tree_at(int dirfd, const char *dirpath, const char *name, struct kc_error *err);
 
 kc_code fs_fsync_dir(int dirfd, const char *dirpath, struct kc_error *err);
+
+/* A readdir stream on a duplicate of dirfd, rewound; dirfd stays usable. */
+kc_code fs_dir_stream(int dirfd, const char *dirpath, DIR **out, struct kc_error *err);
+
+/* Does fd (a regular file at offset 0) hold exactly len bytes equal to data? */
+bool fs_fd_holds(int fd, const void *data, size_t len);
 
 /* The temp name fs_write_atomic_at uses for name: "." name ".tmp". */
 kc_code fs_temp_name(const char *name, char *out, size_t outsz, struct kc_error *err);

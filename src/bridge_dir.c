@@ -237,15 +237,7 @@ kc_code bridge_dir_owns(struct bridge_dir *bd, const char *file, bool *ours, str
 /* Open a readdir stream on a duplicate of the directory fd, rewound. */
 static kc_code open_stream(struct bridge_dir *bd, DIR **d, struct kc_error *err)
 {
-	int fd = dup(bd->fd);
-
-	if (fd < 0 || (*d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return kc_fail_errno(err, KC_EIO, errno, "%s: read directory", bd->path);
-	}
-	rewinddir(*d);
-	return KC_OK;
+	return fs_dir_stream(bd->fd, bd->path, d, err);
 }
 
 static bool grow(void **v, size_t n, size_t *cap, size_t size)

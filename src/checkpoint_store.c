@@ -513,16 +513,11 @@ kc_code ckpt_store_list(struct ckpt_store *store, struct ckpt_list *out, struct 
 	size_t cap = 0;
 	kc_code rc = KC_OK;
 	DIR *d;
-	int fd;
 
 	out->entries = NULL;
 	out->count = 0;
-	if ((fd = dup(store->pods_fd)) < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return kc_fail_errno(err, KC_EIO, errno, "%s: read directory", store->pods_path);
-	}
-	rewinddir(d);
+	if ((rc = fs_dir_stream(store->pods_fd, store->pods_path, &d, err)) != KC_OK)
+		return rc;
 	while ((de = readdir(d)) != NULL) {
 		if (!uid_from_name(de->d_name, uid))
 			continue;

@@ -69,33 +69,51 @@ kc_code fs_fsync_dir(int dirfd, const char *dirpath, struct kc_error *err)
 }
 
 /* True when dirfd/name is a regular file holding exactly data with mode. */
-static bool same_content(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+bool fs_fd_holds(int fd, const void *data, size_t len)
 {
-	struct stat st;
 	char chunk[65536];
 	size_t off = 0;
 	ssize_t n;
-	bool same = false;
-	int fd;
 
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return false;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != len ||
-	    (st.st_mode & 07777) != (mode & 07777))
-		goto out;
 	while (off < len) {
 		n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0 || (size_t)n > len - off || memcmp(chunk, (const char *)data + off, n))
-			goto out;
+			return false;
 		off += (size_t)n;
 	}
-	same = read(fd, chunk, 1) == 0;
-out:
+	return read(fd, chunk, 1) == 0;
+}
+
+/* True when dirfd/name is a regular file holding exactly data with mode. */
+static bool same_content(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+{
+	struct stat st;
+	bool same;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == len &&
+	       (st.st_mode & 07777) == (mode & 07777) && fs_fd_holds(fd, data, len);
 	close(fd);
 	return same;
+}
+
+kc_code fs_dir_stream(int dirfd, const char *dirpath, DIR **out, struct kc_error *err)
+{
+	int fd = dup(dirfd);
+
+	if (fd < 0 || (*out = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return kc_fail_errno(err, KC_EIO, errno, "%s: read directory", dirpath);
+	}
+	/* The duplicate shares its offset with dirfd. */
+	rewinddir(*out);
+	return KC_OK;
 }
 
 static kc_code write_all(int fd, const char *path, const void *data, size_t len,
@@ -316,14 +334,10 @@ static kc_code remove_children(int fd, const char *path, struct kc_error *err)
 {
 	DIR *d;
 	struct dirent *de;
-	kc_code rc = KC_OK;
-	int dupfd = dup(fd);
+	kc_code rc;
 
-	if (dupfd < 0 || (d = fdopendir(dupfd)) == NULL) {
-		if (dupfd >= 0)
-			close(dupfd);
-		return kc_fail_errno(err, KC_EIO, errno, "%s: read directory", path);
-	}
+	if ((rc = fs_dir_stream(fd, path, &d, err)) != KC_OK)
+		return rc;
 	while (rc == KC_OK && (de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;

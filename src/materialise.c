@@ -174,15 +174,11 @@ static kc_code walk_tree(int dirfd, const char *prefix, int depth, const struct 
 	struct dirent *de;
 	kc_code rc = KC_OK;
 	DIR *d;
-	int fd = dup(dirfd);
 
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
+	if (fs_dir_stream(dirfd, prefix, &d, NULL) != KC_OK) {
 		*match = false;
 		return KC_OK;
 	}
-	rewinddir(d); /* the duplicate shares its offset with dirfd */
 	while (*match && rc == KC_OK && (de = readdir(d)) != NULL) {
 		char sub[PATH_MAX];
 		struct stat st;
@@ -225,28 +221,14 @@ static kc_code walk_tree(int dirfd, const char *prefix, int depth, const struct 
 /* Does volfd/f hold exactly f's bytes, mode and owner? */
 static bool file_matches(int volfd, const struct vp_file *f, const struct mat_target *t)
 {
-	unsigned char chunk[65536];
-	size_t off = 0;
 	struct stat st;
-	bool same = false;
-	ssize_t n;
+	bool same;
 	int fd = openat(volfd, f->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0)
 		return false;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != f->len ||
-	    !owned_as(&st, t, f->mode & 07777))
-		goto out;
-	while (off < f->len) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || (size_t)n > f->len - off || memcmp(chunk, f->data + off, (size_t)n))
-			goto out;
-		off += (size_t)n;
-	}
-	same = read(fd, chunk, 1) == 0;
-out:
+	same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == f->len &&
+	       owned_as(&st, t, f->mode & 07777) && fs_fd_holds(fd, f->data, f->len);
 	close(fd);
 	return same;
 }
@@ -492,14 +474,9 @@ static kc_code prune_dir(int dirfd, const char *dirpath, bool (*keep)(const char
 	struct dirent *de;
 	kc_code rc = KC_OK;
 	DIR *d;
-	int fd = dup(dirfd);
 
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return kc_fail_errno(err, KC_EIO, errno, "%s: read directory", dirpath);
-	}
-	rewinddir(d); /* the duplicate shares its offset with dirfd */
+	if ((rc = fs_dir_stream(dirfd, dirpath, &d, err)) != KC_OK)
+		return rc;
 	while (rc == KC_OK && (de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
