@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test-valgrind.sh: the end-to-end bridge cycle (test_agent_cycle.py
 # test_full_cycle: API down, activation, parent running, flag off/on,
-# manifest deleted, API back, GC) with the agent under memcheck. A leak
+# manifest deleted, API back, GC) and the fault tests (test_agent_faults.py)
+# with the agent under memcheck. A leak
 # (definite or indirect) or an invalid access makes valgrind exit 99, which
 # fails the test's "SIGTERM exits 0" check; the valgrind reports are printed.
 #
@@ -30,6 +31,9 @@ vgopts="--quiet --leak-check=full --show-leak-kinds=definite,indirect \
 export KC_AGENT_WRAPPER="bash -c 'exec -a \"\$1\" $vgbin $vgopts \"\$@\"' kc-valgrind"
 rc=0
 python3 "$src/tests/e2e/test_agent_cycle.py" -v AgentCycleTest.test_full_cycle || rc=$?
+# The fault tests drive the error paths (full disk, read-only and vanishing
+# staticPodPath, SIGHUP reloads, damaged checkpoints, 3000 pods).
+python3 "$src/tests/e2e/test_agent_faults.py" -v || rc=$?
 if ! ls "$logs"/agent.*.log >/dev/null 2>&1; then
 	echo "test-valgrind: the agent never ran under valgrind (KC_AGENT_WRAPPER ignored?)" >&2
 	exit 1
