@@ -279,11 +279,16 @@ static void drop_expired(struct agent *a, const struct decision_result *res, con
 static void apply(struct agent *a, const struct decision_result *res, const size_t *idx,
                   const struct reach_view *api)
 {
+	struct bridge_list none = {0};
 	char **dropped;
 	size_t i, ndropped = 0;
 
-	if (!bridge_ready(a))
+	if (!bridge_ready(a)) {
+		/* No directory, no manifest: status must not show the last ones. */
+		remember_files(a, &none, res);
+		a->nactive = 0;
 		return; /* nothing may be dropped before its manifest is known gone */
+	}
 	write_active(a, res, idx, api);
 	withdraw_unwanted(a, res);
 	if (res->ndrop == 0 || (dropped = calloc(res->ndrop, sizeof(char *))) == NULL)

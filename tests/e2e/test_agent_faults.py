@@ -155,6 +155,11 @@ class FaultTest(unittest.TestCase):
         """An offset into the log: what a restarted agent says comes after it."""
         return len(self.env.log_text())
 
+    def status_file(self):
+        import json
+        with open(self.env.status_file) as f:
+            return json.load(f)
+
     def assert_no_temps(self, *dirs):
         for d in dirs:
             for root, _, files in os.walk(d):
@@ -188,12 +193,20 @@ class FaultTest(unittest.TestCase):
             pass
         finally:
             os.close(fd)
+        self.api.add_object(configmap("big-config", "kube-system", {"k": "v"}))
         second = annotated_pod("big", NODE, 2, containers=[{
             "name": "c", "image": "registry.k8s.io/pause:3.9",
-            "env": [{"name": "E%d" % i, "value": "x" * 64} for i in range(100)]}])
+            "env": [{"name": "E%d" % i, "value": "x" * 64} for i in range(100)] + [
+                {"name": "K", "valueFrom": {"configMapKeyRef": {"name": "big-config",
+                                                                "key": "k"}}}]}])
         uid2 = second["metadata"]["uid"]
         self.api.add_pod(second)
         self.wait_log("No space left on device")
+        # Retries rewrite what was fetched: a full disk costs the apiserver nothing.
+        gets = lambda: self.api.stats()["counts"].get("GET configmaps", 0)  # noqa: E731
+        fetched = gets()
+        time.sleep(11)
+        self.assertEqual(gets(), fetched, "the write retry went back to the apiserver")
         self.assertIn("checkpoint of kube-system/big", env.log_text())
         self.assertFalse(os.path.exists(env.checkpoint_path(uid2)))
         self.assertEqual(sha(env.checkpoint_path(first["metadata"]["uid"])), before)
@@ -242,6 +255,10 @@ class FaultTest(unittest.TestCase):
         gone = env.manifests + ".gone"
         os.rename(env.manifests, gone)
         self.wait_log("staticPodPath not usable, waiting for it")
+        # The agent's status file (read by tools, and the metrics) must not
+        # go on listing the manifest that vanished with the directory.
+        wait_for(lambda: self.status_file()["bridgeManifests"] == [], timeout=5,
+                 what="status file without the manifest of the vanished directory")
         os.mkdir(env.manifests)
         for name in os.listdir(gone):
             if not name.startswith(PREFIX) or name in FOREIGN:
