@@ -37,6 +37,7 @@ struct parent_rec {
 	bool not_checkpointable;
 	char *manifest_name;    /* bridge file name, when ckpt is OK */
 	struct kc_buf manifest; /* its bytes, when ckpt is OK */
+	json_t *retry_objects;  /* the objects of a checkpoint write that failed */
 };
 
 struct parent_table {

@@ -79,25 +79,29 @@ static void set_not_checkpointable(struct agent *a, struct parent_rec *r,
 }
 
 /*
- * A checkpoint write failed (state dir full, read-only, I/O error): nothing
- * new reaches the disk until the parent's objects are fetched and written
- * again, which a pod change or the refresh timer (30-60 min) would do too
- * late. So the uid is retried every AGENT_CKPT_RETRY_MS until a write passes.
+ * A checkpoint write failed (state dir full, read-only, I/O error): a pod
+ * change or the refresh timer (30-60 min) would try again far too late. So the
+ * write is retried every AGENT_CKPT_RETRY_MS with the objects already in hand:
+ * a local disk problem must not cost the apiserver a GET every few seconds.
  */
 #define AGENT_CKPT_RETRY_MS 5000
 
-static void retry_later(struct agent *a, const char *uid)
+static void retry_later(struct agent *a, struct parent_rec *r, json_t *objects)
 {
 	if (a->ckpt_retry == NULL && (a->ckpt_retry = json_object()) == NULL)
 		return;
 	if (json_object_size(a->ckpt_retry) == 0)
 		a->ckpt_retry_ms = agent_now_ms() + AGENT_CKPT_RETRY_MS;
-	json_object_set_new(a->ckpt_retry, uid, json_true());
+	json_incref(objects);
+	json_decref(r->retry_objects);
+	r->retry_objects = objects;
+	json_object_set_new(a->ckpt_retry, r->uid, json_true());
 }
+
+static void checkpoint_parent(struct agent *a, struct parent_rec *r, json_t *objects);
 
 void agent_sync_retry(struct agent *a, int64_t now_ms)
 {
-	struct kc_error err;
 	const char *uid;
 	json_t *v;
 	void *tmp;
@@ -106,8 +110,16 @@ void agent_sync_retry(struct agent *a, int64_t now_ms)
 		return;
 	json_object_foreach_safe(a->ckpt_retry, tmp, uid, v)
 	{
-		if (api_client_refresh_refs(a->api, uid, &err) != KC_OK)
-			json_object_del(a->ckpt_retry, uid); /* no longer tracked */
+		struct parent_rec *r = parent_table_find(&a->parents, uid);
+		json_t *objects;
+
+		if (r == NULL || r->pod == NULL || r->retry_objects == NULL) {
+			json_object_del(a->ckpt_retry, uid); /* gone from the API meanwhile */
+			continue;
+		}
+		objects = json_incref(r->retry_objects);
+		checkpoint_parent(a, r, objects);
+		json_decref(objects);
 	}
 	a->ckpt_retry_ms = now_ms + AGENT_CKPT_RETRY_MS;
 }
@@ -136,11 +148,13 @@ static void checkpoint_parent(struct agent *a, struct parent_rec *r, json_t *obj
 		if (r->ckpt != PARENT_CKPT_OK)
 			parent_rec_clear_manifest(r);
 		kc_objects_free(idx);
-		retry_later(a, r->uid);
+		retry_later(a, r, objects);
 		return;
 	}
 	kc_objects_free(idx);
 	json_object_del(a->ckpt_retry, r->uid);
+	json_decref(r->retry_objects);
+	r->retry_objects = NULL;
 	if (written)
 		kc_log(KC_LOG_INFO, "checkpoint written: %s/%s (%s)", r->namespace, r->name,
 		       r->uid);

@@ -22,6 +22,7 @@ static void rec_free(struct parent_rec *r)
 	free(r->manifest_name);
 	kc_buf_free(&r->manifest);
 	json_decref(r->pod);
+	json_decref(r->retry_objects);
 }
 
 void parent_table_free(struct parent_table *t)
