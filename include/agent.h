@@ -51,6 +51,7 @@ struct agent {
 	bool reload;
 	bool ready_sent;
 	bool waiting_logged;           /* "staticPodPath does not exist" said once */
+	bool verify_disk;              /* the checkpoint dir changed: verify its files */
 	bool activation_timed;         /* overhead logged since the window ended */
 	json_t *ignored_logged;        /* prefixed foreign files already logged */
 	json_t *ckpt_retry;            /* uids whose checkpoint write failed (object) */
@@ -82,6 +83,8 @@ int agent_main(int argc, char **argv);
 /* agent_sync.c: API callbacks and the disk state they produce. */
 void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb);
 kc_code agent_sync_load_disk(struct agent *a, struct kc_error *err);
+/* The checkpoint dir changed: a damaged or lost file of a parent is written again. */
+void agent_sync_verify_disk(struct agent *a);
 /* Due at now_ms: fetch again the parents whose checkpoint write failed. */
 void agent_sync_retry(struct agent *a, int64_t now_ms);
 

@@ -202,6 +202,8 @@ static void drain_watch(struct agent *a)
 		kc_log(KC_LOG_ERR, "file watch: %s", err.msg);
 	if (changed & WATCH_STATIC_DIR_CHANGED && a->bridge == NULL)
 		a->dirty = true;
+	if (changed & (WATCH_STATE_DIR_CHANGED | WATCH_OVERFLOW))
+		a->verify_disk = true;
 	if (changed != 0)
 		a->dirty = true;
 }

@@ -333,6 +333,8 @@ void agent_pass(struct agent *a, int64_t now_ms)
 	}
 	apply(a, &res, idx, &in.api);
 	a->next_pass_ms = res.next_change_ms;
+	if (a->verify_disk)
+		agent_sync_verify_disk(a);
 	if (json_object_size(a->ckpt_retry) > 0) {
 		agent_sync_retry(a, now_ms);
 		a->next_pass_ms = min64(a->next_pass_ms, a->ckpt_retry_ms);

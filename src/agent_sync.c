@@ -124,6 +124,40 @@ void agent_sync_retry(struct agent *a, int64_t now_ms)
 	a->ckpt_retry_ms = now_ms + AGENT_CKPT_RETRY_MS;
 }
 
+/*
+ * Someone changed the checkpoint dir (our own renames land here too): verify
+ * every file. A parent in the API whose file is now damaged or gone is
+ * fetched and written again, so the disk holds a verified copy again without
+ * waiting for a pod change; until then the verified bytes in memory serve.
+ */
+void agent_sync_verify_disk(struct agent *a)
+{
+	struct parent_rec *r;
+	struct ckpt_list list;
+	struct kc_error err;
+	size_t i, j;
+
+	a->verify_disk = false;
+	if (ckpt_store_list(a->store, &list, &err) != KC_OK) {
+		kc_log(KC_LOG_ERR, "verifying checkpoints: %s", err.msg);
+		return;
+	}
+	for (i = 0; i < a->parents.count; i++) {
+		r = &a->parents.recs[i];
+		if (r->ckpt != PARENT_CKPT_OK || r->pod == NULL)
+			continue;
+		for (j = 0; j < list.count && strcmp(list.entries[j].uid, r->uid) != 0; j++)
+			;
+		if (j < list.count && list.entries[j].state == CKPT_OK)
+			continue;
+		kc_log(KC_LOG_WARNING, "checkpoint of %s/%s (%s) %s on disk: writing it again",
+		       r->namespace, r->name, r->uid, j < list.count ? "is damaged" : "vanished");
+		if (api_client_refresh_refs(a->api, r->uid, &err) != KC_OK)
+			kc_log(KC_LOG_ERR, "%s", err.msg);
+	}
+	ckpt_list_free(&list);
+}
+
 /* The parent's objects arrived: render, then write checkpoint and volumes. */
 static void checkpoint_parent(struct agent *a, struct parent_rec *r, json_t *objects)
 {

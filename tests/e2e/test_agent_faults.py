@@ -422,18 +422,25 @@ class FaultTest(unittest.TestCase):
         for u, h in damaged.items():
             self.assertEqual(sha(env.checkpoint_path(u)), h, "a corrupt file was changed")
 
-        # A byte flipped while running: status says corrupt at once, the next
-        # good write (the pod changes in the API) replaces it.
+        # A byte flipped while the agent runs: the watch on the checkpoint dir
+        # notices, and the parent (in the API) is fetched and written again.
         data = bytearray(read_bytes(path1))
         data[-10] ^= 0x01
         with open(path1, "wb") as f:
             f.write(data)
-        st = {c["uid"]: c for c in env.status()["checkpoints"]}
-        self.assertEqual(st[uid1]["state"], "corrupt")
-        pods[0]["metadata"]["labels"] = {"rev": "2"}
+        self.wait_log("is damaged on disk: writing it again")
+        wait_for(lambda: read_bytes(path1) != bytes(data) and
+                 {c["uid"]: c["state"] for c in env.status()["checkpoints"]}.get(uid1) == "ok",
+                 timeout=10, what="p1 rewritten after the flip")
+        # Deleted by hand while running: written again too.
+        os.unlink(path1)
+        self.wait_log("vanished on disk: writing it again")
+        wait_for(lambda: os.path.exists(path1), timeout=10, what="p1 restored")
+        # A changed pod (same references) reaches its checkpoint at once.
+        pods[0]["metadata"]["labels"] = {"rev": "two"}
         self.api.add_pod(pods[0])
-        wait_for(lambda: {c["uid"]: c["state"] for c in env.status()["checkpoints"]}.get(uid1)
-                 == "ok", timeout=20, what="p1 rewritten after the flip")
+        wait_for(lambda: b"rev: two" in read_bytes(path1), timeout=10,
+                 what="the pod change in p1's checkpoint")
         self.assert_no_temps(env.state)
         self.assertEqual(env.stop(), 0)
 
