@@ -55,7 +55,7 @@ struct agent {
 	bool activation_timed;         /* overhead logged since the window ended */
 	json_t *ignored_logged;        /* prefixed foreign files already logged */
 	json_t *ckpt_retry;            /* uids whose checkpoint write failed (object) */
-	int64_t ckpt_retry_ms;         /* when to fetch and write them again */
+	int64_t ckpt_retry_ms;         /* when to retry those writes */
 	enum reach_state reach_logged; /* last state announced in the log */
 	enum local_pods_state local_logged;
 

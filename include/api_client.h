@@ -88,7 +88,13 @@ const char *api_contact_name(enum api_contact outcome); /* "success", "failure",
  */
 struct api_callbacks {
 	void *ctx;
-	/* A (re)list finished: pods is the complete array of Pods on this node. */
+	/*
+	 * Should a listed pod be kept until the list completes? NULL keeps all.
+	 * A node can hold thousands of pods the caller never looks at; dropping
+	 * them page by page bounds a relist's memory by one page, not the list.
+	 */
+	bool (*pod_wanted)(void *ctx, const json_t *pod);
+	/* A (re)list finished: pods is the complete array of the wanted Pods on this node. */
 	void (*pods_listed)(void *ctx, json_t *pods);
 	/* Watch ADDED or MODIFIED. */
 	void (*pod_changed)(void *ctx, json_t *pod);

@@ -19,7 +19,7 @@ step "the suite under ASan+UBSan"
 KC_ASAN_BUILD_DIR="$PWD/build/asan" scripts/test-sanitize.sh
 
 step "the bridge cycle under valgrind memcheck"
-KC_VALGRIND_BUILD_DIR="$PWD/build/valgrind" scripts/test-valgrind.sh
+KC_VALGRIND_BUILD_DIR="$PWD/build/test" scripts/test-valgrind.sh
 
 step "fuzz smoke runs"
 FUZZ_SECONDS="${FUZZ_SECONDS:-15}" scripts/fuzz-smoke.sh

@@ -30,17 +30,32 @@ int64_t agent_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void handled_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+}
+
+/*
+ * Blocked first thing, so a SIGTERM during start-up waits in the signalfd and
+ * ends the agent cleanly (exit 0) instead of killing it half-started.
+ */
+static void block_signals(void)
+{
+	sigset_t set;
+
+	handled_signals(&set);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 static kc_code open_signals(struct agent *a, struct kc_error *err)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
-		return kc_fail_errno(err, KC_EIO, errno, "sigprocmask");
-	signal(SIGPIPE, SIG_IGN);
+	handled_signals(&set);
 	if ((a->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		return kc_fail_errno(err, KC_EIO, errno, "signalfd");
 	return KC_OK;
@@ -269,6 +284,7 @@ int agent_main(int argc, char **argv)
 	kc_code rc;
 
 	memset(&a, 0, sizeof(a));
+	block_signals();
 	if (agent_config_wants_help(argc, argv)) {
 		agent_config_print_usage(stdout);
 		return 0;

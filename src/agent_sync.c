@@ -324,10 +324,18 @@ static void on_pods_listed(void *ctx, json_t *pods)
 			forget_parent(a, a->parents.recs[i].uid, "is not in the API");
 	json_decref(present);
 	if (!a->listed)
-		kc_log(KC_LOG_INFO, "API listed: %zu pods on node %s", json_array_size(pods),
-		       a->cfg->node_name);
+		kc_log(KC_LOG_INFO, "API listed: %zu eligible parents on node %s",
+		       json_array_size(pods), a->cfg->node_name);
 	a->listed = true;
 	a->dirty = true;
+}
+
+/* Only eligible parents matter to a relist; the rest need not be held. */
+static bool pod_wanted(void *ctx, const json_t *pod)
+{
+	struct agent *a = ctx;
+
+	return render_check_eligible(pod, &a->ropts, NULL) == KC_OK;
 }
 
 static void on_pod_changed(void *ctx, json_t *pod)
@@ -378,6 +386,7 @@ void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb)
 {
 	memset(cb, 0, sizeof(*cb));
 	cb->ctx = a;
+	cb->pod_wanted = pod_wanted;
 	cb->pods_listed = on_pods_listed;
 	cb->pod_changed = on_pod_changed;
 	cb->pod_deleted = on_pod_deleted;

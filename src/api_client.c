@@ -850,6 +850,8 @@ static kc_code collect_items(struct api_client *c, json_t *list, struct kc_error
 	{
 		if (!json_is_object(pod))
 			return kc_fail(err, KC_EINVAL, "items[%zu] is not an object", i);
+		if (c->cb.pod_wanted != NULL && !c->cb.pod_wanted(c->cb.ctx, pod))
+			continue;
 		if (json_object_get(pod, "kind") == NULL)
 			json_object_set_new(pod, "kind", json_string("Pod"));
 		if (json_object_get(pod, "apiVersion") == NULL)

@@ -195,6 +195,23 @@ class AgentCycleTest(unittest.TestCase):
             self.assertIn(self.manifest, env.bridge_files(), "restart withdrew the bridge")
             time.sleep(0.2)
 
+    def test_sigterm_during_startup_exits_cleanly(self):
+        """A SIGTERM that arrives while the agent is still starting (here: blocked
+        reading its kubelet config, a FIFO) ends it with exit 0, not by the signal."""
+        env = self.env
+        real = env.kubelet_config
+        fifo = os.path.join(env.root, "kubelet-config.fifo")
+        os.mkfifo(fifo)
+        env.kubelet_config = fifo
+        proc = env.start()
+        time.sleep(0.5)
+        self.assertIsNone(proc.poll())
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        with open(real) as src, open(fifo, "w") as dst:
+            dst.write(src.read())
+        self.assertEqual(env.stop(timeout=10), 0)
+        env.kubelet_config = real
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
