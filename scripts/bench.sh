@@ -43,7 +43,9 @@ python3 bench/make_render_inputs.py "$inputs" "$build/kc_render_tool" >/dev/null
 "$build/bench_render" "$inputs" | tee "$out/render.txt"
 
 echo "== disk floor of activation (110 manifests)"
-python3 bench/io_floor.py --repeat "$([ -n "$quick" ] && echo 2 || echo 5)" | tee "$out/io_floor.txt"
+repeat="$([ -n "$quick" ] && echo 2 || echo 5)"
+python3 bench/io_floor.py --repeat "$repeat" | tee "$out/io_floor.txt"
+python3 bench/io_floor.py --repeat "$repeat" --dirty-mib 256 | tee -a "$out/io_floor.txt"
 
 echo "== agent"
 python3 bench/agent_bench.py --binary "$build/kubelet-checkpoint" $quick \
