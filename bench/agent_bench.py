@@ -355,7 +355,7 @@ def bench_activation(npods=MAX_PODS, cycles=5, unreachable_after=3, base=None, d
         vals = [r[key] for r in runs if r[key] is not None]
         if not vals:
             return None
-        return {"median": statistics.median(vals), "worst": max(vals), "all": vals}
+        return {"median": round(statistics.median(vals), 1), "worst": max(vals), "all": vals}
 
     return {"pods": npods, "cycles": cycles, "unreachable_after_s": unreachable_after,
             "dirty_mib": dirty_mib,
@@ -552,12 +552,16 @@ def main():
     ap.add_argument("--scale-idle", type=float, help="scale idle seconds (60, quick 10)")
     ap.add_argument("--wrapper", default="",
                     help="run the footprint agent under this (e.g. 'valgrind --tool=massif')")
-    ap.add_argument("which", nargs="*", default=["all"],
-                    choices=["all", "activation", "footprint", "idle", "scale"])
+    ap.add_argument("which", nargs="*",
+                    help="all (default), activation, footprint, idle, scale")
     args = ap.parse_args()
     agent_env.BINARY = os.path.abspath(args.binary)
     q = args.quick
-    which = ["activation", "footprint", "idle", "scale"] if "all" in args.which else args.which
+    names = ["activation", "footprint", "idle", "scale"]
+    which = names if not args.which or "all" in args.which else args.which
+    for name in which:
+        if name not in names:
+            ap.error("unknown benchmark %r (choose from all, %s)" % (name, ", ".join(names)))
     runners = {
         "activation": lambda: bench_activation(args.pods, args.cycles or (2 if q else 5),
                                                base=args.tmp, dirty_mib=args.dirty_mib),

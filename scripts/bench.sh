@@ -6,7 +6,7 @@
 #
 #   scripts/bench.sh [--quick] [--build DIR] [--out DIR] [-- agent_bench args]
 #
-# --quick: minutes instead of ~25 (2 activation cycles, 20 s idle, 10 s wakeup
+# --quick: ~2-3 minutes instead of ~20 (2 activation cycles, 20 s idle, 10 s wakeup
 # windows, 1 and 10 agents). Only 127.0.0.1 is used. Results: DIR/*.json
 # (default build/bench-results). See BENCHMARKS.md for the figures.
 set -euo pipefail
