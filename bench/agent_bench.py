@@ -546,6 +546,7 @@ def main():
     ap.add_argument("--cycles", type=int, help="activation cycles (default 5, quick 2)")
     ap.add_argument("--dirty-mib", type=int, default=0,
                     help="activation: leave this much unsynced data on the disk first")
+    ap.add_argument("--idle-pods", type=int, default=3, help="pods of the idle node (3)")
     ap.add_argument("--duration", type=float, help="idle seconds (default 600, quick 20)")
     ap.add_argument("--wakeup-seconds", type=float, help="footprint window (60, quick 10)")
     ap.add_argument("--scale", help="agent counts, comma separated (1,10,100; quick 1,10)")
@@ -568,7 +569,8 @@ def main():
         "footprint": lambda: bench_footprint(args.pods, 1 if q else 2,
                                              args.wakeup_seconds or (10 if q else 60),
                                              base=args.tmp, wrapper=shlex.split(args.wrapper)),
-        "idle": lambda: bench_idle(args.duration or (20 if q else 600), base=args.tmp),
+        "idle": lambda: bench_idle(args.duration or (20 if q else 600), npods=args.idle_pods,
+                                   base=args.tmp),
         "scale": lambda: bench_scale(
             [int(x) for x in (args.scale or ("1,10" if q else "1,10,100")).split(",")],
             idle_seconds=args.scale_idle or (10 if q else 60), base=args.tmp),
