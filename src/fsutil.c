@@ -195,9 +195,21 @@ static void batch_fail(struct fs_batch_entry *e, kc_code *first, struct kc_error
 	}
 }
 
-/* Rename every staged entry into place (or undo it when the barrier failed). */
+/* Drop a staged entry whose data could not be made durable. */
+static void unstage(int dirfd, struct fs_batch_entry *e, const struct kc_error *why, kc_code *first,
+                    struct kc_error *err)
+{
+	char tmp[NAME_MAX + 1];
+
+	fs_temp_name(e->name, tmp, sizeof(tmp), NULL);
+	unlinkat(dirfd, tmp, 0);
+	e->changed = false;
+	batch_fail(e, first, err, why);
+}
+
+/* Rename every staged, durable entry into place. */
 static void batch_commit(int dirfd, const char *dirpath, struct fs_batch_entry *entries, size_t n,
-                         const struct kc_error *barrier, kc_code *first, struct kc_error *err)
+                         kc_code *first, struct kc_error *err)
 {
 	char tmp[NAME_MAX + 1];
 	struct kc_error why;
@@ -207,15 +219,61 @@ static void batch_commit(int dirfd, const char *dirpath, struct fs_batch_entry *
 		if (!entries[i].changed)
 			continue;
 		fs_temp_name(entries[i].name, tmp, sizeof(tmp), NULL);
-		if (barrier == NULL && renameat(dirfd, tmp, dirfd, entries[i].name) == 0)
+		if (renameat(dirfd, tmp, dirfd, entries[i].name) == 0)
 			continue;
-		if (barrier == NULL)
-			kc_fail_errno(&why, KC_EIO, errno, "%s/%s: rename into place", dirpath,
-			              entries[i].name);
-		unlinkat(dirfd, tmp, 0);
-		entries[i].changed = false;
-		batch_fail(&entries[i], first, err, barrier != NULL ? barrier : &why);
+		kc_fail_errno(&why, KC_EIO, errno, "%s/%s: rename into place", dirpath,
+		              entries[i].name);
+		unstage(dirfd, &entries[i], &why, first, err);
 	}
+}
+
+/*
+ * Make every staged temp file durable with overlapping I/O: start writeback
+ * of all of them (sync_file_range), then wait for each (fdatasync). Unlike
+ * syncfs() this waits for our files only, so a node that has just written a
+ * lot elsewhere on the file system (image pulls, logs) does not slow the
+ * activation down.
+ */
+static void flush_staged(int dirfd, const char *dirpath, struct fs_batch_entry *entries, size_t n,
+                         kc_code *first, struct kc_error *err)
+{
+	char tmp[NAME_MAX + 1];
+	struct kc_error why;
+	int *fds = calloc(n, sizeof(int));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (fds != NULL)
+			fds[i] = -1;
+		if (!entries[i].changed)
+			continue;
+		fs_temp_name(entries[i].name, tmp, sizeof(tmp), NULL);
+		int fd = openat(dirfd, tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || (fds == NULL && fdatasync(fd) != 0)) {
+			kc_fail_errno(&why, KC_EIO, errno, "%s/%s: open for sync", dirpath, tmp);
+			if (fd >= 0)
+				close(fd);
+			unstage(dirfd, &entries[i], &why, first, err);
+			continue;
+		}
+		if (fds == NULL) { /* out of memory: one file at a time, still durable */
+			close(fd);
+			continue;
+		}
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		fds[i] = fd;
+	}
+	for (i = 0; fds != NULL && i < n; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (fdatasync(fds[i]) != 0) {
+			fs_temp_name(entries[i].name, tmp, sizeof(tmp), NULL);
+			kc_fail_errno(&why, KC_EIO, errno, "%s/%s: fdatasync", dirpath, tmp);
+			unstage(dirfd, &entries[i], &why, first, err);
+		}
+		close(fds[i]);
+	}
+	free(fds);
 }
 
 kc_code fs_write_batch_at(int dirfd, const char *dirpath, struct fs_batch_entry *entries, size_t n,
@@ -246,12 +304,8 @@ kc_code fs_write_batch_at(int dirfd, const char *dirpath, struct fs_batch_entry 
 	}
 	if (staged == 0)
 		return first;
-	if (syncfs(dirfd) != 0) {
-		kc_fail_errno(&why, KC_EIO, errno, "%s: syncfs", dirpath);
-		batch_commit(dirfd, dirpath, entries, n, &why, &first, err);
-		return first;
-	}
-	batch_commit(dirfd, dirpath, entries, n, NULL, &first, err);
+	flush_staged(dirfd, dirpath, entries, n, &first, err);
+	batch_commit(dirfd, dirpath, entries, n, &first, err);
 	if (fs_fsync_dir(dirfd, dirpath, &why) != KC_OK && first == KC_OK) {
 		first = why.code;
 		if (err != NULL)
