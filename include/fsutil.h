@@ -54,6 +54,15 @@ struct fs_batch_entry {
 kc_code fs_write_batch_at(int dirfd, const char *dirpath, struct fs_batch_entry *entries, size_t n,
                           mode_t mode, struct kc_error *err);
 
+/*
+ * Atomic but not durable: temp file and rename, no fsync. For files rebuilt
+ * from memory at every change and read while the agent runs (the status file
+ * in /run, the metrics textfile): a crash loses nothing that matters, and a
+ * fsync per update would cost a disk flush per second during an outage.
+ */
+kc_code fs_write_atomic_volatile(const char *path, const void *data, size_t len, mode_t mode,
+                                 bool *changed, struct kc_error *err);
+
 /* Read a regular file dirfd/name (no symlinks) into out, capped by out->limit. */
 kc_code fs_read_at(int dirfd, const char *dirpath, const char *name, struct kc_buf *out,
                    struct kc_error *err);

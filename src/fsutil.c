@@ -160,8 +160,10 @@ static kc_code stage_temp(int dirfd, const char *dirpath, const char *tmp, const
 	return rc;
 }
 
-kc_code fs_write_atomic_at(int dirfd, const char *dirpath, const char *name, const void *data,
-                           size_t len, mode_t mode, bool *changed, struct kc_error *err)
+/* Write dirfd/name through its temp file; durable: fsync file and directory. */
+static kc_code replace_at(int dirfd, const char *dirpath, const char *name, const void *data,
+                          size_t len, mode_t mode, bool durable, bool *changed,
+                          struct kc_error *err)
 {
 	char tmp[NAME_MAX + 1];
 	kc_code rc;
@@ -172,7 +174,7 @@ kc_code fs_write_atomic_at(int dirfd, const char *dirpath, const char *name, con
 		return kc_error_prefix(err, "%s", dirpath);
 	if (same_content(dirfd, name, data, len, mode))
 		return KC_OK;
-	if ((rc = stage_temp(dirfd, dirpath, tmp, data, len, mode, true, err)) != KC_OK)
+	if ((rc = stage_temp(dirfd, dirpath, tmp, data, len, mode, durable, err)) != KC_OK)
 		return rc;
 	if (renameat(dirfd, tmp, dirfd, name) != 0) {
 		rc = kc_fail_errno(err, KC_EIO, errno, "%s/%s: rename into place", dirpath, name);
@@ -181,7 +183,13 @@ kc_code fs_write_atomic_at(int dirfd, const char *dirpath, const char *name, con
 	}
 	if (changed != NULL)
 		*changed = true;
-	return fs_fsync_dir(dirfd, dirpath, err);
+	return durable ? fs_fsync_dir(dirfd, dirpath, err) : KC_OK;
+}
+
+kc_code fs_write_atomic_at(int dirfd, const char *dirpath, const char *name, const void *data,
+                           size_t len, mode_t mode, bool *changed, struct kc_error *err)
+{
+	return replace_at(dirfd, dirpath, name, data, len, mode, true, changed, err);
 }
 
 static void batch_fail(struct fs_batch_entry *e, kc_code *first, struct kc_error *err,
@@ -337,8 +345,8 @@ static kc_code open_parent(const char *path, int *dirfd, char *dir, size_t dirsz
 	return fs_open_dir(dir, dirfd, err);
 }
 
-kc_code fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, bool *changed,
-                        struct kc_error *err)
+static kc_code replace_path(const char *path, const void *data, size_t len, mode_t mode,
+                            bool durable, bool *changed, struct kc_error *err)
 {
 	char dir[PATH_MAX];
 	const char *base = NULL;
@@ -347,9 +355,21 @@ kc_code fs_write_atomic(const char *path, const void *data, size_t len, mode_t m
 
 	if ((rc = open_parent(path, &dirfd, dir, sizeof(dir), &base, err)) != KC_OK)
 		return rc;
-	rc = fs_write_atomic_at(dirfd, dir, base, data, len, mode, changed, err);
+	rc = replace_at(dirfd, dir, base, data, len, mode, durable, changed, err);
 	close(dirfd);
 	return rc;
+}
+
+kc_code fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, bool *changed,
+                        struct kc_error *err)
+{
+	return replace_path(path, data, len, mode, true, changed, err);
+}
+
+kc_code fs_write_atomic_volatile(const char *path, const void *data, size_t len, mode_t mode,
+                                 bool *changed, struct kc_error *err)
+{
+	return replace_path(path, data, len, mode, false, changed, err);
 }
 
 kc_code fs_read_at(int dirfd, const char *dirpath, const char *name, struct kc_buf *out,

@@ -153,14 +153,6 @@ static kc_code format_api(const struct metrics_snapshot *m, time_t now, struct k
 	                 err)) ||
 	    (m->api_last_success != 0 && (rc = sample_i64(out, "api_last_success_timestamp_seconds",
 	                                                  (int64_t)m->api_last_success, err))) ||
-	    (rc = family(out, "api_last_success_age_seconds", "gauge",
-	                 "Seconds from the last successful API contact to the writing of this "
-	                 "file; absent when there was none.",
-	                 err)) ||
-	    (m->api_last_success != 0 &&
-	     (rc = sample_i64(out, "api_last_success_age_seconds",
-	                      now > m->api_last_success ? (int64_t)(now - m->api_last_success) : 0,
-	                      err))) ||
 	    (rc = family(out, "api_requests_total", "counter",
 	                 "Requests to the Kubernetes API by result (failure: network, TLS, "
 	                 "timeout or 5xx; auth_error: 401 or 403).",
@@ -259,7 +251,7 @@ kc_code metrics_write(const char *path, const struct metrics_snapshot *m, time_t
 	kc_buf_init(&out, 1 << 20);
 	rc = metrics_format(m, now, &out, err);
 	if (rc == KC_OK)
-		rc = fs_write_atomic(path, out.data, out.len, 0644, NULL, err);
+		rc = fs_write_atomic_volatile(path, out.data, out.len, 0644, NULL, err);
 	kc_buf_free(&out);
 	if (rc != KC_OK)
 		kc_error_prefix(err, "metrics");

@@ -180,7 +180,7 @@ kc_code status_write(const char *path, const struct status_snapshot *s, struct k
 	json_decref(doc);
 	if (text == NULL)
 		return kc_fail(err, KC_ENOMEM, "%s: status: out of memory", path);
-	rc = fs_write_atomic(path, text, strlen(text), 0644, NULL, err);
+	rc = fs_write_atomic_volatile(path, text, strlen(text), 0644, NULL, err);
 	free(text);
 	return rc;
 }

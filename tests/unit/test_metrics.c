@@ -62,7 +62,6 @@ static void test_busy_snapshot(void **state)
 	assert_line(t, "kubelet_checkpoint_bridge_enabled 1");
 	assert_line(t, "kubelet_checkpoint_api_reachable 0");
 	assert_line(t, "kubelet_checkpoint_api_last_success_timestamp_seconds 1700000100");
-	assert_line(t, "kubelet_checkpoint_api_last_success_age_seconds 60");
 	assert_line(t, "kubelet_checkpoint_api_requests_total{result=\"ok\"} 10");
 	assert_line(t, "kubelet_checkpoint_api_requests_total{result=\"failure\"} 5");
 	assert_line(t, "kubelet_checkpoint_api_requests_total{result=\"auth_error\"} 1");
@@ -101,7 +100,7 @@ static void test_every_sample_has_help_and_type(void **state)
 		assert_int_equal(strncmp(line, "kubelet_checkpoint_", 19), 0);
 		samples++;
 	}
-	assert_int_equal(samples, 17);
+	assert_int_equal(samples, 16);
 	free(t);
 }
 
@@ -112,7 +111,6 @@ static void test_unknown_values_are_absent(void **state)
 
 	assert_null(strstr(t, "\nkubelet_checkpoint_api_reachable "));
 	assert_null(strstr(t, "\nkubelet_checkpoint_api_last_success_timestamp_seconds "));
-	assert_null(strstr(t, "\nkubelet_checkpoint_api_last_success_age_seconds "));
 	assert_null(strstr(t, "\nkubelet_checkpoint_last_error_info{"));
 	assert_null(strstr(t, "\nkubelet_checkpoint_last_error_timestamp_seconds "));
 	/* ...but their families are still declared. */
@@ -122,10 +120,14 @@ static void test_unknown_values_are_absent(void **state)
 	free(t);
 
 	m.api = METRICS_API_REACHABLE;
-	m.api_last_success = 1700000050; /* clock stepped back: age is 0, not negative */
+	m.api_last_success = 1700000050;
 	t = format(&m, 1700000000);
 	assert_line(t, "kubelet_checkpoint_api_reachable 1");
-	assert_line(t, "kubelet_checkpoint_api_last_success_age_seconds 0");
+	/* No age gauge: the file must not change every second (time() - timestamp). */
+	assert_null(strstr(t, "age_seconds"));
+	char *later = format(&m, 1700000099);
+	assert_string_equal(t, later);
+	free(later);
 	free(t);
 }
 
