@@ -52,6 +52,8 @@ struct agent {
 	bool ready_sent;
 	bool waiting_logged;           /* "staticPodPath does not exist" said once */
 	bool verify_disk;              /* the checkpoint dir changed: verify its files */
+	bool effects_dirty;            /* the staticPodPath or a cached manifest changed */
+	uint64_t applied_sig;          /* the decision output last made true on disk */
 	bool activation_timed;         /* overhead logged since the window ended */
 	json_t *ignored_logged;        /* prefixed foreign files already logged */
 	json_t *ckpt_retry;            /* uids whose checkpoint write failed (object) */

@@ -54,6 +54,8 @@ struct bridge_list {
 kc_code bridge_dir_open(const char *path, struct bridge_dir **out, struct kc_error *err);
 void bridge_dir_close(struct bridge_dir *bd);
 const char *bridge_dir_path(const struct bridge_dir *bd);
+/* Are x and y the same directory (device and inode)? */
+bool bridge_dir_same(const struct bridge_dir *x, const struct bridge_dir *y);
 
 kc_code bridge_dir_list(struct bridge_dir *bd, struct bridge_list *out, struct kc_error *err);
 void bridge_list_free(struct bridge_list *list);

@@ -85,6 +85,7 @@ static kc_code sources_open(struct agent *a, struct kc_error *err)
 
 	set_render_opts(a);
 	parent_table_init(&a->parents);
+	a->effects_dirty = true;
 	a->listed = false;
 	/* A bad kubeconfig must fail before anything is created on disk. */
 	if ((rc = kubeconfig_load(a->cfg->kubeconfig, &a->kubeconfig, err)) != KC_OK)
@@ -215,8 +216,8 @@ static void drain_watch(struct agent *a)
 
 	if (watch_drain(a->watch, &changed, &err) != KC_OK)
 		kc_log(KC_LOG_ERR, "file watch: %s", err.msg);
-	if (changed & WATCH_STATIC_DIR_CHANGED && a->bridge == NULL)
-		a->dirty = true;
+	if (changed & (WATCH_STATIC_DIR_CHANGED | WATCH_OVERFLOW))
+		a->effects_dirty = true;
 	if (changed & (WATCH_STATE_DIR_CHANGED | WATCH_OVERFLOW))
 		a->verify_disk = true;
 	if (changed != 0)

@@ -84,14 +84,18 @@ static bool bridge_ready(struct agent *a)
 	kc_code rc;
 
 	rc = bridge_dir_open(a->cfg->static_pod_path, &fresh, &err);
-	if (a->bridge != NULL)
+	if (a->bridge != NULL) {
+		if (fresh == NULL || !bridge_dir_same(a->bridge, fresh))
+			a->effects_dirty = true; /* another directory now: look again */
 		bridge_dir_close(a->bridge);
+	}
 	a->bridge = fresh;
 	if (rc == KC_OK) {
 		size_t n = 0;
 
 		if (!appeared)
 			return true;
+		a->effects_dirty = true;
 		kc_log(KC_LOG_INFO, "staticPodPath %s is there", a->cfg->static_pod_path);
 		if (bridge_dir_clean_temps(a->bridge, &n, &err) != KC_OK)
 			kc_log(KC_LOG_ERR, "%s", err.msg);
@@ -148,6 +152,7 @@ static void write_active(struct agent *a, const struct decision_result *res, con
 			kc_log(KC_LOG_ERR, "activating %s/%s: %s", recs[i]->namespace,
 			       recs[i]->name, w[i].err.msg);
 			agent_note_error(a, &w[i].err);
+			a->effects_dirty = true; /* try again at the next pass */
 		} else if (w[i].changed) {
 			a->activations++;
 			n++;
@@ -214,6 +219,7 @@ static void withdraw_unwanted(struct agent *a, const struct decision_result *res
 	if (bridge_dir_list(a->bridge, &l, &err) != KC_OK) {
 		kc_log(KC_LOG_ERR, "%s", err.msg);
 		agent_note_error(a, &err);
+		a->effects_dirty = true;
 		return;
 	}
 	for (i = 0; i < l.count; i++) {
@@ -224,6 +230,7 @@ static void withdraw_unwanted(struct agent *a, const struct decision_result *res
 		if (bridge_dir_remove(a->bridge, file, &removed, &err) != KC_OK) {
 			kc_log(KC_LOG_ERR, "withdrawing %s: %s", file, err.msg);
 			agent_note_error(a, &err);
+			a->effects_dirty = true;
 		} else if (removed) {
 			a->withdrawals++;
 			kc_log(KC_LOG_NOTICE, "withdrawn %s/%s (checkpoint of %s)",
@@ -276,12 +283,31 @@ static void drop_expired(struct agent *a, const struct decision_result *res, con
 	}
 }
 
+/* FNV-1a 64 over what the effects depend on: each item's uid, verdict and file. */
+static uint64_t decision_signature(const struct decision_result *res, const size_t *idx,
+                                   const struct agent *a)
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < res->count; i++) {
+		const char *uid = a->parents.recs[idx[i]].uid;
+
+		h = (h ^ ckpt_fnv1a64(uid, strlen(uid))) * 1099511628211ULL;
+		h = (h ^ (uint64_t)res->items[i].verdict) * 1099511628211ULL;
+		h = (h ^ ckpt_fnv1a64(res->items[i].manifest, strlen(res->items[i].manifest))) *
+		    1099511628211ULL;
+	}
+	return h;
+}
+
 static void apply(struct agent *a, const struct decision_result *res, const size_t *idx,
                   const struct reach_view *api)
 {
 	struct bridge_list none = {0};
 	char **dropped;
 	size_t i, ndropped = 0;
+	uint64_t sig;
 
 	if (!bridge_ready(a)) {
 		/* No directory, no manifest: status must not show the last ones. */
@@ -289,8 +315,14 @@ static void apply(struct agent *a, const struct decision_result *res, const size
 		a->nactive = 0;
 		return; /* nothing may be dropped before its manifest is known gone */
 	}
+	sig = decision_signature(res, idx, a);
+	/* A timer pass that changes nothing reads nothing (one per second in an outage). */
+	if (!a->effects_dirty && sig == a->applied_sig && res->ndrop == 0)
+		return;
+	a->effects_dirty = false;
 	write_active(a, res, idx, api);
 	withdraw_unwanted(a, res);
+	a->applied_sig = sig;
 	if (res->ndrop == 0 || (dropped = calloc(res->ndrop, sizeof(char *))) == NULL)
 		return;
 	drop_expired(a, res, idx, dropped, &ndropped);

@@ -61,6 +61,7 @@ static kc_code cache_manifest(struct agent *a, struct parent_rec *r, const json_
 		rc = bridge_dir_check_bytes(file, bytes.data, bytes.len, err);
 	if (rc == KC_OK)
 		rc = parent_rec_set_manifest(r, file, &bytes, err);
+	a->effects_dirty = true;
 	json_decref(manifest);
 	kc_buf_free(&bytes);
 	return rc;
@@ -181,6 +182,7 @@ static void checkpoint_parent(struct agent *a, struct parent_rec *r, json_t *obj
 		agent_note_error(a, &err);
 		if (r->ckpt != PARENT_CKPT_OK)
 			parent_rec_clear_manifest(r);
+		a->effects_dirty = true;
 		kc_objects_free(idx);
 		retry_later(a, r, objects);
 		return;
@@ -426,6 +428,7 @@ static void load_one(struct agent *a, const struct ckpt_entry *e)
 		kc_log(KC_LOG_ERR, "checkpoint %s: volumes: %s", e->uid, err.msg);
 		agent_note_error(a, &err);
 		parent_rec_clear_manifest(r);
+		a->effects_dirty = true;
 	} else {
 		r->ckpt = PARENT_CKPT_OK;
 	}

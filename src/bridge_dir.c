@@ -218,6 +218,14 @@ const char *bridge_dir_path(const struct bridge_dir *bd)
 	return bd->path;
 }
 
+bool bridge_dir_same(const struct bridge_dir *x, const struct bridge_dir *y)
+{
+	struct stat sx, sy;
+
+	return fstat(x->fd, &sx) == 0 && fstat(y->fd, &sy) == 0 && sx.st_dev == sy.st_dev &&
+	       sx.st_ino == sy.st_ino;
+}
+
 kc_code bridge_dir_owns(struct bridge_dir *bd, const char *file, bool *ours, struct kc_error *why,
                         struct kc_error *err)
 {
