@@ -12,8 +12,10 @@
  * Reference channel: the Secrets and ConfigMaps of each tracked parent are
  * fetched with GET when the caller asks (a new or changed reference set) and
  * refreshed on a jittered timer (API_REFS_REFRESH_MIN_S..MAX_S per parent:
- * 30-60 min, so that an idle node stays within ~20 requests an hour: at most
- * 12 watches plus ~1.3 GETs per reference). Fetches only run while the pods
+ * 2-4 h). A changed parent is fetched at once; the timer only catches a
+ * Secret/ConfigMap edited in place, whose copy matters only if an outage
+ * comes first. So an idle node stays well within 20 requests an hour: 6-12
+ * watch renewals plus ~0.33 GETs per reference. Fetches only run while the pods
  * channel is healthy, so an outage costs one failing connection per retry,
  * not one per parent; a failing fetch is retried with exponential backoff
  * (5 s doubling to 5 min).
@@ -67,8 +69,8 @@
 #define API_WATCH_MARGIN_S      30    /* a watch silent past timeoutSeconds+margin is dead */
 #define API_RETRY_FAST_MS       1000  /* retry period while not yet unreachable */
 #define API_RETRY_MAX_MS        10000 /* backoff ceiling once unreachable */
-#define API_REFS_REFRESH_MIN_S  1800
-#define API_REFS_REFRESH_MAX_S  3600
+#define API_REFS_REFRESH_MIN_S  7200
+#define API_REFS_REFRESH_MAX_S  14400
 #define API_LIST_PAGE           500
 #define API_MAX_LIST_BODY       (64u * 1024 * 1024)
 #define API_MAX_OBJECT_BODY     (4u * 1024 * 1024)

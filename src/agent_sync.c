@@ -81,7 +81,7 @@ static void set_not_checkpointable(struct agent *a, struct parent_rec *r,
 
 /*
  * A checkpoint write failed (state dir full, read-only, I/O error): a pod
- * change or the refresh timer (30-60 min) would try again far too late. So the
+ * change or the refresh timer (2-4 h) would try again far too late. So the
  * write is retried every AGENT_CKPT_RETRY_MS with the objects already in hand:
  * a local disk problem must not cost the apiserver a GET every few seconds.
  */
