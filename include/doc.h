@@ -34,14 +34,14 @@
  * concatenated values. Errors name source, the document number and the line.
  */
 kc_code doc_parse(const char *data, size_t len, const char *source, json_t **docs,
-		  struct kc_error *err);
+                  struct kc_error *err);
 kc_code doc_parse_json(const char *data, size_t len, const char *source, json_t **docs,
-		       struct kc_error *err);
+                       struct kc_error *err);
 kc_code doc_parse_yaml(const char *data, size_t len, const char *source, json_t **docs,
-		       struct kc_error *err);
+                       struct kc_error *err);
 
 enum doc_emit_flags {
-	DOC_EMIT_SORT_KEYS = 1 << 0,	/* sort mapping keys (canonical output) */
+	DOC_EMIT_SORT_KEYS = 1 << 0, /* sort mapping keys (canonical output) */
 };
 
 /*
@@ -49,7 +49,6 @@ enum doc_emit_flags {
  * in a newline). Strings that would read back as another type are quoted, so
  * doc_parse_yaml(doc_emit_yaml(x)) equals x.
  */
-kc_code doc_emit_yaml(const json_t *doc, unsigned flags, struct kc_buf *out,
-		      struct kc_error *err);
+kc_code doc_emit_yaml(const json_t *doc, unsigned flags, struct kc_buf *out, struct kc_error *err);
 
 #endif

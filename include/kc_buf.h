@@ -12,10 +12,10 @@
 #include "kc_error.h"
 
 struct kc_buf {
-	char *data;	/* always NUL-terminated when non-NULL */
+	char *data; /* always NUL-terminated when non-NULL */
 	size_t len;
 	size_t cap;
-	size_t limit;	/* maximum len; 0 means no limit */
+	size_t limit; /* maximum len; 0 means no limit */
 };
 
 void kc_buf_init(struct kc_buf *b, size_t limit);

@@ -13,18 +13,18 @@
 
 typedef enum kc_code {
 	KC_OK = 0,
-	KC_EINVAL,		/* bad input: a document, a flag, a config value */
-	KC_EIO,			/* a file system call failed */
-	KC_ENOMEM,		/* allocation failed */
-	KC_ETOOBIG,		/* input or output over a hard cap */
-	KC_ECORRUPT,		/* a checkpoint failed verification */
-	KC_ENOTFOUND,		/* a referenced file or object does not exist */
-	KC_EINELIGIBLE,		/* a pod the agent must not checkpoint (mirror, finished...) */
-	KC_ENOTCHECKPOINTABLE,	/* eligible, but cannot be made self-contained */
-	KC_ENET,		/* the apiserver could not be reached */
-	KC_EAUTH,		/* the apiserver answered 401/403 */
-	KC_EAGAIN,		/* try again later (nothing is wrong yet) */
-	KC_EINTERNAL,		/* a bug: an invariant did not hold */
+	KC_EINVAL,             /* bad input: a document, a flag, a config value */
+	KC_EIO,                /* a file system call failed */
+	KC_ENOMEM,             /* allocation failed */
+	KC_ETOOBIG,            /* input or output over a hard cap */
+	KC_ECORRUPT,           /* a checkpoint failed verification */
+	KC_ENOTFOUND,          /* a referenced file or object does not exist */
+	KC_EINELIGIBLE,        /* a pod the agent must not checkpoint (mirror, finished...) */
+	KC_ENOTCHECKPOINTABLE, /* eligible, but cannot be made self-contained */
+	KC_ENET,               /* the apiserver could not be reached */
+	KC_EAUTH,              /* the apiserver answered 401/403 */
+	KC_EAGAIN,             /* try again later (nothing is wrong yet) */
+	KC_EINTERNAL,          /* a bug: an invariant did not hold */
 } kc_code;
 
 #define KC_ERROR_MSG_MAX 1024

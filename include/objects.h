@@ -24,6 +24,6 @@ kc_code kc_objects_add(struct kc_objects *objs, json_t *obj, struct kc_error *er
 
 /* kind is "Secret" or "ConfigMap"; NULL when absent. Borrowed reference. */
 json_t *kc_objects_find(const struct kc_objects *objs, const char *kind, const char *ns,
-			const char *name);
+                        const char *name);
 
 #endif

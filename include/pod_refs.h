@@ -13,14 +13,14 @@
 #include "kc_error.h"
 
 struct pod_ref {
-	const char *kind;	/* "Secret" or "ConfigMap" (static strings) */
+	const char *kind; /* "Secret" or "ConfigMap" (static strings) */
 	char *name;
-	bool optional;		/* every reference to it is optional */
+	bool optional; /* every reference to it is optional */
 };
 
 struct pod_refs {
 	char *namespace;
-	struct pod_ref *refs;	/* deduplicated, sorted by kind then name */
+	struct pod_ref *refs; /* deduplicated, sorted by kind then name */
 	size_t count;
 };
 

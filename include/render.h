@@ -16,16 +16,16 @@
 
 #define RENDER_TRIGGER_ANNOTATION "node.kubernetes.io/bootstrap-checkpoint"
 #define RENDER_MARK_CHECKPOINT_OF "kubelet-checkpoint/checkpoint-of"
-#define RENDER_MARK_SOURCE_UID	  "kubelet-checkpoint/source-uid"
-#define RENDER_MANIFEST_PREFIX	  "kubelet-checkpoint_"
-#define RENDER_MAX_MANIFEST	  (10u * 1024 * 1024)
+#define RENDER_MARK_SOURCE_UID    "kubelet-checkpoint/source-uid"
+#define RENDER_MANIFEST_PREFIX    "kubelet-checkpoint_"
+#define RENDER_MAX_MANIFEST       (10u * 1024 * 1024)
 
 struct render_opts {
-	const char *node_name;		/* NULL: do not check spec.nodeName */
-	const char *state_dir;		/* where hostPath volumes point */
-	const char *const *annotations;	/* trigger annotations; NULL = the default */
+	const char *node_name;          /* NULL: do not check spec.nodeName */
+	const char *state_dir;          /* where hostPath volumes point */
+	const char *const *annotations; /* trigger annotations; NULL = the default */
 	size_t nannotations;
-	const char *const *namespaces;	/* allow-list, "*" = all; NULL = all */
+	const char *const *namespaces; /* allow-list, "*" = all; NULL = all */
 	size_t nnamespaces;
 };
 
@@ -35,7 +35,7 @@ struct render_opts {
  * deleted, finished).
  */
 kc_code render_check_eligible(const json_t *pod, const struct render_opts *opts,
-			      struct kc_error *err);
+                              struct kc_error *err);
 
 /*
  * Convert an eligible pod. KC_ENOTCHECKPOINTABLE names the field that cannot
@@ -43,14 +43,14 @@ kc_code render_check_eligible(const json_t *pod, const struct render_opts *opts,
  * resourceClaims...); KC_EINVAL/KC_ENOTFOUND name the bad field or the missing
  * referenced object. *manifest is a new reference.
  */
-kc_code render_pod(const json_t *pod, const struct kc_objects *objs,
-		   const struct render_opts *opts, json_t **manifest, struct kc_error *err);
+kc_code render_pod(const json_t *pod, const struct kc_objects *objs, const struct render_opts *opts,
+                   json_t **manifest, struct kc_error *err);
 
 /* Canonical YAML bytes of a manifest (sorted keys); over 10 MiB is KC_ETOOBIG. */
 kc_code render_manifest_bytes(const json_t *manifest, struct kc_buf *out, struct kc_error *err);
 
 /* "kubelet-checkpoint_<namespace>_<name>.yaml" */
 kc_code render_manifest_name(const char *ns, const char *name, char *out, size_t outsz,
-			     struct kc_error *err);
+                             struct kc_error *err);
 
 #endif

@@ -15,34 +15,34 @@
 #include "objects.h"
 
 struct vp_file {
-	char *path;		/* relative, validated: no "..", no leading '/' */
+	char *path; /* relative, validated: no "..", no leading '/' */
 	unsigned char *data;
 	size_t len;
-	mode_t mode;		/* permission bits, e.g. 0644 */
+	mode_t mode; /* permission bits, e.g. 0644 */
 };
 
 struct vp_volume {
-	char *name;		/* the pod's volume name */
-	struct vp_file *files;	/* sorted by path */
+	char *name;            /* the pod's volume name */
+	struct vp_file *files; /* sorted by path */
 	size_t nfiles;
 };
 
 struct vp_plan {
-	char *uid;		/* the parent pod's UID */
-	struct vp_volume *volumes;	/* only volumes that become hostPath dirs */
+	char *uid;                 /* the parent pod's UID */
+	struct vp_volume *volumes; /* only volumes that become hostPath dirs */
 	size_t nvolumes;
-	long long uid_owner;	/* runAsUser, -1 when unset */
-	long long gid_owner;	/* fsGroup, else runAsGroup, -1 when unset */
+	long long uid_owner; /* runAsUser, -1 when unset */
+	long long gid_owner; /* fsGroup, else runAsGroup, -1 when unset */
 };
 
-kc_code volume_plan_build(const json_t *pod, const struct kc_objects *objs,
-			  struct vp_plan *out, struct kc_error *err);
+kc_code volume_plan_build(const json_t *pod, const struct kc_objects *objs, struct vp_plan *out,
+                          struct kc_error *err);
 void volume_plan_free(struct vp_plan *plan);
 
 /* "<state_dir>/volumes/<uid>" and "<state_dir>/volumes/<uid>/<volume>". */
 kc_code volume_plan_pod_dir(const char *state_dir, const char *uid, char *out, size_t outsz,
-			    struct kc_error *err);
+                            struct kc_error *err);
 kc_code volume_plan_volume_dir(const char *state_dir, const char *uid, const char *volume,
-			       char *out, size_t outsz, struct kc_error *err);
+                               char *out, size_t outsz, struct kc_error *err);
 
 #endif

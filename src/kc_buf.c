@@ -10,8 +10,7 @@
 
 #include "kc_buf.h"
 
-void
-kc_buf_init(struct kc_buf *b, size_t limit)
+void kc_buf_init(struct kc_buf *b, size_t limit)
 {
 	b->data = NULL;
 	b->len = 0;
@@ -19,8 +18,7 @@ kc_buf_init(struct kc_buf *b, size_t limit)
 	b->limit = limit;
 }
 
-void
-kc_buf_free(struct kc_buf *b)
+void kc_buf_free(struct kc_buf *b)
 {
 	free(b->data);
 	b->data = NULL;
@@ -28,16 +26,14 @@ kc_buf_free(struct kc_buf *b)
 	b->cap = 0;
 }
 
-void
-kc_buf_reset(struct kc_buf *b)
+void kc_buf_reset(struct kc_buf *b)
 {
 	b->len = 0;
 	if (b->data != NULL)
 		b->data[0] = '\0';
 }
 
-static kc_code
-reserve(struct kc_buf *b, size_t extra, struct kc_error *err)
+static kc_code reserve(struct kc_buf *b, size_t extra, struct kc_error *err)
 {
 	size_t need, ncap;
 	char *p;
@@ -59,8 +55,7 @@ reserve(struct kc_buf *b, size_t extra, struct kc_error *err)
 	return KC_OK;
 }
 
-kc_code
-kc_buf_append(struct kc_buf *b, const void *p, size_t n, struct kc_error *err)
+kc_code kc_buf_append(struct kc_buf *b, const void *p, size_t n, struct kc_error *err)
 {
 	kc_code rc;
 
@@ -73,14 +68,12 @@ kc_buf_append(struct kc_buf *b, const void *p, size_t n, struct kc_error *err)
 	return KC_OK;
 }
 
-kc_code
-kc_buf_puts(struct kc_buf *b, const char *s, struct kc_error *err)
+kc_code kc_buf_puts(struct kc_buf *b, const char *s, struct kc_error *err)
 {
 	return kc_buf_append(b, s, strlen(s), err);
 }
 
-kc_code
-kc_buf_printf(struct kc_buf *b, struct kc_error *err, const char *fmt, ...)
+kc_code kc_buf_printf(struct kc_buf *b, struct kc_error *err, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -100,8 +93,7 @@ kc_buf_printf(struct kc_buf *b, struct kc_error *err, const char *fmt, ...)
 	return KC_OK;
 }
 
-kc_code
-kc_buf_read_fd(struct kc_buf *b, int fd, const char *name, struct kc_error *err)
+kc_code kc_buf_read_fd(struct kc_buf *b, int fd, const char *name, struct kc_error *err)
 {
 	char chunk[65536];
 	ssize_t n;
@@ -123,8 +115,7 @@ kc_buf_read_fd(struct kc_buf *b, int fd, const char *name, struct kc_error *err)
 	return kc_buf_append(b, "", 0, err);
 }
 
-kc_code
-kc_buf_read_file(struct kc_buf *b, const char *path, struct kc_error *err)
+kc_code kc_buf_read_file(struct kc_buf *b, const char *path, struct kc_error *err)
 {
 	int fd;
 	kc_code rc;
@@ -133,7 +124,7 @@ kc_buf_read_file(struct kc_buf *b, const char *path, struct kc_error *err)
 		return kc_buf_read_fd(b, STDIN_FILENO, "<stdin>", err);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return kc_fail_errno(err, errno == ENOENT ? KC_ENOTFOUND : KC_EIO, errno, "%s",
-				     path);
+		                     path);
 	rc = kc_buf_read_fd(b, fd, path, err);
 	close(fd);
 	return rc;

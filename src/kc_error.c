@@ -9,8 +9,7 @@
 
 #include "kc_error.h"
 
-static kc_code
-vfail(struct kc_error *err, kc_code code, int errnum, const char *fmt, va_list ap)
+static kc_code vfail(struct kc_error *err, kc_code code, int errnum, const char *fmt, va_list ap)
 {
 	size_t n;
 
@@ -25,8 +24,7 @@ vfail(struct kc_error *err, kc_code code, int errnum, const char *fmt, va_list a
 	return code;
 }
 
-kc_code
-kc_fail(struct kc_error *err, kc_code code, const char *fmt, ...)
+kc_code kc_fail(struct kc_error *err, kc_code code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -36,8 +34,7 @@ kc_fail(struct kc_error *err, kc_code code, const char *fmt, ...)
 	return code;
 }
 
-kc_code
-kc_fail_errno(struct kc_error *err, kc_code code, int errnum, const char *fmt, ...)
+kc_code kc_fail_errno(struct kc_error *err, kc_code code, int errnum, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -47,8 +44,7 @@ kc_fail_errno(struct kc_error *err, kc_code code, int errnum, const char *fmt, .
 	return code;
 }
 
-kc_code
-kc_error_prefix(struct kc_error *err, const char *fmt, ...)
+kc_code kc_error_prefix(struct kc_error *err, const char *fmt, ...)
 {
 	char prefix[KC_ERROR_MSG_MAX], old[KC_ERROR_MSG_MAX];
 	size_t n, m;
@@ -75,8 +71,7 @@ kc_error_prefix(struct kc_error *err, const char *fmt, ...)
 	return err->code;
 }
 
-void
-kc_error_clear(struct kc_error *err)
+void kc_error_clear(struct kc_error *err)
 {
 	if (err == NULL)
 		return;
@@ -84,8 +79,7 @@ kc_error_clear(struct kc_error *err)
 	err->msg[0] = '\0';
 }
 
-const char *
-kc_code_name(kc_code code)
+const char *kc_code_name(kc_code code)
 {
 	static const char *const names[] = {
 	    [KC_OK] = "OK",
@@ -108,8 +102,7 @@ kc_code_name(kc_code code)
 	return names[code];
 }
 
-int
-kc_exit_status(kc_code code)
+int kc_exit_status(kc_code code)
 {
 	switch (code) {
 	case KC_OK:

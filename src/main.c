@@ -11,26 +11,25 @@ static const struct {
 	const char *name;
 	int (*fn)(int, char **);
 } commands[] = {
-    {"run", cmd_run},	    {"render", cmd_render},   {"status", cmd_status},
+    {"run", cmd_run},       {"render", cmd_render},   {"status", cmd_status},
     {"enable", cmd_enable}, {"disable", cmd_disable},
 };
 
-static void
-usage(FILE *f)
+static void usage(FILE *f)
 {
-	fputs("usage: kubelet-checkpoint run      [--config FILE] [flags]\n"
-	      "       kubelet-checkpoint render   [-f FILE|-]... [--node-name N] [--state-dir D]\n"
-	      "       kubelet-checkpoint status   [--state-dir D] [--status-file F] [-o text|json]\n"
-	      "       kubelet-checkpoint enable | disable [--flag-file F]\n"
-	      "       kubelet-checkpoint --version | --help\n"
-	      "\n"
-	      "Keeps verified checkpoints of annotated pods and bridges them as static pods\n"
-	      "while the Kubernetes API is unreachable. See kubelet-checkpoint(8).\n",
-	      f);
+	fputs(
+	    "usage: kubelet-checkpoint run      [--config FILE] [flags]\n"
+	    "       kubelet-checkpoint render   [-f FILE|-]... [--node-name N] [--state-dir D]\n"
+	    "       kubelet-checkpoint status   [--state-dir D] [--status-file F] [-o text|json]\n"
+	    "       kubelet-checkpoint enable | disable [--flag-file F]\n"
+	    "       kubelet-checkpoint --version | --help\n"
+	    "\n"
+	    "Keeps verified checkpoints of annotated pods and bridges them as static pods\n"
+	    "while the Kubernetes API is unreachable. See kubelet-checkpoint(8).\n",
+	    f);
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	size_t i;
 

@@ -12,8 +12,7 @@
 
 #include "testutil.h"
 
-char *
-tu_mkdtemp(void)
+char *tu_mkdtemp(void)
 {
 	const char *base = getenv("TMPDIR");
 	char *path;
@@ -29,8 +28,7 @@ tu_mkdtemp(void)
 	return path;
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
 	(void)ftw;
@@ -39,16 +37,14 @@ rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return unlink(path);
 }
 
-void
-tu_rmrf(const char *path)
+void tu_rmrf(const char *path)
 {
 	if (path == NULL || strstr(path, "kc-test.") == NULL)
 		abort();
 	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-char *
-tu_read_file(const char *path, size_t *len)
+char *tu_read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
@@ -73,8 +69,7 @@ tu_read_file(const char *path, size_t *len)
 	return buf;
 }
 
-void
-tu_write_file(const char *path, const char *data, size_t len, int mode)
+void tu_write_file(const char *path, const char *data, size_t len, int mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
 
@@ -85,8 +80,7 @@ tu_write_file(const char *path, const char *data, size_t len, int mode)
 	close(fd);
 }
 
-const char *
-tu_fixture(const char *name)
+const char *tu_fixture(const char *name)
 {
 	static char path[4096];
 
