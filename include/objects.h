@@ -16,9 +16,9 @@ struct kc_objects *kc_objects_new(void);
 void kc_objects_free(struct kc_objects *objs);
 
 /*
- * Add a Secret or ConfigMap (takes a new reference). Anything else is
- * KC_EINVAL; a second object with the same kind/namespace/name replaces the
- * first.
+ * Add a Secret or ConfigMap. Steals the caller's reference to obj, also on failure
+ * (json_incref first to keep one). Anything else is KC_EINVAL; a second object
+ * with the same kind/namespace/name replaces the first.
  */
 kc_code kc_objects_add(struct kc_objects *objs, json_t *obj, struct kc_error *err);
 
