@@ -94,6 +94,12 @@ kc_code ckpt_store_write(struct ckpt_store *store, const json_t *pod, const json
 kc_code ckpt_store_load(struct ckpt_store *store, const char *uid, struct ckpt *out,
                         struct kc_error *err);
 void ckpt_free(struct ckpt *c);
+/*
+ * Verify and decode the bytes of a checkpoint file that should hold uid: what
+ * ckpt_store_load does after reading. KC_ECORRUPT with the reason, KC_ENOMEM.
+ */
+kc_code ckpt_parse(const char *data, size_t len, const char *uid, struct ckpt *out,
+                   struct kc_error *err);
 
 /* Every Pod_<uuid>.yaml, verified, each ok or corrupt with the reason. */
 kc_code ckpt_store_list(struct ckpt_store *store, struct ckpt_list *out, struct kc_error *err);

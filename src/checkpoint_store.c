@@ -414,8 +414,6 @@ kc_code ckpt_store_load(struct ckpt_store *store, const char *uid, struct ckpt *
                         struct kc_error *err)
 {
 	char name[CKPT_NAME_MAX];
-	const char *body = NULL;
-	size_t body_len = 0;
 	struct kc_buf b;
 	kc_code rc;
 
@@ -429,13 +427,25 @@ kc_code ckpt_store_load(struct ckpt_store *store, const char *uid, struct ckpt *
 		rc = kc_fail(err, KC_ECORRUPT, "%s/%s: larger than %u bytes", store->pods_path,
 		             name, CKPT_MAX_FILE);
 	} else if (rc == KC_OK) {
-		rc = verify_header(b.data, b.len, &body, &body_len, err);
-		if (rc == KC_OK)
-			rc = decode_body(body, body_len, uid, out, err);
+		rc = ckpt_parse(b.data, b.len, uid, out, err);
 		if (rc != KC_OK)
 			kc_error_prefix(err, "%s/%s", store->pods_path, name);
 	}
 	kc_buf_free(&b);
+	return rc;
+}
+
+kc_code ckpt_parse(const char *data, size_t len, const char *uid, struct ckpt *out,
+                   struct kc_error *err)
+{
+	const char *body = NULL;
+	size_t body_len = 0;
+	kc_code rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = verify_header(data, len, &body, &body_len, err);
+	if (rc == KC_OK)
+		rc = decode_body(body, body_len, uid, out, err);
 	if (rc != KC_OK)
 		ckpt_free(out);
 	return rc;
