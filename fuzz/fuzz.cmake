@@ -17,14 +17,17 @@ target_compile_options(kcfuzzcheck PRIVATE ${KC_FUZZ_SANITIZERS})
 target_include_directories(kcfuzzcheck PUBLIC ${CMAKE_SOURCE_DIR}/fuzz)
 target_link_libraries(kcfuzzcheck PUBLIC kccore)
 
-set(KC_FUZZ_TARGETS fuzz_yaml fuzz_json fuzz_render)
-foreach(name ${KC_FUZZ_TARGETS})
+# Every fuzz/fuzz_*.c is a target, except the shared checks.
+file(GLOB KC_FUZZ_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/fuzz/fuzz_*.c)
+list(REMOVE_ITEM KC_FUZZ_SOURCES ${CMAKE_SOURCE_DIR}/fuzz/fuzz_check.c)
+foreach(src ${KC_FUZZ_SOURCES})
+  get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${CMAKE_SOURCE_DIR}/fuzz/${name}.c)
   target_compile_options(${name} PRIVATE -fsanitize=fuzzer ${KC_FUZZ_SANITIZERS})
   target_link_options(${name} PRIVATE -fsanitize=fuzzer ${KC_FUZZ_SANITIZERS})
   target_link_libraries(${name} PRIVATE kcfuzzcheck)
   # Regression run: every seed and every kept crash input once, no fuzzing.
-  if(BUILD_TESTING)
+  if(BUILD_TESTING AND IS_DIRECTORY ${CMAKE_SOURCE_DIR}/fuzz/corpus/${name})
     add_test(NAME fuzz.${name}.corpus
              COMMAND ${name} -runs=0 -rss_limit_mb=2048 -timeout=10
                      ${CMAKE_SOURCE_DIR}/fuzz/corpus/${name})

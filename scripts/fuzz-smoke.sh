@@ -3,7 +3,7 @@
 # each for a short fixed time over its seed corpus; fails on any crash, leak,
 # timeout or broken invariant. Crash inputs land in build/fuzz/crashes/.
 #
-#   scripts/fuzz-smoke.sh                 20 s per target
+#   scripts/fuzz-smoke.sh                 every target, 20 s each
 #   FUZZ_SECONDS=600 scripts/fuzz-smoke.sh
 #   FUZZ_BUILD_DIR=/tmp/fz scripts/fuzz-smoke.sh fuzz_yaml
 set -eu
@@ -11,7 +11,8 @@ set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILD_DIR:-$src/build/fuzz}
 seconds=${FUZZ_SECONDS:-20}
-targets=${*:-"fuzz_yaml fuzz_json fuzz_render"}
+# Default: every target, i.e. every fuzz/fuzz_*.c but the shared checks.
+targets=${*:-$(cd "$src/fuzz" && ls fuzz_*.c | grep -v '^fuzz_check\.c$' | sed 's/\.c$//' | tr '\n' ' ')}
 
 command -v clang >/dev/null || { echo "fuzz-smoke: clang not found (apt-get install clang libclang-rt-dev)" >&2; exit 2; }
 
@@ -28,12 +29,14 @@ for t in $targets; do
 	scratch=$(mktemp -d)
 	dict=""
 	[ -f "$src/fuzz/$t.dict" ] && dict="-dict=$src/fuzz/$t.dict"
+	seeds="$src/tests/hostile"
+	[ -d "$src/fuzz/corpus/$t" ] && seeds="$src/fuzz/corpus/$t $seeds"
 	echo "fuzz-smoke: $t for ${seconds}s"
 	# shellcheck disable=SC2086
 	if ! "$build/$t" $dict -max_total_time="$seconds" -max_len=1048576 -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$build/crashes/$t-" \
-		"$scratch" "$src/fuzz/corpus/$t" "$src/tests/hostile" >"$build/$t.log" 2>&1; then
+		"$scratch" $seeds >"$build/$t.log" 2>&1; then
 		echo "fuzz-smoke: $t FAILED (log: $build/$t.log, inputs: $build/crashes/)" >&2
 		tail -n 40 "$build/$t.log" >&2
 		failed="$failed $t"
