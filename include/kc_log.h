@@ -35,7 +35,8 @@ enum kc_log_level {
 /* verbosity: 0 logs up to INFO, 1 or more adds DEBUG. */
 void kc_log_init(int verbosity);
 void kc_log(enum kc_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void kc_vlog(enum kc_log_level level, const char *fmt, va_list ap);
+void kc_vlog(enum kc_log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* Report repeats held back for lines whose window has ended; with all, for
  * every line (call it from a periodic tick, and with all=1 before exit, so no

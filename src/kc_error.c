@@ -9,7 +9,8 @@
 
 #include "kc_error.h"
 
-static kc_code vfail(struct kc_error *err, kc_code code, int errnum, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static kc_code vfail(struct kc_error *err, kc_code code,
+                                                           int errnum, const char *fmt, va_list ap)
 {
 	size_t n;
 
