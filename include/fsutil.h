@@ -70,6 +70,9 @@ kc_code fs_read_at(int dirfd, const char *dirpath, const char *name, struct kc_b
 /* Remove dirfd/name and fsync the directory; a missing file is not an error. */
 kc_code fs_unlink_at(int dirfd, const char *dirpath, const char *name, struct kc_error *err);
 
+/* fs_unlink_at on the directory of path; "" and "dir/" are KC_EINVAL. */
+kc_code fs_unlink(const char *path, struct kc_error *err);
+
 /* Remove the tree dirfd/name without following symlinks; missing is fine. */
 kc_code fs_remove_tree_at(int dirfd, const char *dirpath, const char *name, struct kc_error *err);
 

@@ -450,3 +450,17 @@ kc_code fs_remove_tree_at(int dirfd, const char *dirpath, const char *name, stru
 		return kc_fail_errno(err, KC_EIO, errno, "%s: remove", path);
 	return KC_OK;
 }
+
+kc_code fs_unlink(const char *path, struct kc_error *err)
+{
+	char dir[PATH_MAX];
+	const char *base = NULL;
+	int dirfd = -1;
+	kc_code rc;
+
+	if ((rc = open_parent(path, &dirfd, dir, sizeof(dir), &base, err)) != KC_OK)
+		return rc;
+	rc = fs_unlink_at(dirfd, dir, base, err);
+	close(dirfd);
+	return rc;
+}
