@@ -15,7 +15,7 @@ target_link_options(kccore INTERFACE -fsanitize=address,undefined)
 add_library(kcfuzzcheck STATIC ${CMAKE_SOURCE_DIR}/fuzz/fuzz_check.c)
 target_compile_options(kcfuzzcheck PRIVATE ${KC_FUZZ_SANITIZERS})
 target_include_directories(kcfuzzcheck PUBLIC ${CMAKE_SOURCE_DIR}/fuzz)
-target_link_libraries(kcfuzzcheck PUBLIC kccore)
+target_link_libraries(kcfuzzcheck PUBLIC kcinternals)
 
 # Every fuzz/fuzz_*.c is a target, except the shared checks.
 file(GLOB KC_FUZZ_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/fuzz/fuzz_*.c)

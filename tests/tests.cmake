@@ -1,4 +1,4 @@
-# Unit tests: every tests/unit/test_*.c is one cmocka program linked against
+# Unit tests: every tests/unit/<layer>/test_*.c is one cmocka program linked against
 # kccore plus the shared helpers in tests/unit/support/.
 pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
 file(GLOB KC_TEST_SUPPORT CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/support/*.c)
@@ -7,9 +7,9 @@ target_include_directories(kctestsupport PUBLIC ${CMAKE_SOURCE_DIR}/tests/unit/s
 target_compile_definitions(kctestsupport PUBLIC
   KC_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
   KC_FIXTURES_DIR="${CMAKE_SOURCE_DIR}/../shared/fixtures/pods")
-target_link_libraries(kctestsupport PUBLIC kccore PkgConfig::CMOCKA)
+target_link_libraries(kctestsupport PUBLIC kcinternals PkgConfig::CMOCKA)
 
-file(GLOB KC_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
+file(GLOB KC_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/*/test_*.c)
 foreach(src ${KC_UNIT_TESTS})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src})

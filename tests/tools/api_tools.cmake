@@ -1,7 +1,7 @@
 # api_tools.cmake: test tools of the API client. api_probe drives api_client
 # against the fake apiserver (tests/fakeapi) for tests/e2e/test_api_client.py.
 add_executable(api_probe ${CMAKE_SOURCE_DIR}/tests/tools/api_probe.c)
-target_link_libraries(api_probe PRIVATE kccore)
+target_link_libraries(api_probe PRIVATE kcinternals)
 if(TEST e2e.test_api_client)
   set_property(TEST e2e.test_api_client APPEND PROPERTY ENVIRONMENT
     "KC_API_PROBE=$<TARGET_FILE:api_probe>")

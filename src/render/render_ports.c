@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "render_internal.h"
+#include "render_int.h"
 
 static const char *const handler_holders[] = {"livenessProbe", "readinessProbe", "startupProbe"};
 static const char *const lifecycle_hooks[] = {"postStart", "preStop"};

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "k8s_validate.h"
-#include "render_internal.h"
+#include "render_int.h"
 
 struct env_ctx {
 	const char *path; /* container field path */

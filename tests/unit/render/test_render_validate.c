@@ -8,7 +8,7 @@
 #include "k8s_quantity.h"
 #include "k8s_validate.h"
 #include "kc_buf.h"
-#include "render_internal.h"
+#include "render_int.h"
 #include "volume_source.h"
 
 static void test_dns_label(void **state)

@@ -12,7 +12,7 @@
 
 #include "k8s_quantity.h"
 #include "pod_spec.h"
-#include "render_internal.h"
+#include "render_int.h"
 
 /* Non-ASCII code points Go's unicode.IsPrint rejects (spaces, format, private). */
 static const struct {

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "agent_int.h"
 #include "kc_log.h"
 #include "kubeconfig.h"
 #include "version.h"
@@ -99,7 +99,7 @@ static kc_code sources_open(struct agent *a, struct kc_error *err)
 	       a->kubeconfig->context ? a->kubeconfig->context : "-",
 	       a->kubeconfig->user ? a->kubeconfig->user : "-");
 	snprintf(pods_dir, sizeof(pods_dir), "%s/pods", a->cfg->state_dir);
-	if ((rc = watch_open(a->cfg->flag_file, a->cfg->static_pod_path, pods_dir, &a->watch,
+	if ((rc = fs_watch_open(a->cfg->flag_file, a->cfg->static_pod_path, pods_dir, &a->watch,
 	                     err)) != KC_OK)
 		return rc;
 	return agent_sync_load_disk(a, err);
@@ -110,7 +110,7 @@ static void sources_close(struct agent *a)
 	size_t i;
 
 	if (a->watch != NULL)
-		watch_close(a->watch);
+		fs_watch_close(a->watch);
 	if (a->api != NULL)
 		api_client_free(a->api);
 	if (a->kubeconfig != NULL)
@@ -214,11 +214,11 @@ static void drain_watch(struct agent *a)
 	struct kc_error err;
 	unsigned changed = 0;
 
-	if (watch_drain(a->watch, &changed, &err) != KC_OK)
+	if (fs_watch_drain(a->watch, &changed, &err) != KC_OK)
 		kc_log(KC_LOG_ERR, "file watch: %s", err.msg);
-	if (changed & (WATCH_STATIC_DIR_CHANGED | WATCH_OVERFLOW))
+	if (changed & (FS_WATCH_STATIC_DIR_CHANGED | FS_WATCH_OVERFLOW))
 		a->effects_dirty = true;
-	if (changed & (WATCH_STATE_DIR_CHANGED | WATCH_OVERFLOW))
+	if (changed & (FS_WATCH_STATE_DIR_CHANGED | FS_WATCH_OVERFLOW))
 		a->verify_disk = true;
 	if (changed != 0)
 		a->dirty = true;
@@ -235,7 +235,7 @@ static kc_code loop(struct agent *a, int argc, char **argv, struct kc_error *err
 		memset(fds, 0, sizeof(fds));
 		fds[0].fd = a->sigfd;
 		fds[0].events = CURL_WAIT_POLLIN;
-		fds[1].fd = watch_fd(a->watch);
+		fds[1].fd = fs_watch_fd(a->watch);
 		fds[1].events = CURL_WAIT_POLLIN;
 		if ((rc = api_client_wait(a->api, fds, 2, wait_ms(a, now), err)) != KC_OK)
 			return rc;

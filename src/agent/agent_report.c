@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "agent_int.h"
 #include "kc_log.h"
 #include "metrics.h"
 #include "status.h"

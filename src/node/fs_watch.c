@@ -1,6 +1,6 @@
 /*
- * watch.c: inotify watches on the flag file's directory, the staticPodPath and
- * the checkpoint directory, through libinotifytools (see watch.h for why the
+ * fs_watch.c: inotify watches on the flag file's directory, the staticPodPath and
+ * the checkpoint directory, through libinotifytools (see fs_watch.h for why the
  * fd is found the way it is and why watches are added on it directly).
  */
 #include <dirent.h>
@@ -17,7 +17,7 @@
 
 #include <inotifytools/inotifytools.h>
 
-#include "watch.h"
+#include "fs_watch.h"
 
 #define WATCH_MAX_TARGETS 3
 #define WATCH_MAX_FDS     4096
@@ -36,13 +36,13 @@ struct watch_target {
 	int wd;                    /* -1: none */
 };
 
-struct watch {
+struct fs_watch {
 	int fd; /* libinotifytools' inotify fd (owned by the library) */
 	struct watch_target targets[WATCH_MAX_TARGETS];
 	size_t ntargets;
 };
 
-/* libinotifytools is one global instance: at most one struct watch. */
+/* libinotifytools is one global instance: at most one struct fs_watch. */
 static bool watch_in_use;
 
 /* The agent's own temporary files: fsutil's ".<name>.tmp" of its files. */
@@ -158,7 +158,7 @@ static const char *next_component(const struct watch_target *t, char *buf, size_
 	return buf;
 }
 
-static bool wd_shared(const struct watch *w, const struct watch_target *t)
+static bool wd_shared(const struct fs_watch *w, const struct watch_target *t)
 {
 	size_t i;
 
@@ -172,7 +172,7 @@ static bool wd_shared(const struct watch *w, const struct watch_target *t)
  * Watch t->path, or its nearest existing ancestor while it does not exist.
  * Returns true when what is watched changed (the directory appeared or went).
  */
-static bool arm(struct watch *w, struct watch_target *t, struct kc_error *err, kc_code *rc)
+static bool arm(struct fs_watch *w, struct watch_target *t, struct kc_error *err, kc_code *rc)
 {
 	char want[PATH_MAX];
 	bool moved = false;
@@ -213,7 +213,7 @@ static void squeeze_slashes(char *p)
 	*out = '\0';
 }
 
-static kc_code add_target(struct watch *w, const char *dir, const char *filter, unsigned bit,
+static kc_code add_target(struct fs_watch *w, const char *dir, const char *filter, unsigned bit,
                           struct kc_error *err)
 {
 	struct watch_target *t = &w->targets[w->ntargets];
@@ -243,7 +243,7 @@ static kc_code add_target(struct watch *w, const char *dir, const char *filter, 
 }
 
 /* The flag file's directory, watched for the flag file's name only. */
-static kc_code add_flag_target(struct watch *w, const char *flag_file, struct kc_error *err)
+static kc_code add_flag_target(struct fs_watch *w, const char *flag_file, struct kc_error *err)
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(flag_file, '/');
@@ -251,18 +251,18 @@ static kc_code add_flag_target(struct watch *w, const char *flag_file, struct kc
 	if (flag_file[0] == '\0' || (slash != NULL && slash[1] == '\0'))
 		return kc_fail(err, KC_EINVAL, "%s: flag file: not a file path", flag_file);
 	if (slash == NULL)
-		return add_target(w, ".", flag_file, WATCH_FLAG_CHANGED, err);
+		return add_target(w, ".", flag_file, FS_WATCH_FLAG_CHANGED, err);
 	if (slash == flag_file)
 		snprintf(dir, sizeof(dir), "/");
 	else
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - flag_file), flag_file);
-	return add_target(w, dir, slash + 1, WATCH_FLAG_CHANGED, err);
+	return add_target(w, dir, slash + 1, FS_WATCH_FLAG_CHANGED, err);
 }
 
-kc_code watch_open(const char *flag_file, const char *static_dir, const char *state_dir,
-                   struct watch **out, struct kc_error *err)
+kc_code fs_watch_open(const char *flag_file, const char *static_dir, const char *state_dir,
+                   struct fs_watch **out, struct kc_error *err)
 {
-	struct watch *w;
+	struct fs_watch *w;
 	kc_code rc = KC_OK;
 
 	*out = NULL;
@@ -279,18 +279,18 @@ kc_code watch_open(const char *flag_file, const char *static_dir, const char *st
 	if (flag_file != NULL)
 		rc = add_flag_target(w, flag_file, err);
 	if (rc == KC_OK && static_dir != NULL)
-		rc = add_target(w, static_dir, "", WATCH_STATIC_DIR_CHANGED, err);
+		rc = add_target(w, static_dir, "", FS_WATCH_STATIC_DIR_CHANGED, err);
 	if (rc == KC_OK && state_dir != NULL)
-		rc = add_target(w, state_dir, "", WATCH_STATE_DIR_CHANGED, err);
+		rc = add_target(w, state_dir, "", FS_WATCH_STATE_DIR_CHANGED, err);
 	if (rc != KC_OK) {
-		watch_close(w);
+		fs_watch_close(w);
 		return rc;
 	}
 	*out = w;
 	return KC_OK;
 }
 
-void watch_close(struct watch *w)
+void fs_watch_close(struct fs_watch *w)
 {
 	if (w == NULL)
 		return;
@@ -299,7 +299,7 @@ void watch_close(struct watch *w)
 	free(w);
 }
 
-int watch_fd(const struct watch *w)
+int fs_watch_fd(const struct fs_watch *w)
 {
 	return w->fd;
 }
@@ -334,7 +334,7 @@ static unsigned classify(const struct watch_target *t, const struct inotify_even
 	return t->bit;
 }
 
-kc_code watch_drain(struct watch *w, unsigned *changed, struct kc_error *err)
+kc_code fs_watch_drain(struct fs_watch *w, unsigned *changed, struct kc_error *err)
 {
 	bool rearm[WATCH_MAX_TARGETS] = {false}, gone[WATCH_MAX_TARGETS] = {false};
 	struct inotify_event *ev;
@@ -345,7 +345,7 @@ kc_code watch_drain(struct watch *w, unsigned *changed, struct kc_error *err)
 	/* Timeout 0: select() with a zero timeout, so this never blocks. */
 	while ((ev = inotifytools_next_events(0, 1)) != NULL) {
 		if (ev->mask & IN_Q_OVERFLOW) {
-			*changed |= WATCH_OVERFLOW;
+			*changed |= FS_WATCH_OVERFLOW;
 			for (i = 0; i < w->ntargets; i++) {
 				*changed |= w->targets[i].bit;
 				rearm[i] = true;

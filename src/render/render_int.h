@@ -1,5 +1,5 @@
 /*
- * render_internal.h: pieces shared by render_*.c and volume_plan.c. Not a
+ * render_int.h: pieces shared by render_*.c and volume_plan.c. Not a
  * public contract: the agent uses render.h, volume_plan.h and
  * manifest_check.h.
  */

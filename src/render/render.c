@@ -14,7 +14,7 @@
 #include "manifest_check.h"
 #include "pod_spec.h"
 #include "render.h"
-#include "render_internal.h"
+#include "render_int.h"
 #include "volume_plan.h"
 #include "volume_source.h"
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
+#include "agent_int.h"
 #include "kc_log.h"
 #include "materialise.h"
 #include "objects.h"

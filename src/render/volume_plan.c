@@ -13,7 +13,7 @@
 
 #include "k8s_validate.h"
 #include "pod_spec.h"
-#include "render_internal.h"
+#include "render_int.h"
 #include "volume_plan.h"
 #include "volume_source.h"
 

@@ -9,7 +9,7 @@
 
 #include "pod_spec.h"
 #include "render.h"
-#include "render_internal.h"
+#include "render_int.h"
 
 static const char *const controller_labels[] = {"controller-revision-hash",
                                                 "pod-template-generation", "pod-template-hash"};

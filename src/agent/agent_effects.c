@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
+#include "agent_int.h"
 #include "flag_file.h"
 #include "kc_log.h"
 #include "materialise.h"

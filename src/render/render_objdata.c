@@ -1,6 +1,6 @@
 /*
  * render_objdata.c: reading keys out of Secrets and ConfigMaps (see
- * render_internal.h). Secret data and ConfigMap binaryData are base64 in the
+ * render_int.h). Secret data and ConfigMap binaryData are base64 in the
  * API's JSON (decoded by base64.c, as Go's encoding/json does).
  */
 #include <stdio.h>
@@ -9,7 +9,7 @@
 
 #include "base64.h"
 #include "k8s_validate.h"
-#include "render_internal.h"
+#include "render_int.h"
 
 const char *rd_object_desc(const json_t *obj, char *buf, size_t bufsz)
 {

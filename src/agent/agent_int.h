@@ -1,0 +1,101 @@
+/*
+ * agent_int.h: the agent's context, shared by the modules of src/agent/.
+ * `kubelet-checkpoint run`, the agent. One context, one thread, one
+ * poll loop. Data flows one way: sources (the API through api_client, the
+ * disk, the pod cgroups, the flag file) feed the parent table and the
+ * reachability tracker; each pass hands a snapshot of them to the pure
+ * decision function; the effects layer makes the staticPodPath and the state
+ * dir match its verdict, then the status file, metrics and systemd are told.
+ *
+ * The modules below split that one job: agent.c owns the lifecycle and the
+ * loop, agent_sync.c turns API events into checkpoints, agent_effects.c
+ * applies a decision to disk, agent_report.c tells the world.
+ */
+#ifndef KC_AGENT_INT_H
+#define KC_AGENT_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "agent_config.h"
+#include "api_client.h"
+#include "bridge_dir.h"
+#include "checkpoint_store.h"
+#include "decision.h"
+#include "agent.h"
+#include "kc_error.h"
+#include "local_pods.h"
+#include "notify.h"
+#include "parent_table.h"
+#include "reachability.h"
+#include "render.h"
+#include "fs_watch.h"
+
+struct agent {
+	struct agent_config *cfg;
+	struct render_opts ropts; /* points into cfg */
+	struct kubeconfig *kubeconfig;
+	struct api_client *api;
+	struct reachability reach;
+	struct fs_watch *watch;
+	struct ckpt_store *store;
+	struct bridge_dir *bridge; /* NULL while the staticPodPath does not exist */
+	struct parent_table parents;
+	struct local_pods local;
+	struct notify_conn notify;
+	int sigfd;
+
+	bool flag_on;
+	bool listed; /* the API was listed since start or reload */
+	bool dirty;  /* run a pass as soon as possible */
+	bool stop;
+	bool reload;
+	bool ready_sent;
+	bool waiting_logged;           /* "staticPodPath does not exist" said once */
+	bool verify_disk;              /* the checkpoint dir changed: verify its files */
+	bool effects_dirty;            /* the staticPodPath or a cached manifest changed */
+	uint64_t applied_sig;          /* the decision output last made true on disk */
+	bool activation_timed;         /* overhead logged since the window ended */
+	json_t *ignored_logged;        /* prefixed foreign files already logged */
+	json_t *ckpt_retry;            /* uids whose checkpoint write failed (object) */
+	int64_t ckpt_retry_ms;         /* when to retry those writes */
+	enum reach_state reach_logged; /* last state announced in the log */
+	enum local_pods_state local_logged;
+
+	int64_t start_ms;
+	time_t start_wall;
+	time_t reach_since_wall;
+	time_t last_success_wall;
+	int64_t next_pass_ms;
+	int64_t next_watchdog_ms;
+
+	uint64_t activations, withdrawals;
+	size_t nactive;      /* our manifests on disk after the last pass */
+	char **bridge_files; /* their names, for status */
+	size_t nbridge_files;
+	struct kc_error last_error;
+	time_t last_error_time;
+};
+
+/* Monotonic milliseconds: every window is measured on this clock. */
+int64_t agent_now_ms(void);
+
+/* agent_sync.c: API callbacks and the disk state they produce. */
+void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb);
+kc_code agent_sync_load_disk(struct agent *a, struct kc_error *err);
+/* The checkpoint dir changed: a damaged or lost file of a parent is written again. */
+void agent_sync_verify_disk(struct agent *a);
+/* Due at now_ms: fetch again the parents whose checkpoint write failed. */
+void agent_sync_retry(struct agent *a, int64_t now_ms);
+
+/* agent_effects.c: one pass of decision and effects at now_ms. */
+void agent_pass(struct agent *a, int64_t now_ms);
+/* Withdraw every bridge manifest of ours (the staticPodPath is changing). */
+void agent_withdraw_all(struct agent *a);
+
+/* agent_report.c: status file, metrics file, systemd. */
+void agent_report(struct agent *a);
+void agent_note_error(struct agent *a, const struct kc_error *err);
+
+#endif
