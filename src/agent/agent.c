@@ -3,8 +3,9 @@
  *
  * One thread waits on everything at once: libcurl's sockets (through
  * api_client_wait), the inotify fd of the file watches and a signalfd. A
- * pass (agent_effects.c) runs when something changed or when the decision
- * said its output could change; at rest the process sleeps. SIGTERM/SIGINT
+ * turn (sync, then the pass of agent_effects.c, then the report) runs when
+ * something changed or when the decision said its output could change; at
+ * rest the process sleeps. SIGTERM/SIGINT
  * end the loop between passes (bridge manifests stay: the kubelet may need
  * them); SIGHUP reloads the configuration and rebuilds state from disk.
  */
@@ -18,17 +19,10 @@
 #include <unistd.h>
 
 #include "agent_int.h"
+#include "kc_clock.h"
 #include "kc_log.h"
 #include "kubeconfig.h"
 #include "version.h"
-
-int64_t agent_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void handled_signals(sigset_t *set)
 {
@@ -100,7 +94,7 @@ static kc_code sources_open(struct agent *a, struct kc_error *err)
 	       a->kubeconfig->user ? a->kubeconfig->user : "-");
 	snprintf(pods_dir, sizeof(pods_dir), "%s/pods", a->cfg->state_dir);
 	if ((rc = fs_watch_open(a->cfg->flag_file, a->cfg->static_pod_path, pods_dir, &a->watch,
-	                     err)) != KC_OK)
+	                        err)) != KC_OK)
 		return rc;
 	return agent_sync_load_disk(a, err);
 }
@@ -224,6 +218,22 @@ static void drain_watch(struct agent *a)
 		a->dirty = true;
 }
 
+/*
+ * One turn after the sources were read (signals, file watch, API): sync
+ * first, so the pass decides on the checkpoints as they now are; then the
+ * pass; then the report. agent.c is the only module that calls all three.
+ */
+static void turn(struct agent *a, int64_t now)
+{
+	int64_t sync_next = agent_sync_turn(a, now);
+
+	agent_pass(a, now);
+	if (sync_next < a->next_pass_ms)
+		a->next_pass_ms = sync_next;
+	a->dirty = false;
+	agent_report(a);
+}
+
 static kc_code loop(struct agent *a, int argc, char **argv, struct kc_error *err)
 {
 	struct curl_waitfd fds[2];
@@ -231,7 +241,7 @@ static kc_code loop(struct agent *a, int argc, char **argv, struct kc_error *err
 	kc_code rc;
 
 	while (!a->stop) {
-		now = agent_now_ms();
+		now = kc_clock_ms();
 		memset(fds, 0, sizeof(fds));
 		fds[0].fd = a->sigfd;
 		fds[0].events = CURL_WAIT_POLLIN;
@@ -249,9 +259,9 @@ static kc_code loop(struct agent *a, int argc, char **argv, struct kc_error *err
 			drain_watch(a);
 		if ((rc = api_client_step(a->api, err)) != KC_OK)
 			return rc;
-		now = agent_now_ms();
+		now = kc_clock_ms();
 		if (a->dirty || now >= a->next_pass_ms)
-			agent_pass(a, now);
+			turn(a, now);
 		kick_watchdog(a, now);
 		kc_log_flush_repeats(false);
 	}
@@ -262,7 +272,7 @@ static kc_code agent_start(struct agent *a, struct kc_error *err)
 {
 	kc_code rc;
 
-	a->start_ms = agent_now_ms();
+	a->start_ms = kc_clock_ms();
 	a->start_wall = time(NULL);
 	a->reach_since_wall = a->start_wall;
 	a->sigfd = -1;

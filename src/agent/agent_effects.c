@@ -10,6 +10,7 @@
 
 #include "agent_int.h"
 #include "flag_file.h"
+#include "kc_clock.h"
 #include "kc_log.h"
 #include "materialise.h"
 
@@ -124,7 +125,7 @@ static bool name_kept(const struct decision_result *res, const char *file)
 static void write_active(struct agent *a, const struct decision_result *res, const size_t *idx,
                          const struct reach_view *api)
 {
-	int64_t t0 = agent_now_ms();
+	int64_t t0 = kc_clock_ms();
 	struct parent_rec **recs;
 	struct bridge_write *w;
 	size_t i, k = 0, n = 0;
@@ -165,8 +166,7 @@ static void write_active(struct agent *a, const struct decision_result *res, con
 	if (n > 0 && api->state == REACH_UNREACHABLE && !a->activation_timed) {
 		kc_log(KC_LOG_INFO,
 		       "activated %zu manifests in %lld ms (%lld ms after the window ended)", n,
-		       (long long)(agent_now_ms() - t0),
-		       (long long)(agent_now_ms() - api->since_ms));
+		       (long long)(kc_clock_ms() - t0), (long long)(kc_clock_ms() - api->since_ms));
 		a->activation_timed = true;
 	}
 out:
@@ -365,12 +365,6 @@ void agent_pass(struct agent *a, int64_t now_ms)
 	}
 	apply(a, &res, idx, &in.api);
 	a->next_pass_ms = res.next_change_ms;
-	if (a->verify_disk)
-		agent_sync_verify_disk(a);
-	if (json_object_size(a->ckpt_retry) > 0) {
-		agent_sync_retry(a, now_ms);
-		a->next_pass_ms = min64(a->next_pass_ms, a->ckpt_retry_ms);
-	}
 	/* While the API is not known to be up, follow the pod cgroups each second. */
 	if (in.api.state != REACH_REACHABLE || a->bridge == NULL)
 		a->next_pass_ms = min64(a->next_pass_ms, now_ms + 1000);
@@ -378,6 +372,4 @@ out:
 	decision_result_free(&res);
 	free(view);
 	free(idx);
-	a->dirty = false;
-	agent_report(a);
 }

@@ -78,18 +78,18 @@ struct agent {
 	time_t last_error_time;
 };
 
-/* Monotonic milliseconds: every window is measured on this clock. */
-int64_t agent_now_ms(void);
-
 /* agent_sync.c: API callbacks and the disk state they produce. */
 void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb);
 kc_code agent_sync_load_disk(struct agent *a, struct kc_error *err);
-/* The checkpoint dir changed: a damaged or lost file of a parent is written again. */
-void agent_sync_verify_disk(struct agent *a);
-/* Due at now_ms: fetch again the parents whose checkpoint write failed. */
-void agent_sync_retry(struct agent *a, int64_t now_ms);
+/*
+ * The sync work a loop turn owes before its pass: if the checkpoint dir
+ * changed, a damaged or lost file of a parent is fetched and written again;
+ * when due, failed checkpoint writes are retried. Returns when sync next
+ * wants a turn (REACH_NEVER: not for itself).
+ */
+int64_t agent_sync_turn(struct agent *a, int64_t now_ms);
 
-/* agent_effects.c: one pass of decision and effects at now_ms. */
+/* agent_effects.c: one pass of decision and effects at now_ms; sets next_pass_ms. */
 void agent_pass(struct agent *a, int64_t now_ms);
 /* Withdraw every bridge manifest of ours (the staticPodPath is changing). */
 void agent_withdraw_all(struct agent *a);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agent_int.h"
+#include "kc_clock.h"
 #include "kc_log.h"
 #include "materialise.h"
 #include "objects.h"
@@ -92,7 +93,7 @@ static void retry_later(struct agent *a, struct parent_rec *r, json_t *objects)
 	if (a->ckpt_retry == NULL && (a->ckpt_retry = json_object()) == NULL)
 		return;
 	if (json_object_size(a->ckpt_retry) == 0)
-		a->ckpt_retry_ms = agent_now_ms() + AGENT_CKPT_RETRY_MS;
+		a->ckpt_retry_ms = kc_clock_ms() + AGENT_CKPT_RETRY_MS;
 	json_incref(objects);
 	json_decref(r->retry_objects);
 	r->retry_objects = objects;
@@ -101,7 +102,7 @@ static void retry_later(struct agent *a, struct parent_rec *r, json_t *objects)
 
 static void checkpoint_parent(struct agent *a, struct parent_rec *r, json_t *objects);
 
-void agent_sync_retry(struct agent *a, int64_t now_ms)
+static void retry_due(struct agent *a, int64_t now_ms)
 {
 	const char *uid;
 	json_t *v;
@@ -131,7 +132,7 @@ void agent_sync_retry(struct agent *a, int64_t now_ms)
  * fetched and written again, so the disk holds a verified copy again without
  * waiting for a pod change; until then the verified bytes in memory serve.
  */
-void agent_sync_verify_disk(struct agent *a)
+static void verify_disk(struct agent *a)
 {
 	struct parent_rec *r;
 	struct ckpt_list list;
@@ -157,6 +158,16 @@ void agent_sync_verify_disk(struct agent *a)
 			kc_log(KC_LOG_ERR, "%s", err.msg);
 	}
 	ckpt_list_free(&list);
+}
+
+int64_t agent_sync_turn(struct agent *a, int64_t now_ms)
+{
+	if (a->verify_disk)
+		verify_disk(a);
+	if (json_object_size(a->ckpt_retry) == 0)
+		return REACH_NEVER;
+	retry_due(a, now_ms);
+	return json_object_size(a->ckpt_retry) > 0 ? a->ckpt_retry_ms : REACH_NEVER;
 }
 
 /* The parent's objects arrived: render, then write checkpoint and volumes. */
@@ -227,7 +238,7 @@ static void forget_parent(struct agent *a, const char *uid, const char *why)
 		return;
 	kc_log(KC_LOG_INFO, "parent %s/%s (%s) %s; its checkpoint goes after %us", r->namespace,
 	       r->name, uid, why, a->cfg->gc_grace);
-	parent_rec_mark_absent(r, agent_now_ms());
+	parent_rec_mark_absent(r, kc_clock_ms());
 	a->dirty = true;
 }
 
@@ -356,7 +367,7 @@ static void on_pod_deleted(void *ctx, json_t *pod)
 static void on_contact(void *ctx, enum api_contact outcome, const char *detail)
 {
 	struct agent *a = ctx;
-	int64_t now = agent_now_ms();
+	int64_t now = kc_clock_ms();
 	struct kc_error err;
 
 	switch (outcome) {

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kc_clock.h"
 #include "notify.h"
 
 #define NOTIFY_MSG_MAX 4096
@@ -163,13 +164,10 @@ uint64_t notify_watchdog_interval_ms(const struct notify_conn *n)
 
 kc_code notify_reloading(struct notify_conn *n, struct kc_error *err)
 {
-	struct timespec ts;
 	char msg[96];
 
 	/* MONOTONIC_USEC lets systemd (Type=notify-reload) match the reload. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\n",
-	         (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\n", kc_clock_us());
 	return notify_send(n, msg, err);
 }
 

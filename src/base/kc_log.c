@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kc_clock.h"
 #include "kc_log.h"
 
 #define LINE_MAX_BYTES 2048
@@ -54,10 +55,7 @@ static int stderr_is_journal(void)
 
 static time_t monotonic_seconds(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (time_t)(kc_clock_ms() / 1000);
 }
 
 void kc_log_setup(const struct kc_log_opts *opts)
