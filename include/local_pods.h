@@ -3,8 +3,8 @@
  * the kubelet's pod cgroups under the cgroup root (default /sys/fs/cgroup).
  *
  * Layouts understood (<base> is the root on cgroup v2, and the first of
- * <root>/memory, <root>/cpu,cpuacct, <root>/cpu, <root>/pids holding a
- * kubepods hierarchy on cgroup v1):
+ * <root>/memory, <root>/cpu,cpuacct, <root>/cpu, <root>/pids and, on a
+ * v1/v2 hybrid host, <root>/unified holding a kubepods hierarchy):
  *   systemd driver:  <base>/kubepods.slice/kubepods-pod<uid_>.slice            (Guaranteed)
  *                    <base>/kubepods.slice/kubepods-<qos>.slice/kubepods-<qos>-pod<uid_>.slice
  *   cgroupfs driver: <base>/kubepods/pod<uid>                                  (Guaranteed)

@@ -61,13 +61,13 @@ static const struct local_pods *scan_local(struct agent *a, const struct reach_v
 	if (v->state == REACH_REACHABLE)
 		return NULL;
 	if (local_pods_scan(a->cfg->cgroup_root, &a->local, &err) != KC_OK) {
-		if (a->local_logged != LOCAL_PODS_UNKNOWN)
+		if (!a->local_unknown_logged)
 			kc_log(KC_LOG_WARNING, "local pods unknown (no bridge is activated): %s",
 			       err.msg);
-		a->local_logged = LOCAL_PODS_UNKNOWN;
+		a->local_unknown_logged = true;
 		return NULL;
 	}
-	a->local_logged = LOCAL_PODS_KNOWN;
+	a->local_unknown_logged = false;
 	return &a->local;
 }
 

@@ -61,7 +61,9 @@ struct agent {
 	json_t *ckpt_retry;            /* uids whose checkpoint write failed (object) */
 	int64_t ckpt_retry_ms;         /* when to retry those writes */
 	enum reach_state reach_logged; /* last state announced in the log */
-	enum local_pods_state local_logged;
+	/* "local pods unknown" said; a flag, not the last state: unknown from the start is said too
+	 */
+	bool local_unknown_logged;
 
 	int64_t start_ms;
 	time_t start_wall;

@@ -13,8 +13,14 @@
 
 #include "local_pods.h"
 
-/* Where kubepods can live: the v2 root first, then the v1 controllers. */
-static const char *const bases[] = {"", "memory", "cpu,cpuacct", "cpu", "pids"};
+/*
+ * Where kubepods can live: the v2 root first, then the v1 controllers, then
+ * the v2 mount of a hybrid host ("unified"): there systemd keeps its own tree
+ * of units, so kubepods.slice of a systemd-driver kubelet appears in it even
+ * when no v1 controller holds one (e.g. a kubelet whose controllers are not
+ * mounted where the agent looks).
+ */
+static const char *const bases[] = {"", "memory", "cpu,cpuacct", "cpu", "pids", "unified"};
 static const char *const qos_classes[] = {"burstable", "besteffort"};
 
 /*

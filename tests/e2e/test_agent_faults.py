@@ -292,6 +292,18 @@ class FaultTest(unittest.TestCase):
         self.wait_bridge([manifest_of("p1")], timeout=5, what="activation once the dir exists")
         self.assert_manifests_whole()
 
+    def test_local_pods_unknown_from_the_start_is_said(self):
+        # No kubepods hierarchy at all (the kubelet never ran) and the API down
+        # from the start: nothing may be activated, and the log must say why
+        # (issue 14, item 6: the warning was skipped when unknown from the start).
+        env = self.env
+        shutil.rmtree(os.path.join(env.cgroup, "kubepods.slice"))
+        self.api.fault("down")
+        env.start()
+        self.wait_log("local pods unknown (no bridge is activated)", timeout=15)
+        time.sleep(2)
+        self.assertEqual(env.log_text().count("local pods unknown"), 1, "said once, not per pass")
+
     # Configuration changes.
     def test_sighup_moves_bridge_to_new_static_pod_path(self):
         env = self.env

@@ -167,6 +167,18 @@ static void test_v1_cgroupfs(void **state)
 	test_layout("cpu", cgroupfs_tree);
 }
 
+/* A hybrid host whose kubepods tree is only in the v2 mount ("unified"). */
+static void test_hybrid_unified(void **state)
+{
+	char *root = tu_mkdtemp();
+
+	mkdirs(root, "memory/user.slice");
+	systemd_tree(root, "unified");
+	expect_all_four(root);
+	tu_rmrf(root);
+	free(root);
+}
+
 static void test_both_drivers_count(void **state)
 {
 	char *root = tu_mkdtemp();
@@ -283,6 +295,7 @@ int main(void)
 	    cmocka_unit_test(test_v2_cgroupfs),
 	    cmocka_unit_test(test_v1_systemd),
 	    cmocka_unit_test(test_v1_cgroupfs),
+	    cmocka_unit_test(test_hybrid_unified),
 	    cmocka_unit_test(test_both_drivers_count),
 	    cmocka_unit_test(test_empty_hierarchy_is_known_nothing),
 	    cmocka_unit_test(test_no_hierarchy_is_unknown),
