@@ -7,12 +7,13 @@ cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config libyaml-dev libjansson-dev libcurl4-openssl-dev
       libssl-dev libinotifytools0-dev inotify-tools libcmocka-dev openssl
-      python3)
+      libprotobuf-c-dev protobuf-c-compiler python3)
 mode="${1:-}"
 case "$mode" in
   --demo) ;;
   --test) pkgs+=(clang libclang-rt-14-dev valgrind prometheus lintian rpm file
-                 clang-format dpkg-dev fakeroot systemd faketime) ;;
+                 clang-format dpkg-dev fakeroot systemd faketime
+                 python3-grpcio python3-protobuf protobuf-compiler) ;;
   "") ;;
   *) echo "usage: scripts/setup.sh [--demo|--test]" >&2; exit 2 ;;
 esac

@@ -6,3 +6,12 @@ if(TEST e2e.test_api_client)
   set_property(TEST e2e.test_api_client APPEND PROPERTY ENVIRONMENT
     "KC_API_PROBE=$<TARGET_FILE:api_probe>")
 endif()
+
+# cri_probe drives cri_client against the fake runtime (tests/fakecri) for
+# tests/e2e/test_cri_client.py.
+add_executable(cri_probe ${CMAKE_SOURCE_DIR}/tests/tools/cri_probe.c)
+target_link_libraries(cri_probe PRIVATE kcinternals)
+if(TEST e2e.test_cri_client)
+  set_property(TEST e2e.test_cri_client APPEND PROPERTY ENVIRONMENT
+    "KC_CRI_PROBE=$<TARGET_FILE:cri_probe>")
+endif()

@@ -1,0 +1,141 @@
+"""test_cri_client.py: the CRI client (src/node/cri_client.c) against the
+fake runtime of tests/fakecri (real gRPC over HTTP/2 on a unix socket):
+sandboxes with their uid, name, namespace and state; many calls on one client;
+the faults (socket absent, a hung runtime bounded by the deadline,
+UNIMPLEMENTED, something that is not gRPC on the socket)."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.environ.get("KC_SOURCE_DIR", os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "fakecri"))
+from fakecri import FakeCRI  # noqa: E402
+
+PROBE = os.environ.get("KC_CRI_PROBE", "")
+UID1 = "00000000-0000-4000-8000-000000000001"
+UID2 = "00000000-0000-4000-8000-000000000002"
+
+
+def probe(endpoint, what="list", n=1):
+    p = subprocess.run([PROBE, endpoint, what, str(n)], capture_output=True, text=True,
+                       timeout=60)
+    return [json.loads(line) for line in p.stdout.splitlines()], p
+
+
+@unittest.skipUnless(PROBE, "KC_CRI_PROBE not set (run through ctest)")
+class CRIClient(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="kc-cri-")
+        self.sock = os.path.join(self.dir, "containerd.sock")
+        self.endpoint = "unix://" + self.sock
+        self.cri = None
+
+    def tearDown(self):
+        if self.cri is not None:
+            self.cri.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def test_lists_sandboxes_with_uid_name_namespace_state(self):
+        self.cri = FakeCRI(self.sock)
+        self.cri.add(UID1, "agent-x", "kube-system", ready=True)
+        self.cri.add(UID2, "web", "default", ready=False)
+        out, p = probe(self.endpoint)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(out[0]["rc"], "OK")
+        self.assertEqual(out[0]["grpc"], 0)
+        got = sorted((s["uid"], s["name"], s["namespace"], s["ready"])
+                     for s in out[0]["sandboxes"])
+        self.assertEqual(got, [(UID1, "agent-x", "kube-system", True),
+                               (UID2, "web", "default", False)])
+
+    def test_empty_list_and_plain_path_endpoint(self):
+        self.cri = FakeCRI(self.sock)
+        out, p = probe(self.sock)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(out[0]["sandboxes"], [])
+
+    def test_version(self):
+        self.cri = FakeCRI(self.sock)
+        out, p = probe(self.endpoint, "version")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(out[0]["version"], "fakecri 1.0.0 (CRI v1)")
+
+    def test_many_calls_follow_changes(self):
+        self.cri = FakeCRI(self.sock)
+        self.cri.add(UID1, "a", "kube-system")
+        out, p = probe(self.endpoint, "list", 20)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(out), 20)
+        self.assertTrue(all(o["rc"] == "OK" and len(o["sandboxes"]) == 1 for o in out))
+        self.assertEqual(self.cri.calls(), 20)
+
+    def test_socket_absent_is_notfound(self):
+        out, p = probe(self.endpoint)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(out[0]["rc"], "ENOTFOUND")
+        self.assertIn(self.sock, out[0]["error"])
+
+    def test_unimplemented(self):
+        self.cri = FakeCRI(self.sock)
+        self.cri.set_fault("unimplemented")
+        out, p = probe(self.endpoint)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(out[0]["rc"], "EINVAL")
+        self.assertEqual(out[0]["grpc"], 12)
+        self.assertIn("gRPC status 12", out[0]["error"])
+
+    def test_hung_runtime_is_bounded_by_the_deadline(self):
+        self.cri = FakeCRI(self.sock)
+        self.cri.set_fault("hang")
+        out, p = probe(self.endpoint, "list", 2)
+        self.assertEqual(p.returncode, 1)
+        for o in out:
+            self.assertEqual(o["rc"], "ENET")
+            self.assertGreaterEqual(o["ms"], 900)
+            self.assertLess(o["ms"], 1600)
+        self.cri.set_fault(None)
+        out, p = probe(self.endpoint)
+        self.assertEqual(out[0]["rc"], "OK")
+
+    def test_not_grpc_on_the_socket(self):
+        """A plain HTTP/1 server (or anything else) is a failure, never a list."""
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(self.sock)
+        srv.listen(4)
+
+        def answer():
+            for _ in range(1):
+                c, _ = srv.accept()
+                c.recv(65536)
+                c.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                c.close()
+        t = threading.Thread(target=answer, daemon=True)
+        t.start()
+        out, p = probe(self.endpoint)
+        srv.close()
+        self.assertEqual(p.returncode, 1)
+        self.assertNotEqual(out[0]["rc"], "OK")
+
+    def test_refused_socket(self):
+        """A stale socket file nobody listens on: a failure, not 'no runtime'."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(self.sock)
+        s.close()
+        out, p = probe(self.endpoint)
+        self.assertEqual(out[0]["rc"], "ENET")
+
+    def test_bad_endpoints(self):
+        for ep in ("tcp://127.0.0.1:1234", "relative.sock", ""):
+            out, p = probe(ep)
+            self.assertEqual(out[0]["rc"], "EINVAL", ep)
+
+
+if __name__ == "__main__":
+    unittest.main()
