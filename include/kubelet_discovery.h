@@ -4,7 +4,13 @@
  *
  * The kubelet is the process whose argv[0] basename is "kubelet", found by
  * scanning <proc_root>/<pid>/cmdline (proc_root is "/proc" in production and a
- * fake tree in tests). From its command line we take --kubeconfig, --config,
+ * fake tree in tests), and only if it is trustworthy: all four uids of its
+ * status (real, effective, saved, fs) are 0 and its executable (stat through
+ * <pid>/exe) is a regular file owned by root that group and others cannot
+ * write. Any user can start a process called "kubelet" with a kubeconfig and
+ * a node name of their choosing; such processes are ignored (a warning names
+ * them), never adopted and never an error. Among trusted ones, the process in
+ * the kubelet's systemd unit (kubelet.service in <pid>/cgroup) wins. From its command line we take --kubeconfig, --config,
  * --config-dir, --hostname-override and --pod-manifest-path, in both the
  * "--flag=value" and "--flag value" forms, as pflag reads them (last one wins,
  * "_" and "-" interchangeable, "--" ends the flags).
@@ -37,8 +43,12 @@ struct kubelet_cmdline {
 };
 
 struct kubelet_info {
-	pid_t pid; /* 0: no kubelet process was found */
+	pid_t pid;    /* 0: no trustworthy kubelet process was found */
+	bool in_unit; /* it runs in kubelet.service */
 	struct kubelet_cmdline flags;
+	unsigned ignored;   /* processes named kubelet that were not trusted */
+	char why_none[320]; /* pid == 0: why ("no process named kubelet runs", or the
+	                       last untrusted one and why), for logs and status */
 };
 
 /*
@@ -50,11 +60,13 @@ kc_code kubelet_parse_cmdline(const char *data, size_t len, bool *is_kubelet,
                               struct kubelet_cmdline *out, struct kc_error *err);
 
 /*
- * Scan proc_root for the kubelet. None running is KC_OK with out->pid == 0.
+ * Scan proc_root for the kubelet. No trustworthy one running is KC_OK with
+ * out->pid == 0 and out->why_none saying why: the caller may retry later.
  * Processes in another PID namespace than proc_root/self (a kind or
  * containerised kubelet seen from the host) are skipped when the namespace
- * links are readable. Several kubelets whose flags differ is KC_EINVAL (the
- * agent cannot know which one is its own: the flags must then be given).
+ * links are readable. Several trusted kubelets (none or all in kubelet.service)
+ * whose flags differ is KC_EINVAL (the agent cannot know which one is its own:
+ * the flags must then be given); only root can start those.
  * Relative paths are made absolute against the kubelet's cwd.
  */
 kc_code kubelet_discover(const char *proc_root, struct kubelet_info *out, struct kc_error *err);

@@ -839,6 +839,8 @@ static kc_code resolve_from_kubelet(struct agent_config *cfg, const struct agent
 	    KC_OK)
 		return kc_error_prefix(err, "looking for the kubelet");
 	cfg->kubelet_pid = ki.pid;
+	if (ki.pid == 0)
+		kc_log(KC_LOG_WARNING, "config: no trustworthy kubelet found (%s)", ki.why_none);
 
 	if (cfg->kubeconfig == NULL)
 		rc = ki.flags.kubeconfig != NULL

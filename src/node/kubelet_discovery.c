@@ -5,14 +5,17 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "doc.h"
 #include "kc_buf.h"
+#include "kc_log.h"
 #include "kc_path.h"
 #include "kubelet_discovery.h"
 
@@ -58,6 +61,7 @@ void kubelet_info_free(struct kubelet_info *ki)
 		return;
 	kubelet_cmdline_free(&ki->flags);
 	ki->pid = 0;
+	ki->in_unit = false;
 }
 
 /* pflag's normalisation: "--pod_manifest_path" is "--pod-manifest-path". */
@@ -229,28 +233,138 @@ static bool is_pid_name(const char *s)
 	return true;
 }
 
-/* Read and parse proc_root/pid/cmdline; a vanished or unreadable process is not a kubelet. */
-static kc_code inspect_process(const char *proc_root, const char *pid, bool *is_kubelet,
+/* Read a small file of an open /proc/<pid> directory; false if it cannot be read. */
+static bool read_at(int dfd, const char *name, size_t limit, struct kc_buf *buf)
+{
+	struct kc_error ignored;
+	kc_code rc;
+	int fd;
+
+	kc_buf_init(buf, limit);
+	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return false;
+	rc = kc_buf_read_fd(buf, fd, name, &ignored);
+	close(fd);
+	if (rc != KC_OK)
+		kc_buf_free(buf);
+	return rc == KC_OK;
+}
+
+/*
+ * Whether the process may be the node's kubelet: all four uids of the
+ * status "Uid:" line (real, effective, saved, fs) are 0, and the file its
+ * exe link names is a regular file owned by root that group and others
+ * cannot write. Anyone can name a process "kubelet" and hand it flags; only
+ * root can run one this way, and root owns the node anyway. Why not is
+ * written to why.
+ */
+static bool trusted_process(int dfd, char *why, size_t size)
+{
+	unsigned long uid[4];
+	struct kc_buf buf;
+	struct stat st;
+	const char *line = NULL;
+	bool ok = false;
+	int used = 0;
+
+	if (!read_at(dfd, "status", 64 * 1024, &buf)) {
+		snprintf(why, size, "its status cannot be read");
+		return false;
+	}
+	/* kc_buf keeps its data NUL-terminated. */
+	if (buf.data == NULL)
+		line = NULL;
+	else if (strncmp(buf.data, "Uid:", 4) == 0)
+		line = buf.data;
+	else if ((line = strstr(buf.data, "\nUid:")) != NULL)
+		line++;
+	if (line == NULL ||
+	    sscanf(line, "Uid: %lu %lu %lu %lu%n", &uid[0], &uid[1], &uid[2], &uid[3], &used) !=
+	        4 ||
+	    used == 0)
+		snprintf(why, size, "its status has no readable Uid: line");
+	else if (uid[0] != 0 || uid[1] != 0 || uid[2] != 0 || uid[3] != 0)
+		snprintf(
+		    why, size,
+		    "it runs as uid %lu (real), %lu (effective), %lu (saved), %lu (fs), not root",
+		    uid[0], uid[1], uid[2], uid[3]);
+	else
+		ok = true;
+	kc_buf_free(&buf);
+	if (!ok)
+		return false;
+	/* stat through the exe magic link: the binary the process runs, even if renamed. */
+	if (fstatat(dfd, "exe", &st, 0) != 0)
+		snprintf(why, size, "its executable cannot be inspected: %s", strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		snprintf(why, size, "its executable is not a regular file");
+	else if (st.st_uid != 0)
+		snprintf(why, size, "its executable is owned by uid %lu, not root",
+		         (unsigned long)st.st_uid);
+	else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		snprintf(why, size, "its executable (mode %04o) is writable by %s",
+		         (unsigned)(st.st_mode & 07777),
+		         (st.st_mode & S_IWOTH) != 0 ? "others" : "its group");
+	else
+		return true;
+	return false;
+}
+
+/*
+ * Whether the process belongs to the kubelet's systemd unit: a line of
+ * /proc/<pid>/cgroup whose path has the element "kubelet.service" (v1 or v2).
+ */
+static bool in_kubelet_unit(int dfd)
+{
+	static const char unit[] = "/kubelet.service";
+	struct kc_buf buf;
+	const char *p, *end, *after;
+	bool found = false;
+
+	if (!read_at(dfd, "cgroup", 64 * 1024, &buf))
+		return false;
+	end = buf.data + buf.len;
+	for (p = buf.data; !found && p < end; p = after) {
+		if ((p = memmem(p, (size_t)(end - p), unit, strlen(unit))) == NULL)
+			break;
+		after = p + strlen(unit);
+		/* The unit's own cgroup or one below it, not "kubelet.service-foo". */
+		found = after == end || *after == '\n' || *after == '/';
+	}
+	kc_buf_free(&buf);
+	return found;
+}
+
+/*
+ * Read and parse the cmdline of the open /proc/<pid> directory; a vanished or
+ * unreadable process is not a kubelet.
+ */
+static kc_code inspect_process(int dfd, const char *proc_root, const char *pid, bool *is_kubelet,
                                struct kubelet_cmdline *flags, struct kc_error *err)
 {
-	char path[PATH_MAX];
 	struct kc_buf buf;
-	struct kc_error ignored;
 	kc_code rc;
 
 	*is_kubelet = false;
-	if (snprintf(path, sizeof(path), "%s/%s/cmdline", proc_root, pid) >= (int)sizeof(path))
+	if (!read_at(dfd, "cmdline", KUBELET_CMDLINE_MAX, &buf))
 		return KC_OK;
-	kc_buf_init(&buf, KUBELET_CMDLINE_MAX);
-	if (kc_buf_read_file(&buf, path, &ignored) != KC_OK) {
-		kc_buf_free(&buf);
-		return KC_OK;
-	}
 	rc = kubelet_parse_cmdline(buf.data, buf.len, is_kubelet, flags, err);
 	kc_buf_free(&buf);
 	if (rc != KC_OK)
-		return kc_error_prefix(err, "%s", path);
+		return kc_error_prefix(err, "%s/%s/cmdline", proc_root, pid);
 	return KC_OK;
+}
+
+/* A process named kubelet that does not count: say so (kc_log folds repeats). */
+static void ignore_process(struct kubelet_info *ki, const char *proc_root, const char *pid,
+                           const char *why)
+{
+	ki->ignored++;
+	/* why is at most 255 bytes; the message is cut rather than overflow. */
+	if (snprintf(ki->why_none, sizeof(ki->why_none),
+	             "process %.16s named kubelet is not trusted: %.255s", pid, why) < 0)
+		ki->why_none[0] = '\0';
+	kc_log(KC_LOG_WARNING, "kubelet discovery: ignoring %s/%s: %s", proc_root, pid, why);
 }
 
 kc_code kubelet_discover(const char *proc_root, struct kubelet_info *out, struct kc_error *err)
@@ -258,56 +372,94 @@ kc_code kubelet_discover(const char *proc_root, struct kubelet_info *out, struct
 	struct kubelet_info found = {0};
 	struct kubelet_cmdline flags;
 	struct dirent *de;
-	char *own_ns;
-	bool is_kubelet;
-	long pid;
+	char *own_ns, why[256];
+	bool is_kubelet, unit, take;
+	long pid, conflict = 0, conflict2 = 0;
 	DIR *d;
+	int dfd;
 	kc_code rc = KC_OK;
 
 	if ((d = opendir(proc_root)) == NULL)
 		return kc_fail_errno(err, KC_EIO, errno, "%s", proc_root);
 	own_ns = read_link(proc_root, "self", "ns/pid");
+	snprintf(found.why_none, sizeof(found.why_none), "no process named kubelet runs");
 	while ((de = readdir(d)) != NULL) {
 		if (!is_pid_name(de->d_name))
 			continue;
+		/*
+		 * Every file is read through one directory fd: if the process
+		 * exits and its pid is reused, the fd still names the old one
+		 * and reads fail instead of mixing two processes.
+		 */
+		if ((dfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			continue;
 		memset(&flags, 0, sizeof(flags));
-		if ((rc = inspect_process(proc_root, de->d_name, &is_kubelet, &flags, err)) !=
-		    KC_OK)
-			break;
+		rc = inspect_process(dfd, proc_root, de->d_name, &is_kubelet, &flags, err);
 		if (!is_kubelet || other_pid_namespace(proc_root, de->d_name, own_ns)) {
+			close(dfd);
 			kubelet_cmdline_free(&flags);
+			rc = KC_OK;
 			continue;
 		}
+		/* Trust first: a bad cmdline of someone else's "kubelet" is no error of ours. */
+		if (!trusted_process(dfd, why, sizeof(why))) {
+			close(dfd);
+			kubelet_cmdline_free(&flags);
+			ignore_process(&found, proc_root, de->d_name, why);
+			rc = KC_OK;
+			continue;
+		}
+		if (rc != KC_OK) {
+			close(dfd);
+			break;
+		}
+		unit = in_kubelet_unit(dfd);
+		close(dfd);
 		if ((rc = absolute_flags(proc_root, de->d_name, &flags, err)) != KC_OK) {
 			kubelet_cmdline_free(&flags);
 			break;
 		}
 		pid = strtol(de->d_name, NULL, 10);
-		if (found.pid != 0 && !same_flags(&found.flags, &flags)) {
-			rc = kc_fail(err, KC_EINVAL,
-			             "%s: kubelet processes %ld and %ld run with different flags; "
-			             "cannot tell which one is this node's: give --kubeconfig, "
-			             "--node-name, --kubelet-config and --static-pod-path",
-			             proc_root, (long)found.pid < pid ? (long)found.pid : pid,
-			             (long)found.pid < pid ? pid : (long)found.pid);
-			kubelet_cmdline_free(&flags);
-			break;
+		/*
+		 * The process of kubelet.service beats any other root "kubelet";
+		 * between equals, identical twins (a wrapper exec'ing the binary)
+		 * keep the lowest pid and different flags are ambiguous.
+		 */
+		if (found.pid == 0 || (unit && !found.in_unit)) {
+			take = true;
+			conflict = 0;
+		} else if (unit != found.in_unit) {
+			take = false;
+		} else {
+			if (!same_flags(&found.flags, &flags) && conflict == 0) {
+				conflict = pid < (long)found.pid ? pid : (long)found.pid;
+				conflict2 = pid < (long)found.pid ? (long)found.pid : pid;
+			}
+			take = pid < (long)found.pid;
 		}
-		/* Identical twins (a wrapper exec'ing the binary): keep the lowest pid. */
-		if (found.pid == 0 || pid < (long)found.pid) {
+		if (take) {
 			kubelet_cmdline_free(&found.flags);
 			found.flags = flags;
 			found.pid = (pid_t)pid;
+			found.in_unit = unit;
 		} else {
 			kubelet_cmdline_free(&flags);
 		}
 	}
+	if (rc == KC_OK && conflict != 0)
+		rc = kc_fail(err, KC_EINVAL,
+		             "%s: kubelet processes %ld and %ld run with different flags; "
+		             "cannot tell which one is this node's: give --kubeconfig, "
+		             "--node-name, --kubelet-config and --static-pod-path",
+		             proc_root, conflict, conflict2);
 	closedir(d);
 	free(own_ns);
 	if (rc != KC_OK) {
 		kubelet_info_free(&found);
 		return rc;
 	}
+	if (found.pid != 0)
+		found.why_none[0] = '\0';
 	*out = found;
 	return KC_OK;
 }

@@ -231,6 +231,153 @@ static void test_relative_flags_use_kubelet_cwd(void **state)
 	free(root);
 }
 
+/*
+ * Any user can start a process called "kubelet" with flags of their choosing:
+ * only root running a root-owned binary nobody else can write counts. The
+ * untrusted ones are ignored, whatever their flags (different flags, a
+ * malformed cmdline), never an error.
+ */
+static void test_untrusted_kubelets_are_ignored(void **state)
+{
+	char *root = noisy_proc();
+	const char *evil[] = {"kubelet", "--kubeconfig=/tmp/evil.conf",
+	                      "--hostname-override=victim", NULL};
+	const char *evil2[] = {"kubelet", "--kubeconfig=/tmp/other.conf", NULL};
+	const char *broken[] = {"kubelet", "--kubeconfig", NULL};
+	const char *real[] = {"/usr/bin/kubelet", "--kubeconfig=/etc/kubernetes/kubelet.conf",
+	                      NULL};
+	const struct tu_identity nobody = {"65534\t65534\t65534\t65534", 0755, 0, NULL};
+	const struct tu_identity setuid_ish = {"1000\t0\t0\t0", 0755, 0, NULL};
+	const struct tu_identity fs_uid = {"0\t0\t0\t1000", 0755, 0, NULL};
+	const struct tu_identity world_writable = {"0\t0\t0\t0", 0777, 0, NULL};
+	const struct tu_identity group_writable = {"0\t0\t0\t0", 0775, 0, NULL};
+	const struct tu_identity user_binary = {"0\t0\t0\t0", 0755, 1000, NULL};
+	struct kubelet_info ki;
+	struct kc_error err;
+
+	tu_fake_process_as(root, 2001, evil, &nobody);
+	assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+	assert_int_equal(ki.pid, 0);
+	assert_null(ki.flags.kubeconfig);
+	assert_int_equal(ki.ignored, 1);
+	assert_non_null(strstr(ki.why_none, "2001"));
+	assert_non_null(strstr(ki.why_none, "uid 65534"));
+
+	tu_fake_process_as(root, 2002, evil2, &setuid_ish);
+	tu_fake_process_as(root, 2003, evil, &fs_uid);
+	tu_fake_process_as(root, 2004, evil2, &world_writable);
+	tu_fake_process_as(root, 2005, evil, &group_writable);
+	tu_fake_process_as(root, 2006, evil2, &user_binary);
+	tu_fake_process_as(root, 2007, broken, &nobody);
+	assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+	assert_int_equal(ki.pid, 0);
+	assert_int_equal(ki.ignored, 7);
+	kubelet_info_free(&ki);
+
+	/* The real kubelet among them is found, and only it. */
+	tu_fake_process(root, 2500, real);
+	assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+	assert_int_equal(ki.pid, 2500);
+	assert_string_equal(ki.flags.kubeconfig, "/etc/kubernetes/kubelet.conf");
+	assert_int_equal(ki.ignored, 7);
+	kubelet_info_free(&ki);
+	tu_rmrf(root);
+	free(root);
+}
+
+static void test_untrusted_reasons(void **state)
+{
+	static const struct {
+		struct tu_identity id;
+		const char *why;
+	} cases[] = {
+	    {{"1000\t0\t0\t0", 0755, 0, NULL}, "uid 1000 (real)"},
+	    {{"0\t1000\t0\t0", 0755, 0, NULL}, "1000 (effective)"},
+	    {{"0\t0\t1000\t0", 0755, 0, NULL}, "1000 (saved)"},
+	    {{"0\t0\t0\t1000", 0755, 0, NULL}, "1000 (fs)"},
+	    {{"0\t0\t0\t0", 0757, 0, NULL}, "writable by others"},
+	    {{"0\t0\t0\t0", 0775, 0, NULL}, "writable by its group"},
+	    {{"0\t0\t0\t0", 0755, 1000, NULL}, "owned by uid 1000"},
+	};
+	const char *k[] = {"kubelet", NULL};
+	struct kubelet_info ki;
+	struct kc_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *root = noisy_proc();
+
+		tu_fake_process_as(root, 77, k, &cases[i].id);
+		assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+		assert_int_equal(ki.pid, 0);
+		if (strstr(ki.why_none, cases[i].why) == NULL)
+			fail_msg("case %zu: %s lacks %s", i, ki.why_none, cases[i].why);
+		tu_rmrf(root);
+		free(root);
+	}
+	/* No status (or no Uid: line) and no exe: not trusted either. */
+	{
+		char *root = noisy_proc();
+
+		free(tu_put(root, "88/cmdline", "kubelet"));
+		assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+		assert_int_equal(ki.pid, 0);
+		assert_non_null(strstr(ki.why_none, "status cannot be read"));
+		free(tu_put(root, "88/status", "Name:\tkubelet\nGid:\t0\t0\t0\t0\n"));
+		assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+		assert_non_null(strstr(ki.why_none, "no readable Uid"));
+		free(tu_put(root, "88/status", "Uid:\t0\t0\t0\t0\n"));
+		assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+		assert_int_equal(ki.pid, 0);
+		assert_non_null(strstr(ki.why_none, "executable cannot be inspected"));
+		tu_put_link(root, "88/exe", root); /* a directory */
+		assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+		assert_non_null(strstr(ki.why_none, "not a regular file"));
+		tu_rmrf(root);
+		free(root);
+	}
+}
+
+/* Two root kubelets with different flags: the one in kubelet.service is the node's. */
+static void test_kubelet_service_wins(void **state)
+{
+	char *root = noisy_proc();
+	const char *other[] = {"kubelet", "--kubeconfig=/srv/kind/kubelet.conf", NULL};
+	const char *unit_k[] = {"/usr/bin/kubelet", "--kubeconfig=/etc/kubernetes/kubelet.conf",
+	                        NULL};
+	const struct tu_identity v2 = {"0\t0\t0\t0", 0755, 0, "0::/system.slice/kubelet.service\n"};
+	const struct tu_identity look_alike = {"0\t0\t0\t0", 0755, 0,
+	                                       "0::/system.slice/kubelet.service-x.scope\n"};
+	const struct tu_identity v1 = {"0\t0\t0\t0", 0755, 0,
+	                               "12:pids:/system.slice/kubelet.service\n"
+	                               "1:name=systemd:/system.slice/kubelet.service\n"};
+	struct kubelet_info ki;
+	struct kc_error err;
+
+	const char *third[] = {"kubelet", "--kubeconfig=/srv/third.conf", NULL};
+
+	/* Two root kubelets outside the unit disagree: no matter, the unit's one is there. */
+	tu_fake_process_as(root, 30, other, &look_alike);
+	tu_fake_process(root, 35, third);
+	tu_fake_process_as(root, 40, unit_k, &v2);
+	assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+	assert_int_equal(ki.pid, 40);
+	assert_true(ki.in_unit);
+	assert_string_equal(ki.flags.kubeconfig, "/etc/kubernetes/kubelet.conf");
+	kubelet_info_free(&ki);
+	tu_rmrf(root);
+	free(root);
+
+	root = noisy_proc();
+	tu_fake_process_as(root, 40, unit_k, &v1);
+	tu_fake_process(root, 50, other);
+	assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+	assert_int_equal(ki.pid, 40);
+	kubelet_info_free(&ki);
+	tu_rmrf(root);
+	free(root);
+}
+
 /* The real /proc: whatever runs here, scanning it must work and find at most one kubelet. */
 static void test_real_proc(void **state)
 {
@@ -338,6 +485,9 @@ int main(void)
 	    cmocka_unit_test(test_discover_among_processes),
 	    cmocka_unit_test(test_no_kubelet),
 	    cmocka_unit_test(test_several_kubelets),
+	    cmocka_unit_test(test_untrusted_kubelets_are_ignored),
+	    cmocka_unit_test(test_untrusted_reasons),
+	    cmocka_unit_test(test_kubelet_service_wins),
 	    cmocka_unit_test(test_relative_flags_use_kubelet_cwd),
 	    cmocka_unit_test(test_real_proc),
 	    cmocka_unit_test(test_static_pod_path_from_config),
