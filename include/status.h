@@ -30,6 +30,8 @@ struct status_checkpoint {
 	const char *state;  /* "ok" | "corrupt" | "not-checkpointable" */
 	const char *reason; /* NULL: none -> JSON null */
 	bool active;        /* a bridge manifest exists for it */
+	/* JSON array of strings (bridge_warnings.h); NULL -> [] */
+	const json_t *warnings;
 };
 
 struct status_snapshot {

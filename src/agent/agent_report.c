@@ -63,6 +63,7 @@ static size_t fill_checkpoints(const struct agent *a, struct status_checkpoint *
 		out[n].state = state_name(r);
 		out[n].reason = r->problem;
 		out[n].active = is_active(a, r);
+		out[n].warnings = r->warnings;
 		if (r->ckpt == PARENT_CKPT_CORRUPT)
 			c->corrupt++;
 		else if (r->ckpt == PARENT_CKPT_OK)

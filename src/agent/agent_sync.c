@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agent_int.h"
+#include "bridge_warnings.h"
 #include "kc_clock.h"
 #include "kc_log.h"
 #include "materialise.h"
@@ -45,6 +46,29 @@ static kc_code objects_index(const json_t *objects, struct kc_objects **out, str
 	return KC_OK;
 }
 
+/*
+ * What a bridge of pod may do differently from it (bridge_warnings.h): kept
+ * for status, and logged when the set changes (once per pod change, once at
+ * start for what is on disk).
+ */
+static void note_warnings(struct parent_rec *r, const json_t *pod)
+{
+	struct kc_error err;
+	json_t *w = NULL, *v;
+	size_t i;
+
+	if (bridge_warnings(pod, &w, &err) != KC_OK) {
+		kc_log(KC_LOG_ERR, "pod %s: %s", r->uid, err.msg);
+		return;
+	}
+	if (!parent_rec_set_warnings(r, w))
+		return;
+	json_array_foreach(w, i, v)
+	    kc_log(KC_LOG_WARNING, "pod %s/%s (%s): its bridge may not behave like it: %s",
+	           r->namespace ? r->namespace : "?", r->name ? r->name : "?", r->uid,
+	           json_string_value(v));
+}
+
 /* Render pod with its objects into the manifest cache of r. */
 static kc_code cache_manifest(struct agent *a, struct parent_rec *r, const json_t *pod,
                               const struct kc_objects *idx, struct kc_error *err)
@@ -62,6 +86,8 @@ static kc_code cache_manifest(struct agent *a, struct parent_rec *r, const json_
 		rc = bridge_dir_check_bytes(file, bytes.data, bytes.len, err);
 	if (rc == KC_OK)
 		rc = parent_rec_set_manifest(r, file, &bytes, err);
+	if (rc == KC_OK)
+		note_warnings(r, pod);
 	a->effects_dirty = true;
 	json_decref(manifest);
 	kc_buf_free(&bytes);

@@ -23,6 +23,7 @@ static void rec_free(struct parent_rec *r)
 	kc_buf_free(&r->manifest);
 	json_decref(r->pod);
 	json_decref(r->retry_objects);
+	json_decref(r->warnings);
 }
 
 void parent_table_free(struct parent_table *t)
@@ -135,6 +136,16 @@ void parent_rec_clear_manifest(struct parent_rec *r)
 	free(r->manifest_name);
 	r->manifest_name = NULL;
 	kc_buf_free(&r->manifest);
+}
+
+bool parent_rec_set_warnings(struct parent_rec *r, json_t *warnings)
+{
+	bool changed = !json_equal(r->warnings, warnings) &&
+	               !(r->warnings == NULL && json_array_size(warnings) == 0);
+
+	json_decref(r->warnings);
+	r->warnings = warnings;
+	return changed;
 }
 
 void parent_rec_set_pod(struct parent_rec *r, json_t *pod)

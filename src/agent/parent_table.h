@@ -38,6 +38,7 @@ struct parent_rec {
 	char *manifest_name;    /* bridge file name, when ckpt is OK */
 	struct kc_buf manifest; /* its bytes, when ckpt is OK */
 	json_t *retry_objects;  /* the objects of a checkpoint write that failed */
+	json_t *warnings;       /* bridge_warnings of the checkpointed pod; NULL: none yet */
 };
 
 struct parent_table {
@@ -62,6 +63,8 @@ bool parent_rec_set_problem(struct parent_rec *r, const char *problem);
 kc_code parent_rec_set_manifest(struct parent_rec *r, const char *file, const struct kc_buf *bytes,
                                 struct kc_error *err);
 void parent_rec_clear_manifest(struct parent_rec *r);
+/* Replace the warnings (reference stolen); returns true when their text changed. */
+bool parent_rec_set_warnings(struct parent_rec *r, json_t *warnings);
 /* Replace the API pod (new reference taken; NULL drops it). */
 void parent_rec_set_pod(struct parent_rec *r, json_t *pod);
 

@@ -16,6 +16,7 @@
 
 #include "agent_config.h"
 #include "bridge_dir.h"
+#include "bridge_warnings.h"
 #include "checkpoint_store.h"
 #include "cli.h"
 #include "flag_file.h"
@@ -32,6 +33,7 @@ struct gathered {
 	json_t *agent_doc; /* the status file, when its agent is alive */
 	bool status_file_present;
 	struct ckpt_list ckpts;
+	json_t *disk_warnings; /* uid -> warnings, from the files when no agent runs */
 	struct bridge_list bridges;
 	struct status_checkpoint *rows;
 	size_t nrows;
@@ -175,6 +177,31 @@ static const char *agent_path(const struct gathered *g, const char *obj, const c
 	return json_is_string(v) && json_string_value(v)[0] != '\0' ? json_string_value(v) : NULL;
 }
 
+/*
+ * With no agent alive, the warnings of each verified checkpoint come from the
+ * pod in its file (the classifier is pure, so they are what the agent says).
+ */
+static void disk_warnings(struct ckpt_store *store, struct gathered *g)
+{
+	struct kc_error err;
+	struct ckpt c;
+	json_t *w;
+	size_t i;
+
+	g->disk_warnings = json_object();
+	for (i = 0; g->disk_warnings != NULL && i < g->ckpts.count; i++) {
+		if (g->ckpts.entries[i].state != CKPT_OK)
+			continue;
+		if (ckpt_store_load(store, g->ckpts.entries[i].uid, &c, &err) != KC_OK) {
+			warn(g, &err);
+			continue;
+		}
+		if (bridge_warnings(c.pod, &w, &err) == KC_OK)
+			json_object_set_new(g->disk_warnings, c.uid, w);
+		ckpt_free(&c);
+	}
+}
+
 static void read_checkpoints(const char *state_dir, struct gathered *g)
 {
 	struct ckpt_store *store;
@@ -192,6 +219,8 @@ static void read_checkpoints(const char *state_dir, struct gathered *g)
 	}
 	if (ckpt_store_list(store, &g->ckpts, &err) != KC_OK)
 		warn(g, &err);
+	if (g->agent_doc == NULL)
+		disk_warnings(store, g);
 	ckpt_store_close(store);
 }
 
@@ -273,6 +302,8 @@ static kc_code merge_rows(struct gathered *g, struct kc_error *err)
 		    strcmp(json_str(a, "state"), r->state) == 0)
 			r->reason = json_str(a, "reason");
 		r->active = has_manifest(g, e->uid);
+		r->warnings = a != NULL ? json_object_get(a, "warnings")
+		                        : json_object_get(g->disk_warnings, e->uid);
 	}
 	json_array_foreach(arr, i, c)
 	{
@@ -294,6 +325,7 @@ static kc_code merge_rows(struct gathered *g, struct kc_error *err)
 		r->state = state;
 		r->reason = json_str(c, "reason");
 		r->active = false;
+		r->warnings = json_object_get(c, "warnings");
 	}
 	for (i = 0; i < g->bridges.count; i++)
 		g->manifest_names[i] = g->bridges.manifests[i].file;
@@ -303,6 +335,7 @@ static kc_code merge_rows(struct gathered *g, struct kc_error *err)
 static void gathered_free(struct gathered *g)
 {
 	json_decref(g->agent_doc);
+	json_decref(g->disk_warnings);
 	ckpt_list_free(&g->ckpts);
 	bridge_list_free(&g->bridges);
 	free(g->rows);
@@ -433,6 +466,15 @@ static void print_text(const json_t *doc)
 			       wstate, show(json_object_get(r, "state")),
 			       json_is_true(json_object_get(r, "active")) ? "yes" : "no",
 			       show(json_object_get(r, "reason")));
+		}
+		json_array_foreach(rows, i, r)
+		{
+			const json_t *w;
+			size_t j;
+
+			json_array_foreach(json_object_get(r, "warnings"), j, w)
+			    printf("warning: %s/%s: %s\n", show(json_object_get(r, "namespace")),
+			           show(json_object_get(r, "name")), show(w));
 		}
 	}
 	rows = json_object_get(doc, "bridgeManifests");

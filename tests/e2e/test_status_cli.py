@@ -32,7 +32,7 @@ def fnv1a64(data: bytes) -> int:
     return h
 
 
-def checkpoint_bytes(uid, ns, name):
+def checkpoint_bytes(uid, ns, name, spec_extra=None):
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -42,6 +42,7 @@ def checkpoint_bytes(uid, ns, name):
         "spec": {"nodeName": "node-1",
                  "containers": [{"name": "c", "image": "registry.k8s.io/pause:3.9"}]},
     }
+    pod["spec"].update(spec_extra or {})
     body = (json.dumps({"apiVersion": "kubelet-checkpoint/v1", "kind": "Checkpoint",
                         "objects": [], "pod": pod}) + "\n").encode()
     header = "# kubelet-checkpoint checkpoint v1 fnv1a64=%016x length=%d\n" % (
@@ -126,7 +127,8 @@ class StatusCli(unittest.TestCase):
                  "reason": "spec.volumes[0].persistentVolumeClaim: needs the API",
                  "active": False},
                 {"namespace": "kube-system", "name": "kube-proxy-abc", "uid": UID_OK,
-                 "state": "ok", "reason": "api-reachable", "active": False},
+                 "state": "ok", "reason": "api-reachable", "active": False,
+                 "warnings": ["from the agent"]},
             ],
             "bridgeManifests": [],
         }
@@ -221,6 +223,37 @@ class StatusCli(unittest.TestCase):
                      "kubelet-checkpoint_kube-system_kube-proxy-abc.yaml"):
             self.assertIn(word, text)
 
+    def test_status_warnings_from_disk(self):
+        """With no agent, each verified checkpoint's warnings come from its pod."""
+        pods = os.path.join(self.state, "pods")
+        os.makedirs(pods, mode=0o700)
+        with open(os.path.join(pods, "Pod_%s.yaml" % UID_OK), "wb") as f:
+            f.write(checkpoint_bytes(UID_OK, "kube-system", "gpu-validator",
+                                     {"runtimeClassName": "nvidia",
+                                      "imagePullSecrets": [{"name": "reg"}]}))
+        with open(os.path.join(pods, "Pod_%s.yaml" % UID_NC), "wb") as f:
+            f.write(checkpoint_bytes(UID_NC, "kube-system", "host-agent",
+                                     {"hostNetwork": True, "dnsPolicy": "ClusterFirst"}))
+        bad = bytearray(checkpoint_bytes(UID_BAD, "kube-system", "flipped",
+                                         {"runtimeClassName": "nvidia"}))
+        bad[-10] ^= 0x01
+        with open(os.path.join(pods, "Pod_%s.yaml" % UID_BAD), "wb") as f:
+            f.write(bad)
+        before = snapshot(self.root)
+        by_uid = {c["uid"]: c for c in self.status()["checkpoints"]}
+        w = by_uid[UID_OK]["warnings"]
+        self.assertEqual(len(w), 3, w)
+        self.assertIn('runtimeClassName "nvidia"', w[0])
+        self.assertIn("imagePullSecrets", w[1])
+        self.assertIn("cluster DNS", w[2])
+        self.assertEqual(by_uid[UID_OK]["state"], "ok")  # a warning never refuses
+        self.assertEqual(by_uid[UID_NC]["warnings"], [])  # hostNetwork uses the host's DNS
+        self.assertEqual(by_uid[UID_BAD]["warnings"], [])  # nothing is read from a bad file
+        text = self.status("text")
+        self.assertIn('warning: kube-system/gpu-validator: runtimeClassName "nvidia"', text)
+        self.assertNotIn("host-agent:", text)
+        self.assertEqual(snapshot(self.root), before)
+
     def test_status_stale_file_dead_pid(self):
         self.plant_checkpoints()
         dead = subprocess.Popen(["true"])
@@ -259,6 +292,8 @@ class StatusCli(unittest.TestCase):
             self.assertIn("persistentVolumeClaim", by_uid[UID_NC]["reason"])
             self.assertEqual(by_uid[UID_OK]["reason"], "api-reachable")
             self.assertEqual(by_uid[UID_BAD]["state"], "corrupt")  # disk wins
+            # A live agent's warnings are what status shows.
+            self.assertEqual(by_uid[UID_OK]["warnings"], ["from the agent"])
             text = self.status("text")
             self.assertIn("running (pid %d)" % agent.pid, text)
             self.assertIn("UNREACHABLE since 2026-01-01T00:00:30Z", text)

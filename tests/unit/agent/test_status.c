@@ -16,10 +16,11 @@
 #include "testutil.h"
 
 static const struct status_checkpoint ckpts[] = {
-    {"kube-system", "kube-proxy-x", "0f0e0d0c-0b0a-4909-8807-060504030201", "ok", NULL, true},
-    {NULL, NULL, "1f0e0d0c-0b0a-4909-8807-060504030201", "corrupt", "checksum mismatch", false},
+    {"kube-system", "kube-proxy-x", "0f0e0d0c-0b0a-4909-8807-060504030201", "ok", NULL, true, NULL},
+    {NULL, NULL, "1f0e0d0c-0b0a-4909-8807-060504030201", "corrupt", "checksum mismatch", false,
+     NULL},
     {"kube-system", "csi-node", "2f0e0d0c-0b0a-4909-8807-060504030201", "not-checkpointable",
-     "spec.volumes[0].persistentVolumeClaim: needs the API", false},
+     "spec.volumes[0].persistentVolumeClaim: needs the API", false, NULL},
 };
 static const char *const manifests[] = {"kubelet-checkpoint_kube-system_kube-proxy-x.yaml"};
 
@@ -73,6 +74,9 @@ static void test_build_contract_keys(void **state)
 	assert_string_equal(json_string_value(json_object_get(c, "state")), "ok");
 	assert_true(json_is_null(json_object_get(c, "reason")));
 	assert_true(json_is_true(json_object_get(c, "active")));
+	/* No warnings known is an empty array, never absent or null. */
+	assert_true(json_is_array(json_object_get(c, "warnings")));
+	assert_int_equal(json_array_size(json_object_get(c, "warnings")), 0);
 	c = json_array_get(json_object_get(doc, "checkpoints"), 1);
 	assert_true(json_is_null(json_object_get(c, "namespace")));
 	assert_string_equal(json_string_value(json_object_get(c, "reason")), "checksum mismatch");
@@ -181,11 +185,34 @@ static void test_pid_is_agent(void **state)
 	assert_false(status_pid_is_agent(child)); /* dead and reaped */
 }
 
+/* A checkpoint's warnings reach the document as its own copy, in order. */
+static void test_build_warnings(void **state)
+{
+	struct status_checkpoint one = ckpts[0];
+	struct status_snapshot s = snapshot();
+	json_t *w = json_pack("[s, s]", "runtimeClassName \"nvidia\": ...", "dnsPolicy ...");
+	struct kc_error err;
+	json_t *doc, *got;
+
+	one.warnings = w;
+	s.checkpoints = &one;
+	s.ncheckpoints = 1;
+	assert_int_equal(status_build(&s, &doc, &err), KC_OK);
+	got = json_object_get(json_array_get(json_object_get(doc, "checkpoints"), 0), "warnings");
+	assert_true(json_equal(got, w));
+	assert_true(got != w);
+	json_decref(doc);
+	json_decref(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_build_contract_keys), cmocka_unit_test(test_build_no_agent),
-	    cmocka_unit_test(test_write_file),          cmocka_unit_test(test_rfc3339),
+	    cmocka_unit_test(test_build_contract_keys),
+	    cmocka_unit_test(test_build_warnings),
+	    cmocka_unit_test(test_build_no_agent),
+	    cmocka_unit_test(test_write_file),
+	    cmocka_unit_test(test_rfc3339),
 	    cmocka_unit_test(test_pid_is_agent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,46 @@
+/*
+ * bridge_warnings.h: why a bridge of a parent may not start, or may not
+ * behave like its parent, although its manifest is valid and the kubelet
+ * accepts it. These are warnings, never refusals: a parent that renders is
+ * checkpointed whatever they say. They go to `status` (each checkpoint's
+ * `warnings` array) and to the log once per pod change.
+ *
+ * Each rule is checked against the kubelet's source (README "What differs in
+ * a bridge" names the files and functions):
+ * - spec.runtimeClassName: the kubelet resolves the handler through its
+ *   RuntimeClass informer cache (pkg/kubelet/runtimeclass/
+ *   runtimeclass_manager.go, Manager.LookupRuntimeHandler, called from
+ *   kuberuntime_sandbox.go createPodSandbox). A kubelet started while the API
+ *   is down has an empty cache: the lookup fails and no sandbox is created.
+ * - spec.imagePullSecrets: dropped (1.34 refuses static pods that name
+ *   them). With KubeletEnsureSecretPulledImages (beta, on by default in 1.35)
+ *   an image the kubelet pulled with a Secret is verified again for a pod that
+ *   does not present that Secret (pkg/kubelet/images/pullmanager/
+ *   image_pull_manager.go, PullManager.MustAttemptImagePull): the kubelet
+ *   pulls again, which needs the registry and credentials the bridge lacks.
+ *   What the bridge promises: the image that ran is on the node and the
+ *   manifest says IfNotPresent; not that the kubelet will use it.
+ * - spec.dnsPolicy ClusterFirst (the API default) on a pod without
+ *   hostNetwork, or ClusterFirstWithHostNet: resolv.conf names the cluster DNS
+ *   Service (pkg/kubelet/network/dns/dns.go, getPodDNSType), which is a pod
+ *   of the cluster and unlikely to answer during an outage.
+ *
+ * Pure: no I/O, same pod in, same strings out, in this order.
+ */
+#ifndef KC_BRIDGE_WARNINGS_H
+#define KC_BRIDGE_WARNINGS_H
+
+#include <jansson.h>
+
+#include "kc_error.h"
+
+/* Longest warning text (bytes, NUL included); longer names are cut. */
+#define BRIDGE_WARNING_MAX 512
+
+/*
+ * *out = a new JSON array of strings (empty when there is nothing to say)
+ * about the API pod pod. KC_ENOMEM only.
+ */
+kc_code bridge_warnings(const json_t *pod, json_t **out, struct kc_error *err);
+
+#endif

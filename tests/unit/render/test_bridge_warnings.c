@@ -1,0 +1,155 @@
+/*
+ * test_bridge_warnings.c: the classifier of bridge_warnings.h, one test per
+ * rule and per case where a rule must stay silent, plus the property that
+ * every warned pod still renders (warnings never refuse a checkpoint).
+ */
+#include "bridge_warnings.h"
+#include "render_testpod.h"
+
+/* Warnings of a pod built from a spec JSON text. */
+static json_t *warnings_of(const char *spec)
+{
+	json_error_t e;
+	json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o}", "apiVersion", "v1", "kind", "Pod",
+	                        "metadata", "name", "p", "namespace", "kube-system", "spec",
+	                        json_loads(spec, 0, &e));
+	json_t *out = NULL;
+	struct kc_error err;
+
+	assert_non_null(pod);
+	assert_int_equal(bridge_warnings(pod, &out, &err), KC_OK);
+	assert_true(json_is_array(out));
+	json_decref(pod);
+	return out;
+}
+
+static const char *warning(const json_t *arr, size_t i)
+{
+	assert_true(i < json_array_size(arr));
+	return json_string_value(json_array_get(arr, i));
+}
+
+static void test_plain_host_network_pod_has_none(void **state)
+{
+	json_t *w = warnings_of("{\"hostNetwork\":true,\"dnsPolicy\":\"ClusterFirst\","
+	                        "\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}");
+
+	assert_int_equal(json_array_size(w), 0);
+	json_decref(w);
+}
+
+static void test_runtime_class_named(void **state)
+{
+	json_t *w = warnings_of("{\"hostNetwork\":true,\"runtimeClassName\":\"nvidia\"}");
+
+	assert_int_equal(json_array_size(w), 1);
+	tp_assert_msg(warning(w, 0), "runtimeClassName \"nvidia\"");
+	tp_assert_msg(warning(w, 0), "restarted while the API is down");
+	json_decref(w);
+	/* An empty name is the default handler: nothing to look up. */
+	w = warnings_of("{\"hostNetwork\":true,\"runtimeClassName\":\"\"}");
+	assert_int_equal(json_array_size(w), 0);
+	json_decref(w);
+}
+
+static void test_image_pull_secrets(void **state)
+{
+	json_t *w = warnings_of("{\"hostNetwork\":true,\"imagePullSecrets\":[{\"name\":\"reg\"}]}");
+
+	assert_int_equal(json_array_size(w), 1);
+	tp_assert_msg(warning(w, 0), "imagePullSecrets");
+	tp_assert_msg(warning(w, 0), "KubeletEnsureSecretPulledImages");
+	tp_assert_msg(warning(w, 0), "already on the node");
+	json_decref(w);
+	w = warnings_of("{\"hostNetwork\":true,\"imagePullSecrets\":[]}");
+	assert_int_equal(json_array_size(w), 0);
+	json_decref(w);
+}
+
+static void test_cluster_dns(void **state)
+{
+	static const struct {
+		const char *spec;
+		bool warned;
+	} cases[] = {
+	    {"{\"dnsPolicy\":\"ClusterFirst\"}", true},
+	    {"{}", true}, /* the API default is ClusterFirst */
+	    {"{\"dnsPolicy\":\"ClusterFirst\",\"hostNetwork\":false}", true},
+	    {"{\"dnsPolicy\":\"ClusterFirst\",\"hostNetwork\":true}", false},
+	    {"{\"dnsPolicy\":\"ClusterFirstWithHostNet\",\"hostNetwork\":true}", true},
+	    {"{\"dnsPolicy\":\"ClusterFirstWithHostNet\"}", true},
+	    {"{\"dnsPolicy\":\"Default\"}", false},
+	    {"{\"dnsPolicy\":\"None\",\"dnsConfig\":{\"nameservers\":[\"1.1.1.1\"]}}", false},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *w = warnings_of(cases[i].spec);
+
+		assert_int_equal(json_array_size(w), cases[i].warned ? 1 : 0);
+		if (cases[i].warned)
+			tp_assert_msg(warning(w, 0), "cluster DNS");
+		json_decref(w);
+	}
+}
+
+static void test_all_three_in_order(void **state)
+{
+	json_t *w = warnings_of("{\"runtimeClassName\":\"kata\",\"imagePullSecrets\":[{\"name\":"
+	                        "\"r\"}],\"dnsPolicy\":\"ClusterFirstWithHostNet\"}");
+
+	assert_int_equal(json_array_size(w), 3);
+	tp_assert_msg(warning(w, 0), "\"kata\"");
+	tp_assert_msg(warning(w, 1), "imagePullSecrets");
+	tp_assert_msg(warning(w, 2), "ClusterFirstWithHostNet");
+	json_decref(w);
+}
+
+/* A pod without a spec (a corrupt-looking input) yields only the DNS default. */
+static void test_no_spec(void **state)
+{
+	json_t *pod = json_object(), *w = NULL;
+
+	assert_int_equal(bridge_warnings(pod, &w, NULL), KC_OK);
+	assert_int_equal(json_array_size(w), 1);
+	json_decref(w);
+	json_decref(pod);
+}
+
+/* Warnings never refuse: the warned pod renders exactly as it did. */
+static void test_warned_pod_still_renders(void **state)
+{
+	json_t *pod = tp_pod(), *w = NULL, *manifest = NULL;
+	json_t *spec = json_object_get(pod, "spec");
+	struct render_opts o = tp_opts();
+	struct kc_objects *objs = kc_objects_new();
+	struct kc_error err;
+
+	json_object_set_new(spec, "runtimeClassName", json_string("nvidia"));
+	json_object_set_new(spec, "dnsPolicy", json_string("ClusterFirst"));
+	assert_int_equal(bridge_warnings(pod, &w, &err), KC_OK);
+	assert_int_equal(json_array_size(w), 3);
+	assert_int_equal(render_pod(pod, objs, &o, &manifest, &err), KC_OK);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(manifest, "spec"),
+	                                                      "runtimeClassName")),
+	                    "nvidia");
+	json_decref(manifest);
+	json_decref(w);
+	kc_objects_free(objs);
+	json_decref(pod);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_plain_host_network_pod_has_none),
+	    cmocka_unit_test(test_runtime_class_named),
+	    cmocka_unit_test(test_image_pull_secrets),
+	    cmocka_unit_test(test_cluster_dns),
+	    cmocka_unit_test(test_all_three_in_order),
+	    cmocka_unit_test(test_no_spec),
+	    cmocka_unit_test(test_warned_pod_still_renders),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
