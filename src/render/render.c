@@ -222,20 +222,6 @@ static kc_code render_container(json_t *c, const char *path, void *arg, struct k
 	return KC_OK;
 }
 
-/*
- * The pod is the caller's (const): the manifest shares its unchanged parts
- * and owns private shallow copies of whatever it changes. Deep-copying the
- * whole spec cost as much as rendering it.
- */
-json_t *rd_own_child(json_t *parent, const char *key)
-{
-	json_t *copy = json_copy(json_object_get(parent, key));
-
-	if (copy == NULL || json_object_set_new(parent, key, copy) != 0)
-		return NULL;
-	return copy;
-}
-
 /* Private copies of the container lists and of every container in them. */
 static int own_containers(json_t *spec)
 {

@@ -1,7 +1,8 @@
 /*
  * render_int.h: pieces shared by render_*.c and volume_plan.c. Not a
  * public contract: the agent uses render.h, volume_plan.h and
- * manifest_check.h.
+ * manifest_check.h. The checker (manifest_check.c) does not include it: it
+ * must not share the renderer's lists.
  */
 #ifndef KC_RENDER_INTERNAL_H
 #define KC_RENDER_INTERNAL_H
@@ -72,13 +73,10 @@ kc_code render_metadata(const json_t *pod, const char *const *triggers, size_t n
                         json_t **out, struct kc_error *err);
 
 /*
- * Replace parent[key] by a shallow copy of it and return that copy (NULL
- * when absent or out of memory): the manifest shares the source pod's
- * unchanged values and copies a value before changing it.
+ * render_cow.c: replace parent[key] by a shallow copy of it and return that
+ * copy (NULL when absent or out of memory): the manifest shares the source
+ * pod's unchanged values and copies a value before changing it.
  */
 json_t *rd_own_child(json_t *parent, const char *key);
-
-/* Labels the controllers add that would pin the manifest to one revision. */
-bool render_is_controller_label(const char *key);
 
 #endif
