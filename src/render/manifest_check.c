@@ -1,8 +1,11 @@
 /*
  * manifest_check.c: the independent rule checker (see manifest_check.h).
- * It reads the manifest as the kubelet would and lists every broken rule;
- * it shares only the name validators and the volume classification with
- * render (the latter is the kubelet's own allow-list, kept in one place).
+ * It reads the manifest as the kubelet would and lists every broken rule.
+ * It shares only the name validators (k8s_validate) and the contract names
+ * with render: its lists of controller labels and of the volume sources a
+ * static pod may use are its own, taken from Kubernetes directly, so that a
+ * mistake in the renderer's lists (render_meta.c, k8s/volume_source.c) is not
+ * repeated by the checker that verifies its output.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,8 +16,55 @@
 #include "manifest_check.h"
 #include "pod_spec.h"
 #include "render.h"
-#include "render_int.h"
-#include "volume_source.h"
+
+/*
+ * Labels a controller adds to the pods it makes, each pinning a pod to one
+ * revision (k8s.io/api apps/v1 types.go): DefaultDeploymentUniqueLabelKey,
+ * ControllerRevisionHashLabelKey, DeprecatedTemplateGeneration.
+ */
+static const char *const controller_labels[] = {"pod-template-hash", "controller-revision-hash",
+                                                "pod-template-generation"};
+
+/*
+ * The kubelet refuses a static pod that references an API object:
+ * HasAPIObjectReference in kubernetes/kubernetes pkg/api/pod/util.go. These
+ * are the volume sources it lets through ...
+ */
+static const char *const static_kinds[] = {
+    "awsElasticBlockStore",
+    "azureDisk",
+    "cephfs",
+    "cinder",
+    "downwardAPI",
+    "emptyDir",
+    "fc",
+    "flexVolume",
+    "flocker",
+    "gcePersistentDisk",
+    "gitRepo",
+    "hostPath",
+    "image",
+    "iscsi",
+    "nfs",
+    "photonPersistentDisk",
+    "portworxVolume",
+    "quobyte",
+    "rbd",
+    "scaleIO",
+    "storageos",
+    "vsphereVolume",
+};
+
+/* ... unless a secretRef names a Secret (VisitPodSecretNames, same file). */
+static const char *const secret_ref_kinds[] = {"cephfs", "cinder",  "flexVolume", "iscsi",
+                                               "rbd",    "scaleIO", "storageos"};
+
+/* What becomes of a pod volume in a bridge manifest. */
+enum mc_volume {
+	MC_VOL_STATIC,       /* the kubelet takes it as it is */
+	MC_VOL_MATERIALISED, /* its Secret/ConfigMap/token data becomes a hostPath */
+	MC_VOL_REFUSED,      /* no static pod may have it; why says which part */
+};
 
 struct checker {
 	struct mc_report *report;
@@ -61,6 +111,85 @@ static void check_only_keys(struct checker *ck, const json_t *obj, const char *p
 		if (i == nallowed)
 			problem(ck, "%s%s: must not be set", path, key);
 	}
+}
+
+static bool listed(const char *s, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
+#define LISTED(s, list) listed((s), (list), sizeof(list) / sizeof((list)[0]))
+
+/* The one source key of a volume or projected source (NULL: none or several). */
+static const char *source_kind(const json_t *obj)
+{
+	const char *key, *kind = NULL;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		if (strcmp(key, "name") == 0 || json_is_null(v))
+			continue;
+		if (kind != NULL)
+			return NULL;
+		kind = key;
+	}
+	return kind;
+}
+
+/* A projected volume: downwardAPI alone is static; Secret, ConfigMap and token data are laid. */
+static enum mc_volume classify_projected(const json_t *projected, char *why, size_t whysz)
+{
+	const json_t *sources = json_object_get(projected, "sources"), *src;
+	enum mc_volume cls = MC_VOL_STATIC;
+	const char *kind;
+	size_t i;
+
+	json_array_foreach(sources, i, src)
+	{
+		kind = source_kind(src);
+		if (kind != NULL && strcmp(kind, "downwardAPI") == 0)
+			continue;
+		if (kind != NULL &&
+		    (strcmp(kind, "secret") == 0 || strcmp(kind, "configMap") == 0 ||
+		     strcmp(kind, "serviceAccountToken") == 0)) {
+			cls = MC_VOL_MATERIALISED;
+			continue;
+		}
+		snprintf(why, whysz, "projected.sources[%zu].%s: needs the API", i,
+		         kind ? kind : "(not one source)");
+		return MC_VOL_REFUSED;
+	}
+	return cls;
+}
+
+static enum mc_volume classify_volume(const json_t *v, char *why, size_t whysz)
+{
+	const char *kind = json_is_object(v) ? source_kind(v) : NULL;
+	const json_t *src = kind ? json_object_get(v, kind) : NULL;
+
+	if (!json_is_object(src)) {
+		snprintf(why, whysz, "must hold exactly one volume source (a mapping)");
+		return MC_VOL_REFUSED;
+	}
+	if (LISTED(kind, secret_ref_kinds) && json_object_get(src, "secretRef") != NULL &&
+	    !json_is_null(json_object_get(src, "secretRef"))) {
+		snprintf(why, whysz, "%s.secretRef: references a Secret", kind);
+		return MC_VOL_REFUSED;
+	}
+	if (LISTED(kind, static_kinds))
+		return MC_VOL_STATIC;
+	if (strcmp(kind, "secret") == 0 || strcmp(kind, "configMap") == 0)
+		return MC_VOL_MATERIALISED;
+	if (strcmp(kind, "projected") == 0)
+		return classify_projected(src, why, whysz);
+	snprintf(why, whysz, "%s: a static pod may not use it (HasAPIObjectReference)", kind);
+	return MC_VOL_REFUSED;
 }
 
 static void check_name(struct checker *ck, const char *path, const char *value, bool label)
@@ -123,7 +252,7 @@ static void check_metadata(struct checker *ck, const json_t *manifest, const jso
 	check_only_keys(ck, meta, "metadata.", allowed, sizeof(allowed) / sizeof(allowed[0]));
 	check_name(ck, "metadata.name", pod_meta_string(manifest, "name"), false);
 	check_name(ck, "metadata.namespace", pod_meta_string(manifest, "namespace"), true);
-	json_object_foreach((json_t *)labels, key, v) if (render_is_controller_label(key))
+	json_object_foreach((json_t *)labels, key, v) if (LISTED(key, controller_labels))
 	    problem(ck, "metadata.labels.%s: controller label must be dropped", key);
 	json_object_foreach((json_t *)annotations, key, v)
 	{
@@ -197,17 +326,21 @@ static kc_code check_container(json_t *c, const char *path, void *arg, struct kc
 static void check_volumes(struct checker *ck, const json_t *spec)
 {
 	const json_t *v;
-	enum vs_class cls;
-	struct kc_error e;
+	char why[256];
 	size_t i;
 
 	json_array_foreach(json_object_get(spec, "volumes"), i, v)
 	{
-		if (volume_source_classify(v, &cls, &e) != KC_OK)
-			problem(ck, "spec.volumes[%zu]: %s", i, e.msg);
-		else if (cls != VS_KEEP)
-			problem(ck, "spec.volumes[%zu].%s: references the API", i,
-			        volume_source_kind(v));
+		switch (classify_volume(v, why, sizeof(why))) {
+		case MC_VOL_STATIC:
+			break;
+		case MC_VOL_MATERIALISED:
+			problem(ck, "spec.volumes[%zu].%s: references the API", i, source_kind(v));
+			break;
+		case MC_VOL_REFUSED:
+			problem(ck, "spec.volumes[%zu]: %s", i, why);
+			break;
+		}
 		check_name(ck, "spec.volumes[].name", json_string_value(json_object_get(v, "name")),
 		           true);
 	}
@@ -253,8 +386,8 @@ static void check_against_source(struct checker *ck, const json_t *spec, const j
 	                                   "preemptionPolicy"};
 	const json_t *src_spec = json_object_get(source, "spec"), *v, *out, *hp;
 	const char *name, *path, *uid = pod_meta_string(source, "uid");
-	enum vs_class cls;
-	char suffix[320];
+	enum mc_volume cls;
+	char suffix[320], why[256];
 	struct kc_error e;
 	size_t i, n;
 
@@ -268,13 +401,13 @@ static void check_against_source(struct checker *ck, const json_t *spec, const j
 	json_array_foreach(json_object_get(src_spec, "volumes"), i, v)
 	{
 		name = json_string_value(json_object_get(v, "name"));
-		if (name == NULL || volume_source_classify(v, &cls, &e) != KC_OK)
-			continue;
+		if (name == NULL || (cls = classify_volume(v, why, sizeof(why))) == MC_VOL_REFUSED)
+			continue; /* the renderer refuses such a pod: nothing to compare */
 		if ((out = volume_named(spec, name)) == NULL) {
 			problem(ck, "spec.volumes: volume '%s' of the source pod is missing", name);
 			continue;
 		}
-		if (cls != VS_MATERIALISE)
+		if (cls != MC_VOL_MATERIALISED)
 			continue;
 		hp = json_object_get(out, "hostPath");
 		path = json_string_value(json_object_get(hp, "path"));

@@ -11,10 +11,11 @@
 #include "render.h"
 #include "render_int.h"
 
+/* Labels the controllers add that would pin the manifest to one revision. */
 static const char *const controller_labels[] = {"controller-revision-hash",
                                                 "pod-template-generation", "pod-template-hash"};
 
-bool render_is_controller_label(const char *key)
+static bool is_controller_label(const char *key)
 {
 	size_t i;
 
@@ -58,8 +59,7 @@ static kc_code filtered_map(const json_t *map, const char *field, const char *co
 		if (!json_is_string(v))
 			return kc_fail(err, KC_EINVAL, "metadata.%s.%s: must be a string", field,
 			               key);
-		if (labels ? render_is_controller_label(key)
-		           : drop_annotation(key, triggers, ntriggers))
+		if (labels ? is_controller_label(key) : drop_annotation(key, triggers, ntriggers))
 			continue;
 		if (json_object_set(*out, key, v) != 0)
 			return kc_fail(err, KC_ENOMEM, "out of memory");

@@ -264,6 +264,107 @@ static void test_each_rule(void **state)
 	}
 }
 
+/*
+ * The checker's own reading of the kubelet's HasAPIObjectReference
+ * (pkg/api/pod/util.go): each volume here is refused in a manifest, with
+ * its source named, however render classifies it.
+ */
+static void test_volumes_refused(void **state)
+{
+	static const struct {
+		const char *volume;
+		const char *needle;
+	} cases[] = {
+	    {"{\"name\":\"v\",\"csi\":{\"driver\":\"d\"}}", "spec.volumes[2]: csi"},
+	    {"{\"name\":\"v\",\"glusterfs\":{\"endpoints\":\"e\",\"path\":\"p\"}}",
+	     "spec.volumes[2]: glusterfs"},
+	    {"{\"name\":\"v\",\"azureFile\":{\"secretName\":\"s\",\"shareName\":\"x\"}}",
+	     "spec.volumes[2]: azureFile"},
+	    {"{\"name\":\"v\",\"ephemeral\":{}}", "spec.volumes[2]: ephemeral"},
+	    {"{\"name\":\"v\",\"futureVolume\":{}}", "spec.volumes[2]: futureVolume"},
+	    {"{\"name\":\"v\",\"configMap\":{\"name\":\"c\"}}",
+	     "spec.volumes[2].configMap: references the API"},
+	    {"{\"name\":\"v\",\"cephfs\":{\"monitors\":[\"m\"],\"secretRef\":{\"name\":\"s\"}}}",
+	     "spec.volumes[2]: cephfs.secretRef"},
+	    {"{\"name\":\"v\",\"projected\":{\"sources\":[{\"clusterTrustBundle\":{\"path\":\"b\"}}"
+	     "]}}",
+	     "spec.volumes[2]: projected.sources[0].clusterTrustBundle"},
+	    {"{\"name\":\"v\",\"projected\":{\"sources\":[{\"podCertificate\":{}}]}}",
+	     "spec.volumes[2]: projected.sources[0].podCertificate"},
+	    {"{\"name\":\"v\",\"hostPath\":\"/x\"}", "spec.volumes[2]: must hold exactly one"},
+	    {"{\"name\":\"v\",\"hostPath\":{\"path\":\"/x\"},\"emptyDir\":{}}",
+	     "spec.volumes[2]: must hold exactly one"},
+	};
+	size_t i, n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *m = good_manifest();
+		const char *all;
+
+		json_array_append_new(tp_get(m, "spec volumes"), tp_json(cases[i].volume));
+		all = problems(m, NULL, &n);
+		if (n != 1 || strstr(all, cases[i].needle) == NULL)
+			fail_msg("case %zu: want '%s' alone, got %zu problem(s):\n%s", i,
+			         cases[i].needle, n, all);
+		json_decref(m);
+	}
+}
+
+/* ... and these are sources the kubelet sets up from the node alone. */
+static void test_volumes_static(void **state)
+{
+	static const char *const volumes[] = {
+	    "{\"name\":\"v\",\"cephfs\":{\"monitors\":[\"m\"]}}",
+	    "{\"name\":\"v\",\"rbd\":{\"image\":\"i\",\"secretRef\":null}}",
+	    "{\"name\":\"v\",\"image\":{\"reference\":\"r\"}}",
+	    "{\"name\":\"v\",\"nfs\":{\"server\":\"s\",\"path\":\"/p\"}}",
+	    "{\"name\":\"v\",\"downwardAPI\":{\"items\":[]}}",
+	    "{\"name\":\"v\",\"projected\":{\"sources\":[{\"downwardAPI\":{\"items\":[]}}]}}",
+	};
+	size_t i, n;
+
+	for (i = 0; i < sizeof(volumes) / sizeof(volumes[0]); i++) {
+		json_t *m = good_manifest();
+		const char *all;
+
+		json_array_append_new(tp_get(m, "spec volumes"), tp_json(volumes[i]));
+		all = problems(m, NULL, &n);
+		if (n != 0)
+			fail_msg("case %zu: want no problem, got %zu:\n%s", i, n, all);
+		json_decref(m);
+	}
+}
+
+static void b_label_revision(json_t *m)
+{
+	json_object_set_new(tp_get(m, "metadata labels"), "controller-revision-hash",
+	                    json_string("abc"));
+}
+
+static void b_label_generation(json_t *m)
+{
+	json_object_set_new(tp_get(m, "metadata labels"), "pod-template-generation",
+	                    json_string("3"));
+}
+
+/* Every controller label is caught by the checker's own list. */
+static void test_controller_labels(void **state)
+{
+	static const breaker breakers[] = {b_label_revision, b_label_generation};
+	size_t i, n;
+
+	for (i = 0; i < 2; i++) {
+		json_t *m = good_manifest();
+		const char *all;
+
+		breakers[i](m);
+		all = problems(m, NULL, &n);
+		if (n != 1 || strstr(all, "controller label must be dropped") == NULL)
+			fail_msg("case %zu: got %zu problem(s):\n%s", i, n, all);
+		json_decref(m);
+	}
+}
+
 static void test_not_an_object(void **state)
 {
 	json_t *m = json_string("x");
@@ -284,9 +385,9 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_good_manifest),
-	    cmocka_unit_test(test_each_rule),
-	    cmocka_unit_test(test_not_an_object),
+	    cmocka_unit_test(test_good_manifest),     cmocka_unit_test(test_each_rule),
+	    cmocka_unit_test(test_volumes_refused),   cmocka_unit_test(test_volumes_static),
+	    cmocka_unit_test(test_controller_labels), cmocka_unit_test(test_not_an_object),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);
