@@ -1,8 +1,9 @@
 /*
  * volume_source.h: what becomes of each pod volume in a static manifest.
- * One classification shared by pod_refs, volume_plan, render and
- * manifest_check, so they cannot disagree (kubelet 1.34's
- * HasAPIObjectReference is the reference for what is allowed).
+ * One classification shared by pod_refs, volume_plan and render, so they
+ * cannot disagree (kubelet 1.34's HasAPIObjectReference, pkg/api/pod/util.go,
+ * is the reference for what is allowed). manifest_check keeps its own copy
+ * of that rule on purpose: it verifies render's output.
  */
 #ifndef KC_VOLUME_SOURCE_H
 #define KC_VOLUME_SOURCE_H
