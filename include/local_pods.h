@@ -45,6 +45,41 @@ struct local_pods {
 	size_t cap;
 };
 
+/* The kubelet's cgroup settings that decide where pod cgroups are. */
+#define LOCAL_PODS_ROOT_DEPTH_MAX 8
+#define LOCAL_PODS_STEM_MAX       128
+
+enum local_pods_driver {
+	LOCAL_PODS_DRIVER_ANY = 0, /* not known: both layouts are read */
+	LOCAL_PODS_DRIVER_SYSTEMD,
+	LOCAL_PODS_DRIVER_CGROUPFS,
+};
+
+struct local_pods_layout {
+	char root[256]; /* cgroupRoot as given, for messages */
+	char components[LOCAL_PODS_ROOT_DEPTH_MAX][LOCAL_PODS_STEM_MAX];
+	size_t ncomponents; /* cgroupRoot "/" (the default) has none */
+	enum local_pods_driver driver;
+	bool per_qos; /* cgroupsPerQOS: false means no pod cgroups exist */
+};
+
+/*
+ * The layout of a kubelet's cgroupRoot (NULL: "/"), cgroupDriver (NULL or
+ * "": unknown) and cgroupsPerQOS. "/kubelet" and "/kubelet.slice" are the
+ * same root. KC_EINVAL for an unknown driver or a root with "." or "..".
+ */
+kc_code local_pods_layout_parse(const char *cgroup_root, const char *driver, bool per_qos,
+                                struct local_pods_layout *out, struct kc_error *err);
+
+/*
+ * Scan under cgroup_mount (the cgroup file system, /sys/fs/cgroup) where lay
+ * says the kubelet puts pods (NULL: cgroupRoot "/", either driver). With
+ * cgroupsPerQOS false it is KC_ENOTFOUND at once: the kubelet makes no pod
+ * cgroups then, so only the container runtime can tell.
+ */
+kc_code local_pods_scan_layout(const char *cgroup_mount, const struct local_pods_layout *lay,
+                               struct local_pods *out, struct kc_error *err);
+
 /*
  * Scan cgroup_root. On KC_OK out->state is KNOWN (count may be 0). Otherwise
  * out->state is UNKNOWN and the code says why: KC_ENOTFOUND (no kubepods

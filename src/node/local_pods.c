@@ -139,18 +139,24 @@ static kc_code join(char *out, size_t outsz, struct kc_error *err, const char *a
 	return KC_OK;
 }
 
-/* kubepods.slice (systemd driver) under top. */
-static kc_code scan_systemd(struct local_pods *lp, const char *top, struct kc_error *err)
+/*
+ * <stem>.slice (systemd driver) under top: stem is "kubepods", or
+ * "<root>-kubepods" under a cgroupRoot; pods are <stem>-pod<uid_>.slice and
+ * <stem>-<qos>.slice/<stem>-<qos>-pod<uid_>.slice.
+ */
+static kc_code scan_systemd(struct local_pods *lp, const char *top, const char *stem,
+                            struct kc_error *err)
 {
-	char dir[PATH_MAX], slice[64], prefix[64];
+	char dir[PATH_MAX], slice[LOCAL_PODS_STEM_MAX + 32], prefix[LOCAL_PODS_STEM_MAX + 32];
 	kc_code rc;
 	size_t q;
 
-	if ((rc = scan_dir(lp, top, "kubepods-", false, err)) != KC_OK)
+	snprintf(prefix, sizeof(prefix), "%s-", stem);
+	if ((rc = scan_dir(lp, top, prefix, false, err)) != KC_OK)
 		return rc;
 	for (q = 0; q < sizeof(qos_classes) / sizeof(qos_classes[0]); q++) {
-		snprintf(slice, sizeof(slice), "kubepods-%s.slice", qos_classes[q]);
-		snprintf(prefix, sizeof(prefix), "kubepods-%s-", qos_classes[q]);
+		snprintf(slice, sizeof(slice), "%s-%s.slice", stem, qos_classes[q]);
+		snprintf(prefix, sizeof(prefix), "%s-%s-", stem, qos_classes[q]);
 		if ((rc = join(dir, sizeof(dir), err, top, slice, "")) != KC_OK ||
 		    (rc = scan_dir(lp, dir, prefix, true, err)) != KC_OK)
 			return rc;
@@ -202,26 +208,71 @@ static bool is_dir(const char *path)
 	return true;
 }
 
-kc_code local_pods_scan(const char *cgroup_root, struct local_pods *out, struct kc_error *err)
+/*
+ * Where the kubelet puts kubepods under one base, for a cgroupRoot split in
+ * components ("/" has none): cgroupfs <base>/<c1>/.../<cn>/kubepods; systemd
+ * <base>/<c1>.slice/<c1>-<c2>.slice/.../<c1>-...-<cn>-kubepods.slice (the
+ * kubelet's cgroupName.ToSystemd, pkg/kubelet/cm/cgroup_manager_linux.go),
+ * whose pod slices start with the same stem.
+ */
+static kc_code layout_paths(const char *cgroup_mount, const char *base,
+                            const struct local_pods_layout *lay, char *systemd_top,
+                            char *cgroupfs_top, char *stem, struct kc_error *err)
 {
-	char systemd_top[PATH_MAX], cgroupfs_top[PATH_MAX];
+	char sys_rel[PATH_MAX] = "", fs_rel[PATH_MAX] = "";
+	size_t i, sn = 0, fn = 0, tn = 0;
+	kc_code rc;
+
+	stem[0] = '\0';
+	for (i = 0; lay != NULL && i < lay->ncomponents; i++) {
+		const char *c = lay->components[i];
+
+		tn += (size_t)snprintf(stem + tn,
+		                       tn < LOCAL_PODS_STEM_MAX ? LOCAL_PODS_STEM_MAX - tn : 0,
+		                       "%s%s", i ? "-" : "", c);
+		sn +=
+		    (size_t)snprintf(sys_rel + sn, sn < sizeof(sys_rel) ? sizeof(sys_rel) - sn : 0,
+		                     "%s%s.slice", i ? "/" : "", stem);
+		fn += (size_t)snprintf(fs_rel + fn, fn < sizeof(fs_rel) ? sizeof(fs_rel) - fn : 0,
+		                       "%s%s", i ? "/" : "", c);
+	}
+	if (tn + strlen("-kubepods") >= LOCAL_PODS_STEM_MAX || sn + 32 >= sizeof(sys_rel) ||
+	    fn + 16 >= sizeof(fs_rel))
+		return kc_fail(err, KC_EINVAL, "%s: cgroupRoot too long", cgroup_mount);
+	snprintf(stem + tn, LOCAL_PODS_STEM_MAX - tn, "%skubepods", tn ? "-" : "");
+	snprintf(sys_rel + sn, sizeof(sys_rel) - sn, "%s%s.slice", sn ? "/" : "", stem);
+	snprintf(fs_rel + fn, sizeof(fs_rel) - fn, "%skubepods", fn ? "/" : "");
+	if ((rc = join(systemd_top, PATH_MAX, err, cgroup_mount, base, sys_rel)) != KC_OK)
+		return rc;
+	return join(cgroupfs_top, PATH_MAX, err, cgroup_mount, base, fs_rel);
+}
+
+kc_code local_pods_scan_layout(const char *cgroup_mount, const struct local_pods_layout *lay,
+                               struct local_pods *out, struct kc_error *err)
+{
+	char systemd_top[PATH_MAX], cgroupfs_top[PATH_MAX], stem[LOCAL_PODS_STEM_MAX];
 	bool have_systemd, have_cgroupfs;
 	kc_code rc = KC_OK;
 	size_t b;
 
 	out->state = LOCAL_PODS_UNKNOWN;
 	out->count = 0;
+	/* The kubelet makes no pod cgroups at all then (cm.NewPodContainerManager). */
+	if (lay != NULL && !lay->per_qos)
+		return kc_fail(err, KC_ENOTFOUND,
+		               "the kubelet runs with cgroupsPerQOS: false, so there are no pod "
+		               "cgroups to read");
 	for (b = 0; b < sizeof(bases) / sizeof(bases[0]); b++) {
-		if ((rc = join(systemd_top, sizeof(systemd_top), err, cgroup_root, bases[b],
-		               "kubepods.slice")) != KC_OK ||
-		    (rc = join(cgroupfs_top, sizeof(cgroupfs_top), err, cgroup_root, bases[b],
-		               "kubepods")) != KC_OK)
+		if ((rc = layout_paths(cgroup_mount, bases[b], lay, systemd_top, cgroupfs_top, stem,
+		                       err)) != KC_OK)
 			return rc;
-		have_systemd = is_dir(systemd_top);
-		have_cgroupfs = is_dir(cgroupfs_top);
+		have_systemd = (lay == NULL || lay->driver != LOCAL_PODS_DRIVER_CGROUPFS) &&
+		               is_dir(systemd_top);
+		have_cgroupfs = (lay == NULL || lay->driver != LOCAL_PODS_DRIVER_SYSTEMD) &&
+		                is_dir(cgroupfs_top);
 		if (!have_systemd && !have_cgroupfs)
 			continue;
-		if (have_systemd && (rc = scan_systemd(out, systemd_top, err)) != KC_OK)
+		if (have_systemd && (rc = scan_systemd(out, systemd_top, stem, err)) != KC_OK)
 			break;
 		if (have_cgroupfs && (rc = scan_cgroupfs(out, cgroupfs_top, err)) != KC_OK)
 			break;
@@ -232,8 +283,59 @@ kc_code local_pods_scan(const char *cgroup_root, struct local_pods *out, struct 
 	out->count = 0;
 	if (rc != KC_OK)
 		return rc;
-	return kc_fail(err, KC_ENOTFOUND, "%s: no kubepods cgroup hierarchy (kubelet not running?)",
-	               cgroup_root);
+	return kc_fail(err, KC_ENOTFOUND,
+	               "%s: no kubepods cgroup hierarchy%s%s (kubelet not running?)", cgroup_mount,
+	               lay != NULL && lay->ncomponents > 0 ? " under cgroupRoot " : "",
+	               lay != NULL && lay->ncomponents > 0 ? lay->root : "");
+}
+
+kc_code local_pods_scan(const char *cgroup_root, struct local_pods *out, struct kc_error *err)
+{
+	return local_pods_scan_layout(cgroup_root, NULL, out, err);
+}
+
+kc_code local_pods_layout_parse(const char *cgroup_root, const char *driver, bool per_qos,
+                                struct local_pods_layout *out, struct kc_error *err)
+{
+	const char *p = cgroup_root != NULL ? cgroup_root : "/", *end;
+	size_t len;
+
+	memset(out, 0, sizeof(*out));
+	out->per_qos = per_qos;
+	if (driver == NULL || driver[0] == '\0')
+		out->driver = LOCAL_PODS_DRIVER_ANY;
+	else if (strcmp(driver, "systemd") == 0)
+		out->driver = LOCAL_PODS_DRIVER_SYSTEMD;
+	else if (strcmp(driver, "cgroupfs") == 0)
+		out->driver = LOCAL_PODS_DRIVER_CGROUPFS;
+	else
+		return kc_fail(err, KC_EINVAL, "cgroupDriver: %s: expected cgroupfs or systemd",
+		               driver);
+	if (strlen(p) >= sizeof(out->root))
+		return kc_fail(err, KC_EINVAL, "cgroupRoot: too long");
+	strcpy(out->root, p);
+	while (*p != '\0') {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		end = strchr(p, '/');
+		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		/* A systemd slice name spells its whole path: "kubelet.slice" is "kubelet". */
+		if (len > 6 && strncmp(p + len - 6, ".slice", 6) == 0)
+			len -= 6;
+		if (out->ncomponents == LOCAL_PODS_ROOT_DEPTH_MAX || len >= LOCAL_PODS_STEM_MAX ||
+		    (len == 2 && strncmp(p, "..", 2) == 0) || (len == 1 && p[0] == '.'))
+			return kc_fail(err, KC_EINVAL, "cgroupRoot: %s: not a usable cgroup path",
+			               cgroup_root);
+		memcpy(out->components[out->ncomponents], p, len);
+		out->components[out->ncomponents][len] = '\0';
+		out->ncomponents++;
+		p += len;
+		if (strncmp(p, ".slice", 6) == 0)
+			p += 6;
+	}
+	return KC_OK;
 }
 
 bool local_pods_contains(const struct local_pods *lp, const char *uid)

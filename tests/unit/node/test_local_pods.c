@@ -288,10 +288,93 @@ static void test_rescan_reuses_and_many_pods(void **state)
 	free(root);
 }
 
+/* kind's layout: cgroupRoot /kubelet, systemd driver. */
+static void test_custom_cgroup_root_systemd(void **state)
+{
+	char *root = tu_mkdtemp();
+	struct local_pods_layout lay, lay2;
+	struct local_pods lp = {0};
+	struct kc_error err;
+
+	mkdirs(root, "kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/"
+	             "kubelet-kubepods-besteffort-pod" UID_S ".slice");
+	mkdirs(root, "kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-pod" UID_S ".slice");
+	/* The default layout does not see it: that was the bug. */
+	assert_int_equal(local_pods_scan(root, &lp, &err), KC_ENOTFOUND);
+	assert_int_equal(local_pods_layout_parse("/kubelet", "systemd", true, &lay, &err), KC_OK);
+	assert_int_equal(lay.ncomponents, 1);
+	assert_int_equal(local_pods_scan_layout(root, &lay, &lp, &err), KC_OK);
+	assert_int_equal(lp.count, 1);
+	assert_true(local_pods_contains(&lp, UID_S));
+	/* The same root spelt as a slice. */
+	assert_int_equal(local_pods_layout_parse("/kubelet.slice", "systemd", true, &lay2, &err),
+	                 KC_OK);
+	assert_int_equal(local_pods_scan_layout(root, &lay2, &lp, &err), KC_OK);
+	assert_int_equal(lp.count, 1);
+	/* Told cgroupfs, the systemd tree is not read. */
+	assert_int_equal(local_pods_layout_parse("/kubelet", "cgroupfs", true, &lay, &err), KC_OK);
+	assert_int_equal(local_pods_scan_layout(root, &lay, &lp, &err), KC_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "/kubelet"));
+	local_pods_free(&lp);
+	tu_rmrf(root);
+	free(root);
+}
+
+static void test_custom_cgroup_root_cgroupfs_nested(void **state)
+{
+	char *root = tu_mkdtemp();
+	struct local_pods_layout lay;
+	struct local_pods lp = {0};
+	struct kc_error err;
+
+	mkdirs(root, "memory/a/b/kubepods/burstable/pod" UID_B);
+	assert_int_equal(local_pods_layout_parse("/a/b/", NULL, true, &lay, &err), KC_OK);
+	assert_int_equal(lay.ncomponents, 2);
+	assert_int_equal(local_pods_scan_layout(root, &lay, &lp, &err), KC_OK);
+	assert_true(local_pods_contains(&lp, UID_B));
+	local_pods_free(&lp);
+	tu_rmrf(root);
+	free(root);
+}
+
+static void test_no_per_qos_is_unknown(void **state)
+{
+	char *root = tu_mkdtemp();
+	struct local_pods_layout lay;
+	struct local_pods lp = {0};
+	struct kc_error err;
+
+	mkdirs(root, "kubepods/pod" UID_G);
+	assert_int_equal(local_pods_layout_parse("/", "cgroupfs", false, &lay, &err), KC_OK);
+	assert_int_equal(local_pods_scan_layout(root, &lay, &lp, &err), KC_ENOTFOUND);
+	assert_int_equal(lp.state, LOCAL_PODS_UNKNOWN);
+	assert_non_null(strstr(err.msg, "cgroupsPerQOS"));
+	local_pods_free(&lp);
+	tu_rmrf(root);
+	free(root);
+}
+
+static void test_layout_parse_rejects(void **state)
+{
+	struct local_pods_layout lay;
+	struct kc_error err;
+
+	assert_int_equal(local_pods_layout_parse("/", "cgroupv3", true, &lay, &err), KC_EINVAL);
+	assert_int_equal(local_pods_layout_parse("/a/../b", NULL, true, &lay, &err), KC_EINVAL);
+	assert_int_equal(local_pods_layout_parse("/a/./b", NULL, true, &lay, &err), KC_EINVAL);
+	assert_int_equal(local_pods_layout_parse(NULL, NULL, true, &lay, &err), KC_OK);
+	assert_int_equal(lay.ncomponents, 0);
+	assert_int_equal(lay.driver, LOCAL_PODS_DRIVER_ANY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_v2_systemd),
+	    cmocka_unit_test(test_custom_cgroup_root_systemd),
+	    cmocka_unit_test(test_custom_cgroup_root_cgroupfs_nested),
+	    cmocka_unit_test(test_no_per_qos_is_unknown),
+	    cmocka_unit_test(test_layout_parse_rejects),
 	    cmocka_unit_test(test_v2_cgroupfs),
 	    cmocka_unit_test(test_v1_systemd),
 	    cmocka_unit_test(test_v1_cgroupfs),
