@@ -1,0 +1,199 @@
+/*
+ * event_queue.c: the bounded, aggregating queue of Kubernetes Events (see
+ * event_queue.h). Pure: no I/O.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event_queue.h"
+
+void evq_init(struct evq *q, size_t cap)
+{
+	memset(q, 0, sizeof(*q));
+	q->cap = cap > 0 ? cap : 1;
+	q->next_id = 1;
+}
+
+static void ev_free(struct evq_event *e)
+{
+	free(e->kind);
+	free(e->namespace);
+	free(e->name);
+	free(e->uid);
+	free(e->reason);
+	free(e->message);
+}
+
+void evq_free(struct evq *q)
+{
+	for (size_t i = 0; i < q->n; i++)
+		ev_free(&q->v[i]);
+	free(q->v);
+	q->v = NULL;
+	q->n = 0;
+}
+
+static bool same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* The key of events_cache.go's getEventKey, minus what is constant for us (source). */
+static bool same_key(const struct evq_event *e, const struct evq_object *o, bool warning,
+                     const char *reason, const char *message)
+{
+	return e->warning == warning && same(e->kind, o->kind) &&
+	       same(e->namespace, o->namespace) && same(e->name, o->name) && same(e->uid, o->uid) &&
+	       strcmp(e->reason, reason) == 0 && strcmp(e->message, message) == 0;
+}
+
+static void remove_at(struct evq *q, size_t i)
+{
+	ev_free(&q->v[i]);
+	memmove(&q->v[i], &q->v[i + 1], (q->n - i - 1) * sizeof(q->v[0]));
+	q->n--;
+}
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		*oom = true;
+	return d;
+}
+
+kc_code evq_add(struct evq *q, const struct evq_object *obj, bool warning, const char *reason,
+                const char *message, time_t now, struct kc_error *err)
+{
+	char msg[EVQ_MESSAGE_MAX];
+	struct evq_event e;
+	bool oom = false;
+	size_t i;
+
+	if (obj == NULL || obj->kind == NULL || obj->name == NULL || obj->name[0] == '\0' ||
+	    (strcmp(obj->kind, "Pod") == 0 &&
+	     (obj->namespace == NULL || obj->namespace[0] == '\0')))
+		return kc_fail(err, KC_EINVAL, "event %s: no object to put it on",
+		               reason != NULL ? reason : "?");
+	if (reason == NULL || reason[0] == '\0')
+		return kc_fail(err, KC_EINVAL, "event: no reason");
+	snprintf(msg, sizeof(msg), "%s", message != NULL ? message : "");
+	q->added++;
+	for (i = 0; i < q->n; i++) {
+		if (same_key(&q->v[i], obj, warning, reason, msg)) {
+			q->v[i].count++;
+			q->v[i].last = now;
+			q->aggregated++;
+			return KC_OK;
+		}
+	}
+	if (q->v == NULL && (q->v = calloc(q->cap, sizeof(q->v[0]))) == NULL)
+		return kc_fail(err, KC_ENOMEM, "event %s: out of memory", reason);
+	memset(&e, 0, sizeof(e));
+	e.kind = dup_or_null(obj->kind, &oom);
+	e.namespace = dup_or_null(obj->namespace, &oom);
+	e.name = dup_or_null(obj->name, &oom);
+	e.uid = dup_or_null(obj->uid, &oom);
+	e.reason = dup_or_null(reason, &oom);
+	e.message = dup_or_null(msg, &oom);
+	if (oom) {
+		ev_free(&e);
+		return kc_fail(err, KC_ENOMEM, "event %s: out of memory", reason);
+	}
+	e.warning = warning;
+	e.first = e.last = now;
+	e.count = 1;
+	e.id = q->next_id++;
+	if (q->n == q->cap) { /* full: the oldest goes, and is counted */
+		remove_at(q, 0);
+		q->dropped++;
+	}
+	q->v[q->n++] = e;
+	return KC_OK;
+}
+
+const struct evq_event *evq_head(const struct evq *q)
+{
+	return q->n > 0 ? &q->v[0] : NULL;
+}
+
+static size_t find(const struct evq *q, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < q->n && q->v[i].id != id; i++)
+		;
+	return i;
+}
+
+void evq_posted(struct evq *q, uint64_t id, unsigned count_posted)
+{
+	size_t i = find(q, id);
+
+	if (i == q->n)
+		return;
+	q->posted++;
+	if (q->v[i].count <= count_posted) {
+		remove_at(q, i);
+		return;
+	}
+	/* Occurred again while in flight: the rest is a new Event. */
+	q->v[i].count -= count_posted;
+	q->v[i].first = q->v[i].last;
+	q->v[i].id = q->next_id++;
+}
+
+void evq_drop(struct evq *q, uint64_t id)
+{
+	size_t i = find(q, id);
+
+	if (i == q->n)
+		return;
+	remove_at(q, i);
+	q->rejected++;
+}
+
+static int set_time(json_t *o, const char *key, time_t t)
+{
+	char buf[32];
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return json_object_set_new(o, key, json_null());
+	return json_object_set_new(o, key, json_string(buf));
+}
+
+kc_code evq_event_json(const struct evq_event *e, const char *node, json_t **out,
+                       struct kc_error *err)
+{
+	char name[254];
+	bool pod = strcmp(e->kind, "Pod") == 0;
+	const char *ns = pod ? e->namespace : "default";
+	json_t *ev, *obj;
+	int len;
+
+	/* "<object>.<id>": the kubelet's "<name>.<unixnano hex>", kept within 253 bytes. */
+	len = snprintf(name, sizeof(name), ".%llx", (unsigned long long)e->id);
+	snprintf(name, sizeof(name), "%.*s.%llx", 253 - len, e->name, (unsigned long long)e->id);
+	*out = NULL;
+	obj = json_pack("{s:s, s:s, s:s}", "apiVersion", "v1", "kind", e->kind, "name", e->name);
+	ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o, s:s, s:s, s:s, s:I, s:{s:s, s:s}, s:s, s:s}",
+	               "apiVersion", "v1", "kind", "Event", "metadata", "name", name, "namespace",
+	               ns, "involvedObject", obj, "reason", e->reason, "message", e->message,
+	               "type", e->warning ? "Warning" : "Normal", "count", (json_int_t)e->count,
+	               "source", "component", EVQ_COMPONENT, "host", node, "reportingComponent",
+	               EVQ_COMPONENT, "reportingInstance", node);
+	if (ev == NULL || (pod && json_object_set_new(obj, "namespace", json_string(ns)) != 0) ||
+	    (e->uid != NULL && json_object_set_new(obj, "uid", json_string(e->uid)) != 0) ||
+	    set_time(ev, "firstTimestamp", e->first) != 0 ||
+	    set_time(ev, "lastTimestamp", e->last) != 0) {
+		json_decref(ev);
+		return kc_fail(err, KC_ENOMEM, "event %s: out of memory", e->reason);
+	}
+	*out = ev;
+	return KC_OK;
+}
