@@ -40,6 +40,7 @@
 #define AGENT_DEFAULT_STATE_DIR         "/var/lib/kubelet-checkpoint"
 #define AGENT_DEFAULT_FLAG_FILE         "/etc/kubelet-checkpoint/enabled"
 #define AGENT_DEFAULT_CGROUP_ROOT       "/sys/fs/cgroup"
+#define AGENT_DEFAULT_RUNTIME_ENDPOINT  "unix:///run/containerd/containerd.sock"
 #define AGENT_DEFAULT_STATUS_FILE       "/run/kubelet-checkpoint/status.json"
 #define AGENT_DEFAULT_ANNOTATION        "node.kubernetes.io/bootstrap-checkpoint"
 #define AGENT_DEFAULT_NAMESPACE         "kube-system"
@@ -70,6 +71,7 @@ enum agent_setting {
 	AGENT_STATE_DIR,
 	AGENT_FLAG_FILE,
 	AGENT_CGROUP_ROOT,
+	AGENT_CONTAINER_RUNTIME_ENDPOINT,
 	AGENT_UNREACHABLE_AFTER,
 	AGENT_REACHABLE_AFTER,
 	AGENT_GC_GRACE,
@@ -96,9 +98,10 @@ struct agent_config {
 	char *state_dir;
 	char *flag_file;
 	char *cgroup_root;
-	unsigned unreachable_after; /* seconds, >= 1 */
-	unsigned reachable_after;   /* seconds, >= 1 */
-	unsigned gc_grace;          /* seconds, >= 0 */
+	char *container_runtime_endpoint; /* "unix:///path" or "/path" */
+	unsigned unreachable_after;       /* seconds, >= 1 */
+	unsigned reachable_after;         /* seconds, >= 1 */
+	unsigned gc_grace;                /* seconds, >= 0 */
 	char *status_file;
 	char *metrics_file;               /* NULL: no metrics file */
 	struct agent_strlist annotations; /* trigger annotation keys, >= 1 */
@@ -107,6 +110,16 @@ struct agent_config {
 	int verbosity;                    /* -v count */
 
 	pid_t kubelet_pid; /* the kubelet consulted, 0 if none was (needed or found) */
+	/*
+	 * Where the kubelet puts pod cgroups (its cgroupRoot, cgroupDriver,
+	 * cgroupsPerQOS: its config file, drop-ins and flags); not settings of
+	 * ours. NULL root/driver: unset (root "/", driver unknown).
+	 */
+	char *kubelet_cgroup_root;
+	char *kubelet_cgroup_driver;
+	bool kubelet_cgroups_per_qos;
+	/* The kubelet config could not be read for these (logged at start), or "". */
+	char kubelet_config_problem[KC_ERROR_MSG_MAX];
 	enum agent_source source[AGENT_SETTING_COUNT];
 };
 

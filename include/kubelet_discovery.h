@@ -10,7 +10,8 @@
  * write. Any user can start a process called "kubelet" with a kubeconfig and
  * a node name of their choosing; such processes are ignored (a warning names
  * them), never adopted and never an error. Among trusted ones, the process in
- * the kubelet's systemd unit (kubelet.service in <pid>/cgroup) wins. From its command line we take --kubeconfig, --config,
+ * the kubelet's systemd unit (kubelet.service in <pid>/cgroup) wins. From its command line we take
+ * --kubeconfig, --config,
  * --config-dir, --hostname-override and --pod-manifest-path, in both the
  * "--flag=value" and "--flag value" forms, as pflag reads them (last one wins,
  * "_" and "-" interchangeable, "--" ends the flags).
@@ -40,6 +41,25 @@ struct kubelet_cmdline {
 	char *config_dir;        /* --config-dir (drop-in directory) */
 	char *hostname_override; /* --hostname-override */
 	char *pod_manifest_path; /* --pod-manifest-path (deprecated; beats the config) */
+	/* Deprecated flags that still beat the config file (kubelet flag precedence). */
+	char *runtime_endpoint; /* --container-runtime-endpoint */
+	char *cgroup_root;      /* --cgroup-root */
+	char *cgroup_driver;    /* --cgroup-driver */
+};
+
+/*
+ * What the agent reads from a KubeletConfiguration (every string NULL when
+ * unset or ""): where it watches static pods, which runtime it talks to, and
+ * where it puts pod cgroups. cgroupsPerQOS is a boolean in the file only: the
+ * deprecated --cgroups-per-qos flag takes an optional value pflag style, which
+ * the command-line reader does not parse.
+ */
+struct kubelet_settings {
+	char *static_pod_path;  /* staticPodPath, resolved against its file */
+	char *runtime_endpoint; /* containerRuntimeEndpoint */
+	char *cgroup_root;      /* cgroupRoot */
+	char *cgroup_driver;    /* cgroupDriver */
+	int cgroups_per_qos;    /* cgroupsPerQOS: -1 unset (the kubelet's default is true) */
 };
 
 struct kubelet_info {
@@ -78,6 +98,15 @@ kc_code kubelet_discover(const char *proc_root, struct kubelet_info *out, struct
  */
 kc_code kubelet_config_static_pod_path(const char *config_path, const char *config_dir,
                                        char **path_out, struct kc_error *err);
+
+/*
+ * Every kubelet_settings key of a KubeletConfiguration file plus the *.conf
+ * drop-ins of config_dir (may be NULL), applied in the kubelet's order. On
+ * success *out must be freed with kubelet_settings_free.
+ */
+kc_code kubelet_config_read(const char *config_path, const char *config_dir,
+                            struct kubelet_settings *out, struct kc_error *err);
+void kubelet_settings_free(struct kubelet_settings *ks);
 
 void kubelet_cmdline_free(struct kubelet_cmdline *c);
 void kubelet_info_free(struct kubelet_info *ki);

@@ -23,6 +23,7 @@
 enum value_type {
 	VT_PATH,       /* char *: a non-empty path, made absolute */
 	VT_NODE_NAME,  /* char *: an RFC 1123 subdomain */
+	VT_ENDPOINT,   /* char *: a CRI endpoint, "unix:///abs/path" or "/abs/path" */
 	VT_SECONDS,    /* unsigned: whole seconds in [min, AGENT_MAX_SECONDS] */
 	VT_ANNOTATION, /* struct agent_strlist of annotation keys */
 	VT_NAMESPACE,  /* struct agent_strlist of namespaces or "*" */
@@ -103,6 +104,15 @@ static const struct setting_def settings[AGENT_SETTING_COUNT] = {
      .default_str = AGENT_DEFAULT_CGROUP_ROOT,
      .arg = "DIR",
      .help = "where the kubelet's pod cgroups are"},
+    {.id = AGENT_CONTAINER_RUNTIME_ENDPOINT,
+     .flag = "container-runtime-endpoint",
+     .key = "containerRuntimeEndpoint",
+     .type = VT_ENDPOINT,
+     .offset = FIELD(container_runtime_endpoint),
+     .arg = "ENDPOINT",
+     .help = "the container runtime's CRI socket, asked which pods run (kubelet's "
+             "--container-runtime-endpoint or containerRuntimeEndpoint, "
+             "else " AGENT_DEFAULT_RUNTIME_ENDPOINT ")"},
     {.id = AGENT_UNREACHABLE_AFTER,
      .flag = "unreachable-after",
      .key = "unreachableAfter",
@@ -273,7 +283,7 @@ static size_t value_size(const struct setting_def *d)
 /* Free what cfg holds for d and leave it zero. */
 static void release_setting(struct agent_config *cfg, const struct setting_def *d)
 {
-	if (d->type == VT_PATH || d->type == VT_NODE_NAME)
+	if (d->type == VT_PATH || d->type == VT_NODE_NAME || d->type == VT_ENDPOINT)
 		free(*str_field(cfg, d));
 	else if (d->type == VT_ANNOTATION || d->type == VT_NAMESPACE)
 		strlist_clear(list_field(cfg, d));
@@ -298,6 +308,8 @@ void agent_config_free(struct agent_config *cfg)
 	for (i = 0; i < AGENT_SETTING_COUNT; i++)
 		release_setting(cfg, &settings[i]);
 	free(cfg->config_file);
+	free(cfg->kubelet_cgroup_root);
+	free(cfg->kubelet_cgroup_driver);
 	free(cfg);
 }
 
@@ -387,6 +399,19 @@ static kc_code check_list_item(const struct setting_def *d, const char *s, struc
  * directory for the file. A flag appends to a list the flags started; a file
  * replaces the list as a whole (the caller clears it first).
  */
+/* The CRI endpoints the agent can use: a unix socket by absolute path. */
+static kc_code check_endpoint(const char *value, struct kc_error *err)
+{
+	const char *path = value;
+
+	if (strncmp(path, "unix://", 7) == 0)
+		path += 7;
+	if (path[0] != '/')
+		return kc_fail(err, KC_EINVAL,
+		               "%s: expected unix:///absolute/path (or /absolute/path)", value);
+	return KC_OK;
+}
+
 static kc_code store_string(struct agent_config *cfg, const struct setting_def *d,
                             const char *value, const char *base, struct kc_error *err)
 {
@@ -401,6 +426,12 @@ static kc_code store_string(struct agent_config *cfg, const struct setting_def *
 			return kc_fail(err, KC_EINVAL, "%s: must end in \"%s\"", value, d->suffix);
 		if ((rc = kc_path_join(base, value, &copy, err)) != KC_OK)
 			return rc;
+		break;
+	case VT_ENDPOINT:
+		if ((rc = check_endpoint(value, err)) != KC_OK)
+			return rc;
+		if ((copy = strdup(value)) == NULL)
+			return kc_fail(err, KC_ENOMEM, "out of memory");
 		break;
 	case VT_NODE_NAME:
 		if ((rc = k8s_check_dns_subdomain(value, err)) != KC_OK)
@@ -824,6 +855,84 @@ static kc_code resolve_static_pod_path(struct agent_config *cfg, const struct ku
 	                  AGENT_SRC_DEFAULT, err);
 }
 
+/* Take *from (may be NULL) into *to, freeing what *to held. */
+static void take_string(char **to, char **from)
+{
+	if (*from == NULL)
+		return;
+	free(*to);
+	*to = *from;
+	*from = NULL;
+}
+
+static kc_code dup_into(char **to, const char *from, struct kc_error *err)
+{
+	if (from == NULL)
+		return KC_OK;
+	free(*to);
+	if ((*to = strdup(from)) == NULL)
+		return kc_fail(err, KC_ENOMEM, "out of memory");
+	return KC_OK;
+}
+
+/*
+ * The kubelet's runtime endpoint and cgroup layout: its config file (with
+ * its --config-dir drop-ins when it is the running kubelet's own), then its
+ * flags over that, as the kubelet applies them. ki is NULL when the kubelet
+ * was not looked for (everything else was given). A config that cannot be
+ * read is not fatal here (staticPodPath resolution says so when it needs the
+ * file): it is remembered for the start-up log, and the defaults hold.
+ */
+static kc_code resolve_kubelet_runtime(struct agent_config *cfg, const struct kubelet_info *ki,
+                                       struct kc_error *err)
+{
+	bool own =
+	    ki != NULL &&
+	    (cfg->source[AGENT_KUBELET_CONFIG] == AGENT_SRC_KUBELET_CMDLINE ||
+	     (ki->flags.config != NULL && strcmp(ki->flags.config, cfg->kubelet_config) == 0));
+	struct kubelet_settings ks = {.cgroups_per_qos = -1};
+	enum agent_source epsrc = AGENT_SRC_KUBELET_CONFIG;
+	struct kc_error why;
+	kc_code rc;
+
+	cfg->kubelet_cgroups_per_qos = true;
+	if (kubelet_config_read(cfg->kubelet_config, own ? ki->flags.config_dir : NULL, &ks,
+	                        &why) != KC_OK) {
+		if (why.code != KC_ENOTFOUND ||
+		    cfg->source[AGENT_KUBELET_CONFIG] != AGENT_SRC_DEFAULT)
+			snprintf(cfg->kubelet_config_problem, sizeof(cfg->kubelet_config_problem),
+			         "%s", why.msg);
+		ks.cgroups_per_qos = -1;
+	}
+	if (ki != NULL && ki->pid != 0 && ki->flags.runtime_endpoint != NULL) {
+		free(ks.runtime_endpoint);
+		ks.runtime_endpoint = NULL;
+		epsrc = AGENT_SRC_KUBELET_CMDLINE;
+		if ((rc = dup_into(&ks.runtime_endpoint, ki->flags.runtime_endpoint, err)) != KC_OK)
+			goto out;
+	}
+	if (ki != NULL && ki->pid != 0 &&
+	    ((rc = dup_into(&ks.cgroup_root, ki->flags.cgroup_root, err)) != KC_OK ||
+	     (rc = dup_into(&ks.cgroup_driver, ki->flags.cgroup_driver, err)) != KC_OK))
+		goto out;
+	take_string(&cfg->kubelet_cgroup_root, &ks.cgroup_root);
+	take_string(&cfg->kubelet_cgroup_driver, &ks.cgroup_driver);
+	if (ks.cgroups_per_qos == 0)
+		cfg->kubelet_cgroups_per_qos = false;
+	rc = KC_OK;
+	if (cfg->container_runtime_endpoint != NULL)
+		goto out;
+	if (ks.runtime_endpoint != NULL && check_endpoint(ks.runtime_endpoint, &why) == KC_OK)
+		rc = resolve_to(cfg, AGENT_CONTAINER_RUNTIME_ENDPOINT, ks.runtime_endpoint, epsrc,
+		                err);
+	else
+		rc = resolve_to(cfg, AGENT_CONTAINER_RUNTIME_ENDPOINT,
+		                AGENT_DEFAULT_RUNTIME_ENDPOINT, AGENT_SRC_DEFAULT, err);
+out:
+	kubelet_settings_free(&ks);
+	return rc;
+}
+
 /* Settings inherited from the kubelet; the kubelet is only looked for when one is needed. */
 static kc_code resolve_from_kubelet(struct agent_config *cfg, const struct agent_env *env,
                                     struct kc_error *err)
@@ -834,7 +943,7 @@ static kc_code resolve_from_kubelet(struct agent_config *cfg, const struct agent
 
 	if (cfg->kubeconfig != NULL && cfg->node_name != NULL && cfg->kubelet_config != NULL &&
 	    cfg->static_pod_path != NULL)
-		return KC_OK;
+		return resolve_kubelet_runtime(cfg, NULL, err);
 	if ((rc = kubelet_discover(env->proc_root != NULL ? env->proc_root : "/proc", &ki, err)) !=
 	    KC_OK)
 		return kc_error_prefix(err, "looking for the kubelet");
@@ -865,6 +974,8 @@ static kc_code resolve_from_kubelet(struct agent_config *cfg, const struct agent
 		                      AGENT_SRC_DEFAULT, err);
 	if (rc == KC_OK && cfg->static_pod_path == NULL)
 		rc = resolve_static_pod_path(cfg, &ki, err);
+	if (rc == KC_OK)
+		rc = resolve_kubelet_runtime(cfg, &ki, err);
 	kubelet_info_free(&ki);
 	return rc;
 }
@@ -939,6 +1050,17 @@ void agent_config_log(const struct agent_config *cfg)
 		kc_log(KC_LOG_INFO, "config: %s=%s (%s)", settings[i].key, value,
 		       agent_source_name(cfg->source[i]));
 	}
+	kc_log(KC_LOG_INFO,
+	       "config: kubelet pod cgroups: cgroupRoot=%s cgroupDriver=%s "
+	       "cgroupsPerQOS=%s",
+	       cfg->kubelet_cgroup_root != NULL ? cfg->kubelet_cgroup_root : "/",
+	       cfg->kubelet_cgroup_driver != NULL ? cfg->kubelet_cgroup_driver : "(unknown)",
+	       cfg->kubelet_cgroups_per_qos ? "true" : "false");
+	if (cfg->kubelet_config_problem[0] != '\0')
+		kc_log(KC_LOG_WARNING,
+		       "config: kubelet config not read for its runtime and cgroup "
+		       "settings (defaults used): %s",
+		       cfg->kubelet_config_problem);
 }
 
 void agent_config_print_usage(FILE *f)

@@ -30,6 +30,9 @@ static const struct {
     {"config-dir", offsetof(struct kubelet_cmdline, config_dir), true},
     {"hostname-override", offsetof(struct kubelet_cmdline, hostname_override), false},
     {"pod-manifest-path", offsetof(struct kubelet_cmdline, pod_manifest_path), true},
+    {"container-runtime-endpoint", offsetof(struct kubelet_cmdline, runtime_endpoint), false},
+    {"cgroup-root", offsetof(struct kubelet_cmdline, cgroup_root), false},
+    {"cgroup-driver", offsetof(struct kubelet_cmdline, cgroup_driver), false},
 };
 #define N_KUBELET_FLAGS (sizeof(kubelet_flags) / sizeof(kubelet_flags[0]))
 
@@ -465,13 +468,40 @@ kc_code kubelet_discover(const char *proc_root, struct kubelet_info *out, struct
 }
 
 /*
- * Apply one KubeletConfiguration document's staticPodPath over *path: a
- * document that does not mention it leaves *path alone; "" unsets it.
+ * One string key of a config document over *slot: absent or null leaves it
+ * alone, "" unsets it; as_path resolves it against the file's directory.
  */
-static kc_code apply_config_file(const char *file, char **path, struct kc_error *err)
+static kc_code apply_string(const char *file, json_t *doc, const char *key, bool as_path,
+                            char **slot, struct kc_error *err)
+{
+	json_t *v = json_object_get(doc, key);
+
+	if (v == NULL || json_is_null(v))
+		return KC_OK;
+	if (!json_is_string(v))
+		return kc_fail(err, KC_EINVAL, "%s: %s: expected a string", file, key);
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return kc_fail(err, KC_EINVAL, "%s: %s: contains a NUL byte", file, key);
+	free(*slot);
+	*slot = NULL;
+	if (json_string_length(v) == 0)
+		return KC_OK;
+	if (as_path)
+		return kc_path_beside(file, json_string_value(v), slot, err);
+	if ((*slot = strdup(json_string_value(v))) == NULL)
+		return kc_fail(err, KC_ENOMEM, "out of memory");
+	return KC_OK;
+}
+
+/*
+ * Apply one KubeletConfiguration document over *ks: a key the document does
+ * not mention is left alone; "" unsets a string.
+ */
+static kc_code apply_config_file(const char *file, struct kubelet_settings *ks,
+                                 struct kc_error *err)
 {
 	struct kc_buf buf;
-	json_t *docs = NULL, *doc, *kind, *spp;
+	json_t *docs = NULL, *doc, *kind, *qos;
 	kc_code rc;
 
 	kc_buf_init(&buf, KUBELET_CONFIG_MAX);
@@ -492,21 +522,20 @@ static kc_code apply_config_file(const char *file, char **path, struct kc_error 
 		rc = kc_fail(err, KC_EINVAL, "%s: kind: expected KubeletConfiguration", file);
 		goto out;
 	}
-	if ((spp = json_object_get(doc, "staticPodPath")) == NULL || json_is_null(spp))
+	if ((rc = apply_string(file, doc, "staticPodPath", true, &ks->static_pod_path, err)) !=
+	        KC_OK ||
+	    (rc = apply_string(file, doc, "containerRuntimeEndpoint", false, &ks->runtime_endpoint,
+	                       err)) != KC_OK ||
+	    (rc = apply_string(file, doc, "cgroupRoot", false, &ks->cgroup_root, err)) != KC_OK ||
+	    (rc = apply_string(file, doc, "cgroupDriver", false, &ks->cgroup_driver, err)) != KC_OK)
 		goto out;
-	if (!json_is_string(spp)) {
-		rc = kc_fail(err, KC_EINVAL, "%s: staticPodPath: expected a string", file);
-		goto out;
+	if ((qos = json_object_get(doc, "cgroupsPerQOS")) != NULL && !json_is_null(qos)) {
+		if (!json_is_boolean(qos))
+			rc = kc_fail(err, KC_EINVAL, "%s: cgroupsPerQOS: expected true or false",
+			             file);
+		else
+			ks->cgroups_per_qos = json_is_true(qos) ? 1 : 0;
 	}
-	free(*path);
-	*path = NULL;
-	if (json_string_length(spp) == 0)
-		goto out;
-	if (strlen(json_string_value(spp)) != json_string_length(spp)) {
-		rc = kc_fail(err, KC_EINVAL, "%s: staticPodPath: contains a NUL byte", file);
-		goto out;
-	}
-	rc = kc_path_beside(file, json_string_value(spp), path, err);
 out:
 	json_decref(docs);
 	kc_buf_free(&buf);
@@ -527,7 +556,7 @@ static bool is_dropin_name(const char *name)
 }
 
 /* The kubelet applies the *.conf files of --config-dir in lexical order. */
-static kc_code apply_dropins(const char *dir, char **path, struct kc_error *err)
+static kc_code apply_dropins(const char *dir, struct kubelet_settings *ks, struct kc_error *err)
 {
 	char **names = NULL, **grown, *file;
 	size_t n = 0, cap = 0, i;
@@ -560,7 +589,7 @@ static kc_code apply_dropins(const char *dir, char **path, struct kc_error *err)
 	for (i = 0; i < n && rc == KC_OK; i++) {
 		if ((rc = kc_path_join(dir, names[i], &file, err)) != KC_OK)
 			break;
-		rc = apply_config_file(file, path, err);
+		rc = apply_config_file(file, ks, err);
 		free(file);
 	}
 	for (i = 0; i < n; i++)
@@ -569,19 +598,41 @@ static kc_code apply_dropins(const char *dir, char **path, struct kc_error *err)
 	return rc;
 }
 
+kc_code kubelet_config_read(const char *config_path, const char *config_dir,
+                            struct kubelet_settings *out, struct kc_error *err)
+{
+	kc_code rc;
+
+	memset(out, 0, sizeof(*out));
+	out->cgroups_per_qos = -1;
+	rc = apply_config_file(config_path, out, err);
+	if (rc == KC_OK && config_dir != NULL)
+		rc = apply_dropins(config_dir, out, err);
+	if (rc != KC_OK)
+		kubelet_settings_free(out);
+	return rc;
+}
+
 kc_code kubelet_config_static_pod_path(const char *config_path, const char *config_dir,
                                        char **path_out, struct kc_error *err)
 {
-	char *path = NULL;
+	struct kubelet_settings ks;
 	kc_code rc;
 
-	rc = apply_config_file(config_path, &path, err);
-	if (rc == KC_OK && config_dir != NULL)
-		rc = apply_dropins(config_dir, &path, err);
-	if (rc != KC_OK) {
-		free(path);
+	if ((rc = kubelet_config_read(config_path, config_dir, &ks, err)) != KC_OK)
 		return rc;
-	}
-	*path_out = path;
+	*path_out = ks.static_pod_path;
+	ks.static_pod_path = NULL;
+	kubelet_settings_free(&ks);
 	return KC_OK;
+}
+
+void kubelet_settings_free(struct kubelet_settings *ks)
+{
+	free(ks->static_pod_path);
+	free(ks->runtime_endpoint);
+	free(ks->cgroup_root);
+	free(ks->cgroup_driver);
+	memset(ks, 0, sizeof(*ks));
+	ks->cgroups_per_qos = -1;
 }

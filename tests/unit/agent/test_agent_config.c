@@ -4,6 +4,7 @@
  * every bad flag, key, type and value is an error naming it.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -324,6 +325,7 @@ static void test_every_key_in_file(void **state)
 	                    "stateDir: state\n"
 	                    "flagFile: /k/enabled\n"
 	                    "cgroupRoot: /k/cgroup\n"
+	                    "containerRuntimeEndpoint: unix:///k/cri.sock\n"
 	                    "unreachableAfter: 45\n"
 	                    "reachableAfter: 20\n"
 	                    "gcGrace: 0\n"
@@ -351,6 +353,7 @@ static void test_every_key_in_file(void **state)
 	assert_string_equal(cfg->state_dir, want_state); /* relative to the file */
 	assert_string_equal(cfg->flag_file, "/k/enabled");
 	assert_string_equal(cfg->cgroup_root, "/k/cgroup");
+	assert_string_equal(cfg->container_runtime_endpoint, "unix:///k/cri.sock");
 	assert_int_equal(cfg->unreachable_after, 45);
 	assert_int_equal(cfg->reachable_after, 20);
 	assert_int_equal(cfg->gc_grace, 0);
@@ -381,6 +384,7 @@ static void test_every_flag(void **state)
 	                "--state-dir=rel/state",
 	                "--flag-file=/k/enabled",
 	                "--cgroup-root=/k/cgroup",
+	                "--container-runtime-endpoint=/k/crio.sock",
 	                "--unreachable-after=1",
 	                "--reachable-after",
 	                "2",
@@ -534,6 +538,81 @@ static void test_empty_file_and_reload(void **state)
 	free(file);
 }
 
+/* The runtime endpoint and the pod cgroup layout come from the kubelet (issue 10). */
+static void test_runtime_and_cgroups_from_kubelet(void **state)
+{
+	struct fixture *f = *state;
+	char *kcfg = tu_put(f->dir, "kubelet/config.yaml",
+	                    "kind: KubeletConfiguration\n"
+	                    "staticPodPath: /k/manifests\n"
+	                    "containerRuntimeEndpoint: unix:///from/config.sock\n"
+	                    "cgroupRoot: /kubelet\n"
+	                    "cgroupDriver: systemd\n"
+	                    "cgroupsPerQOS: false\n");
+	char flag_cfg[PATH_MAX + 16], pid_dir[PATH_MAX];
+	const char *with_flag[] = {"kubelet",
+	                           flag_cfg,
+	                           "--container-runtime-endpoint",
+	                           "unix:///var/run/crio/crio.sock",
+	                           "--cgroup-driver=cgroupfs",
+	                           NULL};
+	const char *without[] = {"kubelet", flag_cfg, NULL};
+	char *argv[] = {"run", "--kubeconfig=/k", "--node-name=n", NULL};
+	char *given[] = {"run", "--container-runtime-endpoint=unix:///mine.sock", NULL};
+	struct agent_config *cfg;
+
+	snprintf(flag_cfg, sizeof(flag_cfg), "--config=%s", kcfg);
+	tu_fake_process(f->proc, 40, with_flag);
+	cfg = load_ok(f, ARGC(argv), argv);
+	/* The kubelet's flags beat its config file, as the kubelet applies them. */
+	assert_string_equal(cfg->container_runtime_endpoint, "unix:///var/run/crio/crio.sock");
+	assert_src(cfg, AGENT_CONTAINER_RUNTIME_ENDPOINT, "kubelet cmdline");
+	assert_string_equal(cfg->kubelet_cgroup_driver, "cgroupfs");
+	assert_string_equal(cfg->kubelet_cgroup_root, "/kubelet");
+	assert_false(cfg->kubelet_cgroups_per_qos);
+	agent_config_free(cfg);
+	snprintf(pid_dir, sizeof(pid_dir), "%s/40", f->proc);
+	tu_rmrf(pid_dir);
+	tu_fake_process(f->proc, 41, without);
+	cfg = load_ok(f, ARGC(argv), argv);
+	assert_string_equal(cfg->container_runtime_endpoint, "unix:///from/config.sock");
+	assert_src(cfg, AGENT_CONTAINER_RUNTIME_ENDPOINT, "kubelet config");
+	assert_string_equal(cfg->kubelet_cgroup_driver, "systemd");
+	agent_config_free(cfg);
+	/* Ours wins; the kubelet's cgroup layout is still read. */
+	cfg = load_ok(f, ARGC(given), given);
+	assert_string_equal(cfg->container_runtime_endpoint, "unix:///mine.sock");
+	assert_src(cfg, AGENT_CONTAINER_RUNTIME_ENDPOINT, "flag");
+	assert_string_equal(cfg->kubelet_cgroup_root, "/kubelet");
+	agent_config_free(cfg);
+	free(kcfg);
+}
+
+static void test_runtime_endpoint_default_and_bad(void **state)
+{
+	struct fixture *f = *state;
+	char *argv[] = {"run",
+	                "--kubeconfig=/k",
+	                "--node-name=n",
+	                "--kubelet-config=/nonexistent",
+	                "--static-pod-path=/m",
+	                NULL};
+	char *tcp[] = {"run", "--container-runtime-endpoint=tcp://1.2.3.4:5", NULL};
+	char *rel[] = {"run", "--container-runtime-endpoint=run/x.sock", NULL};
+	struct agent_config *cfg;
+
+	cfg = load_ok(f, ARGC(argv), argv);
+	assert_string_equal(cfg->container_runtime_endpoint, AGENT_DEFAULT_RUNTIME_ENDPOINT);
+	assert_src(cfg, AGENT_CONTAINER_RUNTIME_ENDPOINT, "default");
+	assert_true(cfg->kubelet_cgroups_per_qos);
+	assert_null(cfg->kubelet_cgroup_root);
+	/* A named kubelet config that cannot be read is said, not fatal here. */
+	assert_non_null(strstr(cfg->kubelet_config_problem, "/nonexistent"));
+	agent_config_free(cfg);
+	expect_error(f, ARGC(tcp), tcp, KC_EINVAL, "--container-runtime-endpoint");
+	expect_error(f, ARGC(rel), rel, KC_EINVAL, "unix:///absolute/path");
+}
+
 static void test_discovery_problems(void **state)
 {
 	struct fixture *f = *state;
@@ -671,6 +750,8 @@ int main(void)
 	    T(test_bad_file_keys_and_types),
 	    T(test_file_value_checked_even_when_flag_wins),
 	    T(test_empty_file_and_reload),
+	    T(test_runtime_and_cgroups_from_kubelet),
+	    T(test_runtime_endpoint_default_and_bad),
 	    T(test_discovery_problems),
 	    T(test_help_usage_and_log),
 	    T(test_shipped_config_file),

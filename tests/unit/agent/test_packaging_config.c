@@ -108,6 +108,7 @@ static void test_uncommented_values_are_the_defaults(void **state)
 	assert_string_equal(cfg->state_dir, AGENT_DEFAULT_STATE_DIR);
 	assert_string_equal(cfg->flag_file, AGENT_DEFAULT_FLAG_FILE);
 	assert_string_equal(cfg->cgroup_root, AGENT_DEFAULT_CGROUP_ROOT);
+	assert_string_equal(cfg->container_runtime_endpoint, AGENT_DEFAULT_RUNTIME_ENDPOINT);
 	assert_string_equal(cfg->status_file, AGENT_DEFAULT_STATUS_FILE);
 	assert_int_equal(cfg->unreachable_after, AGENT_DEFAULT_UNREACHABLE_AFTER);
 	assert_int_equal(cfg->reachable_after, AGENT_DEFAULT_REACHABLE_AFTER);

@@ -1,0 +1,94 @@
+/*
+ * test_local_state.c: the source order without a runtime: a CRI socket that
+ * does not exist falls back to the pod cgroups (read where the kubelet's
+ * cgroupRoot puts them), and with neither the state is UNKNOWN with both
+ * reasons; sandbox names are known only from the CRI. (The CRI answering is
+ * covered end to end with the fake runtime: tests/e2e/test_local_state.py.)
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "local_state.h"
+#include "testutil.h"
+
+#define UID_A "11111111-2222-4333-8444-555555555555"
+
+static void test_cgroups_when_no_runtime(void **state)
+{
+	char *root = tu_mkdtemp(), ep[PATH_MAX + 16], dir[PATH_MAX];
+	struct local_state ls;
+	const struct local_pods *lp;
+	bool known = true;
+
+	snprintf(ep, sizeof(ep), "unix://%s/nope.sock", root);
+	snprintf(dir, sizeof(dir), "%s/kubelet", root);
+	mkdir(dir, 0755);
+	snprintf(dir, sizeof(dir), "%s/kubelet/kubepods", root);
+	mkdir(dir, 0755);
+	snprintf(dir, sizeof(dir), "%s/kubelet/kubepods/pod" UID_A, root);
+	mkdir(dir, 0755);
+	assert_int_equal(local_state_init(&ls, ep, root, "/kubelet", "cgroupfs", true, NULL),
+	                 KC_OK);
+	lp = local_state_refresh(&ls, 1000);
+	assert_non_null(lp);
+	assert_int_equal(ls.source, LOCAL_SOURCE_CGROUPS);
+	assert_true(local_pods_contains(lp, UID_A));
+	assert_non_null(strstr(ls.why, "nope.sock"));
+	assert_false(local_state_sandbox_ready(&ls, "kube-system", "x", &known));
+	assert_false(known);
+	/* A missing socket is looked for again at once: no back-off. */
+	assert_int_equal(ls.cri_retry_ms, 0);
+	assert_int_equal(ls.cri_failures, 1);
+	local_state_free(&ls);
+	tu_rmrf(root);
+	free(root);
+}
+
+static void test_neither_is_unknown_with_both_reasons(void **state)
+{
+	char *root = tu_mkdtemp(), ep[PATH_MAX + 16];
+	struct local_state ls;
+
+	snprintf(ep, sizeof(ep), "unix://%s/nope.sock", root);
+	assert_int_equal(local_state_init(&ls, ep, root, NULL, NULL, false, NULL), KC_OK);
+	assert_null(local_state_refresh(&ls, 1000));
+	assert_int_equal(ls.source, LOCAL_SOURCE_NONE);
+	assert_int_equal(ls.pods.state, LOCAL_PODS_UNKNOWN);
+	assert_non_null(strstr(ls.why, "nope.sock"));
+	assert_non_null(strstr(ls.why, "cgroupsPerQOS"));
+	assert_string_equal(local_source_name(ls.source), "unknown");
+	local_state_free(&ls);
+	tu_rmrf(root);
+	free(root);
+}
+
+static void test_bad_endpoint_and_layout(void **state)
+{
+	char *root = tu_mkdtemp();
+	struct local_state ls;
+
+	assert_int_equal(
+	    local_state_init(&ls, "tcp://1.2.3.4:1", root, "/a/../b", NULL, true, NULL), KC_OK);
+	assert_null(ls.cri);
+	assert_false(ls.layout_ok);
+	assert_null(local_state_refresh(&ls, 0));
+	assert_non_null(strstr(ls.why, "unix://"));
+	assert_non_null(strstr(ls.why, "cgroup settings"));
+	local_state_free(&ls);
+	tu_rmrf(root);
+	free(root);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_cgroups_when_no_runtime),
+	    cmocka_unit_test(test_neither_is_unknown_with_both_reasons),
+	    cmocka_unit_test(test_bad_endpoint_and_layout),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
