@@ -56,6 +56,9 @@ kc_code kubeconfig_load(const char *path, struct kubeconfig **out, struct kc_err
 kc_code kubeconfig_parse(const char *data, size_t len, const char *path, struct kubeconfig **out,
                          struct kc_error *err);
 
-void kubeconfig_free(struct kubeconfig *kc);
+/* A deep copy of src (for a client that outlives the loaded file). */
+kc_code kubeconfig_dup(const struct kubeconfig *src, struct kubeconfig **out, struct kc_error *err);
+
+void kubeconfig_free(struct kubeconfig *kc); /* wipes the token; NULL is fine */
 
 #endif

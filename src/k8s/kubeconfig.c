@@ -57,6 +57,9 @@ void kubeconfig_free(struct kubeconfig *kc)
 	pem_free(&kc->ca);
 	pem_free(&kc->client_cert);
 	pem_free(&kc->client_key);
+	/* The token is a credential: do not leave it in freed heap. */
+	if (kc->token != NULL)
+		explicit_bzero(kc->token, strlen(kc->token));
 	free(kc->token);
 	free(kc->token_file);
 	free(kc);
@@ -66,6 +69,56 @@ static kc_code dup_into(char **slot, const char *s, struct kc_error *err)
 {
 	if ((*slot = strdup(s)) == NULL)
 		return kc_fail(err, KC_ENOMEM, "out of memory");
+	return KC_OK;
+}
+
+static kc_code dup_opt(char **slot, const char *s, struct kc_error *err)
+{
+	*slot = NULL;
+	return s != NULL ? dup_into(slot, s, err) : KC_OK;
+}
+
+static kc_code pem_dup(struct kubeconfig_pem *dst, const struct kubeconfig_pem *src,
+                       struct kc_error *err)
+{
+	kc_code rc;
+
+	if ((rc = dup_opt(&dst->path, src->path, err)) != KC_OK)
+		return rc;
+	dst->len = src->len;
+	if (src->data == NULL)
+		return KC_OK;
+	if ((dst->data = malloc(src->len + 1)) == NULL)
+		return kc_fail(err, KC_ENOMEM, "out of memory");
+	memcpy(dst->data, src->data, src->len);
+	dst->data[src->len] = '\0';
+	return KC_OK;
+}
+
+kc_code kubeconfig_dup(const struct kubeconfig *src, struct kubeconfig **out, struct kc_error *err)
+{
+	struct kubeconfig *kc;
+	kc_code rc;
+
+	if ((*out = kc = calloc(1, sizeof(*kc))) == NULL)
+		return kc_fail(err, KC_ENOMEM, "out of memory");
+	kc->insecure_skip_tls_verify = src->insecure_skip_tls_verify;
+	if ((rc = dup_opt(&kc->path, src->path, err)) != KC_OK ||
+	    (rc = dup_opt(&kc->context, src->context, err)) != KC_OK ||
+	    (rc = dup_opt(&kc->cluster, src->cluster, err)) != KC_OK ||
+	    (rc = dup_opt(&kc->user, src->user, err)) != KC_OK ||
+	    (rc = dup_opt(&kc->server, src->server, err)) != KC_OK ||
+	    (rc = dup_opt(&kc->tls_server_name, src->tls_server_name, err)) != KC_OK ||
+	    (rc = dup_opt(&kc->proxy_url, src->proxy_url, err)) != KC_OK ||
+	    (rc = pem_dup(&kc->ca, &src->ca, err)) != KC_OK ||
+	    (rc = pem_dup(&kc->client_cert, &src->client_cert, err)) != KC_OK ||
+	    (rc = pem_dup(&kc->client_key, &src->client_key, err)) != KC_OK ||
+	    (rc = dup_opt(&kc->token, src->token, err)) != KC_OK ||
+	    (rc = dup_opt(&kc->token_file, src->token_file, err)) != KC_OK) {
+		kubeconfig_free(kc);
+		*out = NULL;
+		return rc;
+	}
 	return KC_OK;
 }
 

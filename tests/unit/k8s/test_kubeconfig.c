@@ -176,7 +176,25 @@ static void test_data_blobs_and_tls_options(void **state)
 	assert_memory_equal(kc->client_cert.data, CA_PEM, strlen(CA_PEM));
 	assert_int_equal(kc->client_key.len, strlen(KEY_PEM));
 	assert_string_equal((char *)kc->client_key.data, KEY_PEM);
+
+	/* The api client keeps its own deep copy: equal values, no shared storage. */
+	struct kubeconfig *dup;
+	assert_int_equal(kubeconfig_dup(kc, &dup, &err), KC_OK);
+	assert_string_equal(dup->server, kc->server);
+	assert_ptr_not_equal(dup->server, kc->server);
+	assert_string_equal(dup->ca.path, kc->ca.path);
+	assert_string_equal(dup->tls_server_name, kc->tls_server_name);
+	assert_string_equal(dup->proxy_url, kc->proxy_url);
+	assert_string_equal(dup->context, kc->context);
+	assert_null(dup->client_cert.path);
+	assert_null(dup->token);
+	assert_int_equal(dup->client_key.len, kc->client_key.len);
+	assert_ptr_not_equal(dup->client_key.data, kc->client_key.data);
+	assert_memory_equal(dup->client_key.data, kc->client_key.data, kc->client_key.len + 1);
+	assert_int_equal(dup->insecure_skip_tls_verify, kc->insecure_skip_tls_verify);
 	kubeconfig_free(kc);
+	assert_string_equal(dup->server, "https://api.example:6443/prefix");
+	kubeconfig_free(dup);
 }
 
 static void test_tokens_and_anonymous(void **state)

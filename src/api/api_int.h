@@ -1,0 +1,162 @@
+/*
+ * api_int.h: the api layer's shared state and the functions its files call
+ * in each other. Internal to src/api/; the rest of the program sees only
+ * api_client.h.
+ *
+ * Files and who calls whom (one way, no circle):
+ *   api_transport.c  URLs, TLS, tokens, easy handles, the connection pool
+ *   api_request.c    one request's life: start, bytes in, the outcome
+ *                    classified and reported for reachability; timers' jitter
+ *   api_pods.c       the pods channel: LIST pages, then one long WATCH
+ *   api_refs.c       the Secrets/ConfigMaps referenced by tracked parents
+ *   api_client.c     the public face: new/free, the loop's step and timers
+ * api_client.c calls api_pods.c and api_refs.c, which call api_request.c,
+ * which calls api_transport.c.
+ */
+#ifndef KC_API_INT_H
+#define KC_API_INT_H
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api_client.h"
+#include "api_transport.h"
+#include "kc_buf.h"
+#include "watch_stream.h"
+
+struct api_client;
+struct request;
+struct parent;
+
+/* What a request does when its transfer ends (called from api_client_step). */
+typedef void (*request_done_fn)(struct api_client *c, struct request *r, CURLcode res);
+
+enum req_kind { REQ_LIST, REQ_WATCH, REQ_GET };
+
+struct request {
+	struct api_client *c;
+	enum req_kind kind;
+	CURL *easy;
+	struct curl_slist *headers;
+	char *desc;             /* "GET /api/v1/..." for messages */
+	struct kc_buf body;     /* LIST/GET body, or a failed watch's Status */
+	struct watch_stream ws; /* WATCH with a 2xx status */
+	long status;            /* HTTP status once headers are in, else 0 */
+	bool headers_done;
+	bool gone;        /* watch ERROR event 410 */
+	kc_code abort_rc; /* why a callback aborted the transfer */
+	struct kc_error abort_err;
+	request_done_fn done;
+	/* Called once the final status is known (not for 1xx); may be NULL. */
+	void (*on_status)(struct request *r);
+	struct parent *parent; /* GET */
+	int64_t started_ms;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct tracked_ref {
+	const char *kind; /* "Secret" / "ConfigMap", static */
+	char *name;
+	bool optional;
+};
+
+struct parent {
+	char *uid;
+	char *ns;
+	struct tracked_ref *refs;
+	size_t nrefs;
+	int64_t next_fetch_ms; /* when the next fetch (refresh or retry) is due */
+	unsigned failures;     /* transient failures since the last complete fetch */
+	bool removed;          /* untracked; reaped by the next step */
+	bool stale;            /* refs changed while a fetch was running */
+	/* The fetch in progress. */
+	struct request *req;
+	size_t next_ref;
+	json_t *objects;
+	struct kc_error missing;
+	bool have_missing;
+};
+
+enum pods_state { PODS_IDLE, PODS_LISTING, PODS_WATCHING };
+
+struct api_client {
+	struct api_transport t;
+	struct api_callbacks cb;
+	char *node;
+
+	/* Pods channel. */
+	enum pods_state pods_state;
+	struct request *pods_req;
+	int64_t pods_next_ms;
+	bool want_list;
+	bool relist_requested;
+	char *rv;
+	char *list_continue;
+	json_t *list_items;
+	char *list_rv;
+	unsigned failures;
+	bool healthy;
+	bool unreachable;
+
+	struct parent **parents;
+	size_t nparents, parents_cap;
+
+	/* Contact reporting. */
+	bool reported_any;
+	enum api_contact last_outcome;
+	int64_t last_success_report_ms;
+
+	uint64_t rng;
+	struct api_stats stats;
+};
+
+/* ---- api_request.c ---- */
+
+int64_t api_now_ms(void);
+/* Uniform in [lo, hi] (jitter only, no security role). */
+int64_t api_jitter(struct api_client *c, int64_t lo, int64_t hi);
+/* Delay before retry number failures: first, doubling up to cap, jittered in [d/2, d]. */
+int64_t api_backoff_ms(struct api_client *c, unsigned failures, int64_t first, int64_t cap);
+
+/*
+ * Create and start a request; verb names it in messages ("LIST", "WATCH",
+ * "GET"), http says what goes on the wire. NULL when out of memory.
+ */
+struct request *api_request_start(struct api_client *c, enum req_kind kind, const char *verb,
+                                  const struct api_http *http, request_done_fn done);
+void api_request_free(struct request *r);
+
+/* A contact that is not a finished request: a watch connecting, an event. */
+void api_report(struct api_client *c, enum api_contact outcome, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The outcome of a finished request: counted for metrics, then reported. */
+void api_report_request(struct api_client *c, enum api_contact outcome, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Classify, log and report a request that brought nothing usable. */
+enum api_contact api_report_unusable(struct api_client *c, const struct request *r, CURLcode res);
+
+/* ---- api_pods.c ---- */
+
+/* Start the next LIST page or the WATCH (the pods channel is idle and due). */
+void api_pods_start(struct api_client *c);
+/* Drop the watch or list in flight and LIST again. */
+void api_pods_relist_now(struct api_client *c);
+/* Deadline of a watch still waiting for its response headers; INT64_MAX if none. */
+int64_t api_pods_watch_header_deadline(const struct api_client *c);
+/* Fail a watch whose headers did not come by its deadline. */
+void api_pods_check_watch_deadline(struct api_client *c, int64_t now);
+void api_pods_free(struct api_client *c);
+
+/* ---- api_refs.c ---- */
+
+/* Start the reference fetches that are due (only while the pods channel is healthy). */
+void api_refs_start_due(struct api_client *c, int64_t now);
+/* The earliest fetch due before *due, into *due; true if a removed parent awaits reaping. */
+bool api_refs_next_due(const struct api_client *c, int64_t *due);
+/* Free the parents untracked since the last step (outside libcurl callbacks). */
+void api_refs_reap(struct api_client *c);
+void api_refs_free(struct api_client *c);
+
+#endif

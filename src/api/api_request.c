@@ -1,0 +1,267 @@
+/*
+ * api_request.c: one request's life in the api layer: started on the shared
+ * transport, bytes collected (or fed to the watch decoder) inside libcurl's
+ * callbacks, and the outcome classified and reported for the caller's
+ * reachability tracker. What a completed request means is decided by its
+ * done function (api_pods.c, api_refs.c), called from api_client_step.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api_int.h"
+#include "kc_log.h"
+
+#define MAX_ERROR_BODY        (1u * 1024 * 1024)
+#define SUCCESS_REPORT_GAP_MS 1000
+
+int64_t api_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* xorshift64*: jitter only, no security role. */
+static uint64_t rnd(struct api_client *c)
+{
+	c->rng ^= c->rng >> 12;
+	c->rng ^= c->rng << 25;
+	c->rng ^= c->rng >> 27;
+	return c->rng * 2685821657736338717ULL;
+}
+
+int64_t api_jitter(struct api_client *c, int64_t lo, int64_t hi)
+{
+	if (hi <= lo)
+		return lo;
+	return lo + (int64_t)(rnd(c) % (uint64_t)(hi - lo + 1));
+}
+
+int64_t api_backoff_ms(struct api_client *c, unsigned failures, int64_t first, int64_t cap)
+{
+	int64_t d = first;
+
+	for (unsigned i = 1; i < failures && d < cap; i++)
+		d *= 2;
+	if (d > cap)
+		d = cap;
+	return api_jitter(c, d / 2, d);
+}
+
+const char *api_contact_name(enum api_contact outcome)
+{
+	switch (outcome) {
+	case API_CONTACT_SUCCESS:
+		return "success";
+	case API_CONTACT_FAILURE:
+		return "failure";
+	case API_CONTACT_AUTH_ERROR:
+		return "auth_error";
+	}
+	return "?";
+}
+
+static void copy_truncated(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/*
+ * Classify and report one contact. Repeated successes are coalesced (at most
+ * one a second); failures are logged when the outcome changes so an outage
+ * does not write a line per retry.
+ */
+static void vreport(struct api_client *c, enum api_contact outcome, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void vreport(struct api_client *c, enum api_contact outcome, const char *fmt, va_list ap)
+{
+	char detail[512];
+	bool changed = !c->reported_any || c->last_outcome != outcome;
+	int64_t now = api_now_ms();
+
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	if (outcome == API_CONTACT_SUCCESS) {
+		if (!changed && now - c->last_success_report_ms < SUCCESS_REPORT_GAP_MS)
+			return;
+		c->last_success_report_ms = now;
+		if (changed && c->reported_any)
+			kc_log(KC_LOG_NOTICE, "apiserver: contact restored: %s", detail);
+	} else {
+		copy_truncated(c->stats.last_error, sizeof(c->stats.last_error), detail);
+		if (changed)
+			kc_log(outcome == API_CONTACT_AUTH_ERROR ? KC_LOG_ERR : KC_LOG_WARNING,
+			       "apiserver: %s%s", detail,
+			       outcome == API_CONTACT_AUTH_ERROR
+			           ? " (the API is up but refuses our credentials; never treated "
+			             "as an outage)"
+			           : "");
+	}
+	c->reported_any = true;
+	c->last_outcome = outcome;
+	if (c->cb.contact != NULL)
+		c->cb.contact(c->cb.ctx, outcome, detail);
+}
+
+void api_report(struct api_client *c, enum api_contact outcome, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(c, outcome, fmt, ap);
+	va_end(ap);
+}
+
+void api_report_request(struct api_client *c, enum api_contact outcome, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (outcome == API_CONTACT_SUCCESS)
+		c->stats.requests_ok++;
+	else if (outcome == API_CONTACT_FAILURE)
+		c->stats.requests_failure++;
+	else
+		c->stats.requests_auth_error++;
+	va_start(ap, fmt);
+	vreport(c, outcome, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- one request ---- */
+
+void api_request_free(struct request *r)
+{
+	if (r == NULL)
+		return;
+	if (r->easy != NULL) {
+		curl_multi_remove_handle(r->c->t.multi, r->easy);
+		curl_easy_cleanup(r->easy);
+	}
+	curl_slist_free_all(r->headers);
+	free(r->desc);
+	kc_buf_free(&r->body);
+	if (r->kind == REQ_WATCH)
+		watch_stream_free(&r->ws);
+	free(r);
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+	struct request *r = ud;
+	size_t len = size * n;
+
+	if (len <= 2 && (p[0] == '\r' || p[0] == '\n')) {
+		long status = 0;
+
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200) { /* not a 1xx interim response */
+			r->status = status;
+			r->headers_done = true;
+			if (r->on_status != NULL)
+				r->on_status(r);
+		}
+	}
+	return len;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	struct request *r = ud;
+	size_t len = size * n;
+	kc_code rc;
+
+	if (r->kind == REQ_WATCH && r->status / 100 == 2)
+		rc = watch_stream_feed(&r->ws, p, len, &r->abort_err);
+	else
+		rc = kc_buf_append(&r->body, p, len, &r->abort_err);
+	if (rc != KC_OK) {
+		r->abort_rc = rc;
+		return 0; /* CURLE_WRITE_ERROR ends the transfer */
+	}
+	return len;
+}
+
+struct request *api_request_start(struct api_client *c, enum req_kind kind, const char *verb,
+                                  const struct api_http *http, request_done_fn done)
+{
+	struct kc_error err;
+	struct request *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->c = c;
+	r->kind = kind;
+	r->done = done;
+	r->started_ms = api_now_ms();
+	kc_buf_init(&r->body, kind == REQ_LIST  ? API_MAX_LIST_BODY
+	                      : kind == REQ_GET ? API_MAX_OBJECT_BODY
+	                                        : MAX_ERROR_BODY);
+	if (asprintf(&r->desc, "%s %s", verb, http->path) < 0) {
+		r->desc = NULL;
+		goto fail;
+	}
+	if (api_transport_easy(&c->t, http, &r->easy, &r->headers, &err) != KC_OK) {
+		kc_log(KC_LOG_ERR, "apiserver: %s: %s", r->desc, err.msg);
+		goto fail;
+	}
+	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
+	if (curl_multi_add_handle(c->t.multi, r->easy) != CURLM_OK) {
+		curl_easy_cleanup(r->easy);
+		r->easy = NULL;
+		goto fail;
+	}
+	kc_log(KC_LOG_DEBUG, "apiserver: %s", r->desc);
+	return r;
+fail:
+	api_request_free(r);
+	return NULL;
+}
+
+/*
+ * Classify a finished transfer that did not end in a usable answer. Returns
+ * the outcome and writes the detail. Other 4xx are answers, not failures: the
+ * API is up, it rejected this request.
+ */
+static enum api_contact classify(const struct request *r, CURLcode res, char *detail, size_t n)
+{
+	if (res != CURLE_OK && !(res == CURLE_WRITE_ERROR && r->abort_rc != KC_OK)) {
+		snprintf(detail, n, "%s: %s%s%s", r->desc, curl_easy_strerror(res),
+		         r->errbuf[0] ? ": " : "", r->errbuf);
+		return API_CONTACT_FAILURE;
+	}
+	if (res != CURLE_OK) {
+		snprintf(detail, n, "%.200s: %.300s", r->desc, r->abort_err.msg);
+		return API_CONTACT_FAILURE;
+	}
+	snprintf(detail, n, "%s: HTTP %ld", r->desc, r->status);
+	if (r->status == 401 || r->status == 403)
+		return API_CONTACT_AUTH_ERROR;
+	if (r->status >= 500 || r->status == 429 || r->status < 200)
+		return API_CONTACT_FAILURE;
+	return API_CONTACT_SUCCESS;
+}
+
+enum api_contact api_report_unusable(struct api_client *c, const struct request *r, CURLcode res)
+{
+	char detail[512];
+	enum api_contact outcome = classify(r, res, detail, sizeof(detail));
+
+	if (outcome == API_CONTACT_SUCCESS)
+		kc_log(KC_LOG_ERR, "apiserver: %s (request rejected)", detail);
+	api_report_request(c, outcome, "%s", detail);
+	return outcome;
+}

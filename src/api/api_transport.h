@@ -1,0 +1,63 @@
+/*
+ * api_transport.h: how the api layer reaches the apiserver, behind one small
+ * struct: the base URL (with tls-server-name routed through CONNECT_TO), the
+ * TLS material and bearer token of the kubeconfig, and the libcurl multi
+ * handle whose connection pool every request shares. api_transport_easy turns
+ * (method, path, body) into a ready easy handle; what the response means is
+ * the caller's business (api_request.c, the pods channel, the references).
+ *
+ * Internal to src/api/: the rest of the program talks to api_client.h.
+ */
+#ifndef KC_API_TRANSPORT_H
+#define KC_API_TRANSPORT_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+#include "kc_error.h"
+#include "kubeconfig.h"
+
+struct api_transport {
+	CURLM *multi;
+	char *base_url;                /* server URL, host replaced by tls-server-name if set */
+	struct curl_slist *connect_to; /* "name:port:host:port" for tls-server-name */
+	struct kubeconfig *kc;         /* owned copy */
+	/* Token file cache: re-read when the file changes. */
+	char *token_cached;
+	struct stat token_st;
+	bool token_st_valid;
+};
+
+/* One HTTP request to start. */
+struct api_http {
+	const char *method;       /* "GET", "POST", ... */
+	const char *path;         /* already escaped, "/api/v1/...", query included */
+	const char *body;         /* NULL: none; copied, so it may be freed at once */
+	size_t body_len;          /* bytes of body */
+	const char *content_type; /* of body; NULL: application/json */
+	long timeout_ms;          /* whole transfer */
+	bool stream;              /* a watch: silence is normal, no low-speed limit */
+};
+
+/*
+ * Validate kc's server URL (https or http, no query or fragment), copy kc
+ * and set up the multi handle. On failure t is cleaned up.
+ */
+kc_code api_transport_init(struct api_transport *t, const struct kubeconfig *kc,
+                           struct kc_error *err);
+void api_transport_cleanup(struct api_transport *t);
+
+/*
+ * A configured easy handle for req: URL, method and body, Accept, bearer
+ * token (tokenFile re-read when it changed), TLS, proxy, connect and
+ * low-speed timeouts, TCP keepalive. Not yet added to the multi handle: the
+ * caller sets CURLOPT_PRIVATE and its write/header callbacks, then adds it.
+ * *headers belongs to the caller and must outlive the transfer
+ * (curl_slist_free_all after curl_easy_cleanup).
+ */
+kc_code api_transport_easy(struct api_transport *t, const struct api_http *req, CURL **easy,
+                           struct curl_slist **headers, struct kc_error *err);
+
+#endif
