@@ -82,6 +82,8 @@ def daemon_pod(node, n, workload):
         priorityClassName="system-node-critical", priority=2000001000)
     pod["metadata"]["labels"] = {"app": workload, "controller-revision-hash": "6d4f8b",
                                  "pod-template-generation": "1"}
+    # The owner allows the Secret value in env to be inlined (issue 9).
+    pod["metadata"]["annotations"]["kubelet-checkpoint/inline-secret-env"] = "true"
     return pod
 
 

@@ -174,6 +174,7 @@ struct container_ctx {
 	const struct kc_objects *objs;
 	const json_t *materialised; /* volume name -> true */
 	bool host_network;
+	bool inline_secrets; /* RENDER_INLINE_SECRET_ENV: "true" */
 };
 
 /* Mounts of materialised volumes are read-only, as the kubelet mounts them. */
@@ -211,7 +212,7 @@ static kc_code render_container(json_t *c, const char *path, void *arg, struct k
 	const char *policy = json_string_value(json_object_get(c, "imagePullPolicy"));
 	kc_code rc;
 
-	if ((rc = render_env(c, path, ctx->ns, ctx->objs, err)) != KC_OK ||
+	if ((rc = render_env(c, path, ctx->ns, ctx->objs, ctx->inline_secrets, err)) != KC_OK ||
 	    (rc = render_ports(c, path, ctx->host_network, err)) != KC_OK ||
 	    (rc = mark_mounts(c, path, ctx->materialised, err)) != KC_OK)
 		return rc;
@@ -302,6 +303,15 @@ static kc_code render_spec(const json_t *pod, const struct kc_objects *objs,
 	}
 	ctx.host_network = json_is_true(json_object_get(spec, "hostNetwork"));
 	ctx.materialised = materialised;
+	{
+		const json_t *ann =
+		    json_object_get(json_object_get(pod, "metadata"), "annotations");
+		const json_t *allow = json_object_get(ann, RENDER_INLINE_SECRET_ENV);
+
+		/* Exactly "true", like the trigger annotation. */
+		ctx.inline_secrets =
+		    json_is_string(allow) && strcmp(json_string_value(allow), "true") == 0;
+	}
 	if ((rc = render_volumes(spec, plan, state_dir, materialised, err)) != KC_OK ||
 	    (rc = pod_spec_each_container(spec, render_container, &ctx, err)) != KC_OK)
 		goto out;

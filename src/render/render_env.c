@@ -7,18 +7,41 @@
  * (sorted, for determinism), then the original env with secret/configMap key
  * references inlined. Inlined values are escaped ('$' -> '$$') because the
  * kubelet expands $(VAR) in literal values but never in referenced ones.
+ *
+ * Secret values are only inlined when the pod's owner said so (annotation
+ * kubelet-checkpoint/inline-secret-env: "true"): the kubelet publishes every
+ * static pod as a mirror pod as soon as the API answers
+ * (pkg/kubelet/pod/mirror_client.go, CreateMirrorPod copies the static pod's
+ * spec), so an inlined value would be readable by everyone who may get pods,
+ * land in etcd outside Secret encryption at rest and in audit logs. Without
+ * the annotation such a pod is not checkpointable.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "k8s_validate.h"
+#include "render.h"
 #include "render_int.h"
 
 struct env_ctx {
 	const char *path; /* container field path */
 	const char *ns;
 	const struct kc_objects *objs;
+	bool inline_secrets; /* the parent carries RENDER_INLINE_SECRET_ENV: "true" */
 };
+
+/* A Secret referenced from the environment of a pod whose owner did not allow it. */
+static kc_code secret_env_refused(const char *field, struct kc_error *err)
+{
+	return kc_fail(
+	    err, KC_ENOTCHECKPOINTABLE,
+	    "%s: a Secret value in the environment would be written into the "
+	    "manifest and published by the kubelet in the mirror pod (readable by "
+	    "everyone who may get pods, stored outside Secret encryption); mount "
+	    "the Secret as a volume, or allow it with the annotation " RENDER_INLINE_SECRET_ENV
+	    ": \"true\" on the pod",
+	    field);
+}
 
 /* value with every '$' doubled, as a new JSON string. */
 static json_t *escaped_string(const unsigned char *s, size_t len)
@@ -91,9 +114,11 @@ static kc_code merge_env_from(const struct env_ctx *c, const json_t *source, jso
 	size_t i;
 	kc_code rc;
 
-	if (json_object_get(source, "secretRef") != NULL)
+	if (json_object_get(source, "secretRef") != NULL) {
+		if (!c->inline_secrets)
+			return secret_env_refused("secretRef", err);
 		kind = "Secret", field = "secretRef";
-	else if (json_object_get(source, "configMapRef") != NULL)
+	} else if (json_object_get(source, "configMapRef") != NULL)
 		kind = "ConfigMap", field = "configMapRef";
 	else
 		return kc_fail(err, KC_EINVAL, "needs secretRef or configMapRef");
@@ -180,9 +205,11 @@ static kc_code render_var(const struct env_ctx *c, const json_t *var, json_t *en
 
 	if (name == NULL)
 		return kc_fail(err, KC_EINVAL, "name: missing");
-	if ((ref = json_object_get(from, "secretKeyRef")) != NULL)
+	if ((ref = json_object_get(from, "secretKeyRef")) != NULL) {
+		if (!c->inline_secrets)
+			return secret_env_refused("valueFrom.secretKeyRef", err);
 		kind = "Secret", field = "secretKeyRef";
-	else if ((ref = json_object_get(from, "configMapKeyRef")) != NULL)
+	} else if ((ref = json_object_get(from, "configMapKeyRef")) != NULL)
 		kind = "ConfigMap", field = "configMapKeyRef";
 	else
 		return json_array_append(env, (json_t *)var) == 0
@@ -208,9 +235,9 @@ static kc_code render_var(const struct env_ctx *c, const json_t *var, json_t *en
 }
 
 kc_code render_env(json_t *container, const char *path, const char *ns,
-                   const struct kc_objects *objs, struct kc_error *err)
+                   const struct kc_objects *objs, bool inline_secrets, struct kc_error *err)
 {
-	struct env_ctx c = {.path = path, .ns = ns, .objs = objs};
+	struct env_ctx c = {.path = path, .ns = ns, .objs = objs, .inline_secrets = inline_secrets};
 	json_t *env_in = json_object_get(container, "env");
 	json_t *env_from = json_object_get(container, "envFrom"), *env, *var;
 	size_t i;

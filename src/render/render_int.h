@@ -57,11 +57,12 @@ bool rd_is_text(const unsigned char *s, size_t len);
 /*
  * Container rewrites, applied in place to a copy of a container; path is its
  * field path. render_env inlines valueFrom secret/configMap key refs and
- * expands envFrom. render_ports rewrites named probe/lifecycle ports to
- * numbers and, on hostNetwork, removes ports.
+ * expands envFrom; a Secret reference is KC_ENOTCHECKPOINTABLE unless
+ * inline_secrets (the parent's RENDER_INLINE_SECRET_ENV annotation). render_ports rewrites named
+ * probe/lifecycle ports to numbers and, on hostNetwork, removes ports.
  */
 kc_code render_env(json_t *container, const char *path, const char *ns,
-                   const struct kc_objects *objs, struct kc_error *err);
+                   const struct kc_objects *objs, bool inline_secrets, struct kc_error *err);
 kc_code render_ports(json_t *container, const char *path, bool host_network, struct kc_error *err);
 
 /*

@@ -39,6 +39,8 @@ def proxy_pod():
         priorityClassName="system-node-critical", priority=2000001000)
     pod["metadata"]["labels"] = {"app": "agent", "controller-revision-hash": "abc",
                                  "pod-template-generation": "1"}
+    # Its owner allows the Secret value in env to be inlined (issue 9).
+    pod["metadata"]["annotations"]["kubelet-checkpoint/inline-secret-env"] = "true"
     return pod
 
 

@@ -15,7 +15,9 @@ references. Then the real binary must:
     in reverse order.
 Variants of the refused pods with the blocker removed (PVC -> emptyDir,
 deletionTimestamp dropped, phase Running) must render too: they carry the
-fixtures' envFrom, secretKeyRef and kube-api-access volumes.
+fixtures' envFrom, secretKeyRef and kube-api-access volumes. Those that take
+Secret values into env are refused (the mirror pod would publish them) until
+the pod carries kubelet-checkpoint/inline-secret-env: "true".
 YAML output is turned into JSON by the project's codec; when PyYAML is
 installed the same output is also read by it and must give the same objects.
 """
@@ -49,6 +51,19 @@ FORBIDDEN_SPEC_WORDS = ("secretKeyRef", "configMapKeyRef", "envFrom", "serviceAc
                         "\"secret\"", "\"configMap\"")
 DROPPED_SPEC_KEYS = ("nodeName", "nodeSelector", "affinity", "schedulingGates",
                      "ephemeralContainers", "resourceClaims", "serviceAccount")
+
+INLINE_SECRET_ENV = "kubelet-checkpoint/inline-secret-env"
+
+
+def uses_secret_env(pod):
+    """Whether a container takes a Secret value into its environment."""
+    for c in pod["spec"].get("initContainers", []) + pod["spec"]["containers"]:
+        if any("secretKeyRef" in (e.get("valueFrom") or {}) for e in c.get("env") or []):
+            return True
+        if any("secretRef" in e for e in c.get("envFrom") or []):
+            return True
+    return False
+
 
 try:
     import yaml  # optional: an independent YAML reader for the cross-check
@@ -217,10 +232,22 @@ class RenderFixtures(unittest.TestCase):
             name = [f for f in rs.fixture_files() if f.startswith(prefix)][0]
             return rs.annotate(rs.pods_of(rs.to_json(os.path.join(rs.FIXTURES, name)))[0])
 
+        def with_secret_env_allowed(tag, pod):
+            """Secret values in env: refused (issue 9) until the owner opts in."""
+            if not uses_secret_env(pod):
+                return pod
+            self.assert_refused(tag + "-secret-env", pod, rs.make_objects(pod),
+                                "inline-secret-env")
+            pod = copy.deepcopy(pod)
+            pod["metadata"]["annotations"][INLINE_SECRET_ENV] = "true"
+            return pod
+
         sap = load("17")
         sap["spec"]["volumes"] = [{"name": v["name"], "emptyDir": {}}
                                   if "persistentVolumeClaim" in v else v
                                   for v in sap["spec"]["volumes"]]
+        self.assertTrue(uses_secret_env(sap))
+        sap = with_secret_env_allowed("17-unblocked", sap)
         manifest, _ = self.assert_renders("17-unblocked", sap, rs.make_objects(sap))
         env = {e["name"]: e for c in manifest["spec"]["containers"] for e in c.get("env", [])}
         self.assertIn("ENV_FROM_CM", env)
@@ -234,6 +261,7 @@ class RenderFixtures(unittest.TestCase):
                                                 p["metadata"].pop("deletionTimestamp")))):
             pod = load(variant)
             edit(pod)
+            pod = with_secret_env_allowed(variant + "-unblocked", pod)
             manifest, src = self.assert_renders(variant + "-unblocked", pod, rs.make_objects(pod))
             text = json.dumps(manifest)
             self.assertNotIn("secretKeyRef", text)

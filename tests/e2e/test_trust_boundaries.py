@@ -3,6 +3,8 @@ checkpoint can make the agent do (issue 9), through the real binary.
 
 - Processes called "kubelet" that are not root's (or run a binary others can
   write) are never adopted: the agent keeps its own settings and keeps running.
+- A pod taking a Secret value into env is not checkpointable unless its owner
+  opted in (the mirror pod would publish the value); Secret volumes are fine.
 """
 import os
 import pwd
@@ -14,7 +16,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agent_env import AgentEnv, wait_for  # noqa: E402
+from agent_env import AgentEnv, annotated_pod, secret, wait_for  # noqa: E402
 
 # The impostors are sh: "kubelet -c LOOP --kubeconfig=... " (the loop keeps sh itself
 # running, so /proc/<pid>/exe stays the shell).
@@ -108,6 +110,41 @@ class FakeKubelets(unittest.TestCase):
         wait_for(lambda: any(c["state"] == "ok" for c in env.status()["checkpoints"]),
                  what="checkpoint of the host's pod")
         self.assertIsNone(env.proc.poll())
+
+
+class SecretEnv(unittest.TestCase):
+    def test_secret_env_needs_the_owners_opt_in(self):
+        with AgentEnv() as env:
+            env.api.add_object(secret("db", "kube-system", {"password": "hunter2"}))
+            spec = {"containers": [{"name": "c", "image": "registry.k8s.io/pause:3.9", "env": [
+                {"name": "PW", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]}]}
+            env.api.add_pod(annotated_pod("leaky", env.node, 11, **spec))
+            allowed = annotated_pod("allowed", env.node, 12, **spec)
+            allowed["metadata"]["annotations"]["kubelet-checkpoint/inline-secret-env"] = "true"
+            env.api.add_pod(allowed)
+            vol = annotated_pod("volume", env.node, 13, volumes=[
+                {"name": "db", "secret": {"secretName": "db"}}])
+            env.api.add_pod(vol)
+            env.start()
+
+            def states():
+                return {c["name"]: c for c in env.status()["checkpoints"]}
+            wait_for(lambda: len(states()) == 3, what="three pods in status")
+            wait_for(lambda: states()["allowed"]["state"] == "ok" and
+                     states()["volume"]["state"] == "ok", what="opted-in and volume pods ok")
+            leaky = states()["leaky"]
+            self.assertEqual(leaky["state"], "not-checkpointable", leaky)
+            self.assertIn("kubelet-checkpoint/inline-secret-env", leaky["reason"])
+            self.assertIn("mirror pod", leaky["reason"])
+            # The outage: only the two others are bridged, and no file anywhere holds
+            # the value in a manifest of the leaky pod.
+            env.api.fault("down")
+            wait_for(lambda: len(env.bridge_files()) == 2, timeout=30, what="two bridges")
+            self.assertEqual(sorted(env.bridge_files()),
+                             ["kubelet-checkpoint_kube-system_allowed.yaml",
+                              "kubelet-checkpoint_kube-system_volume.yaml"])
+            with open(os.path.join(env.manifests, env.bridge_files()[1])) as f:
+                self.assertNotIn("hunter2", f.read())
 
 
 def make_annotated(node):

@@ -38,6 +38,25 @@ static void render_fails(json_t *pod, struct kc_objects *objs, kc_code code, con
 	tp_assert_msg(err.msg, needle);
 }
 
+/*
+ * Secret values in env reach the API in the mirror pod: refused until the
+ * pod's owner sets kubelet-checkpoint/inline-secret-env to exactly "true".
+ */
+static void secret_env_needs_opt_in(json_t *pod, struct kc_objects *objs, const char *field)
+{
+	json_t *ann = tp_get(pod, "metadata annotations");
+
+	render_fails(pod, objs, KC_ENOTCHECKPOINTABLE, field);
+	render_fails(pod, objs, KC_ENOTCHECKPOINTABLE,
+	             "kubelet-checkpoint/inline-secret-env: \"true\"");
+	render_fails(pod, objs, KC_ENOTCHECKPOINTABLE, "mirror pod");
+	json_object_set_new(ann, "kubelet-checkpoint/inline-secret-env", json_string("True"));
+	render_fails(pod, objs, KC_ENOTCHECKPOINTABLE, field);
+	json_object_set_new(ann, "kubelet-checkpoint/inline-secret-env", json_true());
+	render_fails(pod, objs, KC_ENOTCHECKPOINTABLE, field);
+	json_object_set_new(ann, "kubelet-checkpoint/inline-secret-env", json_string("true"));
+}
+
 static void test_metadata(void **state)
 {
 	json_t *pod = tp_pod(), *m = render_ok(pod, NULL);
@@ -324,6 +343,8 @@ static void test_env_key_refs(void **state)
 	            "{\"name\":\"NODE\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":"
 	            "\"spec.nodeName\"}}},"
 	            "{\"name\":\"PLAIN\",\"value\":\"$(KEY)\"}]"));
+	secret_env_needs_opt_in(
+	    pod, objs, "spec.containers[0].env[0]: valueFrom.secretKeyRef: a Secret value");
 	m = render_ok(pod, objs);
 	env = tp_get(m, "spec containers 0 env");
 	assert_int_equal(json_array_size(env), 4);
@@ -368,6 +389,8 @@ static void test_env_from(void **state)
 	                            "{\"secretRef\":{\"name\":\"absent\",\"optional\":true}}]"));
 	json_object_set_new(tp_container(pod, 0), "env",
 	                    tp_json("[{\"name\":\"A\",\"value\":\"explicit $(C)\"}]"));
+	secret_env_needs_opt_in(pod, objs,
+	                        "spec.containers[0].envFrom[1]: secretRef: a Secret value");
 	m = render_ok(pod, objs);
 	assert_null(tp_get(m, "spec containers 0 envFrom"));
 	env = tp_get(m, "spec containers 0 env");
@@ -384,6 +407,28 @@ static void test_env_from(void **state)
 	                      tp_json("{\"secretRef\":{\"name\":\"absent\"}}"));
 	render_fails(pod, objs, KC_ENOTFOUND,
 	             "spec.containers[0].envFrom[4]: secretRef: Secret kube-system/absent");
+	json_decref(pod);
+	kc_objects_free(objs);
+}
+
+/* ConfigMap values and Secret volumes stay supported without the opt-in. */
+static void test_configmap_env_and_secret_volume_need_no_opt_in(void **state)
+{
+	struct kc_objects *objs = tp_objects("[" SECRET_TLS "," CM_CONF "]");
+	json_t *pod = tp_pod(), *m;
+
+	json_object_set_new(
+	    tp_container(pod, 0), "env",
+	    tp_json("[{\"name\":\"PRICE\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"conf\","
+	            "\"key\":\"b\"}}}]"));
+	json_object_set_new(tp_container(pod, 0), "envFrom",
+	                    tp_json("[{\"configMapRef\":{\"name\":\"conf\"}}]"));
+	json_object_set_new(json_object_get(pod, "spec"), "volumes",
+	                    tp_json("[{\"name\":\"tls\",\"secret\":{\"secretName\":\"tls\"}}]"));
+	m = render_ok(pod, objs);
+	assert_string_equal(json_string_value(tp_get(m, "spec containers 0 env 2 name")), "PRICE");
+	assert_non_null(tp_get(m, "spec volumes 0 hostPath"));
+	json_decref(m);
 	json_decref(pod);
 	kc_objects_free(objs);
 }
@@ -692,6 +737,7 @@ int main(void)
 	    cmocka_unit_test(test_kube_api_access),
 	    cmocka_unit_test(test_env_key_refs),
 	    cmocka_unit_test(test_env_from),
+	    cmocka_unit_test(test_configmap_env_and_secret_volume_need_no_opt_in),
 	    cmocka_unit_test(test_init_containers_and_sidecars),
 	    cmocka_unit_test(test_host_network_ports),
 	    cmocka_unit_test(test_hostile_identity),
