@@ -23,6 +23,11 @@
  * came from, so run can log what it chose and why. Loading depends only on
  * argv and what it reads (the files, the proc root, the host name): SIGHUP
  * reload is the same call again, and a failed load leaves nothing behind.
+ *
+ * The kubelet is looked for only when a setting is left to it; when the
+ * kubeconfig, the node name or the kubelet config would then come from the
+ * defaults because no kubelet runs, kubelet_missing says so and the agent
+ * waits for the kubelet (agent_wait.h) rather than guess the node's identity.
  */
 #ifndef KC_AGENT_CONFIG_H
 #define KC_AGENT_CONFIG_H
@@ -89,7 +94,9 @@ struct agent_strlist {
 };
 
 struct agent_config {
-	char *config_file; /* --config, or NULL */
+	char *config_file;    /* --config or --optional-config, or NULL */
+	bool config_optional; /* --optional-config: a missing file is no error */
+	bool config_missing;  /* ... and it was missing: the defaults apply */
 
 	char *kubeconfig;
 	char *node_name;
@@ -120,6 +127,9 @@ struct agent_config {
 	bool kubelet_cgroups_per_qos;
 	/* The kubelet config could not be read for these (logged at start), or "". */
 	char kubelet_config_problem[KC_ERROR_MSG_MAX];
+	/* A kubelet was needed (kubeconfig, node name or kubelet config not given)
+	 * and none was found: the values are defaults the agent must not use yet. */
+	bool kubelet_missing;
 	enum agent_source source[AGENT_SETTING_COUNT];
 };
 

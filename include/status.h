@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -52,6 +53,16 @@ struct status_snapshot {
 	size_t nbridge_manifests;
 	const char *last_error; /* NULL: null */
 	time_t last_error_time;
+	/* What the agent waits for (agent.waitingFor, agent.waitingDetail):
+	 * "kubelet", "kubeconfig", "staticPodPath"; NULL: nothing -> null. */
+	const char *waiting_for;
+	const char *waiting_detail;
+	pid_t kubelet_pid; /* agent.kubeletPid; 0: none found -> null */
+	/* agent.reload: answers to SIGHUP, for `kubelet-checkpoint reload`. */
+	uint64_t reloads; /* 0: none yet (the key is left out) */
+	bool reload_ok;
+	const char *reload_error; /* NULL: null */
+	time_t reload_time;
 };
 
 kc_code status_build(const struct status_snapshot *s, json_t **out, struct kc_error *err);

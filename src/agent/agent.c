@@ -7,9 +7,16 @@
  * something changed or when the decision said its output could change; at
  * rest the process sleeps. SIGTERM/SIGINT
  * end the loop between passes (bridge manifests stay: the kubelet may need
- * them); SIGHUP reloads the configuration and rebuilds state from disk.
+ * them); SIGHUP reloads the configuration and rebuilds state from disk, and
+ * the answer (taken or rejected) goes into the status file, where
+ * `kubelet-checkpoint reload` (the unit's ExecReload) waits for it.
+ *
+ * Before the loop, the agent waits for its prerequisites (agent_wait.c: the
+ * kubelet, its kubeconfig), retrying with backoff, answering signals and the
+ * watchdog meanwhile.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,8 +156,15 @@ static void reload(struct agent *a, int argc, char **argv)
 
 	a->reload = false;
 	notify_reloading(&a->notify, &err);
-	if (agent_config_load(argc, argv, NULL, &cfg, &err) != KC_OK) {
+	if (agent_config_load(argc, argv, NULL, &cfg, &err) == KC_OK && cfg->kubelet_missing) {
+		/* A kubelet restarting right now must not swap the node's identity for defaults. */
+		kc_fail(&err, KC_EAGAIN, "no kubelet process found, and its settings are needed");
+		agent_config_free(cfg);
+		cfg = NULL;
+	}
+	if (cfg == NULL) {
 		kc_log(KC_LOG_ERR, "reload failed, keeping the running configuration: %s", err.msg);
+		agent_reload_answer(a, &err);
 		notify_ready(&a->notify, &err);
 		return;
 	}
@@ -167,6 +181,7 @@ static void reload(struct agent *a, int argc, char **argv)
 	a->reach.reachable_after_ms = (int64_t)cfg->reachable_after * 1000;
 	if (sources_open(a, &err) != KC_OK) {
 		kc_log(KC_LOG_ERR, "reload: %s; going back to the previous configuration", err.msg);
+		agent_reload_answer(a, &err);
 		sources_close(a);
 		a->cfg = old;
 		if (sources_open(a, &err) != KC_OK) {
@@ -175,6 +190,7 @@ static void reload(struct agent *a, int argc, char **argv)
 		}
 		agent_config_free(cfg);
 	} else {
+		agent_reload_answer(a, NULL);
 		agent_config_free(old);
 	}
 	a->dirty = true;
@@ -262,13 +278,92 @@ static kc_code loop(struct agent *a, int argc, char **argv, struct kc_error *err
 		now = kc_clock_ms();
 		if (a->dirty || now >= a->next_pass_ms)
 			turn(a, now);
+		if (a->fatal) {
+			*err = a->last_error;
+			return err->code;
+		}
 		kick_watchdog(a, now);
 		kc_log_flush_repeats(false);
 	}
 	return KC_OK;
 }
 
-static kc_code agent_start(struct agent *a, struct kc_error *err)
+/* SIGHUP while waiting: the new configuration replaces the old one if it loads. */
+static void reload_waiting(struct agent *a, int argc, char **argv)
+{
+	struct agent_config *cfg = NULL;
+	struct kc_error err;
+
+	a->reload = false;
+	notify_reloading(&a->notify, &err);
+	if (agent_config_load(argc, argv, NULL, &cfg, &err) != KC_OK) {
+		kc_log(KC_LOG_ERR, "reload failed, keeping the running configuration: %s", err.msg);
+		agent_reload_answer(a, &err);
+	} else {
+		kc_log(KC_LOG_NOTICE, "reloading configuration");
+		agent_config_log(cfg);
+		agent_config_free(a->cfg);
+		a->cfg = cfg;
+		a->reach.unreachable_after_ms = (int64_t)cfg->unreachable_after * 1000;
+		a->reach.reachable_after_ms = (int64_t)cfg->reachable_after * 1000;
+		agent_reload_answer(a, NULL);
+	}
+	notify_ready(&a->notify, &err);
+}
+
+/* Sleep until due_ms, answering signals and the watchdog; false: stop or reload. */
+static bool sleep_until(struct agent *a, int64_t due_ms)
+{
+	struct pollfd pfd = {.fd = a->sigfd, .events = POLLIN};
+	int64_t now;
+
+	while (!a->stop && !a->reload && (now = kc_clock_ms()) < due_ms) {
+		a->next_pass_ms = due_ms;
+		if (poll(&pfd, 1, wait_ms(a, now)) > 0)
+			handle_signals(a);
+		kick_watchdog(a, kc_clock_ms());
+	}
+	return !a->stop && !a->reload;
+}
+
+/*
+ * The kubelet and its kubeconfig, retried with backoff (1 s doubling to 10 s:
+ * discovery is one scan of /proc, the kubeconfig one stat). A new kubelet is
+ * looked for by loading the configuration again, exactly as at start.
+ */
+static kc_code wait_prerequisites(struct agent *a, int argc, char **argv, struct kc_error *err)
+{
+	struct agent_config *cfg;
+	int64_t backoff = 1000;
+	char detail[sizeof(a->waiting_detail)];
+	enum agent_wait w;
+
+	for (;;) {
+		w = agent_wait_missing(a->cfg, detail, sizeof(detail));
+		agent_wait_set(a, w, detail, kc_clock_ms());
+		if (w == AGENT_WAIT_NONE || a->stop)
+			return KC_OK;
+		agent_report(a);
+		if (!sleep_until(a, kc_clock_ms() + backoff)) {
+			if (a->stop)
+				return KC_OK;
+			reload_waiting(a, argc, argv);
+			backoff = 1000;
+			continue;
+		}
+		backoff = backoff * 2 > 10000 ? 10000 : backoff * 2;
+		if (w != AGENT_WAIT_KUBELET)
+			continue;
+		if (agent_config_load(argc, argv, NULL, &cfg, err) != KC_OK)
+			return kc_error_prefix(err, "looking for the kubelet again");
+		agent_config_free(a->cfg);
+		a->cfg = cfg;
+		if (!cfg->kubelet_missing)
+			agent_config_log(cfg);
+	}
+}
+
+static kc_code agent_start(struct agent *a, int argc, char **argv, struct kc_error *err)
 {
 	kc_code rc;
 
@@ -285,6 +380,9 @@ static kc_code agent_start(struct agent *a, struct kc_error *err)
 		kc_log(KC_LOG_WARNING, "systemd notification disabled: %s", err->msg);
 	if ((rc = open_signals(a, err)) != KC_OK)
 		return rc;
+	if ((rc = wait_prerequisites(a, argc, argv, err)) != KC_OK || a->stop)
+		return rc;
+	a->next_pass_ms = 0;
 	return sources_open(a, err);
 }
 
@@ -313,7 +411,7 @@ int agent_main(int argc, char **argv)
 		return 1;
 	}
 	agent_config_log(a.cfg);
-	if ((rc = agent_start(&a, &err)) == KC_OK)
+	if ((rc = agent_start(&a, argc, argv, &err)) == KC_OK)
 		rc = loop(&a, argc, argv, &err);
 	if (rc != KC_OK)
 		kc_log(KC_LOG_ERR, "%s", err.msg);

@@ -186,6 +186,7 @@ static const struct setting_def settings[AGENT_SETTING_COUNT] = {
 /* getopt_long values of the options that are not settings. */
 enum {
 	OPT_CONFIG = 1000,
+	OPT_OPTIONAL_CONFIG,
 	OPT_SETTING_BASE = 2000, /* + enum agent_setting */
 };
 
@@ -587,7 +588,16 @@ static kc_code read_config_file(struct agent_config *cfg, struct kc_error *err)
 
 	kc_buf_init(&buf, AGENT_CONFIG_FILE_MAX);
 	if ((rc = kc_buf_read_file(&buf, cfg->config_file, err)) != KC_OK) {
-		kc_error_prefix(err, "--config");
+		/*
+		 * --optional-config: the packaged conffile deleted by the admin is
+		 * the admin's choice (Debian policy 10.7.3), not an error: defaults.
+		 */
+		if (rc == KC_ENOTFOUND && cfg->config_optional) {
+			cfg->config_missing = true;
+			rc = KC_OK;
+			goto out;
+		}
+		kc_error_prefix(err, cfg->config_optional ? "--optional-config" : "--config");
 		goto out;
 	}
 	if ((rc = doc_parse(buf.data != NULL ? buf.data : "", buf.len, cfg->config_file, &docs,
@@ -638,6 +648,8 @@ static void build_long_options(struct option *opts)
 		opts[i] = (struct option){settings[i].flag, required_argument, NULL,
 		                          OPT_SETTING_BASE + (int)i};
 	opts[i++] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
+	opts[i++] =
+	    (struct option){"optional-config", required_argument, NULL, OPT_OPTIONAL_CONFIG};
 	opts[i] = (struct option){NULL, 0, NULL, 0};
 }
 
@@ -659,6 +671,8 @@ static const char *long_option_name(int val)
 {
 	if (val == OPT_CONFIG)
 		return "config";
+	if (val == OPT_OPTIONAL_CONFIG)
+		return "optional-config";
 	if (val >= OPT_SETTING_BASE && val < OPT_SETTING_BASE + AGENT_SETTING_COUNT)
 		return settings[val - OPT_SETTING_BASE].flag;
 	return NULL;
@@ -667,7 +681,7 @@ static const char *long_option_name(int val)
 static kc_code parse_flags(int argc, char *const argv[], struct agent_config *cfg,
                            struct kc_error *err)
 {
-	struct option opts[AGENT_SETTING_COUNT + 2];
+	struct option opts[AGENT_SETTING_COUNT + 3];
 	const char *token, *name;
 	char *cwd;
 	int c, at;
@@ -695,11 +709,13 @@ static kc_code parse_flags(int argc, char *const argv[], struct agent_config *cf
 			if ((rc = set_from_flag(cfg, &settings[c - OPT_SETTING_BASE], optarg, cwd,
 			                        err)) != KC_OK)
 				break;
-		} else if (c == OPT_CONFIG) {
+		} else if (c == OPT_CONFIG || c == OPT_OPTIONAL_CONFIG) {
 			free(cfg->config_file);
 			cfg->config_file = NULL;
+			cfg->config_optional = c == OPT_OPTIONAL_CONFIG;
 			if (optarg[0] == '\0') {
-				rc = kc_fail(err, KC_EINVAL, "--config: must not be empty");
+				rc = kc_fail(err, KC_EINVAL, "--%s: must not be empty",
+				             long_option_name(c));
 				break;
 			}
 			if ((rc = kc_path_join(cwd, optarg, &cfg->config_file, err)) != KC_OK)
@@ -948,6 +964,14 @@ static kc_code resolve_from_kubelet(struct agent_config *cfg, const struct agent
 	    KC_OK)
 		return kc_error_prefix(err, "looking for the kubelet");
 	cfg->kubelet_pid = ki.pid;
+	/*
+	 * The node's identity (kubeconfig, node name) or the kubelet config would
+	 * be guessed from defaults: the agent must wait for the kubelet instead
+	 * (agent_wait.c). The defaults below still fill the config, so status and
+	 * the log can name what is unknown.
+	 */
+	cfg->kubelet_missing = ki.pid == 0 && (cfg->kubeconfig == NULL || cfg->node_name == NULL ||
+	                                       cfg->kubelet_config == NULL);
 	if (ki.pid == 0)
 		kc_log(KC_LOG_WARNING, "config: no trustworthy kubelet found (%s)", ki.why_none);
 
@@ -1041,7 +1065,12 @@ void agent_config_log(const struct agent_config *cfg)
 	char value[1024];
 	size_t i;
 
-	if (cfg->config_file != NULL)
+	if (cfg->config_missing)
+		kc_log(KC_LOG_NOTICE,
+		       "config: %s does not exist: running with the defaults (a deleted "
+		       "configuration file is the admin's choice)",
+		       cfg->config_file);
+	else if (cfg->config_file != NULL)
 		kc_log(KC_LOG_INFO, "config: reading settings from %s", cfg->config_file);
 	if (cfg->kubelet_pid != 0)
 		kc_log(KC_LOG_INFO, "config: running kubelet is pid %ld", (long)cfg->kubelet_pid);
@@ -1070,7 +1099,8 @@ void agent_config_print_usage(FILE *f)
 
 	fputs("usage: kubelet-checkpoint run [--config FILE] [flags]\n"
 	      "Every flag is also a camelCase key of the YAML --config file; flags win.\n"
-	      "  --config FILE                YAML file of settings\n",
+	      "  --config FILE                YAML file of settings\n"
+	      "  --optional-config FILE      the same, but a missing FILE means the defaults\n",
 	      f);
 	for (i = 0; i < AGENT_SETTING_COUNT; i++) {
 		snprintf(flag, sizeof(flag), "--%s %s", settings[i].flag, settings[i].arg);

@@ -5,8 +5,11 @@
  * volumes were laid at checkpoint time), remove unwanted ones of ours, and
  * only then drop the volumes and checkpoints that expired.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent_int.h"
 #include "flag_file.h"
@@ -71,6 +74,58 @@ static const struct local_pods *scan_local(struct agent *a, const struct reach_v
 	return &a->local;
 }
 
+/* What the status shows while the staticPodPath cannot be used (the log says it once). */
+static void wait_static_dir(struct agent *a, const char *why)
+{
+	if (a->waiting != AGENT_WAIT_STATIC_POD_PATH) {
+		a->waiting = AGENT_WAIT_STATIC_POD_PATH;
+		a->waiting_since_ms = kc_clock_ms();
+	}
+	snprintf(a->waiting_detail, sizeof(a->waiting_detail), "%s", why);
+}
+
+/*
+ * Under the unit's ProtectSystem=strict only the ReadWritePaths that existed
+ * when the service started are writable: systemd bind-mounts them then. A
+ * staticPodPath created or replaced later outside them (kubeadm init/join
+ * after the package; a directory swapped for a new one) is read-only inside
+ * the service for as long as it runs, and no bridge could ever be written.
+ * Only systemd can mend that, by building the mount namespace again, so the
+ * agent exits (Restart=always starts it in a new one). Read-only at the first
+ * look after start is another case: the namespace is new, a restart cannot
+ * help (a path outside ReadWritePaths, a read-only mount): the agent stays,
+ * waits, and says how to fix it. A directory that goes read-only while the
+ * agent uses it (a remount) is a disk fault the writes report; not looked at
+ * here.
+ */
+static bool writable_here(struct agent *a)
+{
+	struct kc_error err;
+
+	if (access(a->cfg->static_pod_path, W_OK) == 0 || errno != EROFS)
+		return true;
+	if (a->static_dir_moved) {
+		kc_fail(&err, KC_EIO,
+		        "staticPodPath %s is read-only inside this service: it was created or "
+		        "replaced after the service started, outside the writable paths of its "
+		        "mount namespace; exiting so that systemd starts the agent in a new one",
+		        a->cfg->static_pod_path);
+		kc_log(KC_LOG_ERR, "%s", err.msg);
+		agent_note_error(a, &err);
+		a->fatal = true;
+		return false;
+	}
+	snprintf(err.msg, sizeof(err.msg),
+	         "%s is read-only for this service (give it to ReadWritePaths= in a drop-in: "
+	         "systemctl edit kubelet-checkpoint)",
+	         a->cfg->static_pod_path);
+	if (!a->waiting_logged)
+		kc_log(KC_LOG_ERR, "staticPodPath not usable, waiting for it: %s", err.msg);
+	a->waiting_logged = true;
+	wait_static_dir(a, err.msg);
+	return false;
+}
+
 /*
  * The staticPodPath is opened afresh at every pass: a directory removed,
  * renamed away or replaced under us must never be written through the fd of
@@ -80,20 +135,33 @@ static const struct local_pods *scan_local(struct agent *a, const struct reach_v
 static bool bridge_ready(struct agent *a)
 {
 	struct bridge_dir *fresh = NULL;
-	bool appeared = a->bridge == NULL;
+	bool appeared = a->bridge == NULL, replaced = false;
 	struct kc_error err;
 	kc_code rc;
 
 	rc = bridge_dir_open(a->cfg->static_pod_path, &fresh, &err);
 	if (a->bridge != NULL) {
-		if (fresh == NULL || !bridge_dir_same(a->bridge, fresh))
+		if (fresh == NULL || !bridge_dir_same(a->bridge, fresh)) {
 			a->effects_dirty = true; /* another directory now: look again */
+			replaced = fresh != NULL;
+		}
 		bridge_dir_close(a->bridge);
 	}
 	a->bridge = fresh;
 	if (rc == KC_OK) {
 		size_t n = 0;
 
+		if (replaced)
+			a->static_dir_moved = true;
+		if (!appeared && !replaced)
+			return true;
+		if (!writable_here(a)) {
+			bridge_dir_close(a->bridge);
+			a->bridge = NULL; /* looked at again at the next pass */
+			return false;
+		}
+		if (a->waiting == AGENT_WAIT_STATIC_POD_PATH)
+			a->waiting = AGENT_WAIT_NONE;
 		if (!appeared)
 			return true;
 		a->effects_dirty = true;
@@ -103,10 +171,12 @@ static bool bridge_ready(struct agent *a)
 		a->waiting_logged = false;
 		return true;
 	}
+	a->static_dir_moved = true;
 	if (!a->waiting_logged)
 		kc_log(rc == KC_ENOTFOUND ? KC_LOG_WARNING : KC_LOG_ERR,
 		       "staticPodPath not usable, waiting for it: %s", err.msg);
 	a->waiting_logged = true;
+	wait_static_dir(a, err.msg);
 	return false;
 }
 

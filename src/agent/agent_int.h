@@ -32,6 +32,19 @@
 #include "render.h"
 #include "fs_watch.h"
 
+/*
+ * What the agent waits for before it can do its job, said in the log once
+ * (then rarely), in status (agent.waitingFor) and metrics
+ * (kubelet_checkpoint_waiting{for=...}). See agent_wait.c.
+ */
+enum agent_wait {
+	AGENT_WAIT_NONE = 0,
+	AGENT_WAIT_KUBELET,         /* its settings are needed and no kubelet runs */
+	AGENT_WAIT_KUBECONFIG,      /* the kubeconfig does not exist (before kubeadm join) */
+	AGENT_WAIT_STATIC_POD_PATH, /* missing, or read-only inside the service */
+	AGENT_WAIT_COUNT,
+};
+
 struct agent {
 	struct agent_config *cfg;
 	struct render_opts ropts; /* points into cfg */
@@ -52,7 +65,17 @@ struct agent {
 	bool stop;
 	bool reload;
 	bool ready_sent;
-	bool waiting_logged;           /* "staticPodPath does not exist" said once */
+	bool waiting_logged;      /* "staticPodPath does not exist" said once */
+	enum agent_wait waiting;  /* what the agent waits for now */
+	int64_t waiting_since_ms; /* since when */
+	int64_t waiting_said_ms;  /* when the log last said so */
+	char waiting_detail[KC_ERROR_MSG_MAX]; /* the path or reason, for status and the log */
+	bool static_dir_moved;    /* the staticPodPath was absent or replaced since start */
+	bool fatal;               /* end the loop with exit status 1 (last_error says why) */
+	uint64_t reloads;         /* reload requests answered (SIGHUP) */
+	bool reload_ok;           /* the last one took effect */
+	char reload_error[KC_ERROR_MSG_MAX];   /* why it did not */
+	time_t reload_wall;
 	bool verify_disk;              /* the checkpoint dir changed: verify its files */
 	bool effects_dirty;            /* the staticPodPath or a cached manifest changed */
 	uint64_t applied_sig;          /* the decision output last made true on disk */
@@ -95,6 +118,21 @@ int64_t agent_sync_turn(struct agent *a, int64_t now_ms);
 void agent_pass(struct agent *a, int64_t now_ms);
 /* Withdraw every bridge manifest of ours (the staticPodPath is changing). */
 void agent_withdraw_all(struct agent *a);
+
+/*
+ * agent_wait.c: the prerequisites. agent_wait_missing looks at the config:
+ * kubelet_missing, then a kubeconfig that does not exist. agent_wait_set
+ * records what the agent now waits for (NONE: nothing) and logs it once
+ * when it starts, every AGENT_WAIT_REMIND_MS while it lasts, and when it
+ * ends.
+ */
+#define AGENT_WAIT_REMIND_MS (10 * 60 * 1000)
+enum agent_wait agent_wait_missing(const struct agent_config *cfg, char *detail, size_t size);
+void agent_wait_set(struct agent *a, enum agent_wait w, const char *detail, int64_t now_ms);
+/* "kubelet", "kubeconfig", "staticPodPath": status value and metrics label. */
+const char *agent_wait_name(enum agent_wait w);
+/* Reload answered: ok, or why not (the running configuration stays). */
+void agent_reload_answer(struct agent *a, const struct kc_error *why);
 
 /* agent_report.c: status file, metrics file, systemd. */
 void agent_report(struct agent *a);

@@ -97,6 +97,13 @@ static void write_status(struct agent *a, struct status_checkpoint *cps, size_t 
 	s.nbridge_manifests = a->nbridge_files;
 	s.last_error = a->last_error.code != KC_OK ? a->last_error.msg : NULL;
 	s.last_error_time = a->last_error_time;
+	s.waiting_for = agent_wait_name(a->waiting);
+	s.waiting_detail = a->waiting != AGENT_WAIT_NONE ? a->waiting_detail : NULL;
+	s.kubelet_pid = a->cfg->kubelet_pid;
+	s.reloads = a->reloads;
+	s.reload_ok = a->reload_ok;
+	s.reload_error = a->reload_ok ? NULL : a->reload_error;
+	s.reload_time = a->reload_wall;
 	if (status_write(a->cfg->status_file, &s, &err) != KC_OK)
 		kc_log(KC_LOG_ERR, "status file: %s", err.msg);
 }
@@ -109,8 +116,11 @@ static void write_metrics(struct agent *a, const struct counts *c)
 
 	if (a->cfg->metrics_file == NULL)
 		return;
-	api_client_get_stats(a->api, &st);
+	memset(&st, 0, sizeof(st));
+	if (a->api != NULL) /* NULL while waiting for a prerequisite */
+		api_client_get_stats(a->api, &st);
 	memset(&m, 0, sizeof(m));
+	m.waiting_for = agent_wait_name(a->waiting);
 	m.version = KC_VERSION;
 	m.start_time = a->start_wall;
 	m.api = a->reach_logged == REACH_REACHABLE     ? METRICS_API_REACHABLE
@@ -142,10 +152,15 @@ static void tell_systemd(struct agent *a, const struct counts *c)
 
 	if (!notify_enabled(&a->notify))
 		return;
-	notify_status(&a->notify, &err,
-	              "API %s, bridge %s, %llu checkpoints (%llu corrupt), %zu active",
-	              reach_state_name(a->reach_logged), a->flag_on ? "enabled" : "disabled",
-	              (unsigned long long)c->ok, (unsigned long long)c->corrupt, a->nactive);
+	if (a->waiting != AGENT_WAIT_NONE)
+		notify_status(&a->notify, &err, "waiting for the %s: %s",
+		              agent_wait_name(a->waiting), a->waiting_detail);
+	else
+		notify_status(&a->notify, &err,
+		              "API %s, bridge %s, %llu checkpoints (%llu corrupt), %zu active",
+		              reach_state_name(a->reach_logged),
+		              a->flag_on ? "enabled" : "disabled", (unsigned long long)c->ok,
+		              (unsigned long long)c->corrupt, a->nactive);
 	if (!a->ready_sent && notify_ready(&a->notify, &err) == KC_OK)
 		a->ready_sent = true;
 }

@@ -190,6 +190,30 @@ static kc_code format_checkpoints(const struct metrics_snapshot *m, struct kc_bu
 	return sample_u64(out, "withdrawals_total", "", m->withdrawals_total, err);
 }
 
+/* One sample per prerequisite, 1 for the one waited for: alertable as "== 1 for 10m". */
+static kc_code format_waiting(const struct metrics_snapshot *m, struct kc_buf *out,
+                              struct kc_error *err)
+{
+	static const char *const what[] = {"kubelet", "kubeconfig", "staticPodPath"};
+	char labels[64];
+	kc_code rc;
+	size_t i;
+
+	if ((rc = family(out, "waiting", "gauge",
+	                 "1 while the agent waits for this prerequisite (the kubelet, its "
+	                 "kubeconfig, a usable staticPodPath) and does nothing else.",
+	                 err)))
+		return rc;
+	for (i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
+		snprintf(labels, sizeof(labels), "{for=\"%s\"}", what[i]);
+		if ((rc = sample_u64(out, "waiting", labels,
+		                     m->waiting_for != NULL && strcmp(m->waiting_for, what[i]) == 0,
+		                     err)))
+			return rc;
+	}
+	return KC_OK;
+}
+
 static kc_code format_last_error(const struct metrics_snapshot *m, struct kc_buf *out,
                                  struct kc_error *err)
 {
@@ -218,7 +242,7 @@ kc_code metrics_format(const struct metrics_snapshot *m, time_t now, struct kc_b
 	kc_code rc;
 
 	if ((rc = format_agent(m, out, err)) || (rc = format_api(m, now, out, err)) ||
-	    (rc = format_checkpoints(m, out, err)))
+	    (rc = format_checkpoints(m, out, err)) || (rc = format_waiting(m, out, err)))
 		return rc;
 	return format_last_error(m, out, err);
 }

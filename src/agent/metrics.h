@@ -43,6 +43,7 @@ struct metrics_snapshot {
 	uint64_t api_requests_ok;         /* API requests by result */
 	uint64_t api_requests_failure;    /* network, TLS, timeout, 5xx */
 	uint64_t api_requests_auth_error; /* 401 / 403 */
+	const char *waiting_for;          /* agent_wait_name(); NULL: not waiting */
 	const char *last_error_code;      /* kc_code_name(); NULL: no error so far */
 	const char *last_error_message;
 	time_t last_error_time;

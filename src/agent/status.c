@@ -37,6 +37,20 @@ static int set_time(json_t *obj, const char *key, time_t t)
 	return json_object_set_new(obj, key, json_string(buf));
 }
 
+static json_t *build_reload(const struct status_snapshot *s)
+{
+	json_t *o = json_object();
+
+	if (o == NULL ||
+	    json_object_set_new(o, "generation", json_integer((json_int_t)s->reloads)) != 0 ||
+	    json_object_set_new(o, "ok", json_boolean(s->reload_ok)) != 0 ||
+	    set_str(o, "error", s->reload_error) != 0 || set_time(o, "time", s->reload_time) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static json_t *build_agent(const struct status_snapshot *s)
 {
 	json_t *o = json_object();
@@ -47,7 +61,14 @@ static json_t *build_agent(const struct status_snapshot *s)
 	    (s->started != 0 && set_time(o, "started", s->started) != 0) ||
 	    (s->updated != 0 && set_time(o, "updated", s->updated) != 0) ||
 	    set_str(o, "lastError", s->last_error) != 0 ||
-	    set_time(o, "lastErrorTime", s->last_error != NULL ? s->last_error_time : 0) != 0) {
+	    set_time(o, "lastErrorTime", s->last_error != NULL ? s->last_error_time : 0) != 0 ||
+	    (s->agent_running &&
+	     (set_str(o, "waitingFor", s->waiting_for) != 0 ||
+	      set_str(o, "waitingDetail", s->waiting_detail) != 0 ||
+	      json_object_set_new(o, "kubeletPid",
+	                          s->kubelet_pid > 0 ? json_integer(s->kubelet_pid)
+	                                             : json_null()) != 0)) ||
+	    (s->reloads > 0 && json_object_set_new(o, "reload", build_reload(s)) != 0)) {
 		json_decref(o);
 		return NULL;
 	}

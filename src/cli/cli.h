@@ -11,5 +11,6 @@ int cmd_render(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_enable(int argc, char **argv);
 int cmd_disable(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
 
 #endif

@@ -437,6 +437,10 @@ static void print_text(const json_t *doc)
 		       json_is_true(json_object_get(json_object_get(doc, "statusFile"), "present"))
 		           ? " (status file is stale)"
 		           : "");
+	v = json_object_get(agent, "waitingFor");
+	if (json_is_string(v))
+		printf("waiting for:      the %s: %s\n", json_string_value(v),
+		       show(json_object_get(agent, "waitingDetail")));
 	printf("bridge flag:      %s (%s)\n",
 	       json_is_true(json_object_get(flag, "enabled")) ? "enabled" : "disabled (standby)",
 	       show(json_object_get(flag, "path")));

@@ -12,7 +12,7 @@ static const struct {
 	int (*fn)(int, char **);
 } commands[] = {
     {"run", cmd_run},       {"render", cmd_render},   {"status", cmd_status},
-    {"enable", cmd_enable}, {"disable", cmd_disable},
+    {"enable", cmd_enable}, {"disable", cmd_disable}, {"reload", cmd_reload},
 };
 
 static void usage(FILE *f)
@@ -22,6 +22,7 @@ static void usage(FILE *f)
 	    "       kubelet-checkpoint render   [-f FILE|-]... [--node-name N] [--state-dir D]\n"
 	    "       kubelet-checkpoint status   [--state-dir D] [--status-file F] [-o text|json]\n"
 	    "       kubelet-checkpoint enable | disable [--flag-file F]\n"
+	    "       kubelet-checkpoint reload   [--pid PID] [--status-file F] [--timeout S]\n"
 	    "       kubelet-checkpoint --version | --help\n"
 	    "\n"
 	    "Keeps verified checkpoints of annotated pods and bridges them as static pods\n"

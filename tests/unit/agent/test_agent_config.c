@@ -97,6 +97,53 @@ static void assert_src(const struct agent_config *cfg, enum agent_setting s, con
 		         agent_source_name(cfg->source[s]), want);
 }
 
+/* The node's identity given: no kubelet is needed, none is waited for. */
+static void test_identity_given_needs_no_kubelet(void **state)
+{
+	struct fixture *f = *state;
+	char *argv[] = {"run",
+	                "--kubeconfig",
+	                "/k.conf",
+	                "--node-name",
+	                "n1",
+	                "--kubelet-config",
+	                "/nonexistent/config.yaml",
+	                "--static-pod-path",
+	                "/m",
+	                NULL};
+	char *argv2[] = {"run", "--kubeconfig", "/k.conf", "--node-name", "n1", NULL};
+	struct agent_config *cfg = load_ok(f, ARGC(argv), argv);
+
+	assert_false(cfg->kubelet_missing);
+	agent_config_free(cfg);
+	cfg = load_ok(f, ARGC(argv2), argv2); /* the kubelet config would be a guess */
+	assert_true(cfg->kubelet_missing);
+	agent_config_free(cfg);
+}
+
+/* --optional-config: a deleted conffile means the defaults; --config: an error. */
+static void test_optional_config(void **state)
+{
+	struct fixture *f = *state;
+	char *missing = path_in(f, "deleted.yaml");
+	char *file = tu_put(f->dir, "agent.yaml", "gcGrace: 7\n");
+	char *argv[] = {"run", "--optional-config", missing, NULL};
+	char *argv2[] = {"run", "--optional-config", file, NULL};
+	char *argv3[] = {"run", "--config", missing, NULL};
+	struct agent_config *cfg = load_ok(f, ARGC(argv), argv);
+
+	assert_true(cfg->config_missing);
+	assert_int_equal(cfg->gc_grace, 60);
+	agent_config_free(cfg);
+	cfg = load_ok(f, ARGC(argv2), argv2);
+	assert_false(cfg->config_missing);
+	assert_int_equal(cfg->gc_grace, 7);
+	agent_config_free(cfg);
+	expect_error(f, ARGC(argv3), argv3, KC_ENOTFOUND, "--config");
+	free(missing);
+	free(file);
+}
+
 static void test_defaults_without_kubelet(void **state)
 {
 	struct fixture *f = *state;
@@ -104,6 +151,7 @@ static void test_defaults_without_kubelet(void **state)
 	struct agent_config *cfg = load_ok(f, ARGC(argv), argv);
 
 	assert_int_equal(cfg->kubelet_pid, 0);
+	assert_true(cfg->kubelet_missing); /* the agent waits for it (agent_wait.c) */
 	assert_null(cfg->config_file);
 	assert_string_equal(cfg->kubeconfig, "/etc/kubernetes/kubelet.conf");
 	assert_string_equal(cfg->node_name, "worker-7.example.com"); /* trimmed, lowercased */
@@ -755,6 +803,8 @@ int main(void)
 	    T(test_discovery_problems),
 	    T(test_help_usage_and_log),
 	    T(test_shipped_config_file),
+	    T(test_identity_given_needs_no_kubelet),
+	    T(test_optional_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,7 +100,24 @@ static void test_every_sample_has_help_and_type(void **state)
 		assert_int_equal(strncmp(line, "kubelet_checkpoint_", 19), 0);
 		samples++;
 	}
-	assert_int_equal(samples, 16);
+	assert_int_equal(samples, 19);
+	free(t);
+}
+
+/* One sample per prerequisite; only the one waited for is 1. */
+static void test_waiting(void **state)
+{
+	struct metrics_snapshot m = {.version = "0.1.0", .start_time = 1700000000};
+	char *t = format(&m, 1700000000);
+
+	assert_line(t, "kubelet_checkpoint_waiting{for=\"kubelet\"} 0");
+	assert_line(t, "kubelet_checkpoint_waiting{for=\"kubeconfig\"} 0");
+	assert_line(t, "kubelet_checkpoint_waiting{for=\"staticPodPath\"} 0");
+	free(t);
+	m.waiting_for = "kubeconfig";
+	t = format(&m, 1700000000);
+	assert_line(t, "kubelet_checkpoint_waiting{for=\"kubelet\"} 0");
+	assert_line(t, "kubelet_checkpoint_waiting{for=\"kubeconfig\"} 1");
 	free(t);
 }
 
@@ -265,6 +282,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_busy_snapshot),
 	    cmocka_unit_test(test_every_sample_has_help_and_type),
+	    cmocka_unit_test(test_waiting),
 	    cmocka_unit_test(test_unknown_values_are_absent),
 	    cmocka_unit_test(test_label_escaping),
 	    cmocka_unit_test(test_label_cut_at_character_boundary),

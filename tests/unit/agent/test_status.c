@@ -117,6 +117,42 @@ static void test_build_no_agent(void **state)
 	json_decref(doc);
 }
 
+/* What the agent waits for, and the verdict of the last reload (cmd_reload.c reads it). */
+static void test_build_waiting_and_reload(void **state)
+{
+	struct status_snapshot s = snapshot();
+	json_t *doc, *agent, *reload;
+
+	assert_int_equal(status_build(&s, &doc, NULL), KC_OK);
+	agent = json_object_get(doc, "agent");
+	assert_true(json_is_null(json_object_get(agent, "waitingFor")));
+	assert_true(json_is_null(json_object_get(agent, "kubeletPid")));
+	assert_null(json_object_get(agent, "reload"));
+	json_decref(doc);
+
+	s.waiting_for = "kubeconfig";
+	s.waiting_detail = "/etc/kubernetes/kubelet.conf does not exist yet";
+	s.kubelet_pid = 77;
+	s.reloads = 2;
+	s.reload_ok = false;
+	s.reload_error = "config.yaml: gcGrace: bad";
+	s.reload_time = 1767225660;
+	assert_int_equal(status_build(&s, &doc, NULL), KC_OK);
+	agent = json_object_get(doc, "agent");
+	assert_string_equal(json_string_value(json_object_get(agent, "waitingFor")), "kubeconfig");
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(agent, "waitingDetail")), "kubelet.conf"));
+	assert_int_equal(json_integer_value(json_object_get(agent, "kubeletPid")), 77);
+	reload = json_object_get(agent, "reload");
+	assert_int_equal(json_integer_value(json_object_get(reload, "generation")), 2);
+	assert_true(json_is_false(json_object_get(reload, "ok")));
+	assert_string_equal(json_string_value(json_object_get(reload, "error")),
+	                    "config.yaml: gcGrace: bad");
+	assert_string_equal(json_string_value(json_object_get(reload, "time")),
+	                    "2026-01-01T00:01:00Z");
+	json_decref(doc);
+}
+
 static void test_write_file(void **state)
 {
 	char *dir = tu_mkdtemp(), path[PATH_MAX];
@@ -211,6 +247,7 @@ int main(void)
 	    cmocka_unit_test(test_build_contract_keys),
 	    cmocka_unit_test(test_build_warnings),
 	    cmocka_unit_test(test_build_no_agent),
+	    cmocka_unit_test(test_build_waiting_and_reload),
 	    cmocka_unit_test(test_write_file),
 	    cmocka_unit_test(test_rfc3339),
 	    cmocka_unit_test(test_pid_is_agent),

@@ -1,0 +1,84 @@
+/*
+ * agent_wait.c: what the agent waits for before it can do its job, and how
+ * it says so.
+ *
+ * A node package is installed before the node is joined (kubeadm init/join
+ * writes /etc/kubernetes/kubelet.conf and the staticPodPath later) and the
+ * agent is started before the kubelet at boot (no After=kubelet.service on
+ * purpose). Neither is an error: exiting would make systemd restart the
+ * agent every RestartSec forever, several journal lines a cycle, and
+ * guessing the node's identity from defaults while no kubelet runs would
+ * adopt whatever is found there. So the agent waits, retrying with backoff,
+ * and says what for: once in the log when it starts, then every ten
+ * minutes, and once when it ends; all the while in status and metrics.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "agent_int.h"
+#include "kc_log.h"
+
+static const char *const wait_names[AGENT_WAIT_COUNT] = {
+    [AGENT_WAIT_NONE] = NULL,
+    [AGENT_WAIT_KUBELET] = "kubelet",
+    [AGENT_WAIT_KUBECONFIG] = "kubeconfig",
+    [AGENT_WAIT_STATIC_POD_PATH] = "staticPodPath",
+};
+
+const char *agent_wait_name(enum agent_wait w)
+{
+	return w > AGENT_WAIT_NONE && w < AGENT_WAIT_COUNT ? wait_names[w] : NULL;
+}
+
+enum agent_wait agent_wait_missing(const struct agent_config *cfg, char *detail, size_t size)
+{
+	struct stat st;
+
+	if (cfg->kubelet_missing) {
+		snprintf(detail, size,
+		         "no kubelet process found; its --kubeconfig, --hostname-override and "
+		         "--config are needed (or give kubeconfig, nodeName and kubeletConfig)");
+		return AGENT_WAIT_KUBELET;
+	}
+	if (stat(cfg->kubeconfig, &st) != 0 && errno == ENOENT) {
+		snprintf(detail, size, "%s does not exist yet (kubeadm init/join writes it)",
+		         cfg->kubeconfig);
+		return AGENT_WAIT_KUBECONFIG;
+	}
+	detail[0] = '\0';
+	return AGENT_WAIT_NONE;
+}
+
+void agent_wait_set(struct agent *a, enum agent_wait w, const char *detail, int64_t now_ms)
+{
+	if (w == a->waiting) {
+		if (w != AGENT_WAIT_NONE && now_ms - a->waiting_said_ms >= AGENT_WAIT_REMIND_MS) {
+			kc_log(KC_LOG_NOTICE, "still waiting for the %s (%lld min): %s",
+			       agent_wait_name(w),
+			       (long long)((now_ms - a->waiting_since_ms) / 60000), detail);
+			a->waiting_said_ms = now_ms;
+		}
+		snprintf(a->waiting_detail, sizeof(a->waiting_detail), "%s", detail);
+		return;
+	}
+	if (a->waiting != AGENT_WAIT_NONE)
+		kc_log(KC_LOG_NOTICE, "the %s is there: no longer waiting for it (%lld s)",
+		       agent_wait_name(a->waiting),
+		       (long long)((now_ms - a->waiting_since_ms) / 1000));
+	if (w != AGENT_WAIT_NONE)
+		kc_log(KC_LOG_WARNING, "waiting for the %s: %s", agent_wait_name(w), detail);
+	a->waiting = w;
+	a->waiting_since_ms = now_ms;
+	a->waiting_said_ms = now_ms;
+	snprintf(a->waiting_detail, sizeof(a->waiting_detail), "%s", detail);
+}
+
+void agent_reload_answer(struct agent *a, const struct kc_error *why)
+{
+	a->reloads++;
+	a->reload_ok = why == NULL;
+	a->reload_wall = time(NULL);
+	snprintf(a->reload_error, sizeof(a->reload_error), "%s", why != NULL ? why->msg : "");
+}

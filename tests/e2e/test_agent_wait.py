@@ -1,0 +1,150 @@
+"""test_agent_wait.py: the agent waits for what it needs instead of failing
+or guessing (issue 14 item 2, issue 9: discovery retried), and reload reports
+its verdict (issue 14 item 4).
+
+- No kubeconfig yet (a node before `kubeadm join`): the agent keeps running,
+  says once what it waits for, shows it in status and metrics, and picks the
+  file up when it appears, without a restart.
+- No kubelet while its settings are needed: the same, until a root-owned
+  `kubelet` process appears; then its flags are used.
+- `kubelet-checkpoint reload`: exit 0 when the new configuration is taken,
+  exit 1 with the reason when it is rejected (the running one stays).
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from agent_env import AgentEnv, annotated_pod, wait_for, BINARY  # noqa: E402
+
+NODE = "node-1"
+
+
+def status_agent(env):
+    return env.status()["agent"]
+
+
+def metrics(env):
+    try:
+        with open(env.metrics_file) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def reload(env, timeout=30):
+    return subprocess.run([BINARY, "reload", "--status-file", env.status_file, "--timeout", "20"],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def kubelet_running():
+    return subprocess.run(["pgrep", "-x", "kubelet"], capture_output=True).returncode == 0
+
+
+class WaitTest(unittest.TestCase):
+    def setUp(self):
+        self.env = AgentEnv(node=NODE)
+        self.api = self.env.api
+        self.pod = annotated_pod("p1", NODE, 1)
+        self.api.add_pods([self.pod])
+        self.extra_procs = []
+
+    def tearDown(self):
+        for p in self.extra_procs:
+            p.kill()
+            p.wait()
+        self.env.close()
+
+    def checkpointed(self):
+        return os.path.exists(self.env.checkpoint_path(self.pod["metadata"]["uid"]))
+
+    def test_waits_for_the_kubeconfig(self):
+        env = self.env
+        saved = env.kubeconfig + ".later"
+        os.rename(env.kubeconfig, saved)
+        env.start()
+        wait_for(lambda: "waiting for the kubeconfig" in env.log_text(), what="the wait logged")
+        wait_for(lambda: status_agent(env).get("waitingFor") == "kubeconfig",
+                 what="status says what the agent waits for")
+        self.assertIn(env.kubeconfig, status_agent(env)["waitingDetail"])
+        self.assertIn('kubelet_checkpoint_waiting{for="kubeconfig"} 1', metrics(env))
+        self.assertRegex(env.status_text(), r"waiting for: +the kubeconfig: ")
+        time.sleep(3)  # several retries: still one line, still running
+        self.assertIsNone(env.proc.poll(), "the agent exited instead of waiting")
+        self.assertEqual(env.log_text().count("waiting for the kubeconfig"), 1, env.log_text())
+        self.assertFalse(self.checkpointed())
+        os.rename(saved, env.kubeconfig)
+        wait_for(self.checkpointed, timeout=25, what="checkpoint once the kubeconfig is there")
+        self.assertIn("no longer waiting", env.log_text())
+        wait_for(lambda: status_agent(env).get("waitingFor") is None, what="status not waiting")
+        self.assertIn('kubelet_checkpoint_waiting{for="kubeconfig"} 0', metrics(env))
+        self.assertEqual(env.stop(), 0)
+
+    @unittest.skipIf(os.geteuid() != 0, "a kubelet stand-in must run as root")
+    @unittest.skipIf(kubelet_running(), "a kubelet runs on this machine")
+    @unittest.skipIf(shutil.which("cc") is None, "needs a C compiler")
+    def test_waits_for_the_kubelet(self):
+        env = self.env
+        args = env.args()
+        for flag in ("--kubeconfig", "--node-name"):  # left to the kubelet
+            i = args.index(flag)
+            del args[i:i + 2]
+        env.log = open(env.log_path, "a")
+        env.proc = subprocess.Popen(args, stdout=env.log, stderr=subprocess.STDOUT)
+        wait_for(lambda: "waiting for the kubelet" in env.log_text(), what="the wait logged")
+        wait_for(lambda: status_agent(env).get("waitingFor") == "kubelet", what="status")
+        self.assertIn('kubelet_checkpoint_waiting{for="kubelet"} 1', metrics(env))
+        time.sleep(2)
+        self.assertIsNone(env.proc.poll())
+        self.assertFalse(self.checkpointed(), "used default settings without a kubelet")
+        # A root-owned stand-in named kubelet, with the flags of a kubeadm node.
+        d = tempfile.mkdtemp(prefix="kc-kubelet-", dir=env.root)
+        src = os.path.join(d, "k.c")
+        with open(src, "w") as f:
+            f.write("#include <unistd.h>\nint main(void){for(;;)pause();}\n")
+        exe = os.path.join(d, "kubelet")
+        subprocess.run(["cc", "-o", exe, src], check=True)
+        os.chmod(exe, 0o755)
+        os.chmod(d, 0o755)
+        self.extra_procs.append(subprocess.Popen(
+            [exe, "--kubeconfig=%s" % env.kubeconfig, "--hostname-override=%s" % NODE,
+             "--config=%s" % env.kubelet_config]))
+        wait_for(self.checkpointed, timeout=25, what="checkpoint once the kubelet runs")
+        self.assertIn("no longer waiting", env.log_text())
+        self.assertEqual(env.stop(), 0)
+
+    def test_reload_reports_its_verdict(self):
+        env = self.env
+        conf = os.path.join(env.root, "agent.yaml")
+        with open(conf, "w") as f:
+            f.write("gcGrace: 5\n")
+        env.start(extra=["--config", conf])
+        wait_for(self.checkpointed, timeout=20, what="checkpoint")
+        p = reload(env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("reloaded", p.stdout)
+        with open(conf, "w") as f:
+            f.write("gcGrace: not-a-number\n")
+        p = reload(env)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("rejected", p.stderr)
+        self.assertIn("gcGrace", p.stderr)
+        self.assertIsNone(env.proc.poll(), "a rejected reload stopped the agent")
+        rl = status_agent(env)["reload"]
+        self.assertEqual((rl["generation"], rl["ok"]), (2, False))
+        with open(conf, "w") as f:
+            f.write("gcGrace: 6\n")
+        self.assertEqual(reload(env).returncode, 0)
+        # No agent: a clear failure, not a hang.
+        self.assertEqual(env.stop(), 0)
+        p = reload(env)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no running agent", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
