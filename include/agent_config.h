@@ -25,8 +25,8 @@
  * reload is the same call again, and a failed load leaves nothing behind.
  *
  * The kubelet is looked for only when a setting is left to it; when the
- * kubeconfig, the node name or the kubelet config would then come from the
- * defaults because no kubelet runs, kubelet_missing says so and the agent
+ * kubeconfig or the kubelet config would then come from the defaults
+ * because no kubelet runs, kubelet_missing says so and the agent
  * waits for the kubelet (agent_wait.h) rather than guess the node's identity.
  */
 #ifndef KC_AGENT_CONFIG_H
@@ -127,7 +127,7 @@ struct agent_config {
 	bool kubelet_cgroups_per_qos;
 	/* The kubelet config could not be read for these (logged at start), or "". */
 	char kubelet_config_problem[KC_ERROR_MSG_MAX];
-	/* A kubelet was needed (kubeconfig, node name or kubelet config not given)
+	/* A kubelet was needed (kubeconfig or kubelet config not given)
 	 * and none was found: the values are defaults the agent must not use yet. */
 	bool kubelet_missing;
 	enum agent_source source[AGENT_SETTING_COUNT];

@@ -965,13 +965,15 @@ static kc_code resolve_from_kubelet(struct agent_config *cfg, const struct agent
 		return kc_error_prefix(err, "looking for the kubelet");
 	cfg->kubelet_pid = ki.pid;
 	/*
-	 * The node's identity (kubeconfig, node name) or the kubelet config would
-	 * be guessed from defaults: the agent must wait for the kubelet instead
-	 * (agent_wait.c). The defaults below still fill the config, so status and
+	 * The kubeconfig (the node's credentials) or the kubelet config would be
+	 * guessed from defaults: the agent must wait for the kubelet instead
+	 * (agent_wait.c). The node name alone is not waited for: the host name
+	 * is the kubelet's own default, and the client certificate names the
+	 * node anyway. The defaults below still fill the config, so status and
 	 * the log can name what is unknown.
 	 */
-	cfg->kubelet_missing = ki.pid == 0 && (cfg->kubeconfig == NULL || cfg->node_name == NULL ||
-	                                       cfg->kubelet_config == NULL);
+	cfg->kubelet_missing =
+	    ki.pid == 0 && (cfg->kubeconfig == NULL || cfg->kubelet_config == NULL);
 	if (ki.pid == 0)
 		kc_log(KC_LOG_WARNING, "config: no trustworthy kubelet found (%s)", ki.why_none);
 

@@ -38,8 +38,8 @@ enum agent_wait agent_wait_missing(const struct agent_config *cfg, char *detail,
 
 	if (cfg->kubelet_missing) {
 		snprintf(detail, size,
-		         "no kubelet process found; its --kubeconfig, --hostname-override and "
-		         "--config are needed (or give kubeconfig, nodeName and kubeletConfig)");
+		         "no kubelet process found; its --kubeconfig and --config are needed "
+		         "(or give kubeconfig and kubeletConfig)");
 		return AGENT_WAIT_KUBELET;
 	}
 	if (stat(cfg->kubeconfig, &st) != 0 && errno == ENOENT) {

@@ -112,12 +112,18 @@ static void test_identity_given_needs_no_kubelet(void **state)
 	                "/m",
 	                NULL};
 	char *argv2[] = {"run", "--kubeconfig", "/k.conf", "--node-name", "n1", NULL};
+	char *argv3[] = {"run",      "--kubeconfig",      "/k.conf", "--kubelet-config",
+	                 "/kc.yaml", "--static-pod-path", "/m",      NULL};
 	struct agent_config *cfg = load_ok(f, ARGC(argv), argv);
 
 	assert_false(cfg->kubelet_missing);
 	agent_config_free(cfg);
 	cfg = load_ok(f, ARGC(argv2), argv2); /* the kubelet config would be a guess */
 	assert_true(cfg->kubelet_missing);
+	agent_config_free(cfg);
+	cfg = load_ok(f, ARGC(argv3), argv3); /* the host name, as the kubelet's own default */
+	assert_false(cfg->kubelet_missing);
+	assert_src(cfg, AGENT_NODE_NAME, "host name");
 	agent_config_free(cfg);
 }
 
