@@ -456,7 +456,21 @@ static void load_one(struct agent *a, const struct ckpt_entry *e)
 		kc_log(KC_LOG_ERR, "checkpoint %s: %s", e->uid, err.msg);
 		return;
 	}
-	if (cache_manifest(a, r, c.pod, c.index, &err) != KC_OK) {
+	/*
+	 * The file may predate the configuration (narrowed --namespace or
+	 * --annotation, a renamed node) or come from another node's state dir:
+	 * what it holds is eligible under the configuration in force, or it is
+	 * never activated. This holds with the API down, when nothing else
+	 * would say so.
+	 */
+	if (render_check_eligible(c.pod, &a->ropts, &err) != KC_OK) {
+		kc_error_prefix(&err, "not eligible under the current configuration (never "
+		                      "activated)");
+		r->not_checkpointable = true;
+		parent_rec_set_problem(r, err.msg);
+		kc_log(KC_LOG_WARNING, "checkpoint %s/%s (%s): %s", e->namespace, e->name, e->uid,
+		       err.msg);
+	} else if (cache_manifest(a, r, c.pod, c.index, &err) != KC_OK) {
 		r->not_checkpointable = true;
 		parent_rec_set_problem(r, err.msg);
 		kc_log(KC_LOG_WARNING, "checkpoint %s/%s (%s) no longer renders: %s", e->namespace,

@@ -298,6 +298,14 @@ static kc_code merge_rows(struct gathered *g, struct kc_error *err)
 		r->name = e->name;
 		r->state = e->state == CKPT_OK ? "ok" : "corrupt";
 		r->reason = e->reason;
+		/*
+		 * A sound file the live agent will not activate (not eligible under
+		 * its configuration: another node, a namespace no longer allowed)
+		 * is shown as the agent sees it, with its reason.
+		 */
+		if (e->state == CKPT_OK && a != NULL && json_str(a, "state") != NULL &&
+		    strcmp(json_str(a, "state"), "not-checkpointable") == 0)
+			r->state = "not-checkpointable";
 		if (r->reason == NULL && a != NULL && json_str(a, "state") != NULL &&
 		    strcmp(json_str(a, "state"), r->state) == 0)
 			r->reason = json_str(a, "reason");

@@ -5,6 +5,10 @@ checkpoint can make the agent do (issue 9), through the real binary.
   write) are never adopted: the agent keeps its own settings and keeps running.
 - A pod taking a Secret value into env is not checkpointable unless its owner
   opted in (the mirror pod would publish the value); Secret volumes are fine.
+- Checkpoints on disk are re-checked against the configuration in force when
+  they are loaded, also with the API down: a narrowed --namespace or a
+  checkpoint copied from another node's state dir is never activated (and a
+  bridge of it written earlier is withdrawn); status says why.
 """
 import os
 import pwd
@@ -16,27 +20,61 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agent_env import AgentEnv, annotated_pod, secret, wait_for  # noqa: E402
+from agent_env import AgentEnv, annotated_pod, secret, uid_of, wait_for  # noqa: E402
 
 # The impostors are sh: "kubelet -c LOOP --kubeconfig=... " (the loop keeps sh itself
 # running, so /proc/<pid>/exe stays the shell).
 SHELL = os.path.realpath("/bin/sh")
 SLEEPER = "while :; do sleep 600; done"
 
+# Runs as pid 1 of a fresh PID namespace (with its own /proc): starts the impostors,
+# waits until they are "kubelet" processes, then becomes the agent. A kubelet running
+# on the test machine (other tests start real ones) is thereby out of sight.
+NAMESPACE_INIT = r"""
+import os, pwd, subprocess, sys, time
+shell, writable, root = sys.argv[1:4]
+agent = sys.argv[sys.argv.index("--") + 1:]
 
-def drop_to_nobody():
-    nobody = pwd.getpwnam("nobody")
+def nobody():
+    pw = pwd.getpwnam("nobody")
     os.setgroups([])
-    os.setgid(nobody.pw_gid)
-    os.setuid(nobody.pw_uid)
+    os.setgid(pw.pw_gid)
+    os.setuid(pw.pw_uid)
+
+pids = []
+for exe, name, pre in ((shell, "victim", nobody), (writable, "victim-two", None)):
+    conf = os.path.join(root, "evil-%s.conf" % name)
+    with open(conf, "w") as f:
+        f.write("apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+                "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:9'}}]\n"
+                "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                "users: [{name: u, user: {}}]\n")
+    pids.append(subprocess.Popen(["kubelet", "-c", SLEEPER, "--kubeconfig=" + conf,
+                                  "--hostname-override=" + name, "--pod-manifest-path=" + root],
+                                 executable=exe, preexec_fn=pre).pid)
+deadline = time.time() + 10
+while time.time() < deadline:
+    names = []
+    for pid in pids:
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                names.append(f.read().split(b"\0")[0])
+        except OSError:
+            names.append(b"")
+    if names == [b"kubelet", b"kubelet"]:
+        break
+    time.sleep(0.02)
+print("impostors: %s" % " ".join(map(str, pids)), flush=True)
+os.execv(agent[0], agent)
+""".replace("SLEEPER", repr(SLEEPER))
 
 
-def cmdline(pid):
+def can_unshare():
     try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return f.read()
-    except OSError:
-        return b""
+        return subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "true"],
+                              capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
 
 
 class FakeKubelets(unittest.TestCase):
@@ -45,63 +83,46 @@ class FakeKubelets(unittest.TestCase):
     def setUp(self):
         if os.geteuid() != 0:
             self.skipTest("needs root to start a process as nobody")
+        if not can_unshare():
+            self.skipTest("needs a PID namespace (unshare --pid)")
         # The node name comes from discovery (no --node-name): the host name unless a
         # kubelet is adopted. The client certificate names the host, as on a real node.
         self.host = socket.gethostname().strip().lower()
         self.env = AgentEnv(node=self.host)
-        self.impostors = []
 
     def tearDown(self):
-        for p in self.impostors:
-            p.kill()
-            p.wait()
         self.env.close()
-
-    def impostor(self, executable, hostname, preexec=None):
-        evil = os.path.join(self.env.root, "evil-%s.conf" % hostname)
-        with open(evil, "w") as f:
-            f.write("apiVersion: v1\nkind: Config\ncurrent-context: c\n"
-                    "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:9'}}]\n"
-                    "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
-                    "users: [{name: u, user: {}}]\n")
-        p = subprocess.Popen(["kubelet", "-c", SLEEPER, "--kubeconfig=" + evil,
-                              "--hostname-override=" + hostname],
-                             executable=executable, preexec_fn=preexec,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.impostors.append(p)
-        # Wait until the process is the interpreter (exec done, uid dropped).
-        wait_for(lambda: cmdline(p.pid).startswith(b"kubelet\0"),
-                 what="impostor %s running" % hostname)
-        return p
 
     def test_impostors_are_not_adopted(self):
         env = self.env
-        api = env.api
-        nobody = self.impostor(SHELL, "victim", preexec=drop_to_nobody)
         # Root, but running a binary anyone may overwrite.
         writable = os.path.join(env.root, "bin", "sh")
         os.makedirs(os.path.dirname(writable))
         shutil.copy(SHELL, writable)
         os.chmod(writable, 0o777)
-        rooted = self.impostor(writable, "victim-two")
 
         args = env.args()
         i = args.index("--node-name")
         del args[i:i + 2]
         env.log = open(env.log_path, "a")
-        env.proc = subprocess.Popen(args + ["--static-pod-path", env.manifests],
-                                    stdout=env.log, stderr=subprocess.STDOUT)
+        env.proc = subprocess.Popen(
+            ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", sys.executable, "-c",
+             NAMESPACE_INIT, SHELL, writable, env.root, "--"] +
+            args + ["--static-pod-path", env.manifests],
+            stdout=env.log, stderr=subprocess.STDOUT)
         wait_for(lambda: "nodeName=" in env.log_text(), what="config logged")
-        api.add_pod(make_annotated(self.host))
+        env.api.add_pod(make_annotated(self.host))
         time.sleep(2)
         self.assertIsNone(env.proc.poll(), env.log_text())
         log = env.log_text()
         self.assertIn("nodeName=%s (host name)" % self.host, log)
-        self.assertNotIn("victim", log.split("ignoring")[0])
-        self.assertIn("ignoring /proc/%d" % nobody.pid, log)
-        self.assertIn("uid %d (real)" % pwd.getpwnam("nobody").pw_uid, log)
-        self.assertIn("ignoring /proc/%d" % rooted.pid, log)
-        self.assertIn("writable by others", log)
+        self.assertIn("staticPodPath=%s (flag)" % env.manifests, log)
+        self.assertNotIn("victim", log)
+        nobody, rooted = log.split("impostors: ")[1].split("\n")[0].split()
+        self.assertIn("ignoring /proc/%s: it runs as uid %d (real)" %
+                      (nobody, pwd.getpwnam("nobody").pw_uid), log)
+        self.assertIn("ignoring /proc/%s: its executable (mode 0777) is writable by others"
+                      % rooted, log)
         self.assertIn("no trustworthy kubelet found", log)
         for line in log.splitlines():
             if "config: kubeconfig=" in line:
@@ -145,6 +166,55 @@ class SecretEnv(unittest.TestCase):
                               "kubelet-checkpoint_kube-system_volume.yaml"])
             with open(os.path.join(env.manifests, env.bridge_files()[1])) as f:
                 self.assertNotIn("hunter2", f.read())
+
+
+def without_namespace_star(args):
+    i = args.index("--namespace")
+    return args[:i] + args[i + 2:]
+
+
+class StaleCheckpoints(unittest.TestCase):
+    def test_loaded_checkpoints_are_rechecked_with_the_api_down(self):
+        with AgentEnv(node="node-2") as other, AgentEnv(node="node-1") as env:
+            # Another node's checkpoint of its own pod.
+            other.api.add_pod(annotated_pod("elsewhere", "node-2", 31))
+            other.start()
+            wait_for(lambda: os.path.exists(other.checkpoint_path(uid_of(31))),
+                     what="node-2 checkpoint")
+            self.assertEqual(other.stop(), 0)
+
+            # This node, with every namespace allowed: tenant/evil and kube-system/good.
+            env.api.add_pod(annotated_pod("evil", "node-1", 32, namespace="tenant"))
+            env.api.add_pod(annotated_pod("good", "node-1", 33))
+            env.start()
+            wait_for(lambda: sum(c["state"] == "ok" for c in env.status()["checkpoints"]) == 2,
+                     what="two checkpoints")
+            # An outage: both are bridged under that configuration.
+            env.api.fault("down")
+            wait_for(lambda: len(env.bridge_files()) == 2, timeout=30, what="two bridges")
+            self.assertEqual(env.stop(), 0)
+
+            # Restart, API still down, namespaces back to the default, and a state dir
+            # that now also holds node-2's checkpoint.
+            shutil.copy(other.checkpoint_path(uid_of(31)), env.checkpoint_path(uid_of(31)))
+            env.log = open(env.log_path, "a")
+            env.proc = subprocess.Popen(without_namespace_star(env.args()), stdout=env.log,
+                                        stderr=subprocess.STDOUT)
+            wait_for(lambda: env.bridge_files() == ["kubelet-checkpoint_kube-system_good.yaml"],
+                     timeout=30, what="only the eligible bridge")
+            wait_for(lambda: env.status()["agent"].get("pid") == env.proc.pid,
+                     what="status of the new agent")
+            time.sleep(4)  # past the unreachable window: still nothing else
+            self.assertEqual(env.bridge_files(), ["kubelet-checkpoint_kube-system_good.yaml"])
+            self.assertIsNone(env.proc.poll())
+            cps = {c["name"]: c for c in env.status()["checkpoints"]}
+            self.assertEqual(cps["good"]["state"], "ok", env.log_text())
+            for name, why in (("evil", "tenant is not an allowed namespace"),
+                              ("elsewhere", "bound to node-2, not to this node (node-1)")):
+                self.assertEqual(cps[name]["state"], "not-checkpointable", env.log_text())
+                self.assertFalse(cps[name]["active"])
+                self.assertIn("not eligible under the current configuration", cps[name]["reason"])
+                self.assertIn(why, cps[name]["reason"])
 
 
 def make_annotated(node):
