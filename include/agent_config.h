@@ -130,6 +130,8 @@ struct agent_config {
 	/* A kubelet was needed (kubeconfig or kubelet config not given)
 	 * and none was found: the values are defaults the agent must not use yet. */
 	bool kubelet_missing;
+	/* The running kubelet's --config does not exist (yet): staticPodPath is a guess. */
+	bool kubelet_config_missing;
 	enum agent_source source[AGENT_SETTING_COUNT];
 };
 

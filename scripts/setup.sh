@@ -13,7 +13,8 @@ case "$mode" in
   --demo) ;;
   --test) pkgs+=(clang libclang-rt-14-dev valgrind prometheus lintian rpm file
                  clang-format dpkg-dev fakeroot systemd faketime
-                 python3-grpcio python3-protobuf protobuf-compiler) ;;
+                 python3-grpcio python3-protobuf protobuf-compiler
+                 systemd-container mmdebstrap) ;;
   "") ;;
   *) echo "usage: scripts/setup.sh [--demo|--test]" >&2; exit 2 ;;
 esac

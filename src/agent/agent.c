@@ -337,12 +337,16 @@ static kc_code wait_prerequisites(struct agent *a, int argc, char **argv, struct
 	int64_t backoff = 1000;
 	char detail[sizeof(a->waiting_detail)];
 	enum agent_wait w;
+	bool looked_again = false;
 
 	for (;;) {
 		w = agent_wait_missing(a->cfg, detail, sizeof(detail));
 		agent_wait_set(a, w, detail, kc_clock_ms());
-		if (w == AGENT_WAIT_NONE || a->stop)
+		if (w == AGENT_WAIT_NONE || a->stop) {
+			if (looked_again && !a->stop)
+				agent_config_log(a->cfg); /* once, what the wait ended with */
 			return KC_OK;
+		}
 		agent_report(a);
 		if (!sleep_until(a, kc_clock_ms() + backoff)) {
 			if (a->stop)
@@ -352,14 +356,13 @@ static kc_code wait_prerequisites(struct agent *a, int argc, char **argv, struct
 			continue;
 		}
 		backoff = backoff * 2 > 10000 ? 10000 : backoff * 2;
-		if (w != AGENT_WAIT_KUBELET)
+		if (w != AGENT_WAIT_KUBELET && w != AGENT_WAIT_KUBELET_CONFIG)
 			continue;
 		if (agent_config_load(argc, argv, NULL, &cfg, err) != KC_OK)
 			return kc_error_prefix(err, "looking for the kubelet again");
 		agent_config_free(a->cfg);
 		a->cfg = cfg;
-		if (!cfg->kubelet_missing)
-			agent_config_log(cfg);
+		looked_again = true;
 	}
 }
 
@@ -380,6 +383,11 @@ static kc_code agent_start(struct agent *a, int argc, char **argv, struct kc_err
 		kc_log(KC_LOG_WARNING, "systemd notification disabled: %s", err->msg);
 	if ((rc = open_signals(a, err)) != KC_OK)
 		return rc;
+	/*
+	 * Not there when the service started: not in its mount namespace's
+	 * writable paths either, however it appears later (agent_effects.c).
+	 */
+	a->static_dir_moved = access(a->cfg->static_pod_path, F_OK) != 0;
 	if ((rc = wait_prerequisites(a, argc, argv, err)) != KC_OK || a->stop)
 		return rc;
 	a->next_pass_ms = 0;

@@ -855,6 +855,13 @@ static kc_code resolve_static_pod_path(struct agent_config *cfg, const struct ku
 	if (kcsrc == AGENT_SRC_DEFAULT && stat(cfg->kubelet_config, &st) != 0 && errno == ENOENT)
 		return resolve_to(cfg, AGENT_STATIC_POD_PATH, AGENT_DEFAULT_STATIC_POD_PATH,
 		                  AGENT_SRC_DEFAULT, err);
+	/* The running kubelet's --config not written yet (before kubeadm join): wait for it. */
+	if (kcsrc == AGENT_SRC_KUBELET_CMDLINE && stat(cfg->kubelet_config, &st) != 0 &&
+	    errno == ENOENT) {
+		cfg->kubelet_config_missing = true;
+		return resolve_to(cfg, AGENT_STATIC_POD_PATH, AGENT_DEFAULT_STATIC_POD_PATH,
+		                  AGENT_SRC_DEFAULT, err);
+	}
 	if ((rc = kubelet_config_static_pod_path(
 	         cfg->kubelet_config, own ? ki->flags.config_dir : NULL, &path, err)) != KC_OK)
 		return kc_error_prefix(err, "reading the kubelet config for staticPodPath (or give "

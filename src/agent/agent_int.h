@@ -41,6 +41,7 @@ enum agent_wait {
 	AGENT_WAIT_NONE = 0,
 	AGENT_WAIT_KUBELET,         /* its settings are needed and no kubelet runs */
 	AGENT_WAIT_KUBECONFIG,      /* the kubeconfig does not exist (before kubeadm join) */
+	AGENT_WAIT_KUBELET_CONFIG,  /* the kubelet's --config does not exist (the same) */
 	AGENT_WAIT_STATIC_POD_PATH, /* missing, or read-only inside the service */
 	AGENT_WAIT_COUNT,
 };
@@ -65,16 +66,16 @@ struct agent {
 	bool stop;
 	bool reload;
 	bool ready_sent;
-	bool waiting_logged;      /* "staticPodPath does not exist" said once */
-	enum agent_wait waiting;  /* what the agent waits for now */
-	int64_t waiting_since_ms; /* since when */
-	int64_t waiting_said_ms;  /* when the log last said so */
+	bool waiting_logged;                   /* "staticPodPath does not exist" said once */
+	enum agent_wait waiting;               /* what the agent waits for now */
+	int64_t waiting_since_ms;              /* since when */
+	int64_t waiting_said_ms;               /* when the log last said so */
 	char waiting_detail[KC_ERROR_MSG_MAX]; /* the path or reason, for status and the log */
-	bool static_dir_moved;    /* the staticPodPath was absent or replaced since start */
-	bool fatal;               /* end the loop with exit status 1 (last_error says why) */
-	uint64_t reloads;         /* reload requests answered (SIGHUP) */
-	bool reload_ok;           /* the last one took effect */
-	char reload_error[KC_ERROR_MSG_MAX];   /* why it did not */
+	bool static_dir_moved; /* the staticPodPath was absent or replaced since start */
+	bool fatal;            /* end the loop with exit status 1 (last_error says why) */
+	uint64_t reloads;      /* reload requests answered (SIGHUP) */
+	bool reload_ok;        /* the last one took effect */
+	char reload_error[KC_ERROR_MSG_MAX]; /* why it did not */
 	time_t reload_wall;
 	bool verify_disk;              /* the checkpoint dir changed: verify its files */
 	bool effects_dirty;            /* the staticPodPath or a cached manifest changed */

@@ -24,6 +24,7 @@ static const char *const wait_names[AGENT_WAIT_COUNT] = {
     [AGENT_WAIT_NONE] = NULL,
     [AGENT_WAIT_KUBELET] = "kubelet",
     [AGENT_WAIT_KUBECONFIG] = "kubeconfig",
+    [AGENT_WAIT_KUBELET_CONFIG] = "kubeletConfig",
     [AGENT_WAIT_STATIC_POD_PATH] = "staticPodPath",
 };
 
@@ -41,6 +42,13 @@ enum agent_wait agent_wait_missing(const struct agent_config *cfg, char *detail,
 		         "no kubelet process found; its --kubeconfig and --config are needed "
 		         "(or give kubeconfig and kubeletConfig)");
 		return AGENT_WAIT_KUBELET;
+	}
+	if (cfg->kubelet_config_missing) {
+		snprintf(detail, size,
+		         "%s (the kubelet's --config, for staticPodPath) does not exist yet "
+		         "(kubeadm init/join writes it)",
+		         cfg->kubelet_config);
+		return AGENT_WAIT_KUBELET_CONFIG;
 	}
 	if (stat(cfg->kubeconfig, &st) != 0 && errno == ENOENT) {
 		snprintf(detail, size, "%s does not exist yet (kubeadm init/join writes it)",

@@ -194,7 +194,8 @@ static kc_code format_checkpoints(const struct metrics_snapshot *m, struct kc_bu
 static kc_code format_waiting(const struct metrics_snapshot *m, struct kc_buf *out,
                               struct kc_error *err)
 {
-	static const char *const what[] = {"kubelet", "kubeconfig", "staticPodPath"};
+	static const char *const what[] = {"kubelet", "kubeconfig", "kubeletConfig",
+	                                   "staticPodPath"};
 	char labels[64];
 	kc_code rc;
 	size_t i;
