@@ -14,7 +14,8 @@ case "$mode" in
   --test) pkgs+=(clang libclang-rt-14-dev valgrind prometheus lintian rpm file
                  clang-format dpkg-dev fakeroot systemd faketime
                  python3-grpcio python3-protobuf protobuf-compiler
-                 systemd-container mmdebstrap) ;;
+                 systemd-container mmdebstrap
+                 containerd runc containernetworking-plugins busybox-static iptables curl) ;;
   "") ;;
   *) echo "usage: scripts/setup.sh [--demo|--test]" >&2; exit 2 ;;
 esac

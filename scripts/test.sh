@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine, builds with -Werror and runs every test:
 # unit (cmocka), end-to-end against the fake apiserver, fixtures against the
-# Kubernetes schema, crash/fault/package tests (ctest), then the whole suite
+# Kubernetes schema, crash/fault/package tests (ctest), the kubernetes tier
+# (a real kubelet, containerd and kube-apiserver; root only), then the whole suite
 # under ASan+UBSan, the bridge cycle under valgrind, and short fuzz runs.
 # This is what CI runs (.ci/run).
 set -euo pipefail
@@ -28,6 +29,13 @@ if [ "$rc" = 77 ]; then
 elif [ "$rc" != 0 ]; then
   echo "test.sh: the system test failed" >&2
   exit 1
+fi
+
+step "kubernetes tier: real kubelet, containerd/runc, etcd, kube-apiserver (root only)"
+if [ "$(id -u)" = 0 ]; then
+  scripts/test-kubernetes.sh build/test
+else
+  echo "!!! test.sh: SKIPPED the kubernetes tier (scripts/test-kubernetes.sh): not root !!!"
 fi
 
 step "the suite under ASan+UBSan"

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The kubernetes test tier (issue 15): the bridge against a real kubelet, containerd/runc and
+# kube-apiserver, all on this machine, nothing pulled from an image registry.
+#   tests/kubernetes/test_standalone.py   standalone kubelet runs every fixture pod's bridge
+# Needs root (containerd, runc, the kubelet's cgroups and mounts) and Go (the first run builds
+# kubelet, kube-apiserver, kubectl and etcd into a cache keyed by versions: see
+# tests/kubernetes/build.sh; later runs reuse it).
+#
+# Usage: scripts/test-kubernetes.sh [BUILD_DIR]   (default build/test; it is built if missing)
+# Env:   KC_K8S_TIMINGS=FILE   append the measured timings (JSON lines) to FILE
+#        KC_K8S_KEEP=1         keep the temp dirs under /var/tmp/kc-k8s-* for a post-mortem
+set -euo pipefail
+cd "$(dirname "$0")/.."
+src=$PWD
+build=${1:-build/test}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "test-kubernetes: SKIPPED: needs root (containerd, runc, kubelet cgroups and mounts)" >&2
+	exit 0
+fi
+if ! command -v go >/dev/null 2>&1; then
+	echo "test-kubernetes: SKIPPED: no Go toolchain to build kubelet and kube-apiserver" >&2
+	exit 0
+fi
+# Debian packages (scripts/setup.sh --test installs them).
+for need in containerd ctr runc /usr/lib/cni/bridge /bin/busybox iptables curl; do
+	if ! command -v "$need" >/dev/null 2>&1; then
+		echo "test-kubernetes: $need is missing: run scripts/setup.sh --test" >&2
+		exit 1
+	fi
+done
+
+start=$(date +%s)
+if [ ! -x "$build/kubelet-checkpoint" ] || [ ! -x "$build/kc_render_tool" ]; then
+	cmake -S . -B "$build" -DKC_WERROR=ON >/dev/null
+	cmake --build "$build" -j"$(nproc)" --target kubelet-checkpoint kc_render_tool
+fi
+bin=$(tests/kubernetes/build.sh)
+echo "test-kubernetes: Kubernetes binaries in $bin (kubectl there is reusable by other tests)"
+echo "test-kubernetes: first build of them took $(cat "$bin/BUILD-TIME" 2>/dev/null || echo '?') s"
+
+export KC_BINARY="$src/$build/kubelet-checkpoint"
+export KC_RENDER_TOOL="$src/$build/kc_render_tool"
+export KC_SOURCE_DIR="$src"
+export KC_K8S_BIN="$bin"
+failed=0
+for t in test_standalone; do
+	t0=$(date +%s)
+	if python3 "tests/kubernetes/$t.py" -v; then
+		echo "test-kubernetes: $t passed in $(($(date +%s) - t0)) s"
+	else
+		echo "test-kubernetes: $t FAILED after $(($(date +%s) - t0)) s"
+		failed=1
+	fi
+done
+echo "test-kubernetes: tier took $(($(date +%s) - start)) s"
+exit $failed
