@@ -125,6 +125,14 @@ struct agent_config {
 	char *kubelet_cgroup_root;
 	char *kubelet_cgroup_driver;
 	bool kubelet_cgroups_per_qos;
+	/*
+	 * Non-empty: the bridge is off, and why (the kubelet watches no static
+	 * pod directory: no staticPodPath in its config, no --pod-manifest-path).
+	 * Nothing is written or withdrawn anywhere then.
+	 */
+	char bridge_off[KC_ERROR_MSG_MAX];
+	/* Non-empty: our staticPodPath was given, but the kubelet config names none. */
+	char static_pod_path_unread[KC_ERROR_MSG_MAX];
 	/* The kubelet config could not be read for these (logged at start), or "". */
 	char kubelet_config_problem[KC_ERROR_MSG_MAX];
 	/* A kubelet was needed (kubeconfig or kubelet config not given)

@@ -14,6 +14,8 @@
  *   flag off                      -> INACTIVE_FLAG_OFF
  *   API reachable                 -> INACTIVE_API_REACHABLE (withdraw all)
  *   a UID of the group runs here  -> INACTIVE_RUNNING_LOCALLY
+ *   the bridge holds host ports and the API answered during this outage
+ *                                 -> INACTIVE_API_ANSWERED (see "hand-off")
  *   API state unknown (start)     -> HOLD_API_UNKNOWN
  *   local pods unknown            -> HOLD_LOCAL_UNKNOWN
  *   otherwise (unreachable, not running, ok)
@@ -30,6 +32,22 @@
  * creationTimestamp, then the greatest UID; the others are SHADOWED. If any
  * UID of the group runs locally the workload is running, so the winner is
  * INACTIVE_RUNNING_LOCALLY too (never two copies).
+ *
+ * Hand-off (issue 10; the kubelet's side is in the README):
+ * - "Runs here" comes from the container runtime when it answers (a READY
+ *   sandbox of the parent's UID, local_state.h), so a parent the kubelet
+ *   starts again once the API answers withdraws its bridge at the next pass,
+ *   before reachable_after: every second of overlap only delays the parent.
+ * - A bridge whose manifest holds host ports (a non-hostNetwork parent with
+ *   hostPort, pod_spec_holds_host_ports) is withdrawn at the first real API
+ *   success of the outage (reach_view.answered): the kubelet admits the
+ *   returning parent only if no running pod holds its ports (NodePorts), and
+ *   a rejected pod is Failed for good. It stays withdrawn while the API keeps
+ *   answering now and then (a flapping API costs one restart per outage, not
+ *   one per flap) and comes back only after a whole unreachable window of
+ *   failure, which is a new outage.
+ * A withdrawn bridge's verdict is INACTIVE: HOLD never keeps it (unknown
+ * local state must not keep a bridge the parent now needs gone).
  *
  * GC: a checkpoint (ok or not checkpointable; never a corrupt one) is dropped
  * when the API is REACHABLE and its parent has been absent from the API (gone
@@ -72,6 +90,7 @@ struct decision_checkpoint {
 	enum decision_ckpt_state state;
 	enum decision_parent parent;
 	int64_t parent_absent_since_ms; /* monotonic; only when parent is ABSENT */
+	bool host_ports;                /* its bridge manifest holds host ports */
 };
 
 struct decision_input {
@@ -95,6 +114,7 @@ enum decision_verdict {
 	DECISION_INACTIVE_CORRUPT,
 	DECISION_INACTIVE_NOT_CHECKPOINTABLE,
 	DECISION_INACTIVE_BAD_NAME,
+	DECISION_INACTIVE_API_ANSWERED,
 };
 
 struct decision_item {

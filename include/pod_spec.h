@@ -8,6 +8,7 @@
 #define KC_POD_SPEC_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "kc_error.h"
 
@@ -22,6 +23,15 @@ typedef kc_code (*pod_container_fn)(json_t *container, const char *path, void *c
  */
 kc_code pod_spec_each_container(const json_t *spec, pod_container_fn fn, void *ctx,
                                 struct kc_error *err);
+
+/*
+ * Does a pod with this spec hold host ports on the node: not hostNetwork,
+ * and a port of an init or regular container with hostPort > 0? That is
+ * what the kubelet's admission checks against the pods it runs (the
+ * NodePorts filter in pkg/kubelet/lifecycle/predicate.go's generalFilter),
+ * so a bridge with host ports gets its returning parent rejected.
+ */
+bool pod_spec_holds_host_ports(const json_t *spec);
 
 /* metadata.<key> of obj when it is a string, else NULL. */
 const char *pod_meta_string(const json_t *obj, const char *key);

@@ -14,10 +14,18 @@
  *   often than every unreachable_after never trips the window.
  * - 401/403 mean the API is up: they count as successes (and are counted).
  * - UNKNOWN only before the first state is reached after start.
+ * - "Answered" (the hand-off of host-port bridges, decision.h): while
+ *   UNREACHABLE, the API has succeeded (a real success; 401/403 do not count:
+ *   the kubelet, with the same identity, got nothing either) since the
+ *   outage began, and has not failed continuously for unreachable_after
+ *   since. A flapping API therefore stays "answered" for the whole outage;
+ *   only a full unreachable window of failure after the last success makes a
+ *   new outage, in which it is false again.
  */
 #ifndef KC_REACHABILITY_H
 #define KC_REACHABILITY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define REACH_NEVER INT64_MAX
@@ -36,7 +44,8 @@ struct reachability {
 	int64_t fail_since_ms;    /* current failure run, -1 when none */
 	int64_t ok_since_ms;      /* current success run, -1 when none */
 	int64_t last_event_ms;    /* events are clamped to be monotonic */
-	int64_t last_success_ms;  /* -1: never */
+	int64_t last_success_ms;  /* -1: never (401/403 included) */
+	int64_t last_ok_ms;       /* last real success (no 401/403); -1: never */
 	uint64_t successes, failures, auth_errors;
 };
 
@@ -44,7 +53,9 @@ struct reachability {
 struct reach_view {
 	enum reach_state state;
 	int64_t since_ms;       /* when state began */
-	int64_t next_change_ms; /* when state can change with no new event; REACH_NEVER */
+	int64_t next_change_ms; /* when state or answered can change with no new event;
+	                           REACH_NEVER */
+	bool answered;          /* UNREACHABLE, and the API answered during this outage */
 };
 
 void reachability_init(struct reachability *r, int64_t start_ms, int64_t unreachable_after_ms,

@@ -51,6 +51,12 @@ struct status_snapshot {
 	size_t ncheckpoints;
 	const char *const *bridge_manifests; /* file names */
 	size_t nbridge_manifests;
+	/* "local": where the agent learns which pods run here ("cri", "cgroups",
+	 * "unknown") and why not better; NULL source: the key is left out. */
+	const char *local_source;
+	const char *local_reason; /* NULL: null */
+	/* "bridgeOff": why the bridge cannot work (no static pod directory), NULL: null. */
+	const char *bridge_off;
 	const char *last_error; /* NULL: null */
 	time_t last_error_time;
 	/* What the agent waits for (agent.waitingFor, agent.waitingDetail):

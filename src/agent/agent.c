@@ -99,6 +99,15 @@ static kc_code sources_open(struct agent *a, struct kc_error *err)
 	kc_log(KC_LOG_INFO, "API server %s (context %s, user %s)", a->kubeconfig->server,
 	       a->kubeconfig->context ? a->kubeconfig->context : "-",
 	       a->kubeconfig->user ? a->kubeconfig->user : "-");
+	if ((rc = local_state_init(&a->local, a->cfg->container_runtime_endpoint,
+	                           a->cfg->cgroup_root, a->cfg->kubelet_cgroup_root,
+	                           a->cfg->kubelet_cgroup_driver, a->cfg->kubelet_cgroups_per_qos,
+	                           err)) != KC_OK)
+		return rc;
+	a->local_source_logged = LOCAL_SOURCE_NONE;
+	a->bridge_off_logged = false;
+	a->local_unknown_logged = false;
+	a->local_looked = false;
 	snprintf(pods_dir, sizeof(pods_dir), "%s/pods", a->cfg->state_dir);
 	if ((rc = fs_watch_open(a->cfg->flag_file, a->cfg->static_pod_path, pods_dir, &a->watch,
 	                        err)) != KC_OK)
@@ -121,6 +130,7 @@ static void sources_close(struct agent *a)
 	if (a->store != NULL)
 		ckpt_store_close(a->store);
 	parent_table_free(&a->parents);
+	local_state_free(&a->local);
 	for (i = 0; i < a->nbridge_files; i++)
 		free(a->bridge_files[i]);
 	free(a->bridge_files);
@@ -427,7 +437,6 @@ int agent_main(int argc, char **argv)
 	notify_stopping(&a.notify, &err);
 	sources_close(&a);
 	notify_close(&a.notify);
-	local_pods_free(&a.local);
 	json_decref(a.ignored_logged);
 	json_decref(a.ckpt_retry);
 	if (a.sigfd >= 0)

@@ -829,6 +829,24 @@ static kc_code system_hostname(char *buf, size_t size, struct kc_error *err)
 	return KC_OK;
 }
 
+/* The kubelet config, read at most once per load (it may be a FIFO or change under us). */
+struct kubelet_read {
+	bool done;
+	kc_code rc;
+	struct kc_error err;
+	struct kubelet_settings ks;
+};
+
+static kc_code read_kubelet_config(struct kubelet_read *kr, const struct agent_config *cfg,
+                                   const char *config_dir)
+{
+	if (!kr->done) {
+		kr->done = true;
+		kr->rc = kubelet_config_read(cfg->kubelet_config, config_dir, &kr->ks, &kr->err);
+	}
+	return kr->rc;
+}
+
 /*
  * staticPodPath when no flag or file set it, as the kubelet computes it: its
  * config file, the *.conf drop-ins of its --config-dir over that, then its
@@ -840,14 +858,13 @@ static kc_code system_hostname(char *buf, size_t size, struct kc_error *err)
  * that does not exist is no error; a named one is.
  */
 static kc_code resolve_static_pod_path(struct agent_config *cfg, const struct kubelet_info *ki,
-                                       struct kc_error *err)
+                                       struct kubelet_read *kr, struct kc_error *err)
 {
 	enum agent_source kcsrc = cfg->source[AGENT_KUBELET_CONFIG];
 	bool own = kcsrc == AGENT_SRC_DEFAULT || kcsrc == AGENT_SRC_KUBELET_CMDLINE ||
 	           (ki->flags.config != NULL && strcmp(ki->flags.config, cfg->kubelet_config) == 0);
 	const char *flag = ki->flags.pod_manifest_path;
 	struct stat st;
-	char *path = NULL;
 	kc_code rc;
 
 	if (own && flag != NULL)
@@ -862,20 +879,30 @@ static kc_code resolve_static_pod_path(struct agent_config *cfg, const struct ku
 		return resolve_to(cfg, AGENT_STATIC_POD_PATH, AGENT_DEFAULT_STATIC_POD_PATH,
 		                  AGENT_SRC_DEFAULT, err);
 	}
-	if ((rc = kubelet_config_static_pod_path(
-	         cfg->kubelet_config, own ? ki->flags.config_dir : NULL, &path, err)) != KC_OK)
+	if (read_kubelet_config(kr, cfg, own ? ki->flags.config_dir : NULL) != KC_OK) {
+		*err = kr->err;
 		return kc_error_prefix(err, "reading the kubelet config for staticPodPath (or give "
 		                            "--static-pod-path)");
-	if (path != NULL) {
-		free(cfg->static_pod_path);
-		cfg->static_pod_path = path;
-		cfg->source[AGENT_STATIC_POD_PATH] = AGENT_SRC_KUBELET_CONFIG;
-		return KC_OK;
 	}
+	if (kr->ks.static_pod_path != NULL)
+		return resolve_to(cfg, AGENT_STATIC_POD_PATH, kr->ks.static_pod_path,
+		                  AGENT_SRC_KUBELET_CONFIG, err);
 	if (flag != NULL)
 		return resolve_to(cfg, AGENT_STATIC_POD_PATH, flag, AGENT_SRC_KUBELET_CMDLINE, err);
-	return resolve_to(cfg, AGENT_STATIC_POD_PATH, AGENT_DEFAULT_STATIC_POD_PATH,
-	                  AGENT_SRC_DEFAULT, err);
+	/*
+	 * The kubelet's file source starts only when its staticPodPath is set
+	 * (pkg/kubelet/kubelet.go, makePodSourceConfig: "if kubeCfg.StaticPodPath
+	 * != \"\""): it watches no directory, and a manifest written anywhere
+	 * would never run. The path stays the default for display only.
+	 */
+	snprintf(cfg->bridge_off, sizeof(cfg->bridge_off),
+	         "the kubelet config %s names no staticPodPath and the kubelet has no "
+	         "--pod-manifest-path: the kubelet watches no static pod directory",
+	         cfg->kubelet_config);
+	if ((rc = resolve_to(cfg, AGENT_STATIC_POD_PATH, AGENT_DEFAULT_STATIC_POD_PATH,
+	                     AGENT_SRC_DEFAULT, err)) != KC_OK)
+		return rc;
+	return KC_OK;
 }
 
 /* Take *from (may be NULL) into *to, freeing what *to held. */
@@ -907,25 +934,42 @@ static kc_code dup_into(char **to, const char *from, struct kc_error *err)
  * file): it is remembered for the start-up log, and the defaults hold.
  */
 static kc_code resolve_kubelet_runtime(struct agent_config *cfg, const struct kubelet_info *ki,
-                                       struct kc_error *err)
+                                       struct kubelet_read *kr, struct kc_error *err)
 {
+	enum agent_source kcsrc = cfg->source[AGENT_KUBELET_CONFIG];
 	bool own =
 	    ki != NULL &&
-	    (cfg->source[AGENT_KUBELET_CONFIG] == AGENT_SRC_KUBELET_CMDLINE ||
+	    (kcsrc == AGENT_SRC_DEFAULT || kcsrc == AGENT_SRC_KUBELET_CMDLINE ||
 	     (ki->flags.config != NULL && strcmp(ki->flags.config, cfg->kubelet_config) == 0));
+	enum agent_source spsrc = cfg->source[AGENT_STATIC_POD_PATH];
 	struct kubelet_settings ks = {.cgroups_per_qos = -1};
 	enum agent_source epsrc = AGENT_SRC_KUBELET_CONFIG;
 	struct kc_error why;
 	kc_code rc;
 
 	cfg->kubelet_cgroups_per_qos = true;
-	if (kubelet_config_read(cfg->kubelet_config, own ? ki->flags.config_dir : NULL, &ks,
-	                        &why) != KC_OK) {
-		if (why.code != KC_ENOTFOUND ||
-		    cfg->source[AGENT_KUBELET_CONFIG] != AGENT_SRC_DEFAULT)
+	if (read_kubelet_config(kr, cfg, own ? ki->flags.config_dir : NULL) != KC_OK) {
+		if (kr->err.code != KC_ENOTFOUND ||
+		    (kcsrc != AGENT_SRC_DEFAULT && !cfg->kubelet_config_missing))
 			snprintf(cfg->kubelet_config_problem, sizeof(cfg->kubelet_config_problem),
-			         "%s", why.msg);
-		ks.cgroups_per_qos = -1;
+			         "%s", kr->err.msg);
+	} else {
+		/* Ours to consume: nothing reads the cached settings after this. */
+		ks = kr->ks;
+		memset(&kr->ks, 0, sizeof(kr->ks));
+		/* An explicit staticPodPath of ours that the kubelet does not watch. */
+		if (ks.static_pod_path == NULL &&
+		    (ki == NULL || ki->pid == 0 || ki->flags.pod_manifest_path == NULL) &&
+		    (spsrc == AGENT_SRC_FLAG || spsrc == AGENT_SRC_CONFIG_FILE))
+			snprintf(
+			    cfg->static_pod_path_unread, sizeof(cfg->static_pod_path_unread),
+			    "the kubelet config %s names no staticPodPath%s: the kubelet may not "
+			    "read %s",
+			    cfg->kubelet_config,
+			    ki != NULL && ki->pid != 0
+			        ? " and the kubelet has no --pod-manifest-path"
+			        : "",
+			    cfg->static_pod_path);
 	}
 	if (ki != NULL && ki->pid != 0 && ki->flags.runtime_endpoint != NULL) {
 		free(ks.runtime_endpoint);
@@ -961,12 +1005,16 @@ static kc_code resolve_from_kubelet(struct agent_config *cfg, const struct agent
                                     struct kc_error *err)
 {
 	struct kubelet_info ki = {0};
+	struct kubelet_read kr = {.ks.cgroups_per_qos = -1};
 	char host[256];
 	kc_code rc;
 
 	if (cfg->kubeconfig != NULL && cfg->node_name != NULL && cfg->kubelet_config != NULL &&
-	    cfg->static_pod_path != NULL)
-		return resolve_kubelet_runtime(cfg, NULL, err);
+	    cfg->static_pod_path != NULL) {
+		rc = resolve_kubelet_runtime(cfg, NULL, &kr, err);
+		kubelet_settings_free(&kr.ks);
+		return rc;
+	}
 	if ((rc = kubelet_discover(env->proc_root != NULL ? env->proc_root : "/proc", &ki, err)) !=
 	    KC_OK)
 		return kc_error_prefix(err, "looking for the kubelet");
@@ -1006,9 +1054,10 @@ static kc_code resolve_from_kubelet(struct agent_config *cfg, const struct agent
 		         : resolve_to(cfg, AGENT_KUBELET_CONFIG, AGENT_DEFAULT_KUBELET_CONFIG,
 		                      AGENT_SRC_DEFAULT, err);
 	if (rc == KC_OK && cfg->static_pod_path == NULL)
-		rc = resolve_static_pod_path(cfg, &ki, err);
+		rc = resolve_static_pod_path(cfg, &ki, &kr, err);
 	if (rc == KC_OK)
-		rc = resolve_kubelet_runtime(cfg, &ki, err);
+		rc = resolve_kubelet_runtime(cfg, &ki, &kr, err);
+	kubelet_settings_free(&kr.ks);
 	kubelet_info_free(&ki);
 	return rc;
 }
@@ -1094,6 +1143,12 @@ void agent_config_log(const struct agent_config *cfg)
 	       cfg->kubelet_cgroup_root != NULL ? cfg->kubelet_cgroup_root : "/",
 	       cfg->kubelet_cgroup_driver != NULL ? cfg->kubelet_cgroup_driver : "(unknown)",
 	       cfg->kubelet_cgroups_per_qos ? "true" : "false");
+	if (cfg->bridge_off[0] != '\0')
+		kc_log(KC_LOG_WARNING, "config: the bridge is off: %s", cfg->bridge_off);
+	if (cfg->static_pod_path_unread[0] != '\0')
+		kc_log(KC_LOG_WARNING, "config: staticPodPath=%s is ours (%s), but %s",
+		       cfg->static_pod_path, agent_source_name(cfg->source[AGENT_STATIC_POD_PATH]),
+		       cfg->static_pod_path_unread);
 	if (cfg->kubelet_config_problem[0] != '\0')
 		kc_log(KC_LOG_WARNING,
 		       "config: kubelet config not read for its runtime and cgroup "

@@ -56,22 +56,49 @@ static void announce_reachability(struct agent *a, const struct reach_view *v)
 	api_client_set_unreachable(a->api, v->state == REACH_UNREACHABLE);
 }
 
-/* Pod cgroups matter only while the API is not known to be reachable. */
-static const struct local_pods *scan_local(struct agent *a, const struct reach_view *v)
+/* Said at the first unknown and again this often while it lasts. */
+#define LOCAL_UNKNOWN_REPEAT_MS (5 * 60 * 1000)
+
+/*
+ * Which pods run here matters only while the API is not known to be
+ * reachable: the container runtime first, the pod cgroups second
+ * (local_state.h). Unknown is loud: a warning at once and every few minutes,
+ * and `status` and the metrics show it with its reason. A change of source
+ * is said once.
+ */
+static const struct local_pods *scan_local(struct agent *a, const struct reach_view *v,
+                                           int64_t now_ms)
 {
-	struct kc_error err;
+	const struct local_pods *lp;
 
 	if (v->state == REACH_REACHABLE)
 		return NULL;
-	if (local_pods_scan(a->cfg->cgroup_root, &a->local, &err) != KC_OK) {
-		if (!a->local_unknown_logged)
+	lp = local_state_refresh(&a->local, now_ms);
+	a->local_looked = true;
+	if (lp == NULL) {
+		if (!a->local_unknown_logged ||
+		    now_ms - a->local_unknown_said_ms >= LOCAL_UNKNOWN_REPEAT_MS) {
 			kc_log(KC_LOG_WARNING, "local pods unknown (no bridge is activated): %s",
-			       err.msg);
+			       a->local.why);
+			a->local_unknown_said_ms = now_ms;
+		}
 		a->local_unknown_logged = true;
+		a->local_source_logged = LOCAL_SOURCE_NONE;
 		return NULL;
 	}
+	if (a->local_source_logged != a->local.source) {
+		if (a->local.source == LOCAL_SOURCE_CRI)
+			kc_log(KC_LOG_INFO, "local pods: from the container runtime at %s",
+			       cri_client_socket(a->local.cri));
+		else
+			kc_log(KC_LOG_WARNING,
+			       "local pods: from the pod cgroups (an existing pod cgroup counts as "
+			       "running), not the container runtime: %s",
+			       a->local.why);
+		a->local_source_logged = a->local.source;
+	}
 	a->local_unknown_logged = false;
-	return &a->local;
+	return lp;
 }
 
 /* What the status shows while the staticPodPath cannot be used (the log says it once). */
@@ -379,6 +406,20 @@ static void apply(struct agent *a, const struct decision_result *res, const size
 	size_t i, ndropped = 0;
 	uint64_t sig;
 
+	/*
+	 * The kubelet watches no static pod directory (agent_config.h): no
+	 * manifest can run, so none is written or withdrawn anywhere; the
+	 * checkpoints are still kept and collected.
+	 */
+	if (a->cfg->bridge_off[0] != '\0') {
+		if (!a->bridge_off_logged)
+			kc_log(KC_LOG_WARNING, "bridge off, nothing is written: %s",
+			       a->cfg->bridge_off);
+		a->bridge_off_logged = true;
+		remember_files(a, &none, res);
+		a->nactive = 0;
+		goto drop;
+	}
 	if (!bridge_ready(a)) {
 		/* No directory, no manifest: status must not show the last ones. */
 		remember_files(a, &none, res);
@@ -393,6 +434,7 @@ static void apply(struct agent *a, const struct decision_result *res, const size
 	write_active(a, res, idx, api);
 	withdraw_unwanted(a, res);
 	a->applied_sig = sig;
+drop:
 	if (res->ndrop == 0 || (dropped = calloc(res->ndrop, sizeof(char *))) == NULL)
 		return;
 	drop_expired(a, res, idx, dropped, &ndropped);
@@ -421,7 +463,7 @@ void agent_pass(struct agent *a, int64_t now_ms)
 	memset(&in, 0, sizeof(in));
 	in.api = reachability_view(&a->reach, now_ms);
 	announce_reachability(a, &in.api);
-	in.local = scan_local(a, &in.api);
+	in.local = scan_local(a, &in.api, now_ms);
 	in.flag_on = a->flag_on;
 	in.gc_grace_ms = (int64_t)a->cfg->gc_grace * 1000;
 	in.now_ms = now_ms;

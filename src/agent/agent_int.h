@@ -26,6 +26,7 @@
 #include "agent.h"
 #include "kc_error.h"
 #include "local_pods.h"
+#include "local_state.h"
 #include "notify.h"
 #include "parent_table.h"
 #include "reachability.h"
@@ -56,7 +57,7 @@ struct agent {
 	struct ckpt_store *store;
 	struct bridge_dir *bridge; /* NULL while the staticPodPath does not exist */
 	struct parent_table parents;
-	struct local_pods local;
+	struct local_state local; /* container runtime, then pod cgroups */
 	struct notify_conn notify;
 	int sigfd;
 
@@ -77,6 +78,7 @@ struct agent {
 	bool reload_ok;        /* the last one took effect */
 	char reload_error[KC_ERROR_MSG_MAX]; /* why it did not */
 	time_t reload_wall;
+	bool bridge_off_logged;        /* "bridge off" (no staticPodPath) said once */
 	bool verify_disk;              /* the checkpoint dir changed: verify its files */
 	bool effects_dirty;            /* the staticPodPath or a cached manifest changed */
 	uint64_t applied_sig;          /* the decision output last made true on disk */
@@ -88,6 +90,9 @@ struct agent {
 	/* "local pods unknown" said; a flag, not the last state: unknown from the start is said too
 	 */
 	bool local_unknown_logged;
+	int64_t local_unknown_said_ms;         /* when; said again every LOCAL_UNKNOWN_REPEAT_MS */
+	enum local_source local_source_logged; /* the source last announced */
+	bool local_looked;                     /* local state was read at least once */
 
 	int64_t start_ms;
 	time_t start_wall;

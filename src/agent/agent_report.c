@@ -95,6 +95,11 @@ static void write_status(struct agent *a, struct status_checkpoint *cps, size_t 
 	s.ncheckpoints = n;
 	s.bridge_manifests = (const char *const *)a->bridge_files;
 	s.nbridge_manifests = a->nbridge_files;
+	s.bridge_off = a->cfg->bridge_off[0] != '\0' ? a->cfg->bridge_off : NULL;
+	if (a->local_looked) {
+		s.local_source = local_source_name(a->local.source);
+		s.local_reason = a->local.why[0] != '\0' ? a->local.why : NULL;
+	}
 	s.last_error = a->last_error.code != KC_OK ? a->last_error.msg : NULL;
 	s.last_error_time = a->last_error_time;
 	s.waiting_for = agent_wait_name(a->waiting);
@@ -137,6 +142,9 @@ static void write_metrics(struct agent *a, const struct counts *c)
 	m.api_requests_ok = st.requests_ok;
 	m.api_requests_failure = st.requests_failure;
 	m.api_requests_auth_error = st.requests_auth_error;
+	m.bridge_off = a->cfg->bridge_off[0] != '\0';
+	if (a->local_looked)
+		m.local_source = local_source_name(a->local.source);
 	if (a->last_error.code != KC_OK) {
 		m.last_error_code = kc_code_name(a->last_error.code);
 		m.last_error_message = a->last_error.msg;

@@ -14,6 +14,7 @@
 #include "bridge_warnings.h"
 #include "kc_clock.h"
 #include "kc_log.h"
+#include "pod_spec.h"
 #include "materialise.h"
 #include "objects.h"
 #include "pod_refs.h"
@@ -86,8 +87,10 @@ static kc_code cache_manifest(struct agent *a, struct parent_rec *r, const json_
 		rc = bridge_dir_check_bytes(file, bytes.data, bytes.len, err);
 	if (rc == KC_OK)
 		rc = parent_rec_set_manifest(r, file, &bytes, err);
-	if (rc == KC_OK)
+	if (rc == KC_OK) {
+		r->host_ports = pod_spec_holds_host_ports(json_object_get(manifest, "spec"));
 		note_warnings(r, pod);
+	}
 	a->effects_dirty = true;
 	json_decref(manifest);
 	kc_buf_free(&bytes);

@@ -126,7 +126,14 @@ static kc_code format_agent(const struct metrics_snapshot *m, struct kc_buf *out
 	    (rc = family(out, "bridge_enabled", "gauge",
 	                 "1 when the flag file is present (bridge on), 0 in standby.", err)))
 		return rc;
-	return sample_u64(out, "bridge_enabled", "", m->bridge_enabled ? 1 : 0, err);
+	if ((rc = sample_u64(out, "bridge_enabled", "", m->bridge_enabled ? 1 : 0, err)) ||
+	    (rc =
+	         family(out, "bridge_off", "gauge",
+	                "1 when the bridge cannot work: the kubelet watches no static pod "
+	                "directory (no staticPodPath, no --pod-manifest-path); nothing is written.",
+	                err)))
+		return rc;
+	return sample_u64(out, "bridge_off", "", m->bridge_off ? 1 : 0, err);
 }
 
 static kc_code format_api(const struct metrics_snapshot *m, time_t now, struct kc_buf *out,
@@ -237,13 +244,46 @@ static kc_code format_last_error(const struct metrics_snapshot *m, struct kc_buf
 	return sample_i64(out, "last_error_timestamp_seconds", (int64_t)m->last_error_time, err);
 }
 
+/* Where the agent learns which pods run here; "unknown" blocks every activation. */
+static kc_code format_local(const struct metrics_snapshot *m, struct kc_buf *out,
+                            struct kc_error *err)
+{
+	static const char *const sources[] = {"cri", "cgroups", "unknown"};
+	char labels[64];
+	kc_code rc;
+	size_t i;
+
+	if ((rc = family(out, "local_pods_known", "gauge",
+	                 "1 when the agent knows which pods run on the node (container runtime or "
+	                 "pod cgroups), 0 when unknown (no bridge is activated then); absent "
+	                 "until it has looked.",
+	                 err)))
+		return rc;
+	if (m->local_source == NULL)
+		return KC_OK;
+	if ((rc = sample_u64(out, "local_pods_known", "", strcmp(m->local_source, "unknown") != 0,
+	                     err)) ||
+	    (rc = family(out, "local_pods_source", "gauge",
+	                 "1 for the source the agent's knowledge of local pods came from last.",
+	                 err)))
+		return rc;
+	for (i = 0; i < 3; i++) {
+		snprintf(labels, sizeof(labels), "{source=\"%s\"}", sources[i]);
+		if ((rc = sample_u64(out, "local_pods_source", labels,
+		                     strcmp(m->local_source, sources[i]) == 0, err)))
+			return rc;
+	}
+	return KC_OK;
+}
+
 kc_code metrics_format(const struct metrics_snapshot *m, time_t now, struct kc_buf *out,
                        struct kc_error *err)
 {
 	kc_code rc;
 
 	if ((rc = format_agent(m, out, err)) || (rc = format_api(m, now, out, err)) ||
-	    (rc = format_checkpoints(m, out, err)) || (rc = format_waiting(m, out, err)))
+	    (rc = format_checkpoints(m, out, err)) || (rc = format_waiting(m, out, err)) ||
+	    (rc = format_local(m, out, err)))
 		return rc;
 	return format_last_error(m, out, err);
 }

@@ -34,6 +34,7 @@ struct metrics_snapshot {
 	enum metrics_reachability api;
 	time_t api_last_success; /* last successful API contact; 0: never */
 	bool bridge_enabled;     /* the flag file is present */
+	bool bridge_off;         /* the kubelet watches no static pod directory */
 	uint64_t checkpoints_ok; /* checkpoints by state */
 	uint64_t checkpoints_corrupt;
 	uint64_t checkpoints_not_checkpointable;
@@ -44,7 +45,10 @@ struct metrics_snapshot {
 	uint64_t api_requests_failure;    /* network, TLS, timeout, 5xx */
 	uint64_t api_requests_auth_error; /* 401 / 403 */
 	const char *waiting_for;          /* agent_wait_name(); NULL: not waiting */
-	const char *last_error_code;      /* kc_code_name(); NULL: no error so far */
+	/* What runs locally: "cri", "cgroups" or "unknown"; NULL: not looked yet
+	 * (the local gauges are then left out). */
+	const char *local_source;
+	const char *last_error_code; /* kc_code_name(); NULL: no error so far */
 	const char *last_error_message;
 	time_t last_error_time;
 };

@@ -200,6 +200,7 @@ kc_code parent_table_decision_view(const struct parent_table *t, struct decision
 			v[k].state = DECISION_CKPT_NOT_CHECKPOINTABLE;
 		v[k].parent = r->presence;
 		v[k].parent_absent_since_ms = r->absent_since_ms;
+		v[k].host_ports = r->host_ports;
 		ix[k++] = i;
 	}
 	*view = v;

@@ -39,6 +39,7 @@ struct parent_rec {
 	struct kc_buf manifest; /* its bytes, when ckpt is OK */
 	json_t *retry_objects;  /* the objects of a checkpoint write that failed */
 	json_t *warnings;       /* bridge_warnings of the checkpointed pod; NULL: none yet */
+	bool host_ports;        /* its bridge manifest holds host ports (pod_spec.h) */
 };
 
 struct parent_table {

@@ -90,6 +90,21 @@ static json_t *build_api(const struct status_snapshot *s)
 	return o;
 }
 
+static json_t *build_local(const struct status_snapshot *s)
+{
+	json_t *o = json_object();
+
+	if (o == NULL ||
+	    json_object_set_new(o, "known",
+	                        json_boolean(strcmp(s->local_source, "unknown") != 0)) != 0 ||
+	    set_str(o, "source", s->local_source) != 0 ||
+	    set_str(o, "reason", s->local_reason) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static json_t *build_checkpoints(const struct status_snapshot *s)
 {
 	json_t *arr = json_array();
@@ -170,7 +185,9 @@ kc_code status_build(const struct status_snapshot *s, json_t **out, struct kc_er
 	if (doc == NULL || json_object_set_new(doc, "agent", build_agent(s)) != 0 ||
 	    json_object_set_new(doc, "flag", build_flag(s)) != 0 ||
 	    json_object_set_new(doc, "api", build_api(s)) != 0 ||
+	    (s->local_source != NULL && json_object_set_new(doc, "local", build_local(s)) != 0) ||
 	    set_str(doc, "staticPodPath", s->static_pod_path) != 0 ||
+	    set_str(doc, "bridgeOff", s->bridge_off) != 0 ||
 	    (s->state_dir != NULL && set_str(doc, "stateDir", s->state_dir) != 0) ||
 	    json_object_set_new(doc, "checkpoints", build_checkpoints(s)) != 0 ||
 	    json_object_set_new(doc, "bridgeManifests", build_manifests(s)) != 0 ||

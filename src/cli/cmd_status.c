@@ -389,6 +389,11 @@ static kc_code build_doc(const struct status_cli *cli, struct gathered *g, json_
 		json_object_set_new(json_object_get(doc, "agent"), "running", json_true());
 		if (json_is_object(json_object_get(g->agent_doc, "api")))
 			json_object_set(doc, "api", json_object_get(g->agent_doc, "api"));
+		if (json_is_string(json_object_get(g->agent_doc, "bridgeOff")))
+			json_object_set(doc, "bridgeOff",
+			                json_object_get(g->agent_doc, "bridgeOff"));
+		if (json_is_object(json_object_get(g->agent_doc, "local")))
+			json_object_set(doc, "local", json_object_get(g->agent_doc, "local"));
 	}
 	extra = json_pack("{s:s, s:b, s:b}", "path", cli->status_file, "present",
 	                  g->status_file_present, "current", g->agent_doc != NULL);
@@ -428,6 +433,22 @@ static int width_of(const json_t *rows, const char *key, int min)
 	return w;
 }
 
+/* "local: unknown (<why>)" is the line an admin must not miss. */
+static void print_local(const json_t *local)
+{
+	const char *src = show(json_object_get(local, "source"));
+	const json_t *why = json_object_get(local, "reason");
+
+	if (!json_is_object(local))
+		return;
+	if (strcmp(src, "unknown") == 0)
+		printf("local:            unknown (%s): no bridge is activated\n", show(why));
+	else if (strcmp(src, "cgroups") == 0)
+		printf("local:            pod cgroups (%s)\n", show(why));
+	else
+		printf("local:            container runtime\n");
+}
+
 static void print_text(const json_t *doc)
 {
 	const json_t *agent = json_object_get(doc, "agent"), *flag = json_object_get(doc, "flag");
@@ -459,7 +480,12 @@ static void print_text(const json_t *doc)
 		       show(json_object_get(api, "since")));
 	else
 		printf("api:              unknown\n");
-	printf("staticPodPath:    %s\n", show(json_object_get(doc, "staticPodPath")));
+	print_local(json_object_get(doc, "local"));
+	if (json_is_string(json_object_get(doc, "bridgeOff")))
+		printf("staticPodPath:    none: BRIDGE OFF (%s)\n",
+		       show(json_object_get(doc, "bridgeOff")));
+	else
+		printf("staticPodPath:    %s\n", show(json_object_get(doc, "staticPodPath")));
 	printf("state dir:        %s\n", show(json_object_get(doc, "stateDir")));
 	printf("\n");
 	if (json_array_size(rows) == 0) {

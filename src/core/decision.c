@@ -102,6 +102,8 @@ static enum decision_verdict verdict_of(const struct decision_input *in, size_t 
 		return DECISION_INACTIVE_API_REACHABLE;
 	if (group_runs_locally(in, i))
 		return DECISION_INACTIVE_RUNNING_LOCALLY;
+	if (c->host_ports && in->api.answered)
+		return DECISION_INACTIVE_API_ANSWERED;
 	if (in->api.state == REACH_UNKNOWN)
 		return DECISION_HOLD_API_UNKNOWN;
 	if (!local_known(in))
@@ -188,6 +190,7 @@ const char *decision_verdict_name(enum decision_verdict v)
 	    [DECISION_INACTIVE_CORRUPT] = "corrupt",
 	    [DECISION_INACTIVE_NOT_CHECKPOINTABLE] = "not-checkpointable",
 	    [DECISION_INACTIVE_BAD_NAME] = "bad-name",
+	    [DECISION_INACTIVE_API_ANSWERED] = "api-answered-host-ports",
 	};
 
 	if ((size_t)v >= sizeof(names) / sizeof(names[0]) || names[v] == NULL)

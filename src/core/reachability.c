@@ -20,13 +20,37 @@ void reachability_init(struct reachability *r, int64_t start_ms, int64_t unreach
 	r->ok_since_ms = -1;
 	r->last_event_ms = start_ms;
 	r->last_success_ms = -1;
+	r->last_ok_ms = -1;
 	r->successes = r->failures = r->auth_errors = 0;
+}
+
+/*
+ * While UNREACHABLE since v->since_ms: did the API really answer since then,
+ * without a whole failure window after it? Lowers next_change_ms to when
+ * that runs out.
+ */
+static void set_answered(const struct reachability *r, int64_t now_ms, struct reach_view *v)
+{
+	int64_t expires;
+
+	if (v->state != REACH_UNREACHABLE || r->last_ok_ms < 0 || r->last_ok_ms < v->since_ms)
+		return;
+	if (r->fail_since_ms < 0) {
+		v->answered = true;
+		return;
+	}
+	expires = r->fail_since_ms + r->unreachable_after_ms;
+	if (now_ms >= expires)
+		return;
+	v->answered = true;
+	if (expires < v->next_change_ms)
+		v->next_change_ms = expires;
 }
 
 /* The state the current run has earned by now_ms, or settled. */
 struct reach_view reachability_view(const struct reachability *r, int64_t now_ms)
 {
-	struct reach_view v = {r->settled, r->settled_since_ms, REACH_NEVER};
+	struct reach_view v = {r->settled, r->settled_since_ms, REACH_NEVER, false};
 	int64_t due;
 
 	if (r->fail_since_ms >= 0 && r->settled != REACH_UNREACHABLE) {
@@ -46,6 +70,7 @@ struct reach_view reachability_view(const struct reachability *r, int64_t now_ms
 			v.next_change_ms = due;
 		}
 	}
+	set_answered(r, now_ms, &v);
 	return v;
 }
 
@@ -86,6 +111,7 @@ static void answered(struct reachability *r, int64_t now_ms)
 void reachability_on_success(struct reachability *r, int64_t now_ms)
 {
 	answered(r, now_ms);
+	r->last_ok_ms = r->last_success_ms;
 	r->successes++;
 }
 

@@ -34,6 +34,29 @@ kc_code pod_spec_each_container(const json_t *spec, pod_container_fn fn, void *c
 	return KC_OK;
 }
 
+static kc_code has_host_port(json_t *container, const char *path, void *ctx, struct kc_error *err)
+{
+	json_t *ports = json_object_get(container, "ports"), *p;
+	size_t i;
+
+	json_array_foreach(ports, i, p) if (json_integer_value(json_object_get(p, "hostPort")) > 0)
+	{
+		*(bool *)ctx = true;
+		return KC_EAGAIN; /* found: stop the walk */
+	}
+	return KC_OK;
+}
+
+bool pod_spec_holds_host_ports(const json_t *spec)
+{
+	bool found = false;
+
+	if (!json_is_object(spec) || json_is_true(json_object_get(spec, "hostNetwork")))
+		return false;
+	pod_spec_each_container(spec, has_host_port, &found, NULL);
+	return found;
+}
+
 const char *pod_meta_string(const json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(json_object_get(obj, "metadata"), key));

@@ -19,7 +19,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("KC_SOURCE_DIR", os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "fakeapi"))
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "fakecri"))
 from fakeapi import FakeAPI, gen_certs, make_pod  # noqa: E402
+from fakecri import FakeCRI  # noqa: E402
 
 BINARY = os.environ.get("KC_BINARY", "")
 TOOL = os.environ.get("KC_RENDER_TOOL") or os.path.join(os.path.dirname(BINARY), "kc_render_tool")
@@ -44,7 +46,7 @@ class AgentEnv:
     """One node: directories, a fake apiserver, and the agent process."""
 
     def __init__(self, node="node-1", unreachable_after=3, reachable_after=2, gc_grace=3,
-                 base=None, api=True):
+                 base=None, api=True, cri=False):
         self.node = node
         self.root = tempfile.mkdtemp(prefix="kc-e2e-", dir=base)
         self.certs = gen_certs(os.path.join(self.root, "pki"), node)
@@ -56,6 +58,11 @@ class AgentEnv:
         self.metrics_file = os.path.join(self.root, "metrics", "kubelet_checkpoint.prom")
         self.kubelet_config = os.path.join(self.root, "var", "lib", "kubelet", "config.yaml")
         self.log_path = os.path.join(self.root, "agent.log")
+        # The container runtime's socket: absent unless cri=True starts the
+        # fake runtime there (tests/fakecri); the agent then falls back to
+        # the fake pod cgroups.
+        self.cri_sock = os.path.join(self.root, "run", "containerd", "containerd.sock")
+        os.makedirs(os.path.dirname(self.cri_sock), exist_ok=True)
         self.windows = (unreachable_after, reachable_after, gc_grace)
         for d in (self.manifests, os.path.dirname(self.flag), os.path.dirname(self.kubelet_config),
                   os.path.join(self.cgroup, "kubepods.slice"), os.path.dirname(self.metrics_file)):
@@ -76,6 +83,7 @@ class AgentEnv:
         self.kubeconfig = os.path.join(self.root, "kubelet.conf")
         if self.api is not None:
             self.write_kubeconfig(self.api.url)
+        self.cri = FakeCRI(self.cri_sock) if cri else None
         self.proc = None
         self.log = None
 
@@ -97,7 +105,8 @@ class AgentEnv:
                 "--flag-file", self.flag, "--cgroup-root", self.cgroup,
                 "--unreachable-after", str(ua), "--reachable-after", str(ra),
                 "--gc-grace", str(gc), "--status-file", self.status_file,
-                "--metrics-file", self.metrics_file, "--namespace", "*"] + list(extra)
+                "--metrics-file", self.metrics_file, "--namespace", "*",
+                "--container-runtime-endpoint", "unix://" + self.cri_sock] + list(extra)
 
     def start(self, extra=(), wrapper=()):
         self.log = open(self.log_path, "a")
@@ -126,6 +135,8 @@ class AgentEnv:
             pass
         if self.api is not None:
             self.api.close()
+        if self.cri is not None:
+            self.cri.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self):

@@ -136,6 +136,7 @@ class TestDeb(unittest.TestCase):
         self.assertEqual(fields["Section"], "admin")
         self.assertIn("libc6", fields["Depends"])
         self.assertIn("libjansson4", fields["Depends"])
+        self.assertIn("libprotobuf-c1", fields["Depends"])
 
     def test_control_members(self):
         with tempfile.TemporaryDirectory() as d:

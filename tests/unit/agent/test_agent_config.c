@@ -316,9 +316,21 @@ static void test_kubelet_config_without_static_pod_path(void **state)
 	char *argv[] = {"run", "--kubelet-config", kcfg, NULL};
 	struct agent_config *cfg = load_ok(f, ARGC(argv), argv);
 
+	char *given[] = {"run", "--kubelet-config", kcfg, "--static-pod-path=/srv/m", NULL};
+
+	/* The kubelet watches no directory: the bridge is off, with the reason. */
 	assert_string_equal(cfg->static_pod_path, "/etc/kubernetes/manifests");
 	assert_src(cfg, AGENT_STATIC_POD_PATH, "default");
 	assert_src(cfg, AGENT_KUBELET_CONFIG, "flag");
+	assert_non_null(strstr(cfg->bridge_off, "names no staticPodPath"));
+	assert_non_null(strstr(cfg->bridge_off, kcfg));
+	assert_string_equal(cfg->static_pod_path_unread, "");
+	agent_config_free(cfg);
+	/* An explicit path of ours still wins, with a warning that the kubelet does not read it. */
+	cfg = load_ok(f, ARGC(given), given);
+	assert_string_equal(cfg->static_pod_path, "/srv/m");
+	assert_string_equal(cfg->bridge_off, "");
+	assert_non_null(strstr(cfg->static_pod_path_unread, "may not read /srv/m"));
 	agent_config_free(cfg);
 	free(kcfg);
 }

@@ -29,6 +29,7 @@ static const struct metrics_snapshot busy = {
     .api_requests_ok = 10,
     .api_requests_failure = 5,
     .api_requests_auth_error = 1,
+    .local_source = "cgroups",
     .last_error_code = "ENET",
     .last_error_message = "GET https://10.0.0.1:6443/api/v1/pods: connection refused",
     .last_error_time = 1700000200,
@@ -71,6 +72,11 @@ static void test_busy_snapshot(void **state)
 	assert_line(t, "kubelet_checkpoint_bridge_manifests_active 3");
 	assert_line(t, "kubelet_checkpoint_activations_total 7");
 	assert_line(t, "kubelet_checkpoint_withdrawals_total 4");
+	assert_line(t, "kubelet_checkpoint_bridge_off 0");
+	assert_line(t, "kubelet_checkpoint_local_pods_known 1");
+	assert_line(t, "kubelet_checkpoint_local_pods_source{source=\"cri\"} 0");
+	assert_line(t, "kubelet_checkpoint_local_pods_source{source=\"cgroups\"} 1");
+	assert_line(t, "kubelet_checkpoint_local_pods_source{source=\"unknown\"} 0");
 	assert_line(t, "kubelet_checkpoint_last_error_info{code=\"ENET\",message=\"GET "
 	               "https://10.0.0.1:6443/api/v1/pods: connection refused\"} 1");
 	assert_line(t, "kubelet_checkpoint_last_error_timestamp_seconds 1700000200");
@@ -100,7 +106,7 @@ static void test_every_sample_has_help_and_type(void **state)
 		assert_int_equal(strncmp(line, "kubelet_checkpoint_", 19), 0);
 		samples++;
 	}
-	assert_int_equal(samples, 20);
+	assert_int_equal(samples, 25);
 	free(t);
 }
 

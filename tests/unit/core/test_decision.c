@@ -3,7 +3,9 @@
  * property loops over every combination of its inputs, groups (two UIDs of
  * one workload), GC timing, and whole-scenario runs through the reachability
  * tracker (never reached since start, flapping API, 401/403, restart during
- * an outage).
+ * an outage) and the hand-off (host-port bridges withdrawn at the first API
+ * success, one restart per outage however the API flaps; a parent sandbox
+ * withdraws at once).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +37,15 @@ static struct local_pods local_set(enum local_pods_state st, const char *uid)
 
 static struct reach_view api(enum reach_state s)
 {
-	struct reach_view v = {s, 0, REACH_NEVER};
+	struct reach_view v = {s, 0, REACH_NEVER, false};
+
+	return v;
+}
+
+/* While unreachable, the API answered during this outage (reachability.h). */
+static struct reach_view api_answered(void)
+{
+	struct reach_view v = {REACH_UNREACHABLE, 0, REACH_NEVER, true};
 
 	return v;
 }
@@ -44,7 +54,7 @@ static struct decision_checkpoint ckpt(const char *uid, const char *ns, const ch
                                        const char *created, enum decision_ckpt_state st,
                                        enum decision_parent parent, int64_t absent_since)
 {
-	struct decision_checkpoint c = {uid, ns, name, created, st, parent, absent_since};
+	struct decision_checkpoint c = {uid, ns, name, created, st, parent, absent_since, false};
 
 	return c;
 }
@@ -151,72 +161,64 @@ static void test_table(void **state)
 }
 
 /* Every combination of one checkpoint's inputs, checked against the rule. */
+static void check_combination(bool flag, enum reach_state apist, bool answered, bool known,
+                              bool run, enum decision_ckpt_state st, enum decision_parent parent,
+                              int64_t absent, bool host_ports)
+{
+	struct decision_checkpoint c = ckpt(UID_A, "ns", "n", "", st, parent, absent);
+	struct local_pods lp = local_set(known ? K : U, run ? UID_A : NULL);
+	struct decision_input in = {&c, 1, flag, api(apist), &lp, GRACE, 100000};
+	struct decision_result res;
+	bool running = known && run, handed_off = host_ports && answered;
+	bool active, keeps, drop;
+
+	c.host_ports = host_ports;
+	in.api.answered = answered;
+	assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
+	active = res.items[0].verdict == DECISION_ACTIVE;
+	keeps = decision_keeps_manifest(res.items[0].verdict);
+	drop = res.items[0].drop;
+	/* THE rule, with the hand-off of host-port bridges. */
+	assert_int_equal(active,
+	                 flag && apist == UR && known && !running && st == OK && !handed_off);
+	/* Nothing is ever kept when it could run twice, must not run, or blocks
+	 * the returning parent's host ports. */
+	if (keeps)
+		assert_true(flag && apist != RE && !running && st == OK && !handed_off);
+	if (handed_off && flag && st == OK && !running)
+		assert_int_equal(res.items[0].verdict, DECISION_INACTIVE_API_ANSWERED);
+	/* GC only while reachable, parent absent for the whole grace, never corrupt. */
+	assert_int_equal(drop, apist == RE && parent == PA && st != CO && 100000 - absent >= GRACE);
+	assert_true(res.next_change_ms > 100000);
+	decision_result_free(&res);
+	local_pods_free(&lp);
+}
+
 static void test_all_combinations(void **state)
 {
 	static const enum reach_state apis[] = {UN, RE, UR};
 	static const enum decision_ckpt_state states[] = {OK, CO, NC};
 	static const enum decision_parent parents[] = {PU, PP, PA};
 	static const int64_t absents[] = {0, 50000, 100000}; /* now = 100000 */
-	int flag, a, lk, run, s, p, ab;
+	int flag, a, ans, lk, run, s, p, ab, hp;
 
 	for (flag = 0; flag < 2; flag++)
 		for (a = 0; a < 3; a++)
-			for (lk = 0; lk < 2; lk++)
-				for (run = 0; run < 2; run++)
-					for (s = 0; s < 3; s++)
-						for (p = 0; p < 3; p++)
-							for (ab = 0; ab < 3; ab++) {
-								enum local_pods_state ls =
-								    lk ? K : U;
-								struct decision_checkpoint c = ckpt(
-								    UID_A, "ns", "n", "", states[s],
-								    parents[p], absents[ab]);
-								struct local_pods lp = local_set(
-								    ls, run ? UID_A : NULL);
-								struct decision_input in = {
-								    &c,  1,     flag,  api(apis[a]),
-								    &lp, GRACE, 100000};
-								struct decision_result res;
-								bool running = lk && run;
-								bool active, keeps, drop;
-
-								assert_int_equal(
-								    decision_compute(&in, &res,
-								                     NULL),
-								    KC_OK);
-								active = res.items[0].verdict ==
-								         DECISION_ACTIVE;
-								keeps = decision_keeps_manifest(
-								    res.items[0].verdict);
-								drop = res.items[0].drop;
-								/* THE rule. */
-								assert_int_equal(
-								    active, flag && apis[a] == UR &&
-								                lk && !running &&
-								                states[s] == OK);
-								/* Nothing is ever kept when it
-								 * could run twice or must not run.
-								 */
-								if (keeps)
-									assert_true(
-									    flag && apis[a] != RE &&
-									    !running &&
-									    states[s] == OK);
-								/* GC only while reachable, parent
-								 * absent for the whole grace, never
-								 * corrupt. */
-								assert_int_equal(
-								    drop,
-								    apis[a] == RE &&
-								        parents[p] == PA &&
-								        states[s] != CO &&
-								        100000 - absents[ab] >=
-								            GRACE);
-								assert_true(res.next_change_ms >
-								            100000);
-								decision_result_free(&res);
-								local_pods_free(&lp);
-							}
+			/* answered exists only while unreachable (reachability.h) */
+			for (ans = 0; ans < (apis[a] == UR ? 2 : 1); ans++)
+				for (lk = 0; lk < 2; lk++)
+					for (run = 0; run < 2; run++)
+						for (s = 0; s < 3; s++)
+							for (p = 0; p < 3; p++)
+								for (ab = 0; ab < 3; ab++)
+									for (hp = 0; hp < 2; hp++)
+										check_combination(
+										    flag, apis[a],
+										    ans, lk, run,
+										    states[s],
+										    parents[p],
+										    absents[ab],
+										    hp);
 }
 
 static void test_group_winner(void **state)
@@ -517,6 +519,154 @@ static void test_scenario_restart_during_outage(void **state)
 	assert_int_equal(verdict_at(&r, UA, NULL), DECISION_ACTIVE);
 }
 
+/* The verdicts of a host-port bridge and a plain one at now (parent sandbox: running). */
+static void verdicts_at(const struct reachability *r, int64_t now, bool parent_runs,
+                        enum decision_verdict *hp, enum decision_verdict *plain)
+{
+	struct decision_checkpoint c[2] = {ckpt(UID_A, "ns", "svclb", "", OK, PU, 0),
+	                                   ckpt(UID_B, "ns", "agent", "", OK, PU, 0)};
+	struct local_pods lp = local_set(K, parent_runs ? UID_A : NULL);
+	struct decision_input in = {c, 2, true, reachability_view(r, now), &lp, GRACE, now};
+	struct decision_result res;
+
+	c[0].host_ports = true;
+	assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
+	*hp = res.items[0].verdict;
+	*plain = res.items[1].verdict;
+	decision_result_free(&res);
+	local_pods_free(&lp);
+}
+
+/* Hand-off rows: one host-port checkpoint, the API answered during the outage. */
+static void test_handoff_rows(void **state)
+{
+	static const struct {
+		const char *what;
+		bool flag, known, parent_runs, host_ports;
+		enum decision_verdict want;
+	} rows_h[] = {
+	    {"host ports, answered", true, true, false, true, DECISION_INACTIVE_API_ANSWERED},
+	    {"host ports, answered, local unknown: never HOLD", true, false, false, true,
+	     DECISION_INACTIVE_API_ANSWERED},
+	    {"host ports, answered, parent runs", true, true, true, true,
+	     DECISION_INACTIVE_RUNNING_LOCALLY},
+	    {"host ports, answered, flag off", false, true, false, true,
+	     DECISION_INACTIVE_FLAG_OFF},
+	    {"no host ports, answered", true, true, false, false, DECISION_ACTIVE},
+	    {"no host ports, answered, local unknown", true, false, false, false,
+	     DECISION_HOLD_LOCAL_UNKNOWN},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(rows_h) / sizeof(rows_h[0]); i++) {
+		struct decision_checkpoint c = ckpt(UID_A, "ns", "n", "", OK, PP, 0);
+		struct local_pods lp =
+		    local_set(rows_h[i].known ? K : U, rows_h[i].parent_runs ? UID_A : NULL);
+		struct decision_input in = {&c, 1, rows_h[i].flag, api_answered(), &lp, GRACE, 1};
+		struct decision_result res;
+
+		c.host_ports = rows_h[i].host_ports;
+		assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
+		if (res.items[0].verdict != rows_h[i].want)
+			fail_msg("row \"%s\": got %s, want %s", rows_h[i].what,
+			         decision_verdict_name(res.items[0].verdict),
+			         decision_verdict_name(rows_h[i].want));
+		decision_result_free(&res);
+		local_pods_free(&lp);
+	}
+	assert_string_equal(decision_verdict_name(DECISION_INACTIVE_API_ANSWERED),
+	                    "api-answered-host-ports");
+}
+
+/* hostPort bridge: withdrawn at the first real success, not after reachable_after. */
+static void test_handoff_host_ports_at_first_contact(void **state)
+{
+	enum decision_verdict hp, plain;
+	struct reachability r;
+	int64_t t0 = 100000, back = t0 + UA + 60000;
+
+	reachability_init(&r, 0, UA, RA);
+	reachability_on_success(&r, 0);
+	reachability_on_failure(&r, t0);
+	verdicts_at(&r, t0 + UA, false, &hp, &plain);
+	assert_int_equal(hp, DECISION_ACTIVE);
+	assert_int_equal(plain, DECISION_ACTIVE);
+	/* 401/403 say the API is up, but the kubelet (same identity) got nothing. */
+	reachability_on_auth_error(&r, back - 5000);
+	reachability_on_failure(&r, back - 4000);
+	verdicts_at(&r, back - 4000, false, &hp, &plain);
+	assert_int_equal(hp, DECISION_ACTIVE);
+	/* The first success: the host-port bridge goes at once, the plain one stays. */
+	reachability_on_success(&r, back);
+	verdicts_at(&r, back, false, &hp, &plain);
+	assert_int_equal(hp, DECISION_INACTIVE_API_ANSWERED);
+	assert_int_equal(plain, DECISION_ACTIVE);
+	assert_false(decision_keeps_manifest(hp));
+	/* The parent's sandbox appears: the plain bridge goes at once too. */
+	verdicts_at(&r, back + 1000, true, &hp, &plain);
+	assert_int_equal(plain, DECISION_ACTIVE);
+	{
+		struct decision_checkpoint c = ckpt(UID_B, "ns", "agent", "", OK, PP, 0);
+		struct local_pods lp = local_set(K, UID_B);
+		struct decision_input in = {
+		    &c, 1, true, reachability_view(&r, back + 1000), &lp, GRACE, back + 1000};
+		struct decision_result res;
+
+		assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
+		assert_int_equal(res.items[0].verdict, DECISION_INACTIVE_RUNNING_LOCALLY);
+		decision_result_free(&res);
+		local_pods_free(&lp);
+	}
+	/* And everything once reachable_after has passed. */
+	verdicts_at(&r, back + RA, false, &hp, &plain);
+	assert_int_equal(hp, DECISION_INACTIVE_API_REACHABLE);
+	assert_int_equal(plain, DECISION_INACTIVE_API_REACHABLE);
+}
+
+/*
+ * A flapping API after an outage (answers, then fails for less than the
+ * unreachable window, again and again): the host-port bridge is withdrawn
+ * once and stays withdrawn; the plain bridge never moves. Only a whole
+ * window of failure (a new outage) brings the host-port bridge back: at most
+ * one restart per outage.
+ */
+static void test_handoff_flapping_one_restart_per_outage(void **state)
+{
+	enum decision_verdict hp, plain, last_hp = DECISION_ACTIVE;
+	struct reachability r;
+	int64_t t, t0 = 100000, start = t0 + UA + 1000, changes = 0, next;
+
+	reachability_init(&r, 0, UA, RA);
+	reachability_on_success(&r, 0);
+	reachability_on_failure(&r, t0);
+	for (t = start; t < start + 3600 * 1000; t += 1000) {
+		/* A success every 20 s, failures in between; never RA of success. */
+		if ((t - start) % 20000 == 0)
+			reachability_on_success(&r, t);
+		else
+			reachability_on_failure(&r, t);
+		verdicts_at(&r, t, false, &hp, &plain);
+		assert_int_equal(plain, DECISION_ACTIVE);
+		if (hp != last_hp)
+			changes++;
+		last_hp = hp;
+	}
+	assert_int_equal(changes, 1);
+	assert_int_equal(last_hp, DECISION_INACTIVE_API_ANSWERED);
+	/* A last answer, then it stays down: after one whole window of failure
+	 * it is a new outage, and the host-port bridge comes back. */
+	reachability_on_success(&r, t);
+	reachability_on_failure(&r, t + 1000);
+	verdicts_at(&r, t + 1000 + UA - 1, false, &hp, &plain);
+	assert_int_equal(hp, DECISION_INACTIVE_API_ANSWERED);
+	assert_int_equal(plain, DECISION_ACTIVE);
+	/* The loop is told when that happens, so it needs no polling. */
+	assert_int_equal(verdict_at(&r, t + 1000 + UA - 1, &next), DECISION_ACTIVE);
+	assert_int_equal(next, t + 1000 + UA);
+	verdicts_at(&r, t + 1000 + UA, false, &hp, &plain);
+	assert_int_equal(hp, DECISION_ACTIVE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -530,6 +680,9 @@ int main(void)
 	    cmocka_unit_test(test_scenario_unreachable_shorter_and_longer_than_window),
 	    cmocka_unit_test(test_scenario_flapping_and_auth_never_activate),
 	    cmocka_unit_test(test_scenario_restart_during_outage),
+	    cmocka_unit_test(test_handoff_rows),
+	    cmocka_unit_test(test_handoff_host_ports_at_first_contact),
+	    cmocka_unit_test(test_handoff_flapping_one_restart_per_outage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,6 +126,46 @@ static void test_time_going_backwards_is_clamped(void **state)
 	assert_string_equal(reach_state_name(REACH_UNKNOWN), "unknown");
 }
 
+/* "answered": a real success during an outage, until a whole failure window after it. */
+static void test_answered_during_outage(void **state)
+{
+	struct reachability r;
+	struct reach_view v;
+	int64_t t0 = 100000, out = t0 + UA;
+
+	reachability_init(&r, 0, UA, RA);
+	reachability_on_success(&r, 0);
+	assert_false(reachability_view(&r, 1).answered); /* reachable: not an outage */
+	reachability_on_failure(&r, t0);
+	v = reachability_view(&r, out);
+	assert_int_equal(v.state, REACH_UNREACHABLE);
+	assert_false(v.answered);
+	/* 401/403 do not count. */
+	reachability_on_auth_error(&r, out + 1000);
+	assert_false(reachability_view(&r, out + 1000).answered);
+	reachability_on_failure(&r, out + 2000);
+	/* A success: answered at once, while still unreachable (RA not passed). */
+	reachability_on_success(&r, out + 3000);
+	v = reachability_view(&r, out + 3000);
+	assert_int_equal(v.state, REACH_UNREACHABLE);
+	assert_true(v.answered);
+	assert_int_equal(v.next_change_ms, out + 3000 + RA); /* reachable then */
+	/* Failing again: still answered until a whole window of failure. */
+	reachability_on_failure(&r, out + 4000);
+	v = reachability_view(&r, out + 4000 + UA - 1);
+	assert_true(v.answered);
+	assert_int_equal(v.next_change_ms, out + 4000 + UA);
+	v = reachability_view(&r, out + 4000 + UA);
+	assert_false(v.answered);
+	assert_int_equal(v.state, REACH_UNREACHABLE);
+	assert_int_equal(v.next_change_ms, REACH_NEVER);
+	/* Reachable again: the outage is over, answered is false. */
+	reachability_on_success(&r, out + 200000);
+	v = reachability_view(&r, out + 200000 + RA);
+	assert_int_equal(v.state, REACH_REACHABLE);
+	assert_false(v.answered);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +175,7 @@ int main(void)
 	    cmocka_unit_test(test_flapping_never_trips),
 	    cmocka_unit_test(test_auth_errors_mean_up),
 	    cmocka_unit_test(test_time_going_backwards_is_clamped),
+	    cmocka_unit_test(test_answered_during_outage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
