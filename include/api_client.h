@@ -9,16 +9,30 @@
  * bookmarks advance it); 410 Gone, as an HTTP status or as an ERROR event,
  * means relist. Steady state is one long watch re-established every 5-10 min.
  *
- * Reference channel: the Secrets and ConfigMaps of each tracked parent are
- * fetched with GET when the caller asks (a new or changed reference set) and
- * refreshed on a jittered timer (API_REFS_REFRESH_MIN_S..MAX_S per parent:
- * 2-4 h). A changed parent is fetched at once; the timer only catches a
- * Secret/ConfigMap edited in place, whose copy matters only if an outage
- * comes first. So an idle node stays well within 20 requests an hour: 6-12
- * watch renewals plus ~0.33 GETs per reference. Fetches only run while the pods
- * channel is healthy, so an outage costs one failing connection per retry,
- * not one per parent; a failing fetch is retried with exponential backoff
- * (5 s doubling to 5 min).
+ * Reference channel: the Secrets and ConfigMaps of each tracked parent. One
+ * fetch per distinct object (kind, namespace, name), shared by every parent
+ * that references it (kube-root-ca.crt: once per node). A new parent is
+ * answered from the objects already known and a GET of the others; a changed
+ * reference set fetches the new objects at once; api_client_refresh_refs (the
+ * pod changed, its checkpoint is damaged) fetches each of its objects again,
+ * one GET per object however many parents ask. Each object is then refreshed
+ * on its own jittered timer (at least API_REFS_REFRESH_MIN_S, stretched so the
+ * whole node stays within API_REFS_REFRESH_BUDGET GETs an hour), which only
+ * catches a Secret/ConfigMap edited in place; a refresh that brings a changed
+ * object answers every parent using it. So an idle node makes 6-12 watch
+ * renewals plus at most API_REFS_REFRESH_BUDGET GETs an hour, whatever its
+ * size. Fetches only run while the pods channel is healthy, so an outage costs
+ * one failing connection per retry, not one per object; a failing fetch is
+ * retried with exponential backoff (5 s doubling to 5 min).
+ *
+ * Which reads reach etcd: reads that may be a little stale are answered by
+ * the apiserver's watch cache (resourceVersion=0): the first LIST (as the
+ * kubelet's reflectors do; the WATCH that follows from its resourceVersion
+ * catches up), the first GET of an object and timer refreshes. Quorum reads
+ * (no resourceVersion: etcd) are kept for what must be at least as new as
+ * something the agent just saw: the LIST after 410 Gone, the GETs owed to a
+ * changed parent, and a 404 from the cache for a required object, confirmed
+ * before the parent is declared not checkpointable. An idle node makes none.
  *
  * Every contact with the apiserver is classified for the caller's
  * reachability tracker: SUCCESS (2xx, 404/410 answers, other 4xx rejections
@@ -70,8 +84,10 @@
 #define API_RETRY_FAST_MS       1000  /* retry period while not yet unreachable */
 #define API_RETRY_MAX_MS        10000 /* backoff ceiling once unreachable */
 #define API_REFS_REFRESH_MIN_S  7200
-#define API_REFS_REFRESH_MAX_S  14400
+#define API_REFS_REFRESH_BUDGET 10 /* refresh GETs per hour per node, at most */
 #define API_LIST_PAGE           500
+#define API_MAX_CONNECTIONS     3    /* HTTP/1.1: the watch's and two for the rest */
+#define API_CONN_MAX_LIFE_S     3600 /* a connection is not reused after an hour */
 #define API_MAX_LIST_BODY       (64u * 1024 * 1024)
 #define API_MAX_OBJECT_BODY     (4u * 1024 * 1024)
 
@@ -129,7 +145,10 @@ struct api_stats {
 	unsigned long long watches;
 	unsigned long long watch_events;
 	unsigned long long gets;
-	char last_error[256]; /* empty when none yet */
+	unsigned long long quorum_reads;   /* LISTs and GETs without resourceVersion (etcd) */
+	unsigned long long connections;    /* TCP connections opened, failed attempts included */
+	unsigned long long tls_handshakes; /* new TLS connections that carried an answer */
+	char last_error[256];              /* empty when none yet */
 };
 
 struct api_client;
@@ -187,6 +206,14 @@ kc_code api_client_track_refs(struct api_client *c, const char *uid, const struc
 kc_code api_client_refresh_refs(struct api_client *c, const char *uid, struct kc_error *err);
 /* Stop tracking uid (a request in flight is dropped silently). */
 void api_client_untrack_refs(struct api_client *c, const char *uid);
+
+/*
+ * Start-up spread: the first LIST (and so the GETs that follow it) waits a
+ * random 0..spread_ms, so that agents restarted at once (a fleet-wide package
+ * upgrade) reach the apiserver spread over the window. Only before the first
+ * request; call right after api_client_new.
+ */
+void api_client_spread_start(struct api_client *c, long spread_ms);
 
 /* Throw the watch away and LIST again (e.g. after the caller lost state). */
 void api_client_relist(struct api_client *c);

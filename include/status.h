@@ -45,6 +45,12 @@ struct status_snapshot {
 	bool flag_enabled;
 	enum reach_state api; /* UNKNOWN -> reachable: null */
 	time_t api_since;     /* 0: since null */
+	/*
+	 * UNKNOWN, but the API answers (a LIST succeeded and nothing failed
+	 * since, at api_since): shown as reachable, "confirming" until the
+	 * reachable-after window settles it for the bridge.
+	 */
+	bool api_answering;
 	const char *static_pod_path;
 	const char *state_dir; /* NULL: left out */
 	const struct status_checkpoint *checkpoints;

@@ -401,7 +401,11 @@ static kc_code agent_start(struct agent *a, int argc, char **argv, struct kc_err
 	if ((rc = wait_prerequisites(a, argc, argv, err)) != KC_OK || a->stop)
 		return rc;
 	a->next_pass_ms = 0;
-	return sources_open(a, err);
+	if ((rc = sources_open(a, err)) != KC_OK)
+		return rc;
+	/* Only at start (a reload is one node's business, not a fleet's). */
+	api_client_spread_start(a->api, (long)a->cfg->startup_spread * 1000);
+	return KC_OK;
 }
 
 int agent_main(int argc, char **argv)

@@ -75,6 +75,13 @@ static size_t fill_checkpoints(const struct agent *a, struct status_checkpoint *
 	return n;
 }
 
+/* Not settled yet, but the first LIST answered: say so now, not after reachable-after. */
+static bool api_answering(const struct agent *a)
+{
+	return a->reach_logged == REACH_UNKNOWN && a->reach.ok_since_ms >= 0 &&
+	       a->reach.fail_since_ms < 0 && a->listed;
+}
+
 static void write_status(struct agent *a, struct status_checkpoint *cps, size_t n)
 {
 	struct status_snapshot s;
@@ -89,6 +96,10 @@ static void write_status(struct agent *a, struct status_checkpoint *cps, size_t 
 	s.flag_enabled = a->flag_on;
 	s.api = a->reach_logged;
 	s.api_since = a->reach_since_wall;
+	if (api_answering(a)) {
+		s.api_answering = true;
+		s.api_since = a->start_wall + (time_t)((a->reach.ok_since_ms - a->start_ms) / 1000);
+	}
 	s.static_pod_path = a->cfg->static_pod_path;
 	s.state_dir = a->cfg->state_dir;
 	s.checkpoints = cps;
@@ -145,6 +156,9 @@ static void write_metrics(struct agent *a, const struct counts *c)
 	m.bridge_off = a->cfg->bridge_off[0] != '\0';
 	if (a->local_looked)
 		m.local_source = local_source_name(a->local.source);
+	m.api_connections = st.connections;
+	m.api_tls_handshakes = st.tls_handshakes;
+	m.api_quorum_reads = st.quorum_reads;
 	if (a->last_error.code != KC_OK) {
 		m.last_error_code = kc_code_name(a->last_error.code);
 		m.last_error_message = a->last_error.msg;
@@ -166,7 +180,7 @@ static void tell_systemd(struct agent *a, const struct counts *c)
 	else
 		notify_status(&a->notify, &err,
 		              "API %s, bridge %s, %llu checkpoints (%llu corrupt), %zu active",
-		              reach_state_name(a->reach_logged),
+		              api_answering(a) ? "reachable" : reach_state_name(a->reach_logged),
 		              a->flag_on ? "enabled" : "disabled", (unsigned long long)c->ok,
 		              (unsigned long long)c->corrupt, a->nactive);
 	if (!a->ready_sent && notify_ready(&a->notify, &err) == KC_OK)

@@ -136,6 +136,28 @@ static kc_code format_agent(const struct metrics_snapshot *m, struct kc_buf *out
 	return sample_u64(out, "bridge_off", "", m->bridge_off ? 1 : 0, err);
 }
 
+/* What the agent costs the apiserver: connections (each a TLS handshake) and etcd reads. */
+static kc_code format_api_cost(const struct metrics_snapshot *m, struct kc_buf *out,
+                               struct kc_error *err)
+{
+	kc_code rc;
+
+	if ((rc = family(out, "api_connections_total", "counter",
+	                 "TCP connections opened to the Kubernetes API (failed attempts included).",
+	                 err)) ||
+	    (rc = sample_u64(out, "api_connections_total", "", m->api_connections, err)) ||
+	    (rc = family(out, "api_tls_handshakes_total", "counter",
+	                 "New TLS connections to the Kubernetes API that carried an answer.",
+	                 err)) ||
+	    (rc = sample_u64(out, "api_tls_handshakes_total", "", m->api_tls_handshakes, err)) ||
+	    (rc = family(out, "api_quorum_reads_total", "counter",
+	                 "LISTs and GETs sent without resourceVersion, which the apiserver "
+	                 "reads from etcd rather than its watch cache.",
+	                 err)))
+		return rc;
+	return sample_u64(out, "api_quorum_reads_total", "", m->api_quorum_reads, err);
+}
+
 static kc_code format_api(const struct metrics_snapshot *m, time_t now, struct kc_buf *out,
                           struct kc_error *err)
 {
@@ -170,7 +192,7 @@ static kc_code format_api(const struct metrics_snapshot *m, time_t now, struct k
 		if ((rc = sample_u64(out, "api_requests_total", labels, counts[i], err)))
 			return rc;
 	}
-	return KC_OK;
+	return format_api_cost(m, out, err);
 }
 
 static kc_code format_checkpoints(const struct metrics_snapshot *m, struct kc_buf *out,

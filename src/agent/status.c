@@ -78,12 +78,15 @@ static json_t *build_agent(const struct status_snapshot *s)
 static json_t *build_api(const struct status_snapshot *s)
 {
 	json_t *o = json_object();
+	bool answering = s->api == REACH_UNKNOWN && s->api_answering;
+	enum reach_state shown = answering ? REACH_REACHABLE : s->api;
 	json_t *reachable =
-	    s->api == REACH_UNKNOWN ? json_null() : json_boolean(s->api == REACH_REACHABLE);
+	    shown == REACH_UNKNOWN ? json_null() : json_boolean(shown == REACH_REACHABLE);
 
 	if (o == NULL || json_object_set_new(o, "reachable", reachable) != 0 ||
-	    set_str(o, "state", reach_state_name(s->api)) != 0 ||
-	    set_time(o, "since", s->api == REACH_UNKNOWN ? 0 : s->api_since) != 0) {
+	    set_str(o, "state", reach_state_name(shown)) != 0 ||
+	    set_time(o, "since", shown == REACH_UNKNOWN ? 0 : s->api_since) != 0 ||
+	    (answering && json_object_set_new(o, "confirming", json_true()) != 0)) {
 		json_decref(o);
 		return NULL;
 	}

@@ -18,10 +18,12 @@
 #include <unistd.h>
 
 #include "api_int.h"
+#include "kc_log.h"
 
 void api_client_get_stats(const struct api_client *c, struct api_stats *out)
 {
 	*out = c->stats;
+	out->connections = c->t.connections;
 }
 
 kc_code api_client_new(const struct kubeconfig *kc, const char *node,
@@ -54,6 +56,18 @@ kc_code api_client_new(const struct kubeconfig *kc, const char *node,
 	c->rng |= 1;
 	*out = c;
 	return KC_OK;
+}
+
+void api_client_spread_start(struct api_client *c, long spread_ms)
+{
+	int64_t delay;
+
+	if (spread_ms <= 0 || c->stats.lists > 0 || c->pods_state != PODS_IDLE)
+		return;
+	delay = api_jitter(c, 0, spread_ms);
+	c->pods_next_ms = api_now_ms() + delay;
+	kc_log(KC_LOG_INFO, "apiserver: first request in %lld ms (start-up spread %ld s)",
+	       (long long)delay, spread_ms / 1000);
 }
 
 void api_client_free(struct api_client *c)

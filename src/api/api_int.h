@@ -29,6 +29,7 @@
 struct api_client;
 struct request;
 struct parent;
+struct robj;
 
 /* What a request does when its transfer ends (called from api_client_step). */
 typedef void (*request_done_fn)(struct api_client *c, struct request *r, CURLcode res);
@@ -51,32 +52,28 @@ struct request {
 	request_done_fn done;
 	/* Called once the final status is known (not for 1xx); may be NULL. */
 	void (*on_status)(struct request *r);
-	struct parent *parent; /* GET */
+	struct robj *obj; /* GET: the object fetched */
 	int64_t started_ms;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+/* One reference of a tracked parent (api_refs.c). */
 struct tracked_ref {
 	const char *kind; /* "Secret" / "ConfigMap", static */
 	char *name;
 	bool optional;
+	struct robj *obj; /* the shared object */
 };
 
+/* A tracked parent: its references and whether it is owed an answer. */
 struct parent {
 	char *uid;
 	char *ns;
 	struct tracked_ref *refs;
 	size_t nrefs;
-	int64_t next_fetch_ms; /* when the next fetch (refresh or retry) is due */
-	unsigned failures;     /* transient failures since the last complete fetch */
-	bool removed;          /* untracked; reaped by the next step */
-	bool stale;            /* refs changed while a fetch was running */
-	/* The fetch in progress. */
-	struct request *req;
-	size_t next_ref;
-	json_t *objects;
-	struct kc_error missing;
-	bool have_missing;
+	bool removed;      /* untracked; reaped by the next step */
+	bool pending;      /* owed a refs_fetched */
+	uint64_t need_seq; /* only answers of fetches numbered above this will do (0: any) */
 };
 
 enum pods_state { PODS_IDLE, PODS_LISTING, PODS_WATCHING };
@@ -99,9 +96,13 @@ struct api_client {
 	unsigned failures;
 	bool healthy;
 	bool unreachable;
+	bool list_quorum; /* the next LIST must come from etcd (after 410 Gone) */
 
 	struct parent **parents;
 	size_t nparents, parents_cap;
+	struct robj **objs; /* distinct referenced objects */
+	size_t nobjs, objs_cap;
+	uint64_t fetch_seq; /* number of the last GET started */
 
 	/* Contact reporting. */
 	bool reported_any;

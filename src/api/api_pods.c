@@ -99,9 +99,17 @@ static bool start_list(struct api_client *c)
 	char *cont = c->list_continue ? curl_easy_escape(NULL, c->list_continue, 0) : NULL;
 	char *path = NULL;
 
+	/*
+	 * The first page comes from the watch cache (resourceVersion=0, as the
+	 * kubelet's reflectors list), unless a 410 said our view is too old;
+	 * further pages carry only the continue token (the API refuses both).
+	 */
+	bool cached = cont == NULL && !c->list_quorum;
+
 	if (node == NULL || (c->list_continue != NULL && cont == NULL) ||
-	    asprintf(&path, "/api/v1/pods?fieldSelector=spec.nodeName%%3D%s&limit=%d%s%s", node,
-	             API_LIST_PAGE, cont ? "&continue=" : "", cont ? cont : "") < 0)
+	    asprintf(&path, "/api/v1/pods?fieldSelector=spec.nodeName%%3D%s&limit=%d%s%s%s", node,
+	             API_LIST_PAGE, cached ? "&resourceVersion=0" : "", cont ? "&continue=" : "",
+	             cont ? cont : "") < 0)
 		path = NULL;
 	curl_free(node);
 	curl_free(cont);
@@ -115,6 +123,8 @@ static bool start_list(struct api_client *c)
 	if (c->pods_req == NULL)
 		return false;
 	c->stats.lists++;
+	if (!cached)
+		c->stats.quorum_reads++;
 	c->pods_state = PODS_LISTING;
 	return true;
 }
@@ -252,6 +262,7 @@ static void list_page_done(struct api_client *c, struct request *r)
 	c->rv = c->list_rv;
 	c->list_rv = NULL;
 	c->want_list = false;
+	c->list_quorum = false;
 	if (c->cb.pods_listed != NULL)
 		c->cb.pods_listed(c->cb.ctx, c->list_items);
 	reset_list(c);
@@ -283,6 +294,7 @@ static void pods_request_done(struct api_client *c, struct request *r, CURLcode 
 		kc_log(KC_LOG_INFO, "apiserver: %s: resourceVersion expired (410), relisting",
 		       r->desc);
 		c->want_list = true;
+		c->list_quorum = true;
 		reset_list(c);
 		c->pods_next_ms = api_now_ms();
 		return;

@@ -164,8 +164,21 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 		if (status >= 200) { /* not a 1xx interim response */
+			long fresh = 0;
+
 			r->status = status;
 			r->headers_done = true;
+			/* A new connection carried this answer: its TLS handshake is done. */
+			long version = 0;
+
+			if (r->c->t.tls &&
+			    curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &fresh) == CURLE_OK &&
+			    fresh > 0)
+				r->c->stats.tls_handshakes++;
+			if (curl_easy_getinfo(r->easy, CURLINFO_HTTP_VERSION, &version) == CURLE_OK)
+				r->c->t.multiplexed = version == CURL_HTTP_VERSION_2_0;
+			if (status == 401 || status == 403)
+				api_transport_auth_failed(&r->c->t);
 			if (r->on_status != NULL)
 				r->on_status(r);
 		}

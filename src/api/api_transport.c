@@ -24,6 +24,17 @@
 #define KEEPALIVE_INTVL_S 5
 #define KEEPALIVE_CNT     3
 
+/* Count every TCP connection libcurl opens (the figure the apiserver pays for). */
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	struct api_transport *t = ud;
+	curl_socket_t fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+
+	if (fd != CURL_SOCKET_BAD && purpose == CURLSOCKTYPE_IPCXN)
+		t->connections++;
+	return fd;
+}
+
 /*
  * The base URL and, with tls-server-name, the CONNECT_TO mapping: libcurl
  * sends SNI and verifies the certificate against the URL's host name, so the
@@ -106,6 +117,8 @@ kc_code api_transport_init(struct api_transport *t, const struct kubeconfig *kc,
 		rc = kc_fail(err, KC_ENOMEM, "curl_multi_init failed");
 		goto fail;
 	}
+	curl_multi_setopt(t->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	t->tls = strncmp(t->base_url, "https:", 6) == 0;
 	if (kc->insecure_skip_tls_verify)
 		kc_log(KC_LOG_WARNING,
 		       "kubeconfig: insecure-skip-tls-verify is set: the apiserver's certificate "
@@ -220,6 +233,27 @@ static void setup_tls(const struct api_transport *t, CURL *e)
 }
 
 /* Append "name: prefix value"; the line may carry the token, so it is wiped. */
+/* How a request shares the pool (see api_transport.h). */
+static void setup_connection(struct api_transport *t, CURL *e)
+{
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+#if LIBCURL_VERSION_NUM >= 0x075000
+	curl_easy_setopt(e, CURLOPT_MAXLIFETIME_CONN, (long)API_CONN_MAX_LIFE_S);
+#endif
+	if (t->fresh_next) {
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+		t->fresh_next = false;
+	}
+}
+
+void api_transport_auth_failed(struct api_transport *t)
+{
+	t->fresh_next = true;
+}
+
 static kc_code add_header(struct curl_slist **list, const char *name, const char *prefix,
                           const char *value, struct kc_error *err)
 {
@@ -312,6 +346,7 @@ kc_code api_transport_easy(struct api_transport *t, const struct api_http *req, 
 	if (t->kc->proxy_url != NULL)
 		curl_easy_setopt(e, CURLOPT_PROXY, t->kc->proxy_url);
 	setup_tls(t, e);
+	setup_connection(t, e);
 	*easy = e;
 	return KC_OK;
 fail:

@@ -2,9 +2,23 @@
  * api_transport.h: how the api layer reaches the apiserver, behind one small
  * struct: the base URL (with tls-server-name routed through CONNECT_TO), the
  * TLS material and bearer token of the kubeconfig, and the libcurl multi
- * handle whose connection pool every request shares. api_transport_easy turns
- * (method, path, body) into a ready easy handle; what the response means is
- * the caller's business (api_request.c, the pods channel, the references).
+ * handle whose connection pool every request shares.
+ *
+ * Connections: every request goes through one pool. When the apiserver
+ * speaks HTTP/2 (ALPN; Debian's libcurl has nghttp2) all requests, the
+ * long watch included, are streams of one long-lived connection
+ * (CURLPIPE_MULTIPLEX, and CURLOPT_PIPEWAIT so a request waits for that
+ * connection rather than opening a second one). Over HTTP/1.1 a connection
+ * carries one request at a time: the api layer keeps at most
+ * API_MAX_CONNECTIONS requests in flight, the watch holding one connection
+ * and the others sharing the rest (a limit of our own: libcurl 7.88's
+ * CURLMOPT_MAX_HOST_CONNECTIONS can leave queued transfers stuck). A
+ * connection is not reused past API_CONN_MAX_LIFE_S, so a rotated client
+ * certificate is presented within that time (the apiserver checks the
+ * certificate of each request against the clock, not only at the
+ * handshake), and a 401/403 makes the next request open a fresh connection. api_transport_easy
+ * turns (method, path, body) into a ready easy handle; what the response means is the caller's
+ * business (api_request.c, the pods channel, the references).
  *
  * Internal to src/api/: the rest of the program talks to api_client.h.
  */
@@ -28,6 +42,10 @@ struct api_transport {
 	char *token_cached;
 	struct stat token_st;
 	bool token_st_valid;
+	bool tls;                       /* https */
+	bool fresh_next;                /* the next request opens a new connection */
+	bool multiplexed;               /* the last answer came over HTTP/2 */
+	unsigned long long connections; /* TCP connections opened (attempts included) */
 };
 
 /* One HTTP request to start. */
@@ -48,6 +66,9 @@ struct api_http {
 kc_code api_transport_init(struct api_transport *t, const struct kubeconfig *kc,
                            struct kc_error *err);
 void api_transport_cleanup(struct api_transport *t);
+
+/* The API refused our credentials: do not reuse the connection that carried them. */
+void api_transport_auth_failed(struct api_transport *t);
 
 /*
  * A configured easy handle for req: URL, method and body, Accept, bearer

@@ -475,9 +475,12 @@ static void print_text(const json_t *doc)
 	       show(json_object_get(flag, "path")));
 	v = json_object_get(api, "reachable");
 	if (json_is_boolean(v))
-		printf("api:              %s since %s\n",
+		printf("api:              %s since %s%s\n",
 		       json_is_true(v) ? "reachable" : "UNREACHABLE",
-		       show(json_object_get(api, "since")));
+		       show(json_object_get(api, "since")),
+		       json_is_true(json_object_get(api, "confirming"))
+		           ? " (confirming: bridges follow after reachable-after)"
+		           : "");
 	else
 		printf("api:              unknown\n");
 	print_local(json_object_get(doc, "local"));

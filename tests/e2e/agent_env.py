@@ -104,7 +104,8 @@ class AgentEnv:
                 "--kubelet-config", self.kubelet_config, "--state-dir", self.state,
                 "--flag-file", self.flag, "--cgroup-root", self.cgroup,
                 "--unreachable-after", str(ua), "--reachable-after", str(ra),
-                "--gc-grace", str(gc), "--status-file", self.status_file,
+                "--gc-grace", str(gc), "--startup-spread", "0",
+                "--status-file", self.status_file,
                 "--metrics-file", self.metrics_file, "--namespace", "*",
                 "--container-runtime-endpoint", "unix://" + self.cri_sock] + list(extra)
 

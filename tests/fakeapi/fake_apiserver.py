@@ -71,10 +71,16 @@ class State:
         self.user_agents = set()
         self.log = []
         self.accepted = 0
+        self.handshakes = 0  # TLS handshakes completed
+        self.conns_by_user = {}  # certificate CN (or "-") -> connections (TLS) accepted
+        self.etcd = {}  # node or user -> reads the real apiserver would send to etcd
 
-    def count(self, verb, resource, node, code, path, ua, user):
+    def count(self, verb, resource, node, code, path, ua, user, quorum=False):
         key = "%s %s" % (verb, resource)
         self.counts[key] = self.counts.get(key, 0) + 1
+        if quorum:
+            who = node or user or "-"
+            self.etcd[who] = self.etcd.get(who, 0) + 1
         if node is not None:
             per = self.by_node.setdefault(node, {})
             per[key] = per.get(key, 0) + 1
@@ -82,7 +88,7 @@ class State:
             self.user_agents.add(ua)
         self.log.append(
             {"t": time.time(), "verb": verb, "resource": resource, "path": path,
-             "code": code, "node": node, "user": user, "ua": ua})
+             "code": code, "node": node, "user": user, "ua": ua, "etcd": quorum})
         del self.log[:-2000]
 
     def bump(self):
@@ -226,10 +232,16 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                 parts[4] in ("secrets", "configmaps"):
             resource = parts[4]
         user = self.user()
+        # What kube-apiserver would read from etcd rather than its watch cache:
+        # a LIST or GET without resourceVersion (a quorum read) and a LIST page
+        # with a continue token. resourceVersion=0 (and a WATCH) is the cache.
+        quorum = verb in ("LIST", "GET") and resource != "other" and (
+            not q.get("resourceVersion") or bool(q.get("continue")))
 
         def done(code):
             with st.cond:
-                st.count(verb, resource, node, code, self.path, ua, user)
+                st.count(verb, resource, node, code, self.path, ua, user,
+                         quorum and code < 500 and code not in (401, 403, 429))
 
         with st.cond:
             fault = dict(st.fault)
@@ -500,13 +512,25 @@ class ApiServer:
             if hung:
                 return self.hold_while_hung(conn)
             conn.settimeout(10)
+            raw = conn
             if self.tls_ctx is not None:
                 try:
                     conn = self.tls_ctx.wrap_socket(conn, server_side=True)
                 except (ssl.SSLError, OSError):
                     return
+                cn = "-"
+                try:
+                    for rdn in (conn.getpeercert() or {}).get("subject", ()):
+                        for key, value in rdn:
+                            if key == "commonName":
+                                cn = value
+                except (ValueError, AttributeError):
+                    pass
                 with st.cond:
+                    st.connections.discard(raw)
                     st.connections.add(conn)
+                    st.handshakes += 1
+                    st.conns_by_user[cn] = st.conns_by_user.get(cn, 0) + 1
             conn.settimeout(None)
             ApiHandler(conn, addr, self)
         except (OSError, ssl.SSLError):
@@ -546,7 +570,9 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                     "counts": st.counts, "by_node": st.by_node,
                     "user_agents": sorted(st.user_agents), "rv": st.rv,
                     "active_watches": len(st.watches), "accepted": st.accepted,
-                    "fault": st.fault})
+                    "handshakes": st.handshakes, "conns_by_user": st.conns_by_user,
+                    "etcd": st.etcd,
+                    "cpu_seconds": sum(os.times()[:2]), "fault": st.fault})
             if self.path == "/requests":
                 return self.reply(200, st.log)
             if self.path == "/state":

@@ -147,12 +147,14 @@ static void print_stats(struct probe *p)
 
 	api_client_get_stats(p->client, &st);
 	emit("stats",
-	     json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "requests_ok",
+	     json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "requests_ok",
 	               (json_int_t)st.requests_ok, "requests_failure",
 	               (json_int_t)st.requests_failure, "requests_auth_error",
 	               (json_int_t)st.requests_auth_error, "lists", (json_int_t)st.lists, "watches",
 	               (json_int_t)st.watches, "watch_events", (json_int_t)st.watch_events, "gets",
-	               (json_int_t)st.gets, "last_error", st.last_error));
+	               (json_int_t)st.gets, "quorum_reads", (json_int_t)st.quorum_reads,
+	               "connections", (json_int_t)st.connections, "tls_handshakes",
+	               (json_int_t)st.tls_handshakes, "last_error", st.last_error));
 }
 
 /* "track UID NS Kind/name[?]..." */

@@ -174,6 +174,7 @@ static void test_defaults_without_kubelet(void **state)
 	assert_int_equal(cfg->unreachable_after, 30);
 	assert_int_equal(cfg->reachable_after, 15);
 	assert_int_equal(cfg->gc_grace, 60);
+	assert_int_equal(cfg->startup_spread, 30);
 	assert_int_equal(cfg->annotations.len, 1);
 	assert_string_equal(cfg->annotations.items[0], "node.kubernetes.io/bootstrap-checkpoint");
 	assert_int_equal(cfg->namespaces.len, 1);
@@ -395,6 +396,7 @@ static void test_every_key_in_file(void **state)
 	                    "unreachableAfter: 45\n"
 	                    "reachableAfter: 20\n"
 	                    "gcGrace: 0\n"
+	                    "startupSpread: 0\n"
 	                    "statusFile: /k/status.json\n"
 	                    "metricsFile: /k/metrics.prom\n"
 	                    "annotation:\n"
@@ -423,6 +425,7 @@ static void test_every_key_in_file(void **state)
 	assert_int_equal(cfg->unreachable_after, 45);
 	assert_int_equal(cfg->reachable_after, 20);
 	assert_int_equal(cfg->gc_grace, 0);
+	assert_int_equal(cfg->startup_spread, 0);
 	assert_string_equal(cfg->status_file, "/k/status.json");
 	assert_string_equal(cfg->metrics_file, "/k/metrics.prom");
 	assert_int_equal(cfg->annotations.len, 2);
@@ -455,6 +458,7 @@ static void test_every_flag(void **state)
 	                "--reachable-after",
 	                "2",
 	                "--gc-grace=3",
+	                "--startup-spread=120",
 	                "--status-file=/k/s.json",
 	                "--metrics-file=/k/m.prom",
 	                "--annotation=checkpointer.alpha.coreos.com/checkpoint",
@@ -477,6 +481,7 @@ static void test_every_flag(void **state)
 	assert_int_equal(cfg->unreachable_after, 1);
 	assert_int_equal(cfg->reachable_after, 2);
 	assert_int_equal(cfg->gc_grace, 3);
+	assert_int_equal(cfg->startup_spread, 120);
 	assert_string_equal(cfg->metrics_file, "/k/m.prom");
 	/* Repeated flags replace the default and are deduplicated. */
 	assert_int_equal(cfg->annotations.len, 2);

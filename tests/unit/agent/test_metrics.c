@@ -30,6 +30,9 @@ static const struct metrics_snapshot busy = {
     .api_requests_failure = 5,
     .api_requests_auth_error = 1,
     .local_source = "cgroups",
+    .api_connections = 4,
+    .api_tls_handshakes = 2,
+    .api_quorum_reads = 6,
     .last_error_code = "ENET",
     .last_error_message = "GET https://10.0.0.1:6443/api/v1/pods: connection refused",
     .last_error_time = 1700000200,
@@ -66,6 +69,9 @@ static void test_busy_snapshot(void **state)
 	assert_line(t, "kubelet_checkpoint_api_requests_total{result=\"ok\"} 10");
 	assert_line(t, "kubelet_checkpoint_api_requests_total{result=\"failure\"} 5");
 	assert_line(t, "kubelet_checkpoint_api_requests_total{result=\"auth_error\"} 1");
+	assert_line(t, "kubelet_checkpoint_api_connections_total 4");
+	assert_line(t, "kubelet_checkpoint_api_tls_handshakes_total 2");
+	assert_line(t, "kubelet_checkpoint_api_quorum_reads_total 6");
 	assert_line(t, "kubelet_checkpoint_checkpoints{state=\"ok\"} 3");
 	assert_line(t, "kubelet_checkpoint_checkpoints{state=\"corrupt\"} 1");
 	assert_line(t, "kubelet_checkpoint_checkpoints{state=\"not_checkpointable\"} 2");
@@ -106,7 +112,7 @@ static void test_every_sample_has_help_and_type(void **state)
 		assert_int_equal(strncmp(line, "kubelet_checkpoint_", 19), 0);
 		samples++;
 	}
-	assert_int_equal(samples, 25);
+	assert_int_equal(samples, 28);
 	free(t);
 }
 

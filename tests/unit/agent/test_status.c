@@ -114,6 +114,18 @@ static void test_build_no_agent(void **state)
 	s.api = REACH_REACHABLE;
 	assert_int_equal(status_build(&s, &doc, NULL), KC_OK);
 	assert_true(json_is_true(json_object_get(json_object_get(doc, "api"), "reachable")));
+	assert_null(json_object_get(json_object_get(doc, "api"), "confirming"));
+	json_decref(doc);
+	/* Not settled yet, but the first LIST answered: reachable, confirming. */
+	s.api = REACH_UNKNOWN;
+	s.api_answering = true;
+	assert_int_equal(status_build(&s, &doc, NULL), KC_OK);
+	api = json_object_get(doc, "api");
+	assert_true(json_is_true(json_object_get(api, "reachable")));
+	assert_string_equal(json_string_value(json_object_get(api, "state")), "reachable");
+	assert_true(json_is_true(json_object_get(api, "confirming")));
+	assert_string_equal(json_string_value(json_object_get(api, "since")),
+	                    "2026-01-01T00:00:30Z");
 	json_decref(doc);
 }
 
