@@ -134,6 +134,57 @@ class RenderCli(unittest.TestCase):
         self.assertIn("items[1]: pod kube-system/b: metadata.annotations.kubernetes.io/config.mirror",
                       lines[1])
 
+    def fleet_list(self):
+        """A cluster-wide List as kubectl prints it: pods first, the Secret after."""
+        secret_user = pod("d", volumes=[{"name": "s", "secret": {"secretName": "tls"}}])
+        return {"kind": "List", "apiVersion": "v1", "metadata": {}, "items": [
+            pod("a"),
+            pod("b", volumes=[{"name": "d", "csi": {"driver": "x"}}]),
+            pod("c", volumes=[{"name": "s", "secret": {"secretName": "absent"}}]),
+            secret_user,
+            pod("e", annotations={}),
+            {"kind": "Secret", "apiVersion": "v1",
+             "metadata": {"name": "tls", "namespace": "kube-system"}, "data": {"k": "dg=="}},
+        ]}
+
+    def test_keep_going_renders_what_it_can(self):
+        f = self.write("all.json", self.fleet_list())
+        rc, out, err = rs.run(["render", "--keep-going", "-f", f])
+        self.assertEqual(rc, 2)
+        # The Secret listed after its pod is found: items are indexed first.
+        self.assertEqual([d["metadata"]["name"] for d in self.docs(out)],
+                         ["a", "d"])
+        lines = err.strip().split("\n")
+        self.assertEqual(len(lines), 4, err)
+        self.assertIn("items[1]: pod kube-system/b: spec.volumes[0]: csi", lines[0])
+        self.assertIn("items[2]: pod kube-system/c:", lines[1])
+        self.assertIn("absent", lines[1])
+        self.assertIn("items[4]: pod kube-system/e:", lines[2])
+        self.assertIn("3 of 5 pods not rendered", lines[3])
+        # Without --keep-going: all or nothing, the same four reasons.
+        rc, out, err = rs.run(["render", "-f", f])
+        self.assertEqual((rc, out), (2, b""))
+        self.assertEqual(len(err.strip().split("\n")), 3)
+
+    def test_report(self):
+        f = self.write("all.json", self.fleet_list())
+        rc, out, err = rs.run(["render", "--report", "-o", "json", "-f", f])
+        self.assertEqual((rc, err), (0, ""))
+        rows = json.loads(out)
+        self.assertEqual([(r["name"], r["checkpointable"]) for r in rows],
+                         [("a", True), ("b", False), ("c", False), ("d", True), ("e", False)])
+        self.assertIsNone(rows[0]["reason"])
+        self.assertIn("csi", rows[1]["reason"])
+        self.assertEqual(rows[0]["namespace"], "kube-system")
+        self.assertIsInstance(rows[0]["warnings"], list)
+        rc, out, err = rs.run(["render", "--report", "-f", f])
+        self.assertEqual((rc, err), (0, ""))
+        text = out.decode()
+        self.assertIn("NAMESPACE", text.splitlines()[0])
+        self.assertRegex(text, r"kube-system\s+b\s+no\s+spec.volumes\[0\]: csi")
+        self.assertIn("5 pods: 2 checkpointable, 3 not", text)
+        self.assertEqual(rs.run(["render", "-o", "json", "-f", f])[0], 2)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
