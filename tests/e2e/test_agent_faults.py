@@ -292,6 +292,47 @@ class FaultTest(unittest.TestCase):
         self.wait_bridge([manifest_of("p1")], timeout=5, what="activation once the dir exists")
         self.assert_manifests_whole()
 
+    @unittest.skipUnless(MOUNT_OK, NEEDS_MOUNT)
+    def test_read_only_static_pod_path_that_appears_later_ends_the_agent(self):
+        # What a unit with ProtectSystem=strict sees when kubeadm creates or
+        # replaces the staticPodPath after the service started: a read-only
+        # directory there (here: a read-only bind mount put over it). Only a new
+        # mount namespace can mend that, so the agent exits 1 for systemd to
+        # restart it (issue 14 item 1). Read-only from the start is another
+        # case: a restart would not help, so the agent waits and says why.
+        env = self.env
+        self.check_foreign = False
+        pod = self.add_parents(1)[0]
+        shutil.rmtree(env.manifests)
+        stage = os.path.join(env.root, "stage")
+        self.mount_tmpfs(stage, "1m")
+        os.mkdir(os.path.join(stage, "manifests"))
+        self.assertEqual(run(["mount", "-o", "remount,ro", stage]).returncode, 0)
+        env.start()
+        self.wait_checkpoints([pod["metadata"]["uid"]])
+        self.wait_log("staticPodPath not usable, waiting for it")
+        os.mkdir(env.manifests)
+        self.api.fault("down")
+        self.wait_bridge([manifest_of("p1")], what="activation in the new directory")
+        os.unlink(os.path.join(env.manifests, manifest_of("p1")))
+        p = run(["mount", "--bind", "-o", "ro", os.path.join(stage, "manifests"), env.manifests])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.mounts.append(env.manifests)
+        wait_for(lambda: env.proc.poll() is not None, timeout=10, what="the agent exits")
+        self.assertEqual(env.stop(), 1)
+        self.assertIn("read-only inside this service", env.log_text())
+        # Started again with it read-only: it stays, waits, and says how to fix it.
+        mark = self.log_mark()
+        env.start()
+        self.wait_log("is read-only for this service", since=mark)
+        wait_for(lambda: self.status_file()["agent"].get("waitingFor") == "staticPodPath",
+                 what="status: waiting for the staticPodPath")
+        time.sleep(1.5)
+        self.assertIsNone(env.proc.poll(), "exited although a restart cannot help")
+        self.assertEqual(run(["umount", env.manifests]).returncode, 0)
+        self.mounts.remove(env.manifests)
+        self.wait_bridge([manifest_of("p1")], what="activation once writable")
+
     def test_local_pods_unknown_from_the_start_is_said(self):
         # No kubepods hierarchy at all (the kubelet never ran) and the API down
         # from the start: nothing may be activated, and the log must say why

@@ -289,7 +289,9 @@ class TestNode(unittest.TestCase):
         self.assertEqual(node.prop("Type"), "notify")
         wait_for(lambda: node.status()["agent"].get("waitingFor") == "kubeletConfig",
                  what="status: waiting for the kubelet's config")
-        time.sleep(3)
+        lines = len(node.journal().splitlines())
+        time.sleep(5)  # retries at 1, 2, 4 s: none of them may add a line
+        self.assertEqual(len(node.journal().splitlines()), lines, node.journal())
         self.assertEqual(node.prop("NRestarts"), "0", node.journal())
         self.assertEqual(node.journal().count("waiting for the kubeletConfig"), 1,
                          node.journal())
