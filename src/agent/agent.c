@@ -358,6 +358,8 @@ static kc_code wait_prerequisites(struct agent *a, int argc, char **argv, struct
 			return KC_OK;
 		}
 		agent_report(a);
+		/* Discovery's warnings about untrusted processes repeat at every retry: folded. */
+		kc_log_flush_repeats(false);
 		if (!sleep_until(a, kc_clock_ms() + backoff)) {
 			if (a->stop)
 				return KC_OK;

@@ -6,10 +6,12 @@ its verdict (issue 14 item 4).
   says once what it waits for, shows it in status and metrics, and picks the
   file up when it appears, without a restart.
 - No kubelet while its settings are needed: the same, until a root-owned
-  `kubelet` process appears; then its flags are used.
+  `kubelet` process appears; then its flags are used. An untrusted one
+  (binary writable by others) is ignored, said once, not at every retry.
 - `kubelet-checkpoint reload`: exit 0 when the new configuration is taken,
   exit 1 with the reason when it is rejected (the running one stays).
 """
+import json
 import os
 import shutil
 import subprocess
@@ -39,10 +41,6 @@ def metrics(env):
 def reload(env, timeout=30):
     return subprocess.run([BINARY, "reload", "--status-file", env.status_file, "--timeout", "20"],
                           capture_output=True, text=True, timeout=timeout)
-
-
-def kubelet_running():
-    return subprocess.run(["pgrep", "-x", "kubelet"], capture_output=True).returncode == 0
 
 
 class WaitTest(unittest.TestCase):
@@ -85,7 +83,7 @@ class WaitTest(unittest.TestCase):
         self.assertEqual(env.stop(), 0)
 
     @unittest.skipIf(os.geteuid() != 0, "a kubelet stand-in must run as root")
-    @unittest.skipIf(kubelet_running(), "a kubelet runs on this machine")
+    @unittest.skipIf(shutil.which("unshare") is None, "needs unshare (util-linux)")
     @unittest.skipIf(shutil.which("cc") is None, "needs a C compiler")
     def test_waits_for_the_kubelet(self):
         env = self.env
@@ -93,15 +91,8 @@ class WaitTest(unittest.TestCase):
         for flag in ("--kubeconfig", "--node-name"):  # left to the kubelet
             i = args.index(flag)
             del args[i:i + 2]
-        env.log = open(env.log_path, "a")
-        env.proc = subprocess.Popen(args, stdout=env.log, stderr=subprocess.STDOUT)
-        wait_for(lambda: "waiting for the kubelet" in env.log_text(), what="the wait logged")
-        wait_for(lambda: status_agent(env).get("waitingFor") == "kubelet", what="status")
-        self.assertIn('kubelet_checkpoint_waiting{for="kubelet"} 1', metrics(env))
-        time.sleep(2)
-        self.assertIsNone(env.proc.poll())
-        self.assertFalse(self.checkpointed(), "used default settings without a kubelet")
-        # A root-owned stand-in named kubelet, with the flags of a kubeadm node.
+        # A root-owned stand-in named kubelet (for later), and an untrusted one
+        # (its binary writable by others) that is ignored at every retry.
         d = tempfile.mkdtemp(prefix="kc-kubelet-", dir=env.root)
         src = os.path.join(d, "k.c")
         with open(src, "w") as f:
@@ -110,12 +101,46 @@ class WaitTest(unittest.TestCase):
         subprocess.run(["cc", "-o", exe, src], check=True)
         os.chmod(exe, 0o755)
         os.chmod(d, 0o755)
+        bad_dir = os.path.join(d, "bad")
+        os.mkdir(bad_dir)
+        bad = os.path.join(bad_dir, "kubelet")
+        shutil.copy(exe, bad)
+        os.chmod(bad, 0o777)
+        # In a PID namespace of its own (its /proc shows only the impostor, the
+        # agent and later the stand-in): a kubelet on the test machine is out of
+        # sight. The agent is that namespace's pid 1, so its status file names
+        # pid 1: read the file itself.
+        env.log = open(env.log_path, "a")
+        env.proc = subprocess.Popen(
+            ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "sh", "-c",
+             'bad=$1; shift; "$bad" --kubeconfig=/nonexistent & exec "$@"', "sh", bad] + args,
+            stdout=env.log, stderr=subprocess.STDOUT)
+
+        def waiting_for():
+            try:
+                with open(env.status_file) as f:
+                    return json.load(f)["agent"].get("waitingFor")
+            except (OSError, ValueError):
+                return None
+        wait_for(lambda: "waiting for the kubelet" in env.log_text(), what="the wait logged")
+        wait_for(lambda: waiting_for() == "kubelet", what="status")
+        self.assertIn('kubelet_checkpoint_waiting{for="kubelet"} 1', metrics(env))
+        time.sleep(1.5)
+        said = env.log_text().count("is writable by others")
+        time.sleep(5)  # more retries: discovery's warning is folded, not repeated
+        self.assertIsNone(env.proc.poll())
+        self.assertFalse(self.checkpointed(), "used default settings without a kubelet")
+        self.assertEqual(env.log_text().count("is writable by others"), said,
+                         "the retries repeat discovery's warning: " + env.log_text())
+        # The trusted stand-in, with the flags of a kubeadm node, in the same namespaces.
+        init = subprocess.run(["pgrep", "-P", str(env.proc.pid)], capture_output=True,
+                              text=True).stdout.split()[0]
         self.extra_procs.append(subprocess.Popen(
-            [exe, "--kubeconfig=%s" % env.kubeconfig, "--hostname-override=%s" % NODE,
-             "--config=%s" % env.kubelet_config]))
+            ["nsenter", "-t", init, "-p", "-m", exe, "--kubeconfig=%s" % env.kubeconfig,
+             "--hostname-override=%s" % NODE, "--config=%s" % env.kubelet_config]))
         wait_for(self.checkpointed, timeout=25, what="checkpoint once the kubelet runs")
         self.assertIn("no longer waiting", env.log_text())
-        self.assertEqual(env.stop(), 0)
+        self.assertIsNone(waiting_for())
 
     def test_reload_reports_its_verdict(self):
         env = self.env
