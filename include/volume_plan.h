@@ -33,6 +33,12 @@ struct vp_plan {
 	size_t nvolumes;
 	long long uid_owner; /* runAsUser, -1 when unset */
 	long long gid_owner; /* fsGroup, else runAsGroup, -1 when unset */
+	/*
+	 * spec.securityContext.seLinuxOptions.level ("s0:c123,c456"), NULL when
+	 * unset or not made of the characters an MLS/MCS level uses: the SELinux
+	 * level the materialised files are labelled with (selinux_label.h).
+	 */
+	char *selinux_level;
 };
 
 kc_code volume_plan_build(const json_t *pod, const struct kc_objects *objs, struct vp_plan *out,

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config libyaml-dev libjansson-dev libcurl4-openssl-dev
       libssl-dev libinotifytools0-dev inotify-tools libcmocka-dev openssl
-      libprotobuf-c-dev protobuf-c-compiler python3)
+      libprotobuf-c-dev protobuf-c-compiler libselinux1-dev python3)
 mode="${1:-}"
 case "$mode" in
   --demo) ;;

@@ -53,6 +53,7 @@ void volume_plan_free(struct vp_plan *plan)
 		free_volume(&plan->volumes[i]);
 	free(plan->volumes);
 	free(plan->uid);
+	free(plan->selinux_level);
 	memset(plan, 0, sizeof(*plan));
 }
 
@@ -335,11 +336,31 @@ static kc_code check_volume_names(const json_t *volumes, struct kc_error *err)
 	return KC_OK;
 }
 
+/*
+ * The pod's seLinuxOptions.level when it looks like one: sensitivity and
+ * categories ("s0", "s0:c1,c2", "s0-s0:c0.c1023"). Anything else (a colon
+ * would add a field to the context) is not used: the volumes get the
+ * shared "s0".
+ */
+static const char *selinux_level(const json_t *sc)
+{
+	const char *s =
+	    json_string_value(json_object_get(json_object_get(sc, "seLinuxOptions"), "level"));
+	size_t n;
+
+	if (s == NULL || s[0] != 's' || (n = strlen(s)) > 255)
+		return NULL;
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:,.-") != n)
+		return NULL;
+	return s;
+}
+
 static kc_code plan_init(const json_t *pod, struct vp_plan *out, const char **ns,
                          struct kc_error *err)
 {
 	const char *uid = pod_meta_string(pod, "uid");
 	const json_t *sc = json_object_get(json_object_get(pod, "spec"), "securityContext");
+	const char *level;
 
 	*ns = pod_meta_string(pod, "namespace");
 	if (uid == NULL)
@@ -351,6 +372,8 @@ static kc_code plan_init(const json_t *pod, struct vp_plan *out, const char **ns
 	if (k8s_check_dns_label(*ns, err) != KC_OK)
 		return kc_error_prefix(err, "metadata.namespace");
 	if ((out->uid = strdup(uid)) == NULL)
+		return kc_fail(err, KC_ENOMEM, "out of memory");
+	if ((level = selinux_level(sc)) != NULL && (out->selinux_level = strdup(level)) == NULL)
 		return kc_fail(err, KC_ENOMEM, "out of memory");
 	out->uid_owner = security_id(sc, "runAsUser");
 	out->gid_owner = security_id(sc, "fsGroup");

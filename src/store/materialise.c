@@ -15,6 +15,7 @@
 #include "checkpoint_store.h"
 #include "fsutil.h"
 #include "materialise.h"
+#include "selinux_label.h"
 
 #define MAT_PRIVATE_DIR_MODE 0700 /* volumes/ and volumes/<uid>/ */
 #define MAT_VOLUME_DIR_MODE  0755 /* a volume directory and its subdirectories */
@@ -30,6 +31,7 @@ struct mat_target {
 	gid_t gid;
 	uid_t chown_uid; /* (uid_t)-1: leave as created */
 	gid_t chown_gid;
+	char con[SELINUX_CONTEXT_MAX]; /* SELinux context of every entry; "" = SELinux off */
 };
 
 /* A string set used to compare a directory tree with a plan. */
@@ -228,7 +230,8 @@ static bool file_matches(int volfd, const struct vp_file *f, const struct mat_ta
 	if (fd < 0)
 		return false;
 	same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == f->len &&
-	       owned_as(&st, t, f->mode & 07777) && fs_fd_holds(fd, f->data, f->len);
+	       owned_as(&st, t, f->mode & 07777) && fs_fd_holds(fd, f->data, f->len) &&
+	       (t->con[0] == '\0' || selinux_fd_has(fd, t->con));
 	close(fd);
 	return same;
 }
@@ -249,8 +252,12 @@ static kc_code volume_matches(const struct mat_target *t, const struct vp_volume
 	volfd = openat(t->uidfd, v->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (volfd < 0)
 		return KC_OK;
-	*match = true;
-	rc = walk_tree(volfd, "", 0, t, &have, match, err);
+	/* A tree labelled otherwise (SELinux just enabled, another level) is rebuilt. */
+	*match = t->con[0] == '\0' || selinux_fd_has(volfd, t->con);
+	if (*match)
+		rc = walk_tree(volfd, "", 0, t, &have, match, err);
+	else
+		rc = KC_OK;
 	if (rc == KC_OK && *match)
 		rc = expected_entries(v, &want, err);
 	if (rc == KC_OK && *match) {
@@ -299,6 +306,8 @@ static kc_code make_dir(int dirfd, const char *name, const struct mat_target *t,
 		rc = kc_fail_errno(err, KC_EIO, errno, "%s/%s: chmod", t->path, what);
 	if (rc == KC_OK)
 		rc = set_owner(fd, t, what, err);
+	if (rc == KC_OK && t->con[0] != '\0')
+		rc = selinux_label_fd(fd, t->con, what, err);
 	close(fd);
 	return rc;
 }
@@ -329,6 +338,8 @@ static kc_code write_file(int volfd, const char *tmpname, const struct vp_file *
 		rc = kc_fail_errno(err, KC_EIO, errno, "%s/%s: chmod", t->path, what);
 	if (rc == KC_OK)
 		rc = set_owner(fd, t, what, err);
+	if (rc == KC_OK && t->con[0] != '\0')
+		rc = selinux_label_fd(fd, t->con, what, err);
 	while (rc == KC_OK && left > 0) {
 		n = write(fd, p, left);
 		if (n < 0 && errno == EINTR)
@@ -547,6 +558,7 @@ kc_code materialise_plan(const char *state_dir, const struct vp_plan *plan,
 	if ((rc = check_plan(plan, err)) != KC_OK)
 		return rc;
 	target_owners(&t, plan);
+	selinux_volume_context(plan->selinux_level, t.con, sizeof(t.con));
 	if ((rc = open_volumes_dir(state_dir, true, &volfd, volpath, sizeof(volpath), err)) !=
 	    KC_OK)
 		return rc;
