@@ -14,6 +14,8 @@ its verdict (issue 14 item 4).
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -82,6 +84,45 @@ class WaitTest(unittest.TestCase):
         self.assertIn('kubelet_checkpoint_waiting{for="kubeconfig"} 0', metrics(env))
         self.assertEqual(env.stop(), 0)
 
+    def test_systemd_is_told_while_waiting(self):
+        """READY (so systemctl start returns), STATUS says what for, the watchdog is
+        kept alive, and a SIGHUP while waiting is answered RELOADING=1 then READY=1."""
+        env = self.env
+        os.unlink(env.kubeconfig)
+        path = os.path.join(env.root, "notify.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(path)
+        sock.settimeout(0.2)
+        got = []
+
+        def collect(seconds):
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                try:
+                    got.append(sock.recv(4096).decode().strip())
+                except socket.timeout:
+                    pass
+        env.log = open(env.log_path, "a")
+        env.proc = subprocess.Popen(env.args(), stdout=env.log, stderr=subprocess.STDOUT,
+                                    env=dict(os.environ, NOTIFY_SOCKET=path,
+                                             WATCHDOG_USEC="1000000"))
+        try:
+            collect(3.5)
+            self.assertIn("READY=1", got)
+            self.assertTrue(any(m.startswith("STATUS=waiting for the kubeconfig") for m in got),
+                            got)
+            self.assertGreaterEqual(got.count("WATCHDOG=1"), 4, got)
+            del got[:]
+            env.proc.send_signal(signal.SIGHUP)
+            collect(2.0)
+            reloading = [i for i, m in enumerate(got) if m.startswith("RELOADING=1")]
+            self.assertTrue(reloading, got)
+            self.assertIn("READY=1", got[reloading[0]:])
+            self.assertGreaterEqual(got.count("WATCHDOG=1"), 2, got)
+        finally:
+            sock.close()
+        self.assertEqual(env.stop(), 0)
+
     @unittest.skipIf(os.geteuid() != 0, "a kubelet stand-in must run as root")
     @unittest.skipIf(shutil.which("unshare") is None, "needs unshare (util-linux)")
     @unittest.skipIf(shutil.which("cc") is None, "needs a C compiler")
@@ -125,7 +166,7 @@ class WaitTest(unittest.TestCase):
         wait_for(lambda: "waiting for the kubelet" in env.log_text(), what="the wait logged")
         wait_for(lambda: waiting_for() == "kubelet", what="status")
         self.assertIn('kubelet_checkpoint_waiting{for="kubelet"} 1', metrics(env))
-        time.sleep(1.5)
+        time.sleep(2.5)  # past the first retry, which prints once more (the log is set up)
         said = env.log_text().count("is writable by others")
         time.sleep(5)  # more retries: discovery's warning is folded, not repeated
         self.assertIsNone(env.proc.poll())
