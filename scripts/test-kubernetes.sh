@@ -31,9 +31,9 @@ for need in containerd ctr runc /usr/lib/cni/bridge /bin/busybox iptables curl; 
 done
 
 start=$(date +%s)
-if [ ! -x "$build/kubelet-checkpoint" ] || [ ! -x "$build/kc_render_tool" ]; then
+if [ ! -x "$build/kubelet-checkpoint" ] || [ ! -x "$build/kc_render_tool" ] || [ ! -x "$build/cri_probe" ]; then
 	cmake -S . -B "$build" -DKC_WERROR=ON >/dev/null
-	cmake --build "$build" -j"$(nproc)" --target kubelet-checkpoint kc_render_tool
+	cmake --build "$build" -j"$(nproc)" --target kubelet-checkpoint kc_render_tool cri_probe
 fi
 bin=$(tests/kubernetes/build.sh)
 echo "test-kubernetes: Kubernetes binaries in $bin (kubectl there is reusable by other tests)"

@@ -35,6 +35,7 @@ from fakeapi import FakeAPI, gen_certs  # noqa: E402
 
 NODE = "kc-k8s-node"
 BINARY = os.environ.get("KC_BINARY", "")
+CRI_PROBE = os.environ.get("KC_CRI_PROBE") or os.path.join(os.path.dirname(BINARY), "cri_probe")
 # Fixtures the agent must refuse (see tests/e2e/test_render_fixtures.py): not bridged.
 REFUSED = ("08", "11", "12", "13", "14", "17", "20", "21")
 
@@ -157,13 +158,14 @@ class StandaloneKubelet(unittest.TestCase):
 
     @classmethod
     def start_agent(cls):
-        args = [BINARY, "run", "--kubeconfig", cls.kubeconfig, "--node-name", NODE,
-                "--kubelet-config", cls.node.kubelet_config, "--state-dir", cls.state,
-                "--flag-file", cls.flag, "--cgroup-root", "/sys/fs/cgroup",
-                "--unreachable-after", "3", "--reachable-after", "2", "--gc-grace", "3",
-                "--status-file", os.path.join(cls.node.root, "status.json"), "--namespace", "*"]
         help_text = subprocess.run([BINARY, "run", "--help"], capture_output=True,
                                    text=True).stdout
+        cgroot = "/sys/fs/cgroup"
+        args = [BINARY, "run", "--kubeconfig", cls.kubeconfig, "--node-name", NODE,
+                "--kubelet-config", cls.node.kubelet_config, "--state-dir", cls.state,
+                "--flag-file", cls.flag, "--cgroup-root", cgroot,
+                "--unreachable-after", "3", "--reachable-after", "2", "--gc-grace", "3",
+                "--status-file", os.path.join(cls.node.root, "status.json"), "--namespace", "*"]
         if "--container-runtime-endpoint" in help_text:
             args += ["--container-runtime-endpoint", "unix://" + cls.node.sock]
         cls.agent = kn.Proc("agent", args, cls.node.logs)
@@ -294,6 +296,30 @@ class StandaloneKubelet(unittest.TestCase):
         print("materialised mounts checked: %d, of them through a running container's root: "
               "%s" % (checked, self.inside), file=sys.stderr)
         self.assertTrue(self.inside, "no materialised mount seen from inside a container")
+
+    def test_4_agent_cri_client_reads_containerd(self):
+        """The agent's CRI client (src/node/cri_client.c, driven by tests/tools/cri_probe)
+        lists the real containerd's sandboxes exactly as this test's own CRI client does: every
+        bridge's sandbox READY under its static name, with its pod UID."""
+        if not os.path.exists(CRI_PROBE):
+            self.skipTest("no cri_probe next to the agent binary")
+        for f, pod in self.pods:
+            self.wait_pod(pod)
+        p = subprocess.run([CRI_PROBE, "unix://" + self.node.sock, "list"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        got = json.loads(p.stdout.splitlines()[-1])
+        self.assertEqual(got["rc"], "OK", got)
+        theirs = {(s["id"], s["uid"], s["namespace"], s["name"], s["ready"])
+                  for s in got["sandboxes"]}
+        ours = {(s["id"], s["uid"], s["namespace"], s["name"], s["state"] == "READY")
+                for s in self.node.cri.sandboxes()}
+        self.assertEqual(theirs, ours)
+        for f, pod in self.pods:
+            m = pod["metadata"]
+            self.assertTrue([s for s in theirs if s[2] == m["namespace"] and
+                             s[3] == "%s-%s" % (m["name"], NODE) and s[4]],
+                            "cri_probe does not see the READY bridge of %s" % m["name"])
 
     def check_mount(self, pod, c, vm, want, st, spec_mounts):
         sm = spec_mounts.get(vm["mountPath"])
