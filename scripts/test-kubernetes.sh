@@ -2,6 +2,7 @@
 # The kubernetes test tier (issue 15): the bridge against a real kubelet, containerd/runc and
 # kube-apiserver, all on this machine, nothing pulled from an image registry.
 #   tests/kubernetes/test_standalone.py   standalone kubelet runs every fixture pod's bridge
+#   tests/kubernetes/test_full_cycle.py   apiserver lost, node rebooted, bridges run, API back
 # Needs root (containerd, runc, the kubelet's cgroups and mounts) and Go (the first run builds
 # kubelet, kube-apiserver, kubectl and etcd into a cache keyed by versions: see
 # tests/kubernetes/build.sh; later runs reuse it).
@@ -44,7 +45,7 @@ export KC_RENDER_TOOL="$src/$build/kc_render_tool"
 export KC_SOURCE_DIR="$src"
 export KC_K8S_BIN="$bin"
 failed=0
-for t in test_standalone; do
+for t in test_standalone test_full_cycle; do
 	t0=$(date +%s)
 	if python3 "tests/kubernetes/$t.py" -v; then
 		echo "test-kubernetes: $t passed in $(($(date +%s) - t0)) s"
