@@ -179,9 +179,20 @@ class Node:
             p = sh(["pgrep", "-P", str(self.nspawn.pid), "-x", "systemd"], check=False)
             return p.stdout.split()[0] if p.returncode == 0 else None
         self.pid1 = wait_for(systemd_pid, timeout=30, what="systemd in the container")
-        state = self.run("systemctl is-system-running --wait", check=False, timeout=60)
+        # The first nsenter can come too early (systemd not yet answering on its
+        # bus): ask again until it says how the boot ended.
+        deadline = time.monotonic() + 90
+        while True:
+            state = self.run("systemctl is-system-running --wait", check=False, timeout=90)
+            if state.stdout.strip() in ("running", "degraded") or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         if state.stdout.strip() not in ("running", "degraded"):
-            raise AssertionError("boot: %s" % state.stdout)
+            self.log.flush()
+            with open(os.path.join(self.work, "console.log"), errors="replace") as f:
+                console = f.read()[-3000:]
+            raise AssertionError("boot: %r %r\nconsole:\n%s" % (state.stdout, state.stderr,
+                                                                   console))
 
     def run(self, cmd, check=True, timeout=60):
         return sh(["nsenter", "-t", self.pid1, "-a", "sh", "-c", cmd], check=check,
