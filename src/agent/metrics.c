@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fsutil.h"
+#include "kc_utf8.h"
 #include "metrics.h"
 
 #define PREFIX "kubelet_checkpoint_"
@@ -29,36 +30,6 @@ static kc_code sample_i64(struct kc_buf *out, const char *name, int64_t v, struc
 	return kc_buf_printf(out, err, PREFIX "%s %" PRId64 "\n", name, v);
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *p, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* Overlong forms, UTF-16 surrogates, beyond U+10FFFF. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 kc_code metrics_append_label_value(struct kc_buf *out, const char *v, struct kc_error *err)
 {
 	const unsigned char *p = (const unsigned char *)v;
@@ -66,7 +37,7 @@ kc_code metrics_append_label_value(struct kc_buf *out, const char *v, struct kc_
 	kc_code rc = KC_OK;
 
 	while (n > 0 && rc == KC_OK) {
-		size_t len = utf8_seq_len(p, n);
+		size_t len = kc_utf8_next(p, n, NULL);
 		const char *rep = NULL;
 		size_t replen;
 

@@ -7,6 +7,7 @@
 
 #include "doc.h"
 #include "doc_limits.h"
+#include "kc_utf8.h"
 
 void doc_position(const char *data, size_t len, size_t off, unsigned long *line, unsigned long *col)
 {
@@ -28,39 +29,6 @@ void doc_position(const char *data, size_t len, size_t off, unsigned long *line,
 	}
 }
 
-/*
- * Length of the valid UTF-8 sequence at s[0..avail), or 0 when it is not one
- * (overlong forms, surrogates and code points past U+10FFFF included).
- */
-static size_t utf8_sequence(const unsigned char *s, size_t avail)
-{
-	unsigned char c = s[0];
-	uint32_t cp;
-	size_t n, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2, cp = c & 0x1F;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3, cp = c & 0x0F;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (avail < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return n;
-}
-
 kc_code doc_check_input(const char *data, size_t len, const char *source, struct kc_error *err)
 {
 	const unsigned char *s = (const unsigned char *)data;
@@ -77,7 +45,7 @@ kc_code doc_check_input(const char *data, size_t len, const char *source, struct
 			               "%s: line %lu column %lu: NUL byte (binary data, not text)",
 			               source, line, col);
 		}
-		if ((n = utf8_sequence(s + i, len - i)) == 0) {
+		if ((n = kc_utf8_next(s + i, len - i, NULL)) == 0) {
 			doc_position(data, len, i, &line, &col);
 			return kc_fail(err, KC_EINVAL,
 			               "%s: line %lu column %lu: invalid UTF-8 (byte 0x%02x)",

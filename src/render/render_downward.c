@@ -12,6 +12,7 @@
 
 #include "k8s_quantity.h"
 #include "pod_spec.h"
+#include "kc_utf8.h"
 #include "render_int.h"
 
 /* Non-ASCII code points Go's unicode.IsPrint rejects (spaces, format, private). */
@@ -24,7 +25,7 @@ static const struct {
     {0xfeff, 0xfeff}, {0xfff0, 0xfffb}, {0xfffe, 0xffff}, {0xe0000, 0xe007f}, {0xf0000, 0x10ffff},
 };
 
-static bool is_print(unsigned cp)
+static bool is_print(uint32_t cp)
 {
 	size_t i;
 
@@ -36,49 +37,17 @@ static bool is_print(unsigned cp)
 	return true;
 }
 
-/* Decode one UTF-8 sequence; 0 when invalid. */
-static size_t utf8_next(const unsigned char *s, size_t len, unsigned *cp)
-{
-	size_t n, k;
-	unsigned v;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, v = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, v = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, v = s[0] & 0x07;
-	else
-		return 0;
-	if (n > len)
-		return 0;
-	for (k = 1; k < n; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		v = v << 6 | (s[k] & 0x3f);
-	}
-	if ((n == 3 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))) ||
-	    (n == 4 && (v < 0x10000 || v > 0x10ffff)))
-		return 0;
-	*cp = v;
-	return n;
-}
-
 kc_code rd_go_quote(const char *str, size_t len, struct kc_buf *out, struct kc_error *err)
 {
 	static const char named[] = "\a\b\f\n\r\t\v", letters[] = "abfnrtv";
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, n;
-	unsigned cp;
+	uint32_t cp;
 	const char *e;
 	kc_code rc = kc_buf_puts(out, "\"", err);
 
 	while (rc == KC_OK && i < len) {
-		n = utf8_next(s + i, len - i, &cp);
+		n = kc_utf8_next(s + i, len - i, &cp);
 		if (n == 0) {
 			rc = kc_buf_printf(out, err, "\\x%02x", s[i]);
 			i++;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "k8s_validate.h"
+#include "kc_utf8.h"
 #include "render.h"
 #include "render_int.h"
 
@@ -76,7 +77,7 @@ static kc_code inline_value(const json_t *obj, const char *key, json_t **out, st
 	*out = NULL;
 	if ((rc = rd_object_value(obj, key, false, &data, &len, &found, err)) != KC_OK || !found)
 		return rc;
-	if (!rd_is_text(data, len))
+	if (!kc_utf8_is_text(data, len))
 		rc = kc_fail(err, KC_EINVAL, "%s: key '%s' is not UTF-8 text, cannot be inlined",
 		             rd_object_desc(obj, desc, sizeof(desc)), key);
 	else if ((*out = escaped_string(data, len)) == NULL)

@@ -51,9 +51,6 @@ kc_code rd_downward_resource(const json_t *pod, const json_t *resource_ref, stru
 /* Go's strconv.Quote (the %q verb) of s[0..len). */
 kc_code rd_go_quote(const char *s, size_t len, struct kc_buf *out, struct kc_error *err);
 
-/* True when s[0..len) is UTF-8 without NUL bytes (fit for a YAML string). */
-bool rd_is_text(const unsigned char *s, size_t len);
-
 /*
  * Container rewrites, applied in place to a copy of a container; path is its
  * field path. render_env inlines valueFrom secret/configMap key refs and
