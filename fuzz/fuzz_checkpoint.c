@@ -13,6 +13,7 @@
 
 #include "checkpoint_store.h"
 #include "fuzz_check.h"
+#include "kc_hash.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -44,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check((const char *)data, size);
 	/* The same bytes as a body under a header that matches them. */
 	n = snprintf(header, sizeof(header), "%s fnv1a64=%016llx length=%zu\n", CKPT_HEADER_TAG,
-	             (unsigned long long)ckpt_fnv1a64(data, size), size);
+	             (unsigned long long)kc_fnv1a64(data, size), size);
 	if ((fixed = malloc((size_t)n + size)) == NULL)
 		return 0;
 	memcpy(fixed, header, (size_t)n);

@@ -111,7 +111,4 @@ kc_code ckpt_store_delete(struct ckpt_store *store, const char *uid, struct kc_e
 /* Is s a canonical lowercase UUID (what the apiserver assigns)? */
 bool ckpt_uid_valid(const char *s);
 
-/* FNV-1a 64 of data: the checksum in the header line. */
-uint64_t ckpt_fnv1a64(const void *data, size_t len);
-
 #endif

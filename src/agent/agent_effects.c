@@ -14,6 +14,7 @@
 #include "agent_int.h"
 #include "flag_file.h"
 #include "kc_clock.h"
+#include "kc_hash.h"
 #include "kc_log.h"
 #include "materialise.h"
 
@@ -380,20 +381,23 @@ static void drop_expired(struct agent *a, const struct decision_result *res, con
 	}
 }
 
-/* FNV-1a 64 over what the effects depend on: each item's uid, verdict and file. */
+/*
+ * FNV-1a 64 over what the effects depend on: each item's uid, verdict and
+ * file (strings with their NUL, so that fields cannot run into each other).
+ */
 static uint64_t decision_signature(const struct decision_result *res, const size_t *idx,
                                    const struct agent *a)
 {
-	uint64_t h = 14695981039346656037ULL;
+	uint64_t h = KC_FNV1A64_INIT;
 	size_t i;
 
 	for (i = 0; i < res->count; i++) {
 		const char *uid = a->parents.recs[idx[i]].uid;
+		unsigned char verdict = (unsigned char)res->items[i].verdict;
 
-		h = (h ^ ckpt_fnv1a64(uid, strlen(uid))) * 1099511628211ULL;
-		h = (h ^ (uint64_t)res->items[i].verdict) * 1099511628211ULL;
-		h = (h ^ ckpt_fnv1a64(res->items[i].manifest, strlen(res->items[i].manifest))) *
-		    1099511628211ULL;
+		h = kc_fnv1a64_add(h, uid, strlen(uid) + 1);
+		h = kc_fnv1a64_add(h, &verdict, 1);
+		h = kc_fnv1a64_add(h, res->items[i].manifest, strlen(res->items[i].manifest) + 1);
 	}
 	return h;
 }

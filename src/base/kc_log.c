@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "kc_clock.h"
+#include "kc_hash.h"
 #include "kc_log.h"
 
 #define LINE_MAX_BYTES 2048
@@ -116,12 +117,9 @@ static time_t now_seconds(void)
 /* FNV-1a 64 over the level and the text; never 0 (0 marks a free slot). */
 static uint64_t line_hash(enum kc_log_level level, const char *line)
 {
-	uint64_t h = 1469598103934665603ULL;
-	const unsigned char *p;
+	unsigned char lv = (unsigned char)level;
+	uint64_t h = kc_fnv1a64_add(kc_fnv1a64(&lv, 1), line, strlen(line));
 
-	h = (h ^ (unsigned char)level) * 1099511628211ULL;
-	for (p = (const unsigned char *)line; *p != '\0'; p++)
-		h = (h ^ *p) * 1099511628211ULL;
 	return h != 0 ? h : 1;
 }
 

@@ -17,6 +17,7 @@
 #include "doc.h"
 #include "fsutil.h"
 #include "kc_buf.h"
+#include "kc_hash.h"
 #include "kc_log.h"
 
 #define CKPT_FILE_PREFIX "Pod_"
@@ -30,18 +31,6 @@ struct ckpt_store {
 	char *pods_path;
 	int pods_fd;
 };
-
-uint64_t ckpt_fnv1a64(const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
 
 bool ckpt_uid_valid(const char *s)
 {
@@ -252,7 +241,7 @@ static kc_code serialise(const json_t *pod, const json_t *objects, struct kc_buf
 	json_decref(doc);
 	if (rc == KC_OK)
 		rc = kc_buf_printf(out, err, CKPT_HEADER_TAG " fnv1a64=%016" PRIx64 " length=%zu\n",
-		                   ckpt_fnv1a64(body.data, body.len), body.len);
+		                   kc_fnv1a64(body.data, body.len), body.len);
 	if (rc == KC_OK)
 		rc = kc_buf_append(out, body.data, body.len, err);
 	kc_buf_free(&body);
@@ -351,7 +340,7 @@ static kc_code verify_header(const char *data, size_t len, const char **body, si
 	if (n != *body_len)
 		return kc_fail(err, KC_ECORRUPT, "body is %zu bytes, header says %llu (truncated?)",
 		               *body_len, n);
-	got = ckpt_fnv1a64(*body, *body_len);
+	got = kc_fnv1a64(*body, *body_len);
 	if (got != want)
 		return kc_fail(err, KC_ECORRUPT,
 		               "checksum mismatch: fnv1a64 is %016" PRIx64

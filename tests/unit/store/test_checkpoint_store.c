@@ -131,14 +131,6 @@ static void test_round_trip(void **state)
 	json_decref(objs);
 }
 
-static void test_fnv1a64_known_values(void **state)
-{
-	/* Reference values of the 64-bit FNV-1a function. */
-	assert_true(ckpt_fnv1a64("", 0) == 0xcbf29ce484222325ULL);
-	assert_true(ckpt_fnv1a64("a", 1) == 0xaf63dc4c8601ec8cULL);
-	assert_true(ckpt_fnv1a64("foobar", 6) == 0x85944171f73967e8ULL);
-}
-
 /* Rewrite the file with one change, then expect load and list to say corrupt. */
 static void expect_corrupt(struct fixture *f, const char *uid, const char *reason_part)
 {
@@ -436,7 +428,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-	    cmocka_unit_test(test_fnv1a64_known_values),
 	    cmocka_unit_test_setup_teardown(test_flipped_byte_is_corrupt, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_truncated_is_corrupt, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_replaced_by_good_write, setup, teardown),
