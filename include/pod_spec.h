@@ -36,4 +36,7 @@ bool pod_spec_holds_host_ports(const json_t *spec);
 /* metadata.<key> of obj when it is a string, else NULL. */
 const char *pod_meta_string(const json_t *obj, const char *key);
 
+/* metadata.<key> of obj when it is a non-empty string, else fallback. */
+const char *pod_meta_or(const json_t *obj, const char *key, const char *fallback);
+
 #endif

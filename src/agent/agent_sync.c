@@ -18,13 +18,7 @@
 #include "materialise.h"
 #include "objects.h"
 #include "pod_refs.h"
-
-static const char *meta_str(const json_t *pod, const char *key)
-{
-	const char *s = json_string_value(json_object_get(json_object_get(pod, "metadata"), key));
-
-	return s != NULL ? s : "";
-}
+#include "pod_spec.h"
 
 static kc_code objects_index(const json_t *objects, struct kc_objects **out, struct kc_error *err)
 {
@@ -82,8 +76,9 @@ static kc_code cache_manifest(struct agent *a, struct parent_rec *r, const json_
 	kc_buf_init(&bytes, RENDER_MAX_MANIFEST);
 	if ((rc = render_pod(pod, idx, &a->ropts, &manifest, err)) == KC_OK &&
 	    (rc = render_manifest_bytes(manifest, &bytes, err)) == KC_OK &&
-	    (rc = render_manifest_name(meta_str(pod, "namespace"), meta_str(pod, "name"), file,
-	                               sizeof(file), err)) == KC_OK)
+	    (rc = render_manifest_name(pod_meta_or(pod, "namespace", ""),
+	                               pod_meta_or(pod, "name", ""), file, sizeof(file), err)) ==
+	        KC_OK)
 		rc = bridge_dir_check_bytes(file, bytes.data, bytes.len, err);
 	if (rc == KC_OK)
 		rc = parent_rec_set_manifest(r, file, &bytes, err);
@@ -307,10 +302,11 @@ static void track_parent(struct agent *a, json_t *pod, const char *uid)
 		return;
 	}
 	if (r->presence != DECISION_PARENT_PRESENT)
-		kc_log(KC_LOG_INFO, "tracking parent %s/%s (%s)", meta_str(pod, "namespace"),
-		       meta_str(pod, "name"), uid);
-	if (parent_rec_set_identity(r, meta_str(pod, "namespace"), meta_str(pod, "name"),
-	                            meta_str(pod, "creationTimestamp"), &err) != KC_OK)
+		kc_log(KC_LOG_INFO, "tracking parent %s/%s (%s)", pod_meta_or(pod, "namespace", ""),
+		       pod_meta_or(pod, "name", ""), uid);
+	if (parent_rec_set_identity(r, pod_meta_or(pod, "namespace", ""),
+	                            pod_meta_or(pod, "name", ""),
+	                            pod_meta_or(pod, "creationTimestamp", ""), &err) != KC_OK)
 		return;
 	changed = r->pod != NULL && pod_differs(r->pod, pod);
 	parent_rec_set_pod(r, pod);
@@ -331,7 +327,7 @@ static void track_parent(struct agent *a, json_t *pod, const char *uid)
 /* Returns true when pod is an eligible parent (and now tracked). */
 static bool handle_pod(struct agent *a, json_t *pod)
 {
-	const char *uid = meta_str(pod, "uid");
+	const char *uid = pod_meta_or(pod, "uid", "");
 	struct kc_error why;
 
 	if (!ckpt_uid_valid(uid))
@@ -360,7 +356,7 @@ static void on_pods_listed(void *ctx, json_t *pods)
 	size_t i;
 
 	json_array_foreach(pods, i, pod) if (handle_pod(a, pod))
-	    json_array_append_new(present, json_string(meta_str(pod, "uid")));
+	    json_array_append_new(present, json_string(pod_meta_or(pod, "uid", "")));
 	for (i = 0; i < a->parents.count; i++)
 		if (!uid_listed(present, a->parents.recs[i].uid))
 			forget_parent(a, a->parents.recs[i].uid, "is not in the API");
@@ -387,7 +383,7 @@ static void on_pod_changed(void *ctx, json_t *pod)
 
 static void on_pod_deleted(void *ctx, json_t *pod)
 {
-	const char *uid = meta_str(pod, "uid");
+	const char *uid = pod_meta_or(pod, "uid", "");
 
 	if (ckpt_uid_valid(uid))
 		forget_parent(ctx, uid, "was deleted from the API");

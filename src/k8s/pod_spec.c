@@ -61,3 +61,10 @@ const char *pod_meta_string(const json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(json_object_get(obj, "metadata"), key));
 }
+
+const char *pod_meta_or(const json_t *obj, const char *key, const char *fallback)
+{
+	const char *s = pod_meta_string(obj, key);
+
+	return s != NULL && s[0] != '\0' ? s : fallback;
+}

@@ -19,6 +19,7 @@
 #include "kc_buf.h"
 #include "kc_hash.h"
 #include "kc_log.h"
+#include "pod_spec.h"
 
 #define CKPT_FILE_PREFIX "Pod_"
 #define CKPT_FILE_SUFFIX ".yaml"
@@ -115,14 +116,6 @@ static const char *str_at(const json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
-/* metadata.<key> as a non-empty string, or NULL. */
-static const char *meta_str(const json_t *obj, const char *key)
-{
-	const char *s = str_at(json_object_get(obj, "metadata"), key);
-
-	return s != NULL && s[0] != '\0' ? s : NULL;
-}
-
 /* The checks shared by write (bad input) and load (corrupt file). */
 static kc_code check_pod(const json_t *pod, struct kc_error *err)
 {
@@ -130,9 +123,9 @@ static kc_code check_pod(const json_t *pod, struct kc_error *err)
 
 	if (!json_is_object(pod) || !json_is_object(json_object_get(pod, "metadata")))
 		return kc_fail(err, KC_EINVAL, "pod: not an object with metadata");
-	if ((uid = meta_str(pod, "uid")) == NULL || !ckpt_uid_valid(uid))
+	if ((uid = pod_meta_or(pod, "uid", NULL)) == NULL || !ckpt_uid_valid(uid))
 		return kc_fail(err, KC_EINVAL, "pod: metadata.uid: not a lowercase UUID");
-	if (meta_str(pod, "namespace") == NULL || meta_str(pod, "name") == NULL)
+	if (pod_meta_or(pod, "namespace", NULL) == NULL || pod_meta_or(pod, "name", NULL) == NULL)
 		return kc_fail(err, KC_EINVAL,
 		               "pod %s: metadata.namespace and metadata.name required", uid);
 	return KC_OK;
@@ -148,18 +141,18 @@ static kc_code check_objects(const json_t *objects, const char *ns, struct kc_er
 	json_array_foreach(objects, i, obj)
 	{
 		const char *kind = str_at(obj, "kind");
-		const char *ons = meta_str(obj, "namespace");
+		const char *ons = pod_meta_or(obj, "namespace", NULL);
 
 		if (kind == NULL || (strcmp(kind, "Secret") != 0 && strcmp(kind, "ConfigMap") != 0))
 			return kc_fail(err, KC_EINVAL,
 			               "objects[%zu]: kind is not Secret or ConfigMap", i);
-		if (meta_str(obj, "name") == NULL)
+		if (pod_meta_or(obj, "name", NULL) == NULL)
 			return kc_fail(err, KC_EINVAL, "objects[%zu]: metadata.name required", i);
 		if (ons == NULL || strcmp(ons, ns) != 0)
 			return kc_fail(
 			    err, KC_EINVAL,
 			    "objects[%zu] %s %s: metadata.namespace is not the pod's (%s)", i, kind,
-			    meta_str(obj, "name"), ns);
+			    pod_meta_or(obj, "name", NULL), ns);
 	}
 	return KC_OK;
 }
@@ -169,7 +162,7 @@ static int object_order(const void *a, const void *b)
 	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
 	int c = strcmp(str_at(x, "kind"), str_at(y, "kind"));
 
-	return c != 0 ? c : strcmp(meta_str(x, "name"), meta_str(y, "name"));
+	return c != 0 ? c : strcmp(pod_meta_or(x, "name", NULL), pod_meta_or(y, "name", NULL));
 }
 
 /* A deep copy of objects sorted by kind then name: fetch order is not content. */
@@ -264,12 +257,12 @@ kc_code ckpt_store_write(struct ckpt_store *store, const json_t *pod, const json
 	if (objects == NULL)
 		objects = empty = json_array();
 	if ((rc = check_pod(pod, err)) != KC_OK ||
-	    (rc = check_objects(objects, meta_str(pod, "namespace"), err)) != KC_OK) {
+	    (rc = check_objects(objects, pod_meta_or(pod, "namespace", NULL), err)) != KC_OK) {
 		json_decref(empty);
 		kc_error_prefix(err, "checkpoint");
 		return rc;
 	}
-	uid = meta_str(pod, "uid");
+	uid = pod_meta_or(pod, "uid", NULL);
 	file_name(uid, name);
 	sorted = sorted_objects(objects);
 	json_decref(empty);
@@ -300,8 +293,8 @@ kc_code ckpt_store_write(struct ckpt_store *store, const json_t *pod, const json
 		                        CKPT_FILE_MODE, written, err);
 	kc_buf_free(&out);
 	if (rc != KC_OK && err != NULL)
-		kc_error_prefix(err, "checkpoint %s/%s", meta_str(pod, "namespace"),
-		                meta_str(pod, "name"));
+		kc_error_prefix(err, "checkpoint %s/%s", pod_meta_or(pod, "namespace", NULL),
+		                pod_meta_or(pod, "name", NULL));
 out:
 	json_decref(sorted);
 	json_decref(newview);
@@ -377,11 +370,11 @@ static kc_code decode_body(const char *body, size_t len, const char *uid, struct
 	c->objects = json_incref(json_object_get(doc, "objects"));
 	json_decref(docs);
 	if (check_pod(c->pod, &e) != KC_OK ||
-	    check_objects(c->objects, meta_str(c->pod, "namespace"), &e) != KC_OK)
+	    check_objects(c->objects, pod_meta_or(c->pod, "namespace", NULL), &e) != KC_OK)
 		return kc_fail(err, KC_ECORRUPT, "body: %s", e.msg);
-	if (strcmp(meta_str(c->pod, "uid"), uid) != 0)
+	if (strcmp(pod_meta_or(c->pod, "uid", NULL), uid) != 0)
 		return kc_fail(err, KC_ECORRUPT, "body: pod uid %s does not match the file name",
-		               meta_str(c->pod, "uid"));
+		               pod_meta_or(c->pod, "uid", NULL));
 	if ((c->index = kc_objects_new()) == NULL)
 		return kc_fail(err, KC_ENOMEM, "out of memory");
 	json_array_foreach(c->objects, i, obj)
@@ -391,9 +384,9 @@ static kc_code decode_body(const char *body, size_t len, const char *uid, struct
 			               i, e.msg);
 	}
 	memcpy(c->uid, uid, sizeof(c->uid));
-	c->namespace = meta_str(c->pod, "namespace");
-	c->name = meta_str(c->pod, "name");
-	c->creation_timestamp = meta_str(c->pod, "creationTimestamp");
+	c->namespace = pod_meta_or(c->pod, "namespace", NULL);
+	c->name = pod_meta_or(c->pod, "name", NULL);
+	c->creation_timestamp = pod_meta_or(c->pod, "creationTimestamp", NULL);
 	if (c->creation_timestamp == NULL)
 		c->creation_timestamp = "";
 	return KC_OK;
