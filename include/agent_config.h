@@ -42,12 +42,10 @@
 #define AGENT_DEFAULT_KUBECONFIG        "/etc/kubernetes/kubelet.conf"
 #define AGENT_DEFAULT_KUBELET_CONFIG    "/var/lib/kubelet/config.yaml"
 #define AGENT_DEFAULT_STATIC_POD_PATH   "/etc/kubernetes/manifests"
-#define AGENT_DEFAULT_STATE_DIR         "/var/lib/kubelet-checkpoint"
 #define AGENT_DEFAULT_FLAG_FILE         "/etc/kubelet-checkpoint/enabled"
 #define AGENT_DEFAULT_CGROUP_ROOT       "/sys/fs/cgroup"
 #define AGENT_DEFAULT_RUNTIME_ENDPOINT  "unix:///run/containerd/containerd.sock"
 #define AGENT_DEFAULT_STATUS_FILE       "/run/kubelet-checkpoint/status.json"
-#define AGENT_DEFAULT_ANNOTATION        "node.kubernetes.io/bootstrap-checkpoint"
 #define AGENT_DEFAULT_NAMESPACE         "kube-system"
 #define AGENT_DEFAULT_UNREACHABLE_AFTER 30
 #define AGENT_DEFAULT_REACHABLE_AFTER   15

@@ -2,7 +2,7 @@
  * bridge_dir.h: the kubelet's staticPodPath, as the agent is allowed to see
  * it. The directory belongs to the node administrator; the agent owns only
  * files that pass both tests:
- *   - the name starts with "kubelet-checkpoint_" (RENDER_MANIFEST_PREFIX), and
+ *   - the name starts with "kubelet-checkpoint_" (KC_MANIFEST_PREFIX), and
  *   - the content (a regular file, not a symlink, at most 10 MiB) parses as
  *     one document carrying the annotation kubelet-checkpoint/checkpoint-of.
  * Every other file (kube-apiserver.yaml, etcd.yaml, dotfiles, symlinks, a

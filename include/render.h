@@ -14,13 +14,7 @@
 #include "kc_error.h"
 #include "objects.h"
 
-#define RENDER_TRIGGER_ANNOTATION "node.kubernetes.io/bootstrap-checkpoint"
-#define RENDER_MARK_CHECKPOINT_OF "kubelet-checkpoint/checkpoint-of"
-#define RENDER_MARK_SOURCE_UID    "kubelet-checkpoint/source-uid"
-#define RENDER_MANIFEST_PREFIX    "kubelet-checkpoint_"
-/* The pod's owner allows Secret values to be inlined into env (see render_env.c). */
-#define RENDER_INLINE_SECRET_ENV "kubelet-checkpoint/inline-secret-env"
-#define RENDER_MAX_MANIFEST      (10u * 1024 * 1024)
+#define RENDER_MAX_MANIFEST (10u * 1024 * 1024)
 
 struct render_opts {
 	const char *node_name;          /* NULL: do not check spec.nodeName */

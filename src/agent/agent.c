@@ -28,6 +28,7 @@
 #include "agent_int.h"
 #include "kc_clock.h"
 #include "kc_log.h"
+#include "kc_names.h"
 #include "kubeconfig.h"
 #include "version.h"
 
@@ -108,7 +109,7 @@ static kc_code sources_open(struct agent *a, struct kc_error *err)
 	a->bridge_off_logged = false;
 	a->local_unknown_logged = false;
 	a->local_looked = false;
-	snprintf(pods_dir, sizeof(pods_dir), "%s/pods", a->cfg->state_dir);
+	snprintf(pods_dir, sizeof(pods_dir), "%s/" KC_STATE_PODS_DIR, a->cfg->state_dir);
 	if ((rc = fs_watch_open(a->cfg->flag_file, a->cfg->static_pod_path, pods_dir, &a->watch,
 	                        err)) != KC_OK)
 		return rc;

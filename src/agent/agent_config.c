@@ -17,6 +17,7 @@
 #include "k8s_validate.h"
 #include "kc_buf.h"
 #include "kc_log.h"
+#include "kc_names.h"
 #include "kc_path.h"
 #include "kubelet_discovery.h"
 
@@ -85,7 +86,7 @@ static const struct setting_def settings[AGENT_SETTING_COUNT] = {
      .key = "stateDir",
      .type = VT_PATH,
      .offset = FIELD(state_dir),
-     .default_str = AGENT_DEFAULT_STATE_DIR,
+     .default_str = KC_DEFAULT_STATE_DIR,
      .arg = "DIR",
      .help = "checkpoints and materialised volumes"},
     {.id = AGENT_FLAG_FILE,
@@ -172,10 +173,11 @@ static const struct setting_def settings[AGENT_SETTING_COUNT] = {
      .key = "annotation",
      .type = VT_ANNOTATION,
      .offset = FIELD(annotations),
-     .default_str = AGENT_DEFAULT_ANNOTATION,
+     .default_str = KC_DEFAULT_TRIGGER_ANNOTATION,
      .arg = "KEY",
      .help =
-         "trigger annotation, value \"true\" (repeatable; default " AGENT_DEFAULT_ANNOTATION ")"},
+         "trigger annotation, value \"true\" (repeatable; default " KC_DEFAULT_TRIGGER_ANNOTATION
+         ")"},
     {.id = AGENT_NAMESPACE,
      .flag = "namespace",
      .key = "namespace",

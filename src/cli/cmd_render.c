@@ -24,6 +24,7 @@
 #include "doc.h"
 #include "doc_stream.h"
 #include "kc_buf.h"
+#include "kc_names.h"
 #include "objects.h"
 #include "render.h"
 
@@ -76,7 +77,7 @@ static const char usage_text[] =
     "  --node-name N        refuse pods bound to another node; without it\n"
     "                       spec.nodeName is not checked (and names the node)\n"
     "  --state-dir D        where materialised volumes live\n"
-    "                       (default /var/lib/kubelet-checkpoint)\n"
+    "                       (default " KC_DEFAULT_STATE_DIR ")\n"
     "  --annotation A       trigger annotation, repeatable\n"
     "                       (default node.kubernetes.io/bootstrap-checkpoint)\n"
     "  --namespace NS       allowed namespace, repeatable, '*' = all; unlike run\n"
@@ -134,7 +135,7 @@ static int parse_args(int argc, char **argv, struct render_cli *cli)
 	int c, rc = 0;
 
 	memset(cli, 0, sizeof(*cli));
-	cli->state_dir = "/var/lib/kubelet-checkpoint";
+	cli->state_dir = KC_DEFAULT_STATE_DIR;
 	opterr = 0;
 	optind = 1;
 	while (rc == 0 && (c = getopt_long(argc, argv, "+f:o:h", longopts, NULL)) != -1) {

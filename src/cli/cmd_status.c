@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "flag_file.h"
 #include "kc_buf.h"
+#include "kc_names.h"
 #include "status.h"
 
 struct status_cli {
@@ -46,7 +47,7 @@ static const char usage_text[] =
     "usage: kubelet-checkpoint status [--state-dir D] [--status-file F]\n"
     "                                 [--static-pod-path P] [--flag-file F] [-o text|json]\n"
     "\n"
-    "  --state-dir D        checkpoints (default " AGENT_DEFAULT_STATE_DIR ")\n"
+    "  --state-dir D        checkpoints (default " KC_DEFAULT_STATE_DIR ")\n"
     "  --status-file F      the running agent's status (default " AGENT_DEFAULT_STATUS_FILE ")\n"
     "  --static-pod-path P  the kubelet's staticPodPath (default: the agent's, else\n"
     "                       " AGENT_DEFAULT_STATIC_POD_PATH ")\n"
@@ -70,7 +71,7 @@ static int parse_args(int argc, char **argv, struct status_cli *cli)
 	int c;
 
 	memset(cli, 0, sizeof(*cli));
-	cli->state_dir = AGENT_DEFAULT_STATE_DIR;
+	cli->state_dir = KC_DEFAULT_STATE_DIR;
 	cli->status_file = AGENT_DEFAULT_STATUS_FILE;
 	opterr = 0;
 	optind = 1;
@@ -209,7 +210,7 @@ static void read_checkpoints(const char *state_dir, struct gathered *g)
 	char pods[4096];
 	struct stat st;
 
-	snprintf(pods, sizeof(pods), "%s/pods", state_dir);
+	snprintf(pods, sizeof(pods), "%s/" KC_STATE_PODS_DIR, state_dir);
 	/* No store yet: nothing checkpointed. Never create it from here. */
 	if (stat(pods, &st) != 0 || !S_ISDIR(st.st_mode))
 		return;

@@ -18,6 +18,7 @@
 #include <inotifytools/inotifytools.h>
 
 #include "fs_watch.h"
+#include "kc_names.h"
 
 #define WATCH_MAX_TARGETS 3
 #define WATCH_MAX_FDS     4096
@@ -48,7 +49,8 @@ static bool watch_in_use;
 /* The agent's own temporary files: fsutil's ".<name>.tmp" of its files. */
 static bool own_temp_name(const char *name)
 {
-	return strncmp(name, ".kubelet-checkpoint_", 20) == 0 || strncmp(name, ".Pod_", 5) == 0;
+	return strncmp(name, KC_MANIFEST_TEMP_PREFIX, strlen(KC_MANIFEST_TEMP_PREFIX)) == 0 ||
+	       strncmp(name, KC_CKPT_TEMP_PREFIX, strlen(KC_CKPT_TEMP_PREFIX)) == 0;
 }
 
 /* Mark in seen[] every fd of this process that is an inotify instance. */
@@ -260,7 +262,7 @@ static kc_code add_flag_target(struct fs_watch *w, const char *flag_file, struct
 }
 
 kc_code fs_watch_open(const char *flag_file, const char *static_dir, const char *state_dir,
-                   struct fs_watch **out, struct kc_error *err)
+                      struct fs_watch **out, struct kc_error *err)
 {
 	struct fs_watch *w;
 	kc_code rc = KC_OK;

@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "k8s_validate.h"
+#include "kc_names.h"
 #include "manifest_check.h"
 #include "pod_spec.h"
-#include "render.h"
 
 /*
  * Labels a controller adds to the pods it makes, each pinning a pod to one
@@ -207,8 +207,9 @@ static void check_name(struct checker *ck, const char *path, const char *value, 
 static void check_markers(struct checker *ck, const json_t *annotations, const char *ns,
                           const char *name, const json_t *source)
 {
-	const char *of = json_string_value(json_object_get(annotations, RENDER_MARK_CHECKPOINT_OF));
-	const char *uid = json_string_value(json_object_get(annotations, RENDER_MARK_SOURCE_UID));
+	const char *of =
+	    json_string_value(json_object_get(annotations, KC_ANNOTATION_CHECKPOINT_OF));
+	const char *uid = json_string_value(json_object_get(annotations, KC_ANNOTATION_SOURCE_UID));
 	const char *src_ns = pod_meta_string(source, "namespace");
 	const char *src_name = pod_meta_string(source, "name");
 	const char *src_uid = pod_meta_string(source, "uid");
@@ -217,14 +218,14 @@ static void check_markers(struct checker *ck, const json_t *annotations, const c
 
 	snprintf(want, sizeof(want), "%s/%s", ns ? ns : "", name ? name : "");
 	if (of == NULL)
-		problem(ck, "metadata.annotations.%s: missing", RENDER_MARK_CHECKPOINT_OF);
+		problem(ck, "metadata.annotations.%s: missing", KC_ANNOTATION_CHECKPOINT_OF);
 	else if (strcmp(of, want) != 0)
 		problem(ck, "metadata.annotations.%s: '%.300s' is not '%s'",
-		        RENDER_MARK_CHECKPOINT_OF, of, want);
+		        KC_ANNOTATION_CHECKPOINT_OF, of, want);
 	if (uid == NULL)
-		problem(ck, "metadata.annotations.%s: missing", RENDER_MARK_SOURCE_UID);
+		problem(ck, "metadata.annotations.%s: missing", KC_ANNOTATION_SOURCE_UID);
 	else if (k8s_check_uuid(uid, &e) != KC_OK)
-		problem(ck, "metadata.annotations.%s: %s", RENDER_MARK_SOURCE_UID, e.msg);
+		problem(ck, "metadata.annotations.%s: %s", KC_ANNOTATION_SOURCE_UID, e.msg);
 	if (source == NULL)
 		return;
 	if (src_ns == NULL || src_name == NULL || ns == NULL || name == NULL ||
@@ -233,7 +234,7 @@ static void check_markers(struct checker *ck, const json_t *annotations, const c
 		        src_name ? src_name : "?");
 	if (uid != NULL && (src_uid == NULL || strcmp(uid, src_uid) != 0))
 		problem(ck, "metadata.annotations.%s: '%.64s' is not the source pod's uid",
-		        RENDER_MARK_SOURCE_UID, uid);
+		        KC_ANNOTATION_SOURCE_UID, uid);
 }
 
 static void check_metadata(struct checker *ck, const json_t *manifest, const json_t *source)
@@ -258,7 +259,7 @@ static void check_metadata(struct checker *ck, const json_t *manifest, const jso
 	{
 		if (strncmp(key, "kubernetes.io/config.", 21) == 0)
 			problem(ck, "metadata.annotations.%s: kubelet-owned annotation", key);
-		if (strcmp(key, RENDER_TRIGGER_ANNOTATION) == 0)
+		if (strcmp(key, KC_DEFAULT_TRIGGER_ANNOTATION) == 0)
 			problem(ck, "metadata.annotations.%s: trigger annotation must be dropped",
 			        key);
 	}

@@ -11,6 +11,7 @@
 
 #include "doc.h"
 #include "k8s_validate.h"
+#include "kc_names.h"
 #include "manifest_check.h"
 #include "pod_spec.h"
 #include "render.h"
@@ -18,7 +19,7 @@
 #include "volume_plan.h"
 #include "volume_source.h"
 
-static const char *const default_triggers[] = {RENDER_TRIGGER_ANNOTATION};
+static const char *const default_triggers[] = {KC_DEFAULT_TRIGGER_ANNOTATION};
 
 /* Spec fields that tie a pod to the scheduler, the API or one node object. */
 static const char *const dropped_spec_fields[] = {
@@ -174,7 +175,7 @@ struct container_ctx {
 	const struct kc_objects *objs;
 	const json_t *materialised; /* volume name -> true */
 	bool host_network;
-	bool inline_secrets; /* RENDER_INLINE_SECRET_ENV: "true" */
+	bool inline_secrets; /* KC_ANNOTATION_INLINE_SECRET_ENV: "true" */
 };
 
 /* Mounts of materialised volumes are read-only, as the kubelet mounts them. */
@@ -282,9 +283,8 @@ static kc_code render_spec(const json_t *pod, const struct kc_objects *objs,
                            struct kc_error *err)
 {
 	struct container_ctx ctx = {.ns = pod_meta_string(pod, "namespace"), .objs = objs};
-	const char *state_dir = opts != NULL && opts->state_dir != NULL
-	                            ? opts->state_dir
-	                            : "/var/lib/kubelet-checkpoint";
+	const char *state_dir =
+	    opts != NULL && opts->state_dir != NULL ? opts->state_dir : KC_DEFAULT_STATE_DIR;
 	json_t *spec = json_copy(json_object_get(pod, "spec"));
 	json_t *materialised = json_object();
 	size_t i;
@@ -306,7 +306,7 @@ static kc_code render_spec(const json_t *pod, const struct kc_objects *objs,
 	{
 		const json_t *ann =
 		    json_object_get(json_object_get(pod, "metadata"), "annotations");
-		const json_t *allow = json_object_get(ann, RENDER_INLINE_SECRET_ENV);
+		const json_t *allow = json_object_get(ann, KC_ANNOTATION_INLINE_SECRET_ENV);
 
 		/* Exactly "true", like the trigger annotation. */
 		ctx.inline_secrets =
@@ -384,7 +384,7 @@ kc_code render_manifest_name(const char *ns, const char *name, char *out, size_t
 		return kc_error_prefix(err, "namespace");
 	if (k8s_check_dns_subdomain(name, err) != KC_OK)
 		return kc_error_prefix(err, "name");
-	n = snprintf(out, outsz, RENDER_MANIFEST_PREFIX "%s_%s.yaml", ns, name);
+	n = snprintf(out, outsz, KC_MANIFEST_PREFIX "%s_%s" KC_MANIFEST_SUFFIX, ns, name);
 	if (n < 0 || (size_t)n >= outsz)
 		return kc_fail(err, KC_ETOOBIG, "manifest name for %s/%s too long", ns, name);
 	return KC_OK;

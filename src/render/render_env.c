@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "k8s_validate.h"
+#include "kc_names.h"
 #include "kc_utf8.h"
 #include "render.h"
 #include "render_int.h"
@@ -28,20 +29,19 @@ struct env_ctx {
 	const char *path; /* container field path */
 	const char *ns;
 	const struct kc_objects *objs;
-	bool inline_secrets; /* the parent carries RENDER_INLINE_SECRET_ENV: "true" */
+	bool inline_secrets; /* the parent carries KC_ANNOTATION_INLINE_SECRET_ENV: "true" */
 };
 
 /* A Secret referenced from the environment of a pod whose owner did not allow it. */
 static kc_code secret_env_refused(const char *field, struct kc_error *err)
 {
-	return kc_fail(
-	    err, KC_ENOTCHECKPOINTABLE,
-	    "%s: a Secret value in the environment would be written into the "
-	    "manifest and published by the kubelet in the mirror pod (readable by "
-	    "everyone who may get pods, stored outside Secret encryption); mount "
-	    "the Secret as a volume, or allow it with the annotation " RENDER_INLINE_SECRET_ENV
-	    ": \"true\" on the pod",
-	    field);
+	return kc_fail(err, KC_ENOTCHECKPOINTABLE,
+	               "%s: a Secret value in the environment would be written into the "
+	               "manifest and published by the kubelet in the mirror pod (readable by "
+	               "everyone who may get pods, stored outside Secret encryption); mount "
+	               "the Secret as a volume, or allow it with the "
+	               "annotation " KC_ANNOTATION_INLINE_SECRET_ENV ": \"true\" on the pod",
+	               field);
 }
 
 /* value with every '$' doubled, as a new JSON string. */

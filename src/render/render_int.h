@@ -55,8 +55,8 @@ kc_code rd_go_quote(const char *s, size_t len, struct kc_buf *out, struct kc_err
  * Container rewrites, applied in place to a copy of a container; path is its
  * field path. render_env inlines valueFrom secret/configMap key refs and
  * expands envFrom; a Secret reference is KC_ENOTCHECKPOINTABLE unless
- * inline_secrets (the parent's RENDER_INLINE_SECRET_ENV annotation). render_ports rewrites named
- * probe/lifecycle ports to numbers and, on hostNetwork, removes ports.
+ * inline_secrets (the parent's KC_ANNOTATION_INLINE_SECRET_ENV annotation). render_ports rewrites
+ * named probe/lifecycle ports to numbers and, on hostNetwork, removes ports.
  */
 kc_code render_env(json_t *container, const char *path, const char *ns,
                    const struct kc_objects *objs, bool inline_secrets, struct kc_error *err);

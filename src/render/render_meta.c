@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kc_names.h"
 #include "pod_spec.h"
 #include "render.h"
 #include "render_int.h"
@@ -31,8 +32,8 @@ static bool drop_annotation(const char *key, const char *const *triggers, size_t
 
 	/* The default trigger goes even when other triggers are configured. */
 	if (strncmp(key, "kubernetes.io/config.", 21) == 0 ||
-	    strncmp(key, "kubelet-checkpoint/", 19) == 0 ||
-	    strcmp(key, RENDER_TRIGGER_ANNOTATION) == 0)
+	    strncmp(key, KC_ANNOTATION_PREFIX, strlen(KC_ANNOTATION_PREFIX)) == 0 ||
+	    strcmp(key, KC_DEFAULT_TRIGGER_ANNOTATION) == 0)
 		return true;
 	for (i = 0; i < ntriggers; i++)
 		if (strcmp(key, triggers[i]) == 0)
@@ -84,8 +85,8 @@ kc_code render_metadata(const json_t *pod, const char *const *triggers, size_t n
 	                       ntriggers, false, &annotations, err)) != KC_OK)
 		goto out;
 	snprintf(of, sizeof(of), "%s/%s", ns, name);
-	if (json_object_set_new(annotations, RENDER_MARK_CHECKPOINT_OF, json_string(of)) != 0 ||
-	    json_object_set_new(annotations, RENDER_MARK_SOURCE_UID, json_string(uid)) != 0 ||
+	if (json_object_set_new(annotations, KC_ANNOTATION_CHECKPOINT_OF, json_string(of)) != 0 ||
+	    json_object_set_new(annotations, KC_ANNOTATION_SOURCE_UID, json_string(uid)) != 0 ||
 	    (*out = json_pack("{s:s, s:s, s:O}", "name", name, "namespace", ns, "annotations",
 	                      annotations)) == NULL ||
 	    (json_object_size(labels) > 0 && json_object_set(*out, "labels", labels) != 0)) {

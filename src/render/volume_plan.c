@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "k8s_validate.h"
+#include "kc_names.h"
 #include "pod_spec.h"
 #include "render_int.h"
 #include "volume_plan.h"
@@ -442,8 +443,8 @@ fail:
 static kc_code join(char *out, size_t outsz, struct kc_error *err, const char *a, const char *b,
                     const char *c)
 {
-	int n = c != NULL ? snprintf(out, outsz, "%s/volumes/%s/%s", a, b, c)
-	                  : snprintf(out, outsz, "%s/volumes/%s", a, b);
+	int n = c != NULL ? snprintf(out, outsz, "%s/" KC_STATE_VOLUMES_DIR "/%s/%s", a, b, c)
+	                  : snprintf(out, outsz, "%s/" KC_STATE_VOLUMES_DIR "/%s", a, b);
 
 	if (n < 0 || (size_t)n >= outsz)
 		return kc_fail(err, KC_ETOOBIG, "volume path under %s too long", a);

@@ -18,9 +18,8 @@
 #include "fsutil.h"
 #include "kc_buf.h"
 #include "kc_log.h"
+#include "kc_names.h"
 #include "render.h"
-
-#define TEMP_PREFIX "." RENDER_MANIFEST_PREFIX
 
 struct bridge_dir {
 	char *path;
@@ -55,7 +54,7 @@ static kc_code check_manifest_name(const struct bridge_dir *bd, const char *file
 {
 	size_t len = strlen(file);
 
-	if (!has_prefix(file, RENDER_MANIFEST_PREFIX) || len == strlen(RENDER_MANIFEST_PREFIX) ||
+	if (!has_prefix(file, KC_MANIFEST_PREFIX) || len == strlen(KC_MANIFEST_PREFIX) ||
 	    strchr(file, '/') != NULL)
 		return kc_fail(err, KC_EINVAL, "%s/%s: not a bridge manifest name", bd->path, file);
 	if (len > BRIDGE_NAME_MAX)
@@ -86,12 +85,12 @@ static kc_code inspect_content(const char *data, size_t len, const char *source,
 		return KC_OK;
 	}
 	ann = json_object_get(json_object_get(json_array_get(docs, 0), "metadata"), "annotations");
-	of = json_string_value(json_object_get(ann, RENDER_MARK_CHECKPOINT_OF));
-	uid = json_string_value(json_object_get(ann, RENDER_MARK_SOURCE_UID));
+	of = json_string_value(json_object_get(ann, KC_ANNOTATION_CHECKPOINT_OF));
+	uid = json_string_value(json_object_get(ann, KC_ANNOTATION_SOURCE_UID));
 	if (json_array_size(docs) != 1)
 		kc_fail(&in->why, KC_EINVAL, "holds %zu documents, not one", json_array_size(docs));
 	else if (of == NULL || of[0] == '\0')
-		kc_fail(&in->why, KC_EINVAL, "no %s annotation", RENDER_MARK_CHECKPOINT_OF);
+		kc_fail(&in->why, KC_EINVAL, "no %s annotation", KC_ANNOTATION_CHECKPOINT_OF);
 	else {
 		in->ours = true;
 		in->checkpoint_of = strdup(of);
@@ -120,8 +119,8 @@ static kc_code load_candidate(struct bridge_dir *bd, const char *file, struct kc
 	int fd;
 
 	*loaded = false;
-	if (!has_prefix(file, RENDER_MANIFEST_PREFIX)) {
-		kc_fail(&in->why, KC_EINVAL, "name lacks the %s prefix", RENDER_MANIFEST_PREFIX);
+	if (!has_prefix(file, KC_MANIFEST_PREFIX)) {
+		kc_fail(&in->why, KC_EINVAL, "name lacks the %s prefix", KC_MANIFEST_PREFIX);
 		return KC_OK;
 	}
 	fd = openat(bd->fd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -312,7 +311,7 @@ kc_code bridge_dir_list(struct bridge_dir *bd, struct bridge_list *out, struct k
 	if ((rc = open_stream(bd, &d, err)) != KC_OK)
 		return rc;
 	while (rc == KC_OK && (de = readdir(d)) != NULL) {
-		if (!has_prefix(de->d_name, RENDER_MANIFEST_PREFIX))
+		if (!has_prefix(de->d_name, KC_MANIFEST_PREFIX))
 			continue;
 		rc = inspect_file(bd, de->d_name, &in, err);
 		if (rc == KC_ENOTFOUND) { /* removed since readdir */
@@ -501,11 +500,11 @@ kc_code bridge_dir_write_manifest(struct bridge_dir *bd, const char *file, const
 	if ((rc = check_write(bd, file, len, changed, err)) != KC_OK)
 		return rc;
 	ann = json_object_get(json_object_get(manifest, "metadata"), "annotations");
-	of = json_string_value(json_object_get(ann, RENDER_MARK_CHECKPOINT_OF));
+	of = json_string_value(json_object_get(ann, KC_ANNOTATION_CHECKPOINT_OF));
 	if (of == NULL || of[0] == '\0')
 		return kc_fail(err, KC_EINVAL,
 		               "%s/%s: refusing to write a manifest with no %s annotation",
-		               bd->path, file, RENDER_MARK_CHECKPOINT_OF);
+		               bd->path, file, KC_ANNOTATION_CHECKPOINT_OF);
 	return write_marked(bd, file, data, len, changed, err);
 }
 
@@ -542,9 +541,10 @@ kc_code bridge_dir_remove(struct bridge_dir *bd, const char *file, bool *removed
 /* ".kubelet-checkpoint_<anything>.tmp": the temp names fsutil gives our manifests. */
 static bool is_our_temp_name(const char *name)
 {
-	size_t len = strlen(name), plen = strlen(TEMP_PREFIX), slen = strlen(FS_TMP_SUFFIX);
+	size_t len = strlen(name), plen = strlen(KC_MANIFEST_TEMP_PREFIX),
+	       slen = strlen(FS_TMP_SUFFIX);
 
-	return len > plen + slen && has_prefix(name, TEMP_PREFIX) &&
+	return len > plen + slen && has_prefix(name, KC_MANIFEST_TEMP_PREFIX) &&
 	       strcmp(name + len - slen, FS_TMP_SUFFIX) == 0;
 }
 

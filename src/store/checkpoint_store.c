@@ -19,14 +19,13 @@
 #include "kc_buf.h"
 #include "kc_hash.h"
 #include "kc_log.h"
+#include "kc_names.h"
 #include "pod_spec.h"
 
-#define CKPT_FILE_PREFIX "Pod_"
-#define CKPT_FILE_SUFFIX ".yaml"
-#define CKPT_FILE_MODE   0600
-#define CKPT_DIR_MODE    0700
+#define CKPT_FILE_MODE 0600
+#define CKPT_DIR_MODE  0700
 /* "Pod_" + uuid + ".yaml" + NUL */
-#define CKPT_NAME_MAX (sizeof(CKPT_FILE_PREFIX) - 1 + CKPT_UID_LEN + sizeof(CKPT_FILE_SUFFIX))
+#define CKPT_NAME_MAX (sizeof(KC_CKPT_FILE_PREFIX) - 1 + CKPT_UID_LEN + sizeof(KC_CKPT_FILE_SUFFIX))
 
 struct ckpt_store {
 	char *pods_path;
@@ -49,16 +48,16 @@ bool ckpt_uid_valid(const char *s)
 
 static void file_name(const char *uid, char out[CKPT_NAME_MAX])
 {
-	snprintf(out, CKPT_NAME_MAX, CKPT_FILE_PREFIX "%s" CKPT_FILE_SUFFIX, uid);
+	snprintf(out, CKPT_NAME_MAX, KC_CKPT_FILE_PREFIX "%s" KC_CKPT_FILE_SUFFIX, uid);
 }
 
 /* The uid in a file name "Pod_<uuid>.yaml", or false for any other name. */
 static bool uid_from_name(const char *name, char uid[CKPT_UID_LEN + 1])
 {
-	size_t plen = strlen(CKPT_FILE_PREFIX);
+	size_t plen = strlen(KC_CKPT_FILE_PREFIX);
 
-	if (strlen(name) != CKPT_NAME_MAX - 1 || strncmp(name, CKPT_FILE_PREFIX, plen) != 0 ||
-	    strcmp(name + plen + CKPT_UID_LEN, CKPT_FILE_SUFFIX) != 0)
+	if (strlen(name) != CKPT_NAME_MAX - 1 || strncmp(name, KC_CKPT_FILE_PREFIX, plen) != 0 ||
+	    strcmp(name + plen + CKPT_UID_LEN, KC_CKPT_FILE_SUFFIX) != 0)
 		return false;
 	memcpy(uid, name + plen, CKPT_UID_LEN);
 	uid[CKPT_UID_LEN] = '\0';
@@ -74,7 +73,7 @@ kc_code ckpt_store_open(const char *state_dir, struct ckpt_store **out, struct k
 	if ((store = calloc(1, sizeof(*store))) == NULL)
 		return kc_fail(err, KC_ENOMEM, "out of memory");
 	store->pods_fd = -1;
-	if (asprintf(&store->pods_path, "%s/pods", state_dir) < 0) {
+	if (asprintf(&store->pods_path, "%s/" KC_STATE_PODS_DIR, state_dir) < 0) {
 		store->pods_path = NULL;
 		ckpt_store_close(store);
 		return kc_fail(err, KC_ENOMEM, "out of memory");

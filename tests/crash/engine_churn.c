@@ -24,6 +24,7 @@
 #include "checkpoint_store.h"
 #include "doc.h"
 #include "kc_log.h"
+#include "kc_names.h"
 #include "materialise.h"
 #include "render.h"
 
@@ -90,7 +91,7 @@ static json_t *make_pod(int i, unsigned version, const char *phase, unsigned rv)
 	                 " s:[{s:s, s:{s:s}}]}, s:{s:s}}",
 	                 "apiVersion", "v1", "kind", "Pod", "metadata", "name", name, "namespace",
 	                 CHURN_NAMESPACE, "uid", uid, "resourceVersion", rvs, "annotations",
-	                 RENDER_TRIGGER_ANNOTATION, "true", "spec", "nodeName", "node-1",
+	                 KC_DEFAULT_TRIGGER_ANNOTATION, "true", "spec", "nodeName", "node-1",
 	                 "containers", "name", "agent", "image", image, "volumes", "name", "conf",
 	                 "secret", "secretName", secret, "status", "phase", phase);
 }
@@ -134,7 +135,7 @@ static kc_code materialise(struct churn *c, int i, unsigned version, struct kc_e
 
 static void manifest_name(int i, char *out, size_t outsz)
 {
-	snprintf(out, outsz, RENDER_MANIFEST_PREFIX CHURN_NAMESPACE "_agent-%d.yaml", i);
+	snprintf(out, outsz, KC_MANIFEST_PREFIX CHURN_NAMESPACE "_agent-%d.yaml", i);
 }
 
 static kc_code write_manifest(struct churn *c, int i, unsigned version, struct kc_error *err)
@@ -157,10 +158,10 @@ static kc_code write_manifest(struct churn *c, int i, unsigned version, struct k
 	m = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s, s:s, s:s}}, s:{s:[{s:s, s:s}],"
 	              " s:[{s:s, s:{s:s, s:s}}]}}",
 	              "apiVersion", "v1", "kind", "Pod", "metadata", "name", name, "namespace",
-	              CHURN_NAMESPACE, "annotations", RENDER_MARK_CHECKPOINT_OF, of,
-	              RENDER_MARK_SOURCE_UID, uid, CHURN_VERSION_AN, ver, CHURN_PAD_AN, pad, "spec",
-	              "containers", "name", "agent", "image", image, "volumes", "name", "conf",
-	              "hostPath", "path", vpath, "type", "Directory");
+	              CHURN_NAMESPACE, "annotations", KC_ANNOTATION_CHECKPOINT_OF, of,
+	              KC_ANNOTATION_SOURCE_UID, uid, CHURN_VERSION_AN, ver, CHURN_PAD_AN, pad,
+	              "spec", "containers", "name", "agent", "image", image, "volumes", "name",
+	              "conf", "hostPath", "path", vpath, "type", "Directory");
 	free(pad);
 	if (m == NULL)
 		return kc_fail(err, KC_ENOMEM, "out of memory");
@@ -249,9 +250,9 @@ static kc_code status_only(struct churn *c, int i, struct kc_error *err)
 /* Hostile operations on files that are not ours: each must be refused. */
 static kc_code poke_foreign(struct churn *c, struct kc_error *err)
 {
-	static const char *const names[] = {
-	    "kube-apiserver.yaml", "etcd.yaml", "evil.yaml", ".keep",
-	    RENDER_MANIFEST_PREFIX CHURN_NAMESPACE "_impostor.yaml"};
+	static const char *const names[] = {"kube-apiserver.yaml", "etcd.yaml", "evil.yaml",
+	                                    ".keep",
+	                                    KC_MANIFEST_PREFIX CHURN_NAMESPACE "_impostor.yaml"};
 	const char *name = names[rnd(c) % (sizeof(names) / sizeof(names[0]))];
 	struct kc_error refused;
 	bool removed = false;

@@ -17,6 +17,7 @@
 
 #include "doc.h"
 #include "kc_buf.h"
+#include "kc_names.h"
 #include "manifest_check.h"
 #include "objects.h"
 #include "render.h"
@@ -64,7 +65,7 @@ static const json_t *source_of(const json_t *pods, const json_t *manifest)
 {
 	const char *of = json_string_value(
 	    json_object_get(json_object_get(json_object_get(manifest, "metadata"), "annotations"),
-	                    RENDER_MARK_CHECKPOINT_OF));
+	                    KC_ANNOTATION_CHECKPOINT_OF));
 	const json_t *p;
 	char key[320];
 	size_t i;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agent_config.h"
+#include "kc_names.h"
 #include "testutil.h"
 
 static char *shipped(void)
@@ -105,7 +106,7 @@ static void test_uncommented_values_are_the_defaults(void **state)
 	assert_string_equal(cfg->kubeconfig, AGENT_DEFAULT_KUBECONFIG);
 	assert_string_equal(cfg->kubelet_config, AGENT_DEFAULT_KUBELET_CONFIG);
 	assert_string_equal(cfg->static_pod_path, AGENT_DEFAULT_STATIC_POD_PATH);
-	assert_string_equal(cfg->state_dir, AGENT_DEFAULT_STATE_DIR);
+	assert_string_equal(cfg->state_dir, KC_DEFAULT_STATE_DIR);
 	assert_string_equal(cfg->flag_file, AGENT_DEFAULT_FLAG_FILE);
 	assert_string_equal(cfg->cgroup_root, AGENT_DEFAULT_CGROUP_ROOT);
 	assert_string_equal(cfg->container_runtime_endpoint, AGENT_DEFAULT_RUNTIME_ENDPOINT);
@@ -114,7 +115,7 @@ static void test_uncommented_values_are_the_defaults(void **state)
 	assert_int_equal(cfg->reachable_after, AGENT_DEFAULT_REACHABLE_AFTER);
 	assert_int_equal(cfg->gc_grace, AGENT_DEFAULT_GC_GRACE);
 	assert_int_equal(cfg->annotations.len, 1);
-	assert_string_equal(cfg->annotations.items[0], AGENT_DEFAULT_ANNOTATION);
+	assert_string_equal(cfg->annotations.items[0], KC_DEFAULT_TRIGGER_ANNOTATION);
 	assert_int_equal(cfg->namespaces.len, 1);
 	assert_string_equal(cfg->namespaces.items[0], AGENT_DEFAULT_NAMESPACE);
 	assert_int_equal(cfg->verbosity, 0);

@@ -3,6 +3,7 @@
  * manifest (render's output) has no problem; each test case breaks one rule
  * by editing it and expects the checker to name it.
  */
+#include "kc_names.h"
 #include "render_testpod.h"
 
 #include "manifest_check.h"
@@ -100,16 +101,16 @@ static void b_mirror(json_t *m)
 }
 static void b_trigger(json_t *m)
 {
-	json_object_set_new(tp_get(m, "metadata annotations"), RENDER_TRIGGER_ANNOTATION,
+	json_object_set_new(tp_get(m, "metadata annotations"), KC_DEFAULT_TRIGGER_ANNOTATION,
 	                    json_string("true"));
 }
 static void b_marker_missing(json_t *m)
 {
-	json_object_del(tp_get(m, "metadata annotations"), RENDER_MARK_CHECKPOINT_OF);
+	json_object_del(tp_get(m, "metadata annotations"), KC_ANNOTATION_CHECKPOINT_OF);
 }
 static void b_marker_uid(json_t *m)
 {
-	json_object_set_new(tp_get(m, "metadata annotations"), RENDER_MARK_SOURCE_UID,
+	json_object_set_new(tp_get(m, "metadata annotations"), KC_ANNOTATION_SOURCE_UID,
 	                    json_string("1f3c8a52-6d1e-4b7a-9c2d-1e2f3a4b5c6d"));
 }
 static void b_node_name(json_t *m)

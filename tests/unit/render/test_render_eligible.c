@@ -2,6 +2,7 @@
  * test_render_eligible.c: render_check_eligible, one test per reason a pod
  * is (not) an eligible parent (DESIGN.md 5).
  */
+#include "kc_names.h"
 #include "render_testpod.h"
 
 static void expect(json_t *pod, const struct render_opts *o, kc_code code, const char *needle)
@@ -37,13 +38,13 @@ static void test_annotation_must_be_exactly_true(void **state)
 	size_t i;
 
 	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
-		json_object_set_new(annotations(pod), RENDER_TRIGGER_ANNOTATION,
+		json_object_set_new(annotations(pod), KC_DEFAULT_TRIGGER_ANNOTATION,
 		                    json_string(values[i]));
 		expect(pod, &o, KC_EINELIGIBLE, "not exactly \"true\"");
 	}
-	json_object_set_new(annotations(pod), RENDER_TRIGGER_ANNOTATION, json_true());
+	json_object_set_new(annotations(pod), KC_DEFAULT_TRIGGER_ANNOTATION, json_true());
 	expect(pod, &o, KC_EINELIGIBLE, "not exactly \"true\"");
-	json_object_del(annotations(pod), RENDER_TRIGGER_ANNOTATION);
+	json_object_del(annotations(pod), KC_DEFAULT_TRIGGER_ANNOTATION);
 	expect(pod, &o, KC_EINELIGIBLE, "no node.kubernetes.io/bootstrap-checkpoint");
 	json_object_del(json_object_get(pod, "metadata"), "annotations");
 	expect(pod, &o, KC_EINELIGIBLE, "not selected");

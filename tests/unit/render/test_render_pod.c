@@ -3,6 +3,7 @@
  * filtering, every volume kind, kube-api-access, env and envFrom, ports on
  * hostNetwork, hostile names, determinism and the 10 MiB cap.
  */
+#include "kc_names.h"
 #include "render_testpod.h"
 
 #include "doc.h"
@@ -96,7 +97,7 @@ static void test_custom_triggers_dropped(void **state)
 	assert_int_equal(render_pod(pod, NULL, &o, &m, &err), KC_OK);
 	ann = tp_get(m, "metadata annotations");
 	assert_null(json_object_get(ann, triggers[0]));
-	assert_null(json_object_get(ann, RENDER_TRIGGER_ANNOTATION));
+	assert_null(json_object_get(ann, KC_DEFAULT_TRIGGER_ANNOTATION));
 	assert_non_null(json_object_get(ann, "team"));
 	json_decref(m);
 	json_decref(pod);

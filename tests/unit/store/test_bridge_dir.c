@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bridge_dir.h"
+#include "kc_names.h"
 #include "render.h"
 #include "testutil.h"
 
@@ -198,7 +199,7 @@ static void test_never_overwrites_foreign(void **state)
 	/* Content without the marker is never written, even under our name. */
 	assert_int_equal(bridge_dir_write(f->bd, OURS, unmarked, strlen(unmarked), &changed, &err),
 	                 KC_EINVAL);
-	assert_non_null(strstr(err.msg, RENDER_MARK_CHECKPOINT_OF));
+	assert_non_null(strstr(err.msg, KC_ANNOTATION_CHECKPOINT_OF));
 	assert_int_equal(bridge_dir_write(f->bd, OURS, "{: [", 4, &changed, &err), KC_EINVAL);
 	snprintf(p, sizeof(p), "%s/%s", f->dir, OURS);
 	assert_int_not_equal(access(p, F_OK), 0);
@@ -206,8 +207,8 @@ static void test_never_overwrites_foreign(void **state)
 	assert_int_not_equal(access(p, F_OK), 0);
 	/* A name the file system cannot hold with its temp name: a clear error. */
 	char longname[300];
-	snprintf(longname, sizeof(longname), "%s%0*d.yaml", RENDER_MANIFEST_PREFIX,
-	         BRIDGE_NAME_MAX - (int)strlen(RENDER_MANIFEST_PREFIX) - 4, 0);
+	snprintf(longname, sizeof(longname), "%s%0*d.yaml", KC_MANIFEST_PREFIX,
+	         BRIDGE_NAME_MAX - (int)strlen(KC_MANIFEST_PREFIX) - 4, 0);
 	assert_int_equal(strlen(longname), BRIDGE_NAME_MAX + 1);
 	assert_int_equal(
 	    bridge_dir_write(f->bd, longname, manifest_v1, strlen(manifest_v1), &changed, &err),
@@ -283,7 +284,7 @@ static void test_list_and_remove_only_ours(void **state)
 	struct kc_error why;
 	assert_int_equal(bridge_dir_owns(f->bd, NO_MARKER, &ours, &why, &err), KC_OK);
 	assert_false(ours);
-	assert_non_null(strstr(why.msg, RENDER_MARK_CHECKPOINT_OF));
+	assert_non_null(strstr(why.msg, KC_ANNOTATION_CHECKPOINT_OF));
 	assert_int_equal(bridge_dir_owns(f->bd, "nope.yaml", &ours, NULL, &err), KC_OK);
 	assert_false(ours);
 
@@ -330,7 +331,7 @@ static void test_write_manifest_object(void **state)
 {
 	struct fixture *f = *state;
 	json_t *marked = json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
-	                           RENDER_MARK_CHECKPOINT_OF, "kube-system/agent");
+	                           KC_ANNOTATION_CHECKPOINT_OF, "kube-system/agent");
 	json_t *bare = json_pack("{s:{s:s}}", "metadata", "name", "agent");
 	struct kc_error err;
 	struct stat st1, st2;
