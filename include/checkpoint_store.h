@@ -108,7 +108,4 @@ void ckpt_list_free(struct ckpt_list *list);
 /* Remove Pod_<uid>.yaml (durably); a missing file is not an error. */
 kc_code ckpt_store_delete(struct ckpt_store *store, const char *uid, struct kc_error *err);
 
-/* Is s a canonical lowercase UUID (what the apiserver assigns)? */
-bool ckpt_uid_valid(const char *s);
-
 #endif

@@ -19,7 +19,15 @@
 kc_code k8s_check_dns_label(const char *s, struct kc_error *err);
 /* RFC 1123 subdomain: labels joined by '.', at most 253. */
 kc_code k8s_check_dns_subdomain(const char *s, struct kc_error *err);
-/* 8-4-4-4-12 hexadecimal digits. */
+/*
+ * metadata.uid as the apiserver writes it: 8-4-4-4-12 lowercase hexadecimal
+ * digits. The apiserver assigns every object's uid itself (k8s.io/apiserver
+ * pkg/registry/rest/meta.go, FillObjectMetaSystemFields: uuid.NewUUID(),
+ * google/uuid's lowercase String()), so anything else did not come from it.
+ * The one UUID rule of the program: it also names files in the state dir.
+ */
+bool k8s_uuid_valid(const char *s);
+/* k8s_uuid_valid with a message. */
 kc_code k8s_check_uuid(const char *s, struct kc_error *err);
 /* Secret/ConfigMap data key: [-._a-zA-Z0-9]+, at most 253, not "." or "..". */
 kc_code k8s_check_config_key(const char *s, struct kc_error *err);

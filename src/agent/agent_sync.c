@@ -12,6 +12,7 @@
 
 #include "agent_int.h"
 #include "bridge_warnings.h"
+#include "k8s_validate.h"
 #include "kc_clock.h"
 #include "kc_log.h"
 #include "pod_spec.h"
@@ -330,7 +331,7 @@ static bool handle_pod(struct agent *a, json_t *pod)
 	const char *uid = pod_meta_or(pod, "uid", "");
 	struct kc_error why;
 
-	if (!ckpt_uid_valid(uid))
+	if (!k8s_uuid_valid(uid))
 		return false;
 	if (render_check_eligible(pod, &a->ropts, &why) != KC_OK) {
 		forget_parent(a, uid, "is no longer eligible");
@@ -385,7 +386,7 @@ static void on_pod_deleted(void *ctx, json_t *pod)
 {
 	const char *uid = pod_meta_or(pod, "uid", "");
 
-	if (ckpt_uid_valid(uid))
+	if (k8s_uuid_valid(uid))
 		forget_parent(ctx, uid, "was deleted from the API");
 }
 

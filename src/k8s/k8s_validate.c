@@ -23,9 +23,10 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static bool is_hex(char c)
+/* Lowercase only: see k8s_uuid_valid. */
+static bool is_lower_hex(char c)
 {
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+	return is_digit(c) || (c >= 'a' && c <= 'f');
 }
 
 /* One RFC 1123 label in s[0..n): lower alphanumerics and inner '-'. */
@@ -83,7 +84,7 @@ kc_code k8s_check_dns_subdomain(const char *s, struct kc_error *err)
 	return KC_OK;
 }
 
-kc_code k8s_check_uuid(const char *s, struct kc_error *err)
+bool k8s_uuid_valid(const char *s)
 {
 	static const size_t groups[] = {8, 4, 4, 4, 12};
 	const char *p = s;
@@ -91,16 +92,22 @@ kc_code k8s_check_uuid(const char *s, struct kc_error *err)
 
 	for (g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
 		for (i = 0; i < groups[g]; i++, p++)
-			if (!is_hex(*p))
-				goto bad;
+			if (!is_lower_hex(*p))
+				return false;
 		if (g + 1 < sizeof(groups) / sizeof(groups[0]) && *p++ != '-')
-			goto bad;
+			return false;
 	}
-	if (*p == '\0')
+	return *p == '\0';
+}
+
+kc_code k8s_check_uuid(const char *s, struct kc_error *err)
+{
+	if (k8s_uuid_valid(s))
 		return KC_OK;
-bad:
-	return kc_fail(err, KC_EINVAL, "'%.*s' is not a UUID (8-4-4-4-12 hexadecimal digits)", 64,
-	               s);
+	return kc_fail(err, KC_EINVAL,
+	               "'%.*s' is not a UUID as the apiserver writes it (8-4-4-4-12 lowercase "
+	               "hexadecimal digits)",
+	               64, s);
 }
 
 kc_code k8s_check_config_key(const char *s, struct kc_error *err)

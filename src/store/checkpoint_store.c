@@ -16,6 +16,7 @@
 #include "checkpoint_store.h"
 #include "doc.h"
 #include "fsutil.h"
+#include "k8s_validate.h"
 #include "kc_buf.h"
 #include "kc_hash.h"
 #include "kc_log.h"
@@ -32,20 +33,6 @@ struct ckpt_store {
 	int pods_fd;
 };
 
-bool ckpt_uid_valid(const char *s)
-{
-	for (size_t i = 0; i < CKPT_UID_LEN; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (s[i] == '\0')
-			return false;
-		if (dash ? s[i] != '-'
-		         : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	}
-	return s[CKPT_UID_LEN] == '\0';
-}
-
 static void file_name(const char *uid, char out[CKPT_NAME_MAX])
 {
 	snprintf(out, CKPT_NAME_MAX, KC_CKPT_FILE_PREFIX "%s" KC_CKPT_FILE_SUFFIX, uid);
@@ -61,7 +48,7 @@ static bool uid_from_name(const char *name, char uid[CKPT_UID_LEN + 1])
 		return false;
 	memcpy(uid, name + plen, CKPT_UID_LEN);
 	uid[CKPT_UID_LEN] = '\0';
-	return ckpt_uid_valid(uid);
+	return k8s_uuid_valid(uid);
 }
 
 kc_code ckpt_store_open(const char *state_dir, struct ckpt_store **out, struct kc_error *err)
@@ -122,7 +109,7 @@ static kc_code check_pod(const json_t *pod, struct kc_error *err)
 
 	if (!json_is_object(pod) || !json_is_object(json_object_get(pod, "metadata")))
 		return kc_fail(err, KC_EINVAL, "pod: not an object with metadata");
-	if ((uid = pod_meta_or(pod, "uid", NULL)) == NULL || !ckpt_uid_valid(uid))
+	if ((uid = pod_meta_or(pod, "uid", NULL)) == NULL || !k8s_uuid_valid(uid))
 		return kc_fail(err, KC_EINVAL, "pod: metadata.uid: not a lowercase UUID");
 	if (pod_meta_or(pod, "namespace", NULL) == NULL || pod_meta_or(pod, "name", NULL) == NULL)
 		return kc_fail(err, KC_EINVAL,
@@ -399,7 +386,7 @@ kc_code ckpt_store_load(struct ckpt_store *store, const char *uid, struct ckpt *
 	kc_code rc;
 
 	memset(out, 0, sizeof(*out));
-	if (!ckpt_uid_valid(uid))
+	if (!k8s_uuid_valid(uid))
 		return kc_fail(err, KC_EINVAL, "checkpoint: %s: not a lowercase UUID", uid);
 	file_name(uid, name);
 	kc_buf_init(&b, CKPT_MAX_FILE);
@@ -436,7 +423,7 @@ kc_code ckpt_store_delete(struct ckpt_store *store, const char *uid, struct kc_e
 {
 	char name[CKPT_NAME_MAX];
 
-	if (!ckpt_uid_valid(uid))
+	if (!k8s_uuid_valid(uid))
 		return kc_fail(err, KC_EINVAL, "checkpoint: %s: not a lowercase UUID", uid);
 	file_name(uid, name);
 	return fs_unlink_at(store->pods_fd, store->pods_path, name, err);

@@ -14,6 +14,7 @@
 
 #include "checkpoint_store.h"
 #include "fsutil.h"
+#include "k8s_validate.h"
 #include "materialise.h"
 #include "selinux_label.h"
 
@@ -116,7 +117,7 @@ static bool rel_path_ok(const char *p)
 
 static kc_code check_plan(const struct vp_plan *plan, struct kc_error *err)
 {
-	if (plan->uid == NULL || !ckpt_uid_valid(plan->uid))
+	if (plan->uid == NULL || !k8s_uuid_valid(plan->uid))
 		return kc_fail(err, KC_EINVAL, "volume plan: uid %s: not a lowercase UUID",
 		               plan->uid ? plan->uid : "(none)");
 	if (plan->uid_owner > (long long)UINT32_MAX - 1 ||
@@ -623,7 +624,7 @@ kc_code materialise_remove(const char *state_dir, const char *uid, struct kc_err
 	kc_code rc;
 	int volfd;
 
-	if (!ckpt_uid_valid(uid))
+	if (!k8s_uuid_valid(uid))
 		return kc_fail(err, KC_EINVAL, "volumes: %s: not a lowercase UUID", uid);
 	rc = open_volumes_dir(state_dir, false, &volfd, volpath, sizeof(volpath), err);
 	if (rc == KC_ENOTFOUND)
@@ -662,7 +663,7 @@ kc_code materialise_list_uids(const char *state_dir, struct mat_uid_list *out, s
 		return rc;
 	}
 	while (rc == KC_OK && (de = readdir(d)) != NULL) {
-		if (!ckpt_uid_valid(de->d_name) ||
+		if (!k8s_uuid_valid(de->d_name) ||
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    !S_ISDIR(st.st_mode))
 			continue;

@@ -60,7 +60,11 @@ static void test_dns_subdomain(void **state)
 static void test_uuid(void **state)
 {
 	assert_int_equal(k8s_check_uuid("0f3c8a52-6d1e-4b7a-9c2d-1e2f3a4b5c6d", NULL), KC_OK);
-	assert_int_equal(k8s_check_uuid("0F3C8A52-6D1E-4B7A-9C2D-1E2F3A4B5C6D", NULL), KC_OK);
+	/* The apiserver writes lowercase; the checkpoint store names files by it. */
+	assert_int_equal(k8s_check_uuid("0F3C8A52-6D1E-4B7A-9C2D-1E2F3A4B5C6D", NULL), KC_EINVAL);
+	assert_int_equal(k8s_check_uuid("0f3c8a52-6d1e-4b7a-9c2d-1e2f3a4b5c6D", NULL), KC_EINVAL);
+	assert_false(k8s_uuid_valid("0f3c8a52-6d1e-4b7a-9c2d-1e2f3a4b5c6D"));
+	assert_true(k8s_uuid_valid("0f3c8a52-6d1e-4b7a-9c2d-1e2f3a4b5c6d"));
 	assert_int_equal(k8s_check_uuid("0f3c8a52-6d1e-4b7a-9c2d-1e2f3a4b5c6", NULL), KC_EINVAL);
 	assert_int_equal(k8s_check_uuid("0f3c8a52-6d1e-4b7a-9c2d-1e2f3a4b5c6dd", NULL), KC_EINVAL);
 	assert_int_equal(k8s_check_uuid("0f3c8a526d1e4b7a9c2d1e2f3a4b5c6d", NULL), KC_EINVAL);

@@ -13,6 +13,7 @@
 
 #include "checkpoint_store.h"
 #include "doc.h"
+#include "k8s_validate.h"
 #include "testutil.h"
 
 #define UID1 "0b8f4a52-3c1e-4d2a-9f1e-7a6b5c4d3e2f"
@@ -348,12 +349,12 @@ static void test_bad_input_touches_nothing(void **state)
 
 static void test_uid_validation(void **state)
 {
-	assert_true(ckpt_uid_valid(UID1));
-	assert_false(ckpt_uid_valid(""));
-	assert_false(ckpt_uid_valid("0b8f4a52-3c1e-4d2a-9f1e-7a6b5c4d3e2"));
-	assert_false(ckpt_uid_valid("0b8f4a52-3c1e-4d2a-9f1e-7a6b5c4d3e2ff"));
-	assert_false(ckpt_uid_valid("0b8f4a52x3c1e-4d2a-9f1e-7a6b5c4d3e2f"));
-	assert_false(ckpt_uid_valid("0b8f4a52-3c1e-4d2a-9f1e-7a6b5c4d3e/f"));
+	assert_true(k8s_uuid_valid(UID1));
+	assert_false(k8s_uuid_valid(""));
+	assert_false(k8s_uuid_valid("0b8f4a52-3c1e-4d2a-9f1e-7a6b5c4d3e2"));
+	assert_false(k8s_uuid_valid("0b8f4a52-3c1e-4d2a-9f1e-7a6b5c4d3e2ff"));
+	assert_false(k8s_uuid_valid("0b8f4a52x3c1e-4d2a-9f1e-7a6b5c4d3e2f"));
+	assert_false(k8s_uuid_valid("0b8f4a52-3c1e-4d2a-9f1e-7a6b5c4d3e/f"));
 }
 
 /* Round trip every pod of the real fixtures; their churn fields never rewrite. */
@@ -395,7 +396,7 @@ static void test_fixture_pods_round_trip(void **state)
 				char path[PATH_MAX];
 				struct stat st;
 
-				if (uid == NULL || !ckpt_uid_valid(uid))
+				if (uid == NULL || !k8s_uuid_valid(uid))
 					continue;
 				write_ok(f, pod, NULL, true);
 				assert_int_equal(ckpt_store_load(f->store, uid, &c, &err), KC_OK);
