@@ -71,6 +71,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kc_error.h"
 #include "kubeconfig.h"
@@ -98,6 +99,13 @@ enum api_contact {
 };
 
 const char *api_contact_name(enum api_contact outcome); /* "success", "failure", "auth_error" */
+
+/* How the POST of a Kubernetes Event ended (api_client_post_event). */
+enum api_post_result {
+	API_POST_DONE,     /* 2xx */
+	API_POST_REJECTED, /* the API answered and refused it (4xx other than 429): drop it */
+	API_POST_FAILED,   /* network, timeout, 5xx, 429: try again later */
+};
 
 /*
  * What the client reports. json_t arguments are borrowed for the duration of
@@ -135,6 +143,8 @@ struct api_callbacks {
 	 * detail says what happened ("GET /api/v1/...: HTTP 503").
 	 */
 	void (*contact)(void *ctx, enum api_contact outcome, const char *detail);
+	/* The POST of Event id ended (see api_client_post_event). */
+	void (*event_posted)(void *ctx, uint64_t id, enum api_post_result res, const char *detail);
 };
 
 struct api_stats {
@@ -217,6 +227,17 @@ void api_client_spread_start(struct api_client *c, long spread_ms);
 
 /* Throw the watch away and LIST again (e.g. after the caller lost state). */
 void api_client_relist(struct api_client *c);
+
+/*
+ * POST body (a core/v1 Event, JSON) to /api/v1/namespaces/<ns>/events; the
+ * outcome comes back through event_posted with id. One POST at a time:
+ * KC_EAGAIN while one is in flight. Network failures and 5xx also count as
+ * contacts (reachability); 401/403 are reported as rejections of the Event
+ * only, not as an API that refuses our credentials (a node whose RBAC lacks
+ * events still bridges). Dropped without a callback by api_client_free.
+ */
+kc_code api_client_post_event(struct api_client *c, const char *ns, const char *body, uint64_t id,
+                              struct kc_error *err);
 
 void api_client_get_stats(const struct api_client *c, struct api_stats *out);
 

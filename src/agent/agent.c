@@ -132,6 +132,7 @@ static void sources_close(struct agent *a)
 		ckpt_store_close(a->store);
 	parent_table_free(&a->parents);
 	local_state_free(&a->local);
+	a->event_in_flight = false; /* its request goes with the API client */
 	for (i = 0; i < a->nbridge_files; i++)
 		free(a->bridge_files[i]);
 	free(a->bridge_files);
@@ -252,13 +253,17 @@ static void drain_watch(struct agent *a)
  */
 static void turn(struct agent *a, int64_t now)
 {
-	int64_t sync_next = agent_sync_turn(a, now);
+	int64_t sync_next = agent_sync_turn(a, now), events_next;
 
 	agent_pass(a, now);
 	if (sync_next < a->next_pass_ms)
 		a->next_pass_ms = sync_next;
 	a->dirty = false;
 	agent_report(a);
+	/* Last: an Event is posted after the effects it tells of, never before. */
+	events_next = agent_events_turn(a, now);
+	if (events_next < a->next_pass_ms)
+		a->next_pass_ms = events_next;
 }
 
 static kc_code loop(struct agent *a, int argc, char **argv, struct kc_error *err)
@@ -388,7 +393,8 @@ static kc_code agent_start(struct agent *a, int argc, char **argv, struct kc_err
 	a->reach_since_wall = a->start_wall;
 	a->sigfd = -1;
 	a->dirty = true;
-	if ((a->ignored_logged = json_array()) == NULL)
+	evq_init(&a->events, EVQ_DEFAULT_CAP);
+	if ((a->ignored_logged = json_array()) == NULL || (a->activated_at = json_object()) == NULL)
 		return kc_fail(err, KC_ENOMEM, "out of memory");
 	reachability_init(&a->reach, a->start_ms, (int64_t)a->cfg->unreachable_after * 1000,
 	                  (int64_t)a->cfg->reachable_after * 1000);
@@ -446,6 +452,8 @@ int agent_main(int argc, char **argv)
 	notify_close(&a.notify);
 	json_decref(a.ignored_logged);
 	json_decref(a.ckpt_retry);
+	json_decref(a.activated_at);
+	evq_free(&a.events);
 	if (a.sigfd >= 0)
 		close(a.sigfd);
 	agent_config_free(a.cfg);

@@ -17,6 +17,7 @@
 #include "kc_hash.h"
 #include "kc_log.h"
 #include "materialise.h"
+#include "status.h"
 
 static void read_flag(struct agent *a)
 {
@@ -219,6 +220,63 @@ static bool name_kept(const struct decision_result *res, const char *file)
 	return false;
 }
 
+/* The Event of an activation: when, and after how long without the API. */
+static void event_activated(struct agent *a, const struct parent_rec *r, const char *file)
+{
+	time_t now = time(NULL);
+	char when[32], since[32], ago[32];
+
+	if (status_rfc3339(now, when, sizeof(when), NULL) != KC_OK)
+		snprintf(when, sizeof(when), "?");
+	if (a->last_success_wall != 0) {
+		agent_event_duration(now - a->last_success_wall, ago, sizeof(ago));
+		if (status_rfc3339(a->last_success_wall, since, sizeof(since), NULL) != KC_OK)
+			snprintf(since, sizeof(since), "?");
+		agent_event_pod(a, r->namespace, r->name, r->uid, true, EVQ_ACTIVATED,
+		                "Bridge static pod %s written on node %s at %s, after %s without "
+		                "the API (last answer %s); the kubelet runs it as %s-%s",
+		                file, a->cfg->node_name, when, ago, since, r->name,
+		                a->cfg->node_name);
+	} else {
+		agent_event_duration(now - a->start_wall, ago, sizeof(ago));
+		agent_event_pod(
+		    a, r->namespace, r->name, r->uid, true, EVQ_ACTIVATED,
+		    "Bridge static pod %s written on node %s at %s; the API has not "
+		    "answered since the agent started %s earlier; the kubelet runs it as "
+		    "%s-%s",
+		    file, a->cfg->node_name, when, ago, r->name, a->cfg->node_name);
+	}
+	if (a->activated_at != NULL)
+		json_object_set_new(a->activated_at, r->uid, json_integer((json_int_t)now));
+}
+
+/* The Event of a withdrawal: how long the bridge ran. */
+static void event_withdrawn(struct agent *a, const struct bridge_manifest *m)
+{
+	const char *of = m->checkpoint_of, *slash = strchr(of, '/');
+	json_t *at = m->source_uid != NULL ? json_object_get(a->activated_at, m->source_uid) : NULL;
+	char ns[256], ran[32];
+	time_t now = time(NULL);
+
+	snprintf(ns, sizeof(ns), "%.*s", slash != NULL ? (int)(slash - of) : 0, of);
+	if (json_is_integer(at)) {
+		agent_event_duration(now - (time_t)json_integer_value(at), ran, sizeof(ran));
+		agent_event_pod(a, ns, slash != NULL ? slash + 1 : NULL, m->source_uid, false,
+		                EVQ_WITHDRAWN,
+		                "Bridge static pod %s withdrawn from node %s after running %s",
+		                m->file, a->cfg->node_name, ran);
+		json_object_del(a->activated_at, m->source_uid);
+	} else {
+		/* Written before this agent started: it ran at least since then. */
+		agent_event_duration(now - a->start_wall, ran, sizeof(ran));
+		agent_event_pod(
+		    a, ns, slash != NULL ? slash + 1 : NULL, m->source_uid, false, EVQ_WITHDRAWN,
+		    "Bridge static pod %s withdrawn from node %s after running at least "
+		    "%s (it was written before the agent's last start)",
+		    m->file, a->cfg->node_name, ran);
+	}
+}
+
 /* Every ACTIVE manifest, written with one durability barrier. */
 static void write_active(struct agent *a, const struct decision_result *res, const size_t *idx,
                          const struct reach_view *api)
@@ -258,6 +316,7 @@ static void write_active(struct agent *a, const struct decision_result *res, con
 			kc_log(KC_LOG_NOTICE, "activated %s/%s (%s): wrote %s/%s",
 			       recs[i]->namespace, recs[i]->name, recs[i]->uid,
 			       a->cfg->static_pod_path, w[i].file);
+			event_activated(a, recs[i], w[i].file);
 		}
 	}
 	/* The activation overhead DESIGN 7 budgets, measured where it happens. */
@@ -333,6 +392,7 @@ static void withdraw_unwanted(struct agent *a, const struct decision_result *res
 			a->withdrawals++;
 			kc_log(KC_LOG_NOTICE, "withdrawn %s/%s (checkpoint of %s)",
 			       a->cfg->static_pod_path, file, l.manifests[i].checkpoint_of);
+			event_withdrawn(a, &l.manifests[i]);
 		}
 	}
 	log_ignored(a, &l);

@@ -23,6 +23,7 @@
 #include "bridge_dir.h"
 #include "checkpoint_store.h"
 #include "decision.h"
+#include "event_queue.h"
 #include "agent.h"
 #include "kc_error.h"
 #include "local_pods.h"
@@ -105,6 +106,15 @@ struct agent {
 	size_t nactive;      /* our manifests on disk after the last pass */
 	char **bridge_files; /* their names, for status */
 	size_t nbridge_files;
+	/* Kubernetes Events owed to the cluster (agent_events.c). */
+	struct evq events;
+	bool event_in_flight; /* a POST of event_id (count event_count) is running */
+	uint64_t event_id;
+	unsigned event_count;
+	unsigned event_failures;
+	int64_t event_retry_ms;
+	json_t *activated_at; /* uid -> wall time its bridge manifest was written */
+
 	struct kc_error last_error;
 	time_t last_error_time;
 };
@@ -143,5 +153,18 @@ void agent_reload_answer(struct agent *a, const struct kc_error *why);
 /* agent_report.c: status file, metrics file, systemd. */
 void agent_report(struct agent *a);
 void agent_note_error(struct agent *a, const struct kc_error *err);
+
+/* agent_events.c: Kubernetes Events, posted once the API is reachable. */
+/* Raise an event on pod ns/name (on the Node when ns or name is unknown). */
+void agent_event_pod(struct agent *a, const char *ns, const char *name, const char *uid,
+                     bool warning, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+/* Seconds as "1h02m03s" / "2m03s" / "7s". */
+void agent_event_duration(int64_t s, char *buf, size_t n);
+/* The API client's answer to the POST of event id. */
+void agent_events_posted(struct agent *a, uint64_t id, enum api_post_result res,
+                         const char *detail);
+/* Post the oldest event if it is time; returns when to come back (REACH_NEVER: on an event). */
+int64_t agent_events_turn(struct agent *a, int64_t now);
 
 #endif

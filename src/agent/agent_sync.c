@@ -97,11 +97,16 @@ static void set_not_checkpointable(struct agent *a, struct parent_rec *r,
                                    const struct kc_error *why)
 {
 	r->not_checkpointable = true;
-	if (parent_rec_set_problem(r, why->msg))
+	if (parent_rec_set_problem(r, why->msg)) {
 		kc_log(KC_LOG_WARNING, "pod %s/%s (%s) is not checkpointable%s: %s",
 		       r->namespace ? r->namespace : "?", r->name ? r->name : "?", r->uid,
 		       r->ckpt == PARENT_CKPT_OK ? " now (keeping its last checkpoint)" : "",
 		       why->msg);
+		agent_event_pod(a, r->namespace, r->name, r->uid, true, EVQ_NOT_CHECKPOINTABLE,
+		                "No checkpoint on node %s%s: %s", a->cfg->node_name,
+		                r->ckpt == PARENT_CKPT_OK ? " (the last one is kept)" : "",
+		                why->msg);
+	}
 	a->dirty = true;
 }
 
@@ -179,6 +184,12 @@ static void verify_disk(struct agent *a)
 			continue;
 		kc_log(KC_LOG_WARNING, "checkpoint of %s/%s (%s) %s on disk: writing it again",
 		       r->namespace, r->name, r->uid, j < list.count ? "is damaged" : "vanished");
+		if (j < list.count)
+			agent_event_pod(a, r->namespace, r->name, r->uid, true, EVQ_CORRUPT,
+			                "Checkpoint file of this pod on node %s is damaged (%s); "
+			                "writing it again",
+			                a->cfg->node_name,
+			                list.entries[j].reason ? list.entries[j].reason : "?");
 		if (api_client_refresh_refs(a->api, r->uid, &err) != KC_OK)
 			kc_log(KC_LOG_ERR, "%s", err.msg);
 	}
@@ -390,6 +401,11 @@ static void on_pod_deleted(void *ctx, json_t *pod)
 		forget_parent(ctx, uid, "was deleted from the API");
 }
 
+static void on_event_posted(void *ctx, uint64_t id, enum api_post_result res, const char *detail)
+{
+	agent_events_posted(ctx, id, res, detail);
+}
+
 static void on_contact(void *ctx, enum api_contact outcome, const char *detail)
 {
 	struct agent *a = ctx;
@@ -431,6 +447,7 @@ void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb)
 	cb->pod_deleted = on_pod_deleted;
 	cb->refs_fetched = on_refs_fetched;
 	cb->contact = on_contact;
+	cb->event_posted = on_event_posted;
 }
 
 /* One checkpoint from disk into the table: verified, rendered, volumes laid. */
@@ -447,6 +464,11 @@ static void load_one(struct agent *a, const struct ckpt_entry *e)
 		parent_rec_set_problem(r, e->reason);
 		kc_log(KC_LOG_ERR, "checkpoint %s is corrupt (kept, never activated): %s", e->uid,
 		       e->reason ? e->reason : "?");
+		agent_event_pod(a, NULL, NULL, e->uid, true, EVQ_CORRUPT,
+		                "Checkpoint %s/pods/Pod_%s.yaml on node %s is corrupt (kept, never "
+		                "activated): %s",
+		                a->cfg->state_dir, e->uid, a->cfg->node_name,
+		                e->reason ? e->reason : "?");
 		return;
 	}
 	parent_rec_set_identity(r, e->namespace, e->name, e->creation_timestamp, &err);
@@ -454,6 +476,9 @@ static void load_one(struct agent *a, const struct ckpt_entry *e)
 		r->ckpt = PARENT_CKPT_CORRUPT;
 		parent_rec_set_problem(r, err.msg);
 		kc_log(KC_LOG_ERR, "checkpoint %s: %s", e->uid, err.msg);
+		agent_event_pod(a, e->namespace, e->name, e->uid, true, EVQ_CORRUPT,
+		                "Checkpoint of this pod on node %s cannot be used: %s",
+		                a->cfg->node_name, err.msg);
 		return;
 	}
 	/*

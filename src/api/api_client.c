@@ -77,6 +77,7 @@ void api_client_free(struct api_client *c)
 	/* Requests first: their easy handles leave the multi handle. */
 	api_pods_free(c);
 	api_refs_free(c);
+	api_events_free(c);
 	api_transport_cleanup(&c->t);
 	free(c->node);
 	free(c);

@@ -9,8 +9,9 @@
  *                    classified and reported for reachability; timers' jitter
  *   api_pods.c       the pods channel: LIST pages, then one long WATCH
  *   api_refs.c       the Secrets/ConfigMaps referenced by tracked parents
+ *   api_events.c     the POST of one Kubernetes Event at a time
  *   api_client.c     the public face: new/free, the loop's step and timers
- * api_client.c calls api_pods.c and api_refs.c, which call api_request.c,
+ * api_client.c calls api_pods.c, api_refs.c and api_events.c, which call api_request.c,
  * which calls api_transport.c.
  */
 #ifndef KC_API_INT_H
@@ -34,7 +35,7 @@ struct robj;
 /* What a request does when its transfer ends (called from api_client_step). */
 typedef void (*request_done_fn)(struct api_client *c, struct request *r, CURLcode res);
 
-enum req_kind { REQ_LIST, REQ_WATCH, REQ_GET };
+enum req_kind { REQ_LIST, REQ_WATCH, REQ_GET, REQ_POST };
 
 struct request {
 	struct api_client *c;
@@ -104,6 +105,10 @@ struct api_client {
 	size_t nobjs, objs_cap;
 	uint64_t fetch_seq; /* number of the last GET started */
 
+	/* The Event POST in flight (api_events.c). */
+	struct request *event_req;
+	uint64_t event_id;
+
 	/* Contact reporting. */
 	bool reported_any;
 	enum api_contact last_outcome;
@@ -159,5 +164,10 @@ bool api_refs_next_due(const struct api_client *c, int64_t *due);
 /* Free the parents untracked since the last step (outside libcurl callbacks). */
 void api_refs_reap(struct api_client *c);
 void api_refs_free(struct api_client *c);
+
+/* ---- api_events.c ---- */
+
+/* Drop the Event POST in flight, without a callback. */
+void api_events_free(struct api_client *c);
 
 #endif

@@ -8,6 +8,7 @@ endpoints the agent uses:
   GET /api/v1/pods?fieldSelector=...&watch=1&resourceVersion=R
       [&allowWatchBookmarks=true][&timeoutSeconds=S]                     WATCH
   GET /api/v1/namespaces/NS/secrets/NAME, .../configmaps/NAME            GET
+  POST /api/v1/namespaces/NS/events                                     create Event
 
 and a plain-HTTP control port (also 127.0.0.1) with JSON endpoints the tests
 drive: add/modify/delete pods and objects, faults (down, hung, HTTP status),
@@ -53,6 +54,7 @@ class State:
         self.pods = {}  # (ns, name) -> pod
         self.objects = {}  # (kind, ns, name) -> object
         self.events = []  # (rv, type, pod)
+        self.kube_events = []  # core/v1 Events POSTed, as stored (with "_user")
         self.compacted_rv = 0  # a watch from rv < this gets 410
         self.fault = {"mode": "none"}
         self.settings = {
@@ -278,6 +280,77 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         done(404)
         return self.send_json(404, status_body(404, "NotFound", "the server could not find "
                                                "the requested resource"))
+
+    def do_POST(self):
+        """POST /api/v1/namespaces/NS/events: create a core/v1 Event.
+
+        Validated as the apiserver does for what the agent sends: a JSON Event
+        whose metadata.namespace is NS (else 400) with a name, reason and
+        involvedObject (else 422); an existing name is 409 AlreadyExists.
+        """
+        st = self.server.state
+        url = urllib.parse.urlsplit(self.path)
+        parts = [p for p in url.path.split("/") if p]
+        ua = self.headers.get("User-Agent", "")
+        user = self.user()
+        n = int(self.headers.get("Content-Length", "0") or 0)
+        raw = self.rfile.read(n) if n else b""
+        events = (len(parts) == 5 and parts[:3] == ["api", "v1", "namespaces"]
+                  and parts[4] == "events")
+
+        def done(code):
+            with st.cond:
+                st.count("CREATE", "events" if events else "other", None, code, self.path,
+                         ua, user)
+
+        with st.cond:
+            while st.fault["mode"] == "stall" and st.fault.get("match", "") in self.path:
+                st.cond.wait(timeout=0.5)
+            fault = dict(st.fault)
+        if fault["mode"] == "status" and fault.get("match", "") in self.path:
+            code = int(fault.get("code", 500))
+            done(code)
+            return self.send_json(code, status_body(code, "Fault", "injected fault"))
+        if user is None:
+            done(401)
+            return self.send_json(401, status_body(401, "Unauthorized", "Unauthorized"))
+        if not events:
+            done(405)
+            return self.send_json(405, status_body(405, "MethodNotAllowed", "not allowed"))
+        try:
+            ev = json.loads(raw)
+        except ValueError as e:
+            done(400)
+            return self.send_json(400, status_body(400, "BadRequest", str(e)))
+        meta = ev.get("metadata") if isinstance(ev, dict) else None
+        if not isinstance(meta, dict) or ev.get("kind") != "Event" or \
+                ev.get("apiVersion") != "v1" or meta.get("namespace") != parts[3]:
+            done(400)
+            return self.send_json(400, status_body(
+                400, "BadRequest", "the namespace of the provided object does not match "
+                "the namespace sent on the request"))
+        obj = ev.get("involvedObject") or {}
+        if not meta.get("name") or not ev.get("reason") or not obj.get("kind") or \
+                not obj.get("name"):
+            done(422)
+            return self.send_json(422, status_body(422, "Invalid", "Event is invalid"))
+        with st.cond:
+            if any(e["metadata"]["name"] == meta["name"] and
+                   e["metadata"]["namespace"] == parts[3] for e in st.kube_events):
+                code = 409
+            else:
+                code = 201
+                meta["uid"] = str(uuid.uuid4())
+                meta["resourceVersion"] = str(st.bump())
+                ev["_user"] = user
+                st.kube_events.append(ev)
+        done(code)
+        if code == 409:
+            return self.send_json(409, status_body(409, "AlreadyExists",
+                                                   'events "%s" already exists' % meta["name"]))
+        out = dict(ev)
+        out.pop("_user", None)
+        return self.send_json(201, out)
 
     def serve_list(self, q, node, done):
         st = self.server.state
@@ -575,6 +648,8 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                     "cpu_seconds": sum(os.times()[:2]), "fault": st.fault})
             if self.path == "/requests":
                 return self.reply(200, st.log)
+            if self.path == "/events":
+                return self.reply(200, st.kube_events)
             if self.path == "/state":
                 return self.reply(200, {"rv": st.rv, "pods": list(st.pods.values()),
                                         "objects": list(st.objects.values())})

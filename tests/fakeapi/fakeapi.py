@@ -143,3 +143,7 @@ class FakeAPI:
 
     def reset_stats(self):
         return self.call("POST", "/reset-stats", {})
+
+    def events(self):
+        """The core/v1 Events POSTed so far (each with "_user": who posted it)."""
+        return self.call("GET", "/events")

@@ -1,0 +1,133 @@
+/*
+ * agent_events.c: the Kubernetes Events the agent owes the cluster (issue
+ * 11), so `kubectl describe pod` and `kubectl get events` show what a bridge
+ * did during an outage. The other agent modules raise them as things happen
+ * (agent_event_*); they wait in the pure queue of event_queue.h (bounded,
+ * aggregated) and are posted one at a time, with the node's own identity,
+ * once the API is reachable again. A POST is asynchronous on the API client's
+ * multi handle: an Event never delays a pass, an activation or a withdrawal.
+ * A POST that fails for the network is retried with backoff; one the API
+ * refuses (a 4xx) is dropped, logged and counted.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent_int.h"
+#include "kc_clock.h"
+#include "kc_log.h"
+
+#define EVENT_RETRY_FIRST_MS 5000
+#define EVENT_RETRY_MAX_MS   300000
+
+static void vraise(struct agent *a, const struct evq_object *o, bool warning, const char *reason,
+                   const char *fmt, va_list ap)
+{
+	char msg[EVQ_MESSAGE_MAX];
+	struct kc_error err;
+	uint64_t dropped = a->events.dropped;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (evq_add(&a->events, o, warning, reason, msg, time(NULL), &err) != KC_OK) {
+		kc_log(KC_LOG_ERR, "%s", err.msg);
+		return;
+	}
+	if (a->events.dropped != dropped && a->events.dropped % 100 == 1)
+		kc_log(KC_LOG_WARNING,
+		       "event queue full (%zu): oldest events dropped (%llu so far)", a->events.cap,
+		       (unsigned long long)a->events.dropped);
+	a->dirty = true;
+}
+
+void agent_event_pod(struct agent *a, const char *ns, const char *name, const char *uid,
+                     bool warning, const char *reason, const char *fmt, ...)
+{
+	struct evq_object o = {"Pod", ns, name, uid};
+	va_list ap;
+
+	/* A pod known only by uid (a corrupt file): the Node carries the event. */
+	if (ns == NULL || name == NULL || ns[0] == '\0' || name[0] == '\0') {
+		o.kind = "Node";
+		o.namespace = NULL;
+		o.name = a->cfg->node_name;
+		o.uid = NULL;
+	}
+	va_start(ap, fmt);
+	vraise(a, &o, warning, reason, fmt, ap);
+	va_end(ap);
+}
+
+/* "2h3m4s" style, as kubectl prints ages. */
+void agent_event_duration(int64_t s, char *buf, size_t n)
+{
+	if (s < 0)
+		s = 0;
+	if (s >= 3600)
+		snprintf(buf, n, "%lldh%02lldm%02llds", (long long)(s / 3600),
+		         (long long)(s % 3600 / 60), (long long)(s % 60));
+	else if (s >= 60)
+		snprintf(buf, n, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+	else
+		snprintf(buf, n, "%llds", (long long)s);
+}
+
+void agent_events_posted(struct agent *a, uint64_t id, enum api_post_result res, const char *detail)
+{
+	int64_t delay;
+
+	if (!a->event_in_flight || id != a->event_id)
+		return;
+	a->event_in_flight = false;
+	switch (res) {
+	case API_POST_DONE:
+		evq_posted(&a->events, id, a->event_count);
+		a->event_failures = 0;
+		break;
+	case API_POST_REJECTED:
+		kc_log(KC_LOG_WARNING, "event dropped, the API refused it: %s", detail);
+		evq_drop(&a->events, id);
+		a->event_failures = 0;
+		break;
+	case API_POST_FAILED:
+		delay = EVENT_RETRY_FIRST_MS << (a->event_failures < 6 ? a->event_failures : 6);
+		a->event_retry_ms =
+		    kc_clock_ms() + (delay < EVENT_RETRY_MAX_MS ? delay : EVENT_RETRY_MAX_MS);
+		a->event_failures++;
+		break;
+	}
+	a->dirty = true;
+}
+
+int64_t agent_events_turn(struct agent *a, int64_t now)
+{
+	const struct evq_event *e = evq_head(&a->events);
+	struct kc_error err;
+	json_t *body;
+	char *text;
+
+	/* Only once the API is reachable again (the reachable-after window passed). */
+	if (e == NULL || a->event_in_flight || a->reach_logged != REACH_REACHABLE)
+		return REACH_NEVER;
+	if (now < a->event_retry_ms)
+		return a->event_retry_ms;
+	if (evq_event_json(e, a->cfg->node_name, &body, &err) != KC_OK) {
+		kc_log(KC_LOG_ERR, "%s", err.msg);
+		return now + EVENT_RETRY_FIRST_MS;
+	}
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (text == NULL ||
+	    api_client_post_event(a->api, strcmp(e->kind, "Pod") == 0 ? e->namespace : "default",
+	                          text, e->id, &err) != KC_OK) {
+		kc_log(KC_LOG_ERR, "posting event %s: %s", e->reason,
+		       text == NULL ? "out of memory" : err.msg);
+		free(text);
+		return now + EVENT_RETRY_FIRST_MS;
+	}
+	free(text);
+	a->event_in_flight = true;
+	a->event_id = e->id;
+	a->event_count = e->count;
+	return REACH_NEVER;
+}

@@ -1,0 +1,72 @@
+/*
+ * api_events.c: POST /api/v1/namespaces/<ns>/events, one Event at a time
+ * (api_client_post_event in api_client.h). The agent queues and aggregates;
+ * this file only carries one body to the apiserver and says how it went.
+ *
+ * A node may create Events: the Node authorizer leaves them to RBAC, whose
+ * system:node role grants create/patch/update on core events. A 401/403
+ * here is therefore reported as a refusal of this Event, not as an API that
+ * refuses our credentials (that is the pods channel's business).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api_int.h"
+#include "kc_log.h"
+
+#define EVENT_TIMEOUT_MS 10000
+
+void api_events_free(struct api_client *c)
+{
+	api_request_free(c->event_req);
+	c->event_req = NULL;
+}
+
+static void event_done(struct api_client *c, struct request *r, CURLcode res)
+{
+	enum api_post_result out;
+	char detail[512];
+
+	c->event_req = NULL;
+	snprintf(detail, sizeof(detail), "%s: HTTP %ld", r->desc, r->status);
+	if (res == CURLE_OK && r->status / 100 == 2) {
+		api_report_request(c, API_CONTACT_SUCCESS, "%s", detail);
+		out = API_POST_DONE;
+	} else if (res == CURLE_OK && r->status / 100 == 4 && r->status != 429) {
+		/* The API is up and answered: it refused this Event. */
+		c->stats.requests_ok++;
+		snprintf(detail, sizeof(detail), "%s: HTTP %ld: %.300s", r->desc, r->status,
+		         r->body.data != NULL ? r->body.data : "");
+		out = API_POST_REJECTED;
+	} else {
+		api_report_unusable(c, r, res);
+		out = API_POST_FAILED;
+	}
+	if (c->cb.event_posted != NULL)
+		c->cb.event_posted(c->cb.ctx, c->event_id, out, detail);
+}
+
+kc_code api_client_post_event(struct api_client *c, const char *ns, const char *body, uint64_t id,
+                              struct kc_error *err)
+{
+	char path[512];
+	char *ens;
+
+	if (c->event_req != NULL)
+		return kc_fail(err, KC_EAGAIN, "an Event POST is already in flight");
+	if ((ens = curl_easy_escape(NULL, ns, 0)) == NULL)
+		return kc_fail(err, KC_ENOMEM, "out of memory");
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", ens);
+	curl_free(ens);
+	c->event_req = api_request_start(c, REQ_POST, "POST",
+	                                 &(struct api_http){.method = "POST",
+	                                                    .path = path,
+	                                                    .body = body,
+	                                                    .body_len = strlen(body),
+	                                                    .timeout_ms = EVENT_TIMEOUT_MS},
+	                                 event_done);
+	if (c->event_req == NULL)
+		return kc_fail(err, KC_ENOMEM, "POST %s: cannot start the request", path);
+	c->event_id = id;
+	return KC_OK;
+}
