@@ -216,6 +216,25 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             return "anonymous"
         return None
 
+    def refused(self, user, done):
+        """Stall or injected-status faults, then authentication: True when answered."""
+        st = self.server.state
+        with st.cond:
+            # stall: the request was read, the answer never comes (until cleared).
+            while st.fault["mode"] == "stall" and st.fault.get("match", "") in self.path:
+                st.cond.wait(timeout=0.5)
+            fault = dict(st.fault)
+        if fault["mode"] == "status" and fault.get("match", "") in self.path:
+            code = int(fault.get("code", 500))
+            done(code)
+            self.send_json(code, status_body(code, "Fault", "injected fault"))
+            return True
+        if user is None:
+            done(401)
+            self.send_json(401, status_body(401, "Unauthorized", "Unauthorized"))
+            return True
+        return False
+
     # -- requests --
 
     def do_GET(self):
@@ -245,19 +264,8 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                 st.count(verb, resource, node, code, self.path, ua, user,
                          quorum and code < 500 and code not in (401, 403, 429))
 
-        with st.cond:
-            fault = dict(st.fault)
-            # stall: the request was read, the answer never comes (until cleared).
-            while st.fault["mode"] == "stall" and st.fault.get("match", "") in self.path:
-                st.cond.wait(timeout=0.5)
-            fault = dict(st.fault)
-        if fault["mode"] == "status" and fault.get("match", "") in self.path:
-            code = int(fault.get("code", 500))
-            done(code)
-            return self.send_json(code, status_body(code, "Fault", "injected fault"))
-        if user is None:
-            done(401)
-            return self.send_json(401, status_body(401, "Unauthorized", "Unauthorized"))
+        if self.refused(user, done):
+            return
         if resource == "pods":
             node, problem = parse_node_selector(q.get("fieldSelector"))
             if problem:
@@ -303,17 +311,8 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                 st.count("CREATE", "events" if events else "other", None, code, self.path,
                          ua, user)
 
-        with st.cond:
-            while st.fault["mode"] == "stall" and st.fault.get("match", "") in self.path:
-                st.cond.wait(timeout=0.5)
-            fault = dict(st.fault)
-        if fault["mode"] == "status" and fault.get("match", "") in self.path:
-            code = int(fault.get("code", 500))
-            done(code)
-            return self.send_json(code, status_body(code, "Fault", "injected fault"))
-        if user is None:
-            done(401)
-            return self.send_json(401, status_body(401, "Unauthorized", "Unauthorized"))
+        if self.refused(user, done):
+            return
         if not events:
             done(405)
             return self.send_json(405, status_body(405, "MethodNotAllowed", "not allowed"))
