@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "api_int.h"
+#include "kc_clock.h"
 #include "kc_log.h"
 
 void api_client_get_stats(const struct api_client *c, struct api_stats *out)
@@ -52,7 +53,7 @@ kc_code api_client_new(const struct kubeconfig *kc, const char *node,
 		return kc_fail(err, KC_ENOMEM, "out of memory");
 	}
 	if (getrandom(&c->rng, sizeof(c->rng), GRND_NONBLOCK) != (ssize_t)sizeof(c->rng))
-		c->rng = (uint64_t)api_now_ms() ^ ((uint64_t)getpid() << 32);
+		c->rng = (uint64_t)kc_clock_ms() ^ ((uint64_t)getpid() << 32);
 	c->rng |= 1;
 	*out = c;
 	return KC_OK;
@@ -65,7 +66,7 @@ void api_client_spread_start(struct api_client *c, long spread_ms)
 	if (spread_ms <= 0 || c->stats.lists > 0 || c->pods_state != PODS_IDLE)
 		return;
 	delay = api_jitter(c, 0, spread_ms);
-	c->pods_next_ms = api_now_ms() + delay;
+	c->pods_next_ms = kc_clock_ms() + delay;
 	kc_log(KC_LOG_INFO, "apiserver: first request in %lld ms (start-up spread %ld s)",
 	       (long long)delay, spread_ms / 1000);
 }
@@ -97,7 +98,7 @@ void api_client_relist(struct api_client *c)
 
 long api_client_timeout_ms(struct api_client *c)
 {
-	int64_t now = api_now_ms(), due = now + 60000, t;
+	int64_t now = kc_clock_ms(), due = now + 60000, t;
 	long curl_ms = -1;
 
 	if (c->relist_requested)
@@ -175,7 +176,7 @@ kc_code api_client_step(struct api_client *c, struct kc_error *err)
 		api_pods_relist_now(c);
 	}
 	api_refs_reap(c);
-	now = api_now_ms();
+	now = kc_clock_ms();
 	api_pods_check_watch_deadline(c, now);
 	if (c->pods_state == PODS_IDLE && c->pods_next_ms <= now)
 		api_pods_start(c);

@@ -120,7 +120,6 @@ struct api_client {
 
 /* ---- api_request.c ---- */
 
-int64_t api_now_ms(void);
 /* Uniform in [lo, hi] (jitter only, no security role). */
 int64_t api_jitter(struct api_client *c, int64_t lo, int64_t hi);
 /* Delay before retry number failures: first, doubling up to cap, jittered in [d/2, d]. */

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "api_int.h"
+#include "kc_clock.h"
 #include "kc_log.h"
+#include "pod_spec.h"
 
 #define LIST_TIMEOUT_MS 120000
 
@@ -80,7 +82,7 @@ static void pods_retry_later(struct api_client *c, enum retry_pace pace)
 		delay = api_jitter(c, API_RETRY_FAST_MS / 2, API_RETRY_FAST_MS);
 	else
 		delay = api_backoff_ms(c, c->failures, API_RETRY_FAST_MS, API_RETRY_MAX_MS);
-	c->pods_next_ms = api_now_ms() + delay;
+	c->pods_next_ms = kc_clock_ms() + delay;
 }
 
 static void reset_list(struct api_client *c)
@@ -205,11 +207,6 @@ static kc_code collect_items(struct api_client *c, json_t *list, struct kc_error
 	return KC_OK;
 }
 
-static const char *meta_string(const json_t *obj, const char *key)
-{
-	return json_string_value(json_object_get(json_object_get(obj, "metadata"), key));
-}
-
 /* A LIST page arrived with 2xx: collect it, then page on or start watching. */
 static void list_page_done(struct api_client *c, struct request *r)
 {
@@ -232,8 +229,8 @@ static void list_page_done(struct api_client *c, struct request *r)
 		                   err.msg);
 		goto bad;
 	}
-	rv = meta_string(list, "resourceVersion");
-	cont = meta_string(list, "continue");
+	rv = pod_meta_string(list, "resourceVersion");
+	cont = pod_meta_string(list, "continue");
 	if (c->list_rv == NULL && rv != NULL && (c->list_rv = strdup(rv)) == NULL)
 		goto bad;
 	api_report_request(c, API_CONTACT_SUCCESS, "%s: %zu pods", r->desc,
@@ -247,7 +244,7 @@ static void list_page_done(struct api_client *c, struct request *r)
 			goto bad;
 		json_decref(list);
 		c->pods_state = PODS_IDLE;
-		c->pods_next_ms = api_now_ms();
+		c->pods_next_ms = kc_clock_ms();
 		return;
 	}
 	json_decref(list);
@@ -272,7 +269,7 @@ static void list_page_done(struct api_client *c, struct request *r)
 	 */
 	malloc_trim(0);
 	c->pods_state = PODS_IDLE;
-	c->pods_next_ms = api_now_ms();
+	c->pods_next_ms = kc_clock_ms();
 	return;
 bad:
 	json_decref(list);
@@ -296,7 +293,7 @@ static void pods_request_done(struct api_client *c, struct request *r, CURLcode 
 		c->want_list = true;
 		c->list_quorum = true;
 		reset_list(c);
-		c->pods_next_ms = api_now_ms();
+		c->pods_next_ms = kc_clock_ms();
 		return;
 	}
 	if (res == CURLE_OK && r->status / 100 == 2) {
@@ -308,7 +305,7 @@ static void pods_request_done(struct api_client *c, struct request *r, CURLcode 
 		if (watch_stream_finish(&r->ws, &err) == KC_OK) {
 			c->stats.requests_ok++;
 			kc_log(KC_LOG_DEBUG, "apiserver: %s: ended, re-watching", r->desc);
-			c->pods_next_ms = api_now_ms();
+			c->pods_next_ms = kc_clock_ms();
 			return;
 		}
 		api_report_request(c, API_CONTACT_FAILURE, "%s: %s", r->desc, err.msg);
@@ -353,7 +350,7 @@ void api_pods_relist_now(struct api_client *c)
 	reset_list(c);
 	c->want_list = true;
 	c->pods_state = PODS_IDLE;
-	c->pods_next_ms = api_now_ms();
+	c->pods_next_ms = kc_clock_ms();
 }
 
 void api_pods_free(struct api_client *c)

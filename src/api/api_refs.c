@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "api_int.h"
+#include "kc_clock.h"
 #include "kc_log.h"
 
 #define MAX_PARALLEL_FETCHES 8 /* over HTTP/2: streams of one connection */
@@ -281,7 +282,7 @@ static void obj_retry_later(struct api_client *c, struct robj *o)
 {
 	o->failures++;
 	o->next_try =
-	    api_now_ms() + api_backoff_ms(c, o->failures, OBJ_RETRY_FIRST_MS, OBJ_RETRY_MAX_MS);
+	    kc_clock_ms() + api_backoff_ms(c, o->failures, OBJ_RETRY_FIRST_MS, OBJ_RETRY_MAX_MS);
 }
 
 /* o has a new answer (obj, or NULL for 404) from the fetch numbered seq. */
@@ -298,7 +299,7 @@ static void obj_answered(struct api_client *c, struct robj *o, json_t *obj, uint
 	o->next_try = 0;
 	if (o->owed && seq > o->owed_seq)
 		o->owed = false;
-	o->next_refresh = api_now_ms() + refresh_delay_ms(c);
+	o->next_refresh = kc_clock_ms() + refresh_delay_ms(c);
 	if (changed)
 		mark_users_pending(c, o);
 }

@@ -12,18 +12,11 @@
 #include <time.h>
 
 #include "api_int.h"
+#include "kc_clock.h"
 #include "kc_log.h"
 
 #define MAX_ERROR_BODY        (1u * 1024 * 1024)
 #define SUCCESS_REPORT_GAP_MS 1000
-
-int64_t api_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* xorshift64*: jitter only, no security role. */
 static uint64_t rnd(struct api_client *c)
@@ -87,7 +80,7 @@ static void vreport(struct api_client *c, enum api_contact outcome, const char *
 {
 	char detail[512];
 	bool changed = !c->reported_any || c->last_outcome != outcome;
-	int64_t now = api_now_ms();
+	int64_t now = kc_clock_ms();
 
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	if (outcome == API_CONTACT_SUCCESS) {
@@ -214,7 +207,7 @@ struct request *api_request_start(struct api_client *c, enum req_kind kind, cons
 	r->c = c;
 	r->kind = kind;
 	r->done = done;
-	r->started_ms = api_now_ms();
+	r->started_ms = kc_clock_ms();
 	kc_buf_init(&r->body, kind == REQ_LIST  ? API_MAX_LIST_BODY
 	                      : kind == REQ_GET ? API_MAX_OBJECT_BODY
 	                                        : MAX_ERROR_BODY);
