@@ -85,6 +85,7 @@ enum agent_setting {
 	AGENT_ANNOTATION,
 	AGENT_NAMESPACE,
 	AGENT_VERBOSITY,
+	AGENT_ALLOW_INSECURE_HTTP,
 	AGENT_SETTING_COUNT,
 };
 
@@ -116,6 +117,7 @@ struct agent_config {
 	struct agent_strlist namespaces;  /* allow-list, >= 1; "*" = all */
 	bool all_namespaces;              /* namespaces holds "*" */
 	int verbosity;                    /* -v count */
+	bool allow_insecure_http;         /* a named kubeconfig may use http:// */
 
 	pid_t kubelet_pid; /* the kubelet consulted, 0 if none was (needed or found) */
 	/*

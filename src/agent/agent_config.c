@@ -29,6 +29,7 @@ enum value_type {
 	VT_ANNOTATION, /* struct agent_strlist of annotation keys */
 	VT_NAMESPACE,  /* struct agent_strlist of namespaces or "*" */
 	VT_VERBOSITY,  /* int: 0..AGENT_MAX_VERBOSITY */
+	VT_BOOL,       /* bool: a flag without value, true/false in the file */
 };
 
 #define AGENT_MAX_VERBOSITY 10
@@ -193,6 +194,15 @@ static const struct setting_def settings[AGENT_SETTING_COUNT] = {
      .offset = FIELD(verbosity),
      .arg = "N",
      .help = "log level: 0 info, 1 or more debug (-v adds one)"},
+    /* Plain http sends the node's token in clear and trusts any answer (issue 9). */
+    {.id = AGENT_ALLOW_INSECURE_HTTP,
+     .flag = "allow-insecure-http",
+     .key = "allowInsecureHttp",
+     .type = VT_BOOL,
+     .offset = FIELD(allow_insecure_http),
+     .arg = "",
+     .help = "let a kubeconfig given with --kubeconfig name an http:// server (warned at "
+             "every start; never for a kubeconfig found from the kubelet)"},
 };
 
 /* getopt_long values of the options that are not settings. */
@@ -242,6 +252,11 @@ static int *int_field(struct agent_config *cfg, const struct setting_def *d)
 	return (int *)((char *)cfg + d->offset);
 }
 
+static bool *bool_field(struct agent_config *cfg, const struct setting_def *d)
+{
+	return (bool *)((char *)cfg + d->offset);
+}
+
 static struct agent_strlist *list_field(struct agent_config *cfg, const struct setting_def *d)
 {
 	return (struct agent_strlist *)((char *)cfg + d->offset);
@@ -285,6 +300,8 @@ static size_t value_size(const struct setting_def *d)
 		return sizeof(unsigned);
 	case VT_VERBOSITY:
 		return sizeof(int);
+	case VT_BOOL:
+		return sizeof(bool);
 	case VT_ANNOTATION:
 	case VT_NAMESPACE:
 		return sizeof(struct agent_strlist);
@@ -471,7 +488,7 @@ static kc_code set_from_flag(struct agent_config *cfg, const struct setting_def 
                              const char *text, const char *cwd, struct kc_error *err)
 {
 	long long v;
-	kc_code rc;
+	kc_code rc = KC_OK;
 
 	if ((d->type == VT_ANNOTATION || d->type == VT_NAMESPACE) &&
 	    cfg->source[d->id] != AGENT_SRC_FLAG)
@@ -486,6 +503,15 @@ static kc_code set_from_flag(struct agent_config *cfg, const struct setting_def 
 	case VT_VERBOSITY:
 		if ((rc = parse_count(text, AGENT_MAX_VERBOSITY, &v, err)) == KC_OK)
 			*int_field(cfg, d) = (int)v;
+		break;
+	case VT_BOOL:
+		/* --flag or --flag=true|false */
+		if (text == NULL || strcmp(text, "true") == 0)
+			*bool_field(cfg, d) = true;
+		else if (strcmp(text, "false") == 0)
+			*bool_field(cfg, d) = false;
+		else
+			rc = kc_fail(err, KC_EINVAL, "\"%s\": expected true or false", text);
 		break;
 	default:
 		rc = store_string(cfg, d, text, cwd, err);
@@ -534,6 +560,12 @@ static kc_code set_from_file(struct agent_config *cfg, const struct setting_def 
 			             AGENT_MAX_VERBOSITY);
 		else
 			*int_field(&scratch, d) = (int)json_integer_value(v);
+		break;
+	case VT_BOOL:
+		if (!json_is_boolean(v))
+			rc = kc_fail(err, KC_EINVAL, "expected true or false");
+		else
+			*bool_field(&scratch, d) = json_is_true(v);
 		break;
 	case VT_ANNOTATION:
 	case VT_NAMESPACE:
@@ -657,8 +689,10 @@ static void build_long_options(struct option *opts)
 	size_t i;
 
 	for (i = 0; i < AGENT_SETTING_COUNT; i++)
-		opts[i] = (struct option){settings[i].flag, required_argument, NULL,
-		                          OPT_SETTING_BASE + (int)i};
+		opts[i] = (struct option){settings[i].flag,
+		                          settings[i].type == VT_BOOL ? optional_argument
+		                                                      : required_argument,
+		                          NULL, OPT_SETTING_BASE + (int)i};
 	opts[i++] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
 	opts[i++] =
 	    (struct option){"optional-config", required_argument, NULL, OPT_OPTIONAL_CONFIG};
@@ -1115,6 +1149,10 @@ static void format_value(const struct agent_config *cfg, const struct setting_de
 	case VT_VERBOSITY:
 		snprintf(buf, size, "%d", *(const int *)((const char *)cfg + d->offset));
 		break;
+	case VT_BOOL:
+		snprintf(buf, size, "%s",
+		         *(const bool *)((const char *)cfg + d->offset) ? "true" : "false");
+		break;
 	case VT_ANNOTATION:
 	case VT_NAMESPACE:
 		l = (const struct agent_strlist *)((const char *)cfg + d->offset);
@@ -1179,7 +1217,8 @@ void agent_config_print_usage(FILE *f)
 	      "  --optional-config FILE      the same, but a missing FILE means the defaults\n",
 	      f);
 	for (i = 0; i < AGENT_SETTING_COUNT; i++) {
-		snprintf(flag, sizeof(flag), "--%s %s", settings[i].flag, settings[i].arg);
+		snprintf(flag, sizeof(flag), "--%s%s%s", settings[i].flag,
+		         settings[i].arg[0] ? " " : "", settings[i].arg);
 		fprintf(f, "  %-28s %s [%s]\n", flag, settings[i].help, settings[i].key);
 	}
 	fputs("  -v                           one more level of verbosity\n"

@@ -403,7 +403,8 @@ static void test_every_key_in_file(void **state)
 	                    "- node.kubernetes.io/bootstrap-checkpoint\n"
 	                    "- checkpointer.alpha.coreos.com/checkpoint\n"
 	                    "namespace: '*'\n"
-	                    "verbosity: 2\n");
+	                    "verbosity: 2\n"
+	                    "allowInsecureHttp: true\n");
 	char *want_state = path_in(f, "etc/state");
 	char *argv[] = {"run", "--config", file, NULL};
 	const char *kubelet[] = {"kubelet", "--kubeconfig=/never/used", NULL};
@@ -433,6 +434,7 @@ static void test_every_key_in_file(void **state)
 	assert_int_equal(cfg->namespaces.len, 1);
 	assert_true(cfg->all_namespaces);
 	assert_int_equal(cfg->verbosity, 2);
+	assert_true(cfg->allow_insecure_http);
 	for (i = 0; i < AGENT_SETTING_COUNT; i++)
 		assert_src(cfg, (enum agent_setting)i, "config file");
 	agent_config_free(cfg);
@@ -469,6 +471,7 @@ static void test_every_flag(void **state)
 	                "--namespace=logging",
 	                "-vv",
 	                "-v",
+	                "--allow-insecure-http",
 	                NULL};
 	struct agent_config *cfg;
 	size_t i;
@@ -490,6 +493,7 @@ static void test_every_flag(void **state)
 	assert_int_equal(cfg->namespaces.len, 2);
 	assert_false(cfg->all_namespaces);
 	assert_int_equal(cfg->verbosity, 3);
+	assert_true(cfg->allow_insecure_http);
 	for (i = 0; i < AGENT_SETTING_COUNT; i++)
 		assert_src(cfg, (enum agent_setting)i, "flag");
 	agent_config_free(cfg);
@@ -522,6 +526,8 @@ static void test_bad_flags(void **state)
 	    {{"--annotation=-x"}, "--annotation: \"-x\": not a valid annotation key"},
 	    {{"--annotation=Bad_Prefix/x"}, "--annotation: \"Bad_Prefix/x\": prefix"},
 	    {{"--verbosity=11"}, "--verbosity: \"11\": too large"},
+	    {{"--allow-insecure-http=yes"},
+	     "--allow-insecure-http: \"yes\": expected true or false"},
 	    {{"--nope"}, "--nope: unknown flag"},
 	    {{"--kubeconf=/x"}, "--kubeconf=/x: unknown flag (did you mean --kubeconfig?)"},
 	    {{"--kube=/x"}, "--kube=/x: unknown flag"},
@@ -569,6 +575,8 @@ static void test_bad_file_keys_and_types(void **state)
 	expect_file_error(f, "namespace: [ok, NotOk]\n", "namespace: [1]: 'NotOk' is not");
 	expect_file_error(f, "nodeName: UPPER\n", "nodeName: 'UPPER' is not a DNS subdomain");
 	expect_file_error(f, "verbosity: true\n", "verbosity: expected a whole number from 0 to");
+	expect_file_error(f, "allowInsecureHttp: 'yes'\n",
+	                  "allowInsecureHttp: expected true or false");
 	expect_file_error(f, "- stateDir\n", "expected a mapping of settings");
 	expect_file_error(f, "a: 1\n---\nb: 2\n", "expected one document, found 2");
 	expect_file_error(f, "stateDir: /a\nstateDir: /b\n", "agent.yaml");
