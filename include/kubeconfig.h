@@ -59,6 +59,14 @@ kc_code kubeconfig_parse(const char *data, size_t len, const char *path, struct 
 /* A deep copy of src (for a client that outlives the loaded file). */
 kc_code kubeconfig_dup(const struct kubeconfig *src, struct kubeconfig **out, struct kc_error *err);
 
+/*
+ * The subject common name of the client certificate (the first CERTIFICATE
+ * of the file or -data blob), e.g. "system:node:worker-1". *cn is NULL when
+ * there is no client certificate or it has no CN; a file that holds no
+ * certificate is KC_EINVAL.
+ */
+kc_code kubeconfig_client_cn(const struct kubeconfig *kc, char **cn, struct kc_error *err);
+
 void kubeconfig_free(struct kubeconfig *kc); /* wipes the token; NULL is fine */
 
 #endif

@@ -90,7 +90,8 @@ static kc_code sources_open(struct agent *a, struct kc_error *err)
 	a->effects_dirty = true;
 	a->listed = false;
 	/* A bad kubeconfig must fail before anything is created on disk. */
-	if ((rc = kubeconfig_load(a->cfg->kubeconfig, &a->kubeconfig, err)) != KC_OK)
+	if ((rc = kubeconfig_load(a->cfg->kubeconfig, &a->kubeconfig, err)) != KC_OK ||
+	    (rc = agent_check_kubeconfig(a->cfg, a->kubeconfig, err)) != KC_OK)
 		return rc;
 	if ((rc = ckpt_store_open(a->cfg->state_dir, &a->store, err)) != KC_OK)
 		return rc;

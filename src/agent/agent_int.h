@@ -167,4 +167,13 @@ void agent_events_posted(struct agent *a, uint64_t id, enum api_post_result res,
 /* Post the oldest event if it is time; returns when to come back (REACH_NEVER: on an event). */
 int64_t agent_events_turn(struct agent *a, int64_t now);
 
+/*
+ * agent_trust.c: may the agent use kc? A kubeconfig it was not given must
+ * name an https server and credentials; http needs allowInsecureHttp (then
+ * a warning); a client certificate of another node than cfg->node_name is
+ * KC_EINVAL naming both.
+ */
+kc_code agent_check_kubeconfig(const struct agent_config *cfg, const struct kubeconfig *kc,
+                               struct kc_error *err);
+
 #endif

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "base64.h"
 #include "doc.h"
 #include "kc_buf.h"
@@ -451,5 +454,48 @@ kc_code kubeconfig_load(const char *path, struct kubeconfig **out, struct kc_err
 	else
 		kc_error_prefix(err, "kubeconfig");
 	kc_buf_free(&buf);
+	return rc;
+}
+
+kc_code kubeconfig_client_cn(const struct kubeconfig *kc, char **cn, struct kc_error *err)
+{
+	const char *what =
+	    kc->client_cert.path != NULL ? kc->client_cert.path : "client-certificate-data";
+	unsigned char *utf8 = NULL;
+	X509_NAME_ENTRY *entry;
+	X509 *cert = NULL;
+	BIO *bio;
+	int idx, len;
+	kc_code rc = KC_OK;
+
+	*cn = NULL;
+	if (kc->client_cert.path == NULL && kc->client_cert.data == NULL)
+		return KC_OK;
+	bio = kc->client_cert.data != NULL
+	          ? BIO_new_mem_buf(kc->client_cert.data, (int)kc->client_cert.len)
+	          : BIO_new_file(kc->client_cert.path, "r");
+	if (bio == NULL)
+		return kc_fail(err, KC_EIO, "%s: cannot be read", what);
+	/* The first CERTIFICATE block: the leaf, also in a cert+key bundle. */
+	if ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
+		rc = kc_fail(err, KC_EINVAL, "%s: no PEM certificate", what);
+		goto out;
+	}
+	idx = X509_NAME_get_index_by_NID(X509_get_subject_name(cert), NID_commonName, -1);
+	if (idx < 0)
+		goto out; /* no CN: *cn stays NULL */
+	entry = X509_NAME_get_entry(X509_get_subject_name(cert), idx);
+	if ((len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry))) < 0) {
+		rc = kc_fail(err, KC_EINVAL, "%s: subject CN is not text", what);
+		goto out;
+	}
+	if (memchr(utf8, '\0', (size_t)len) != NULL)
+		rc = kc_fail(err, KC_EINVAL, "%s: subject CN holds a NUL byte", what);
+	else if ((*cn = strndup((const char *)utf8, (size_t)len)) == NULL)
+		rc = kc_fail(err, KC_ENOMEM, "out of memory");
+out:
+	OPENSSL_free(utf8);
+	X509_free(cert);
+	BIO_free(bio);
 	return rc;
 }

@@ -3,6 +3,9 @@ checkpoint can make the agent do (issue 9), through the real binary.
 
 - Processes called "kubelet" that are not root's (or run a binary others can
   write) are never adopted: the agent keeps its own settings and keeps running.
+- A kubeconfig the agent was not given must name https and credentials; a named
+  one may use http only with --allow-insecure-http (then a warning at every
+  start); the node name must be the client certificate's system:node:<name>.
 - A pod taking a Secret value into env is not checkpointable unless its owner
   opted in (the mirror pod would publish the value); Secret volumes are fine.
 - Checkpoints on disk are re-checked against the configuration in force when
@@ -131,6 +134,70 @@ class FakeKubelets(unittest.TestCase):
         wait_for(lambda: any(c["state"] == "ok" for c in env.status()["checkpoints"]),
                  what="checkpoint of the host's pod")
         self.assertIsNone(env.proc.poll())
+
+
+HTTP_KUBECONFIG = ("apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+                   "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:9'}}]\n"
+                   "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                   "users: [{name: u, user: {token: abc}}]\n")
+
+
+class KubeconfigTrust(unittest.TestCase):
+    def run_agent(self, env, args, timeout=20):
+        return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+
+    def test_named_http_kubeconfig_needs_the_option(self):
+        with AgentEnv(api=False) as env:
+            with open(env.kubeconfig, "w") as f:
+                f.write(HTTP_KUBECONFIG)
+            p = self.run_agent(env, env.args())
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("server http://127.0.0.1:9 is plain http", p.stderr)
+            self.assertIn("--allow-insecure-http", p.stderr)
+            self.assertFalse(os.path.exists(env.state), "nothing created before the check")
+
+            env.start(["--allow-insecure-http"])
+            warning = "is plain http (allowed by allowInsecureHttp)"
+            wait_for(lambda: warning in env.log_text(), what="the warning")
+            time.sleep(1)
+            self.assertIsNone(env.proc.poll(), env.log_text())
+            self.assertEqual(env.stop(), 0)
+            env.start(["--allow-insecure-http"])
+            wait_for(lambda: env.log_text().count(warning) == 2, what="the warning again")
+
+    def test_node_name_must_match_the_client_certificate(self):
+        with AgentEnv(node="node-1") as env:
+            args = env.args()
+            args[args.index("--node-name") + 1] = "node-2"
+            p = self.run_agent(env, args)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("node name node-2 (flag) does not match the client certificate",
+                          p.stderr)
+            self.assertIn("which is node node-1 (CN system:node:node-1)", p.stderr)
+
+    def test_kubeconfig_found_from_the_kubelet_must_be_https(self):
+        if os.geteuid() != 0 or not can_unshare():
+            self.skipTest("needs root and a PID namespace")
+        with AgentEnv(api=False) as env:
+            evil = os.path.join(env.root, "found.conf")
+            with open(evil, "w") as f:
+                f.write(HTTP_KUBECONFIG)
+            args = env.args()
+            i = args.index("--kubeconfig")
+            del args[i:i + 2]
+            # A root kubelet from a root-owned binary: trusted, so its kubeconfig is used,
+            # and refused for being http.
+            init = ("import os, subprocess, sys, time\n"
+                    "subprocess.Popen(['kubelet', '-c', %r, '--kubeconfig=%s'], executable=%r)\n"
+                    "time.sleep(0.3)\n"
+                    "os.execv(sys.argv[1], sys.argv[1:])\n" % (SLEEPER, evil, SHELL))
+            p = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+                                sys.executable, "-c", init] + args,
+                               capture_output=True, text=True, timeout=30)
+            self.assertIn("kubeconfig=%s (kubelet cmdline)" % evil, p.stderr)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("is plain http; a kubeconfig the agent was not given must name an "
+                          "https server", p.stderr)
 
 
 class SecretEnv(unittest.TestCase):
