@@ -139,7 +139,7 @@ void api_request_free(struct request *r)
 		curl_multi_remove_handle(r->c->t.multi, r->easy);
 		curl_easy_cleanup(r->easy);
 	}
-	curl_slist_free_all(r->headers);
+	api_transport_free_headers(r->headers);
 	free(r->desc);
 	kc_buf_free(&r->body);
 	if (r->kind == REQ_WATCH)

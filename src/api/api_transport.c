@@ -142,6 +142,14 @@ void api_transport_cleanup(struct api_transport *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* A buffer that may hold a token: cleared, then freed. */
+static void wipe_buf(struct kc_buf *b)
+{
+	if (b->data != NULL)
+		explicit_bzero(b->data, b->len);
+	kc_buf_free(b);
+}
+
 /* The bearer token: tokenFile (re-read when it changes) wins over token. */
 static const char *current_token(struct api_transport *t)
 {
@@ -165,12 +173,29 @@ static const char *current_token(struct api_transport *t)
 	kc_buf_init(&b, MAX_TOKEN_FILE);
 	if (kc_buf_read_file(&b, t->kc->token_file, &err) != KC_OK) {
 		kc_log(KC_LOG_WARNING, "token file: %s (using the last token read)", err.msg);
-		kc_buf_free(&b);
+		wipe_buf(&b);
 		return t->token_cached;
 	}
 	n = b.len;
 	while (n > 0 && (b.data[n - 1] == '\n' || b.data[n - 1] == '\r' || b.data[n - 1] == ' '))
 		b.data[--n] = '\0';
+	/*
+	 * What is left goes into a header line: a CR or LF would end it and
+	 * start another header (or request) of the file's choosing, a NUL would
+	 * cut the token. The inline token is refused for the same reason
+	 * (kubeconfig.c). The file is not used.
+	 */
+	if (n > 0 && (memchr(b.data, '\r', n) != NULL || memchr(b.data, '\n', n) != NULL ||
+	              memchr(b.data, '\0', n) != NULL)) {
+		kc_log(KC_LOG_ERR,
+		       "token file %s: holds a line break or NUL inside the token: not sent "
+		       "(using the last token read)",
+		       t->kc->token_file);
+		wipe_buf(&b);
+		return t->token_cached;
+	}
+	if (t->token_cached != NULL)
+		explicit_bzero(t->token_cached, strlen(t->token_cached));
 	free(t->token_cached);
 	t->token_cached = b.data; /* ownership moves */
 	t->token_st = st;
@@ -351,7 +376,17 @@ kc_code api_transport_easy(struct api_transport *t, const struct api_http *req, 
 	return KC_OK;
 fail:
 	free(url);
-	curl_slist_free_all(*headers);
+	api_transport_free_headers(*headers);
 	*headers = NULL;
 	return rc;
+}
+
+void api_transport_free_headers(struct curl_slist *headers)
+{
+	struct curl_slist *h;
+
+	for (h = headers; h != NULL; h = h->next)
+		if (h->data != NULL)
+			explicit_bzero(h->data, strlen(h->data));
+	curl_slist_free_all(headers);
 }

@@ -76,9 +76,12 @@ void api_transport_auth_failed(struct api_transport *t);
  * low-speed timeouts, TCP keepalive. Not yet added to the multi handle: the
  * caller sets CURLOPT_PRIVATE and its write/header callbacks, then adds it.
  * *headers belongs to the caller and must outlive the transfer
- * (curl_slist_free_all after curl_easy_cleanup).
+ * (api_transport_free_headers after curl_easy_cleanup).
  */
 kc_code api_transport_easy(struct api_transport *t, const struct api_http *req, CURL **easy,
                            struct curl_slist **headers, struct kc_error *err);
+
+/* Free headers of api_transport_easy; they may carry the token, so each is cleared first. */
+void api_transport_free_headers(struct curl_slist *headers);
 
 #endif

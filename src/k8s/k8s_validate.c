@@ -121,6 +121,14 @@ kc_code k8s_check_config_key(const char *s, struct kc_error *err)
 		               K8S_DNS_SUBDOMAIN_MAX, n);
 	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
 		return kc_fail(err, KC_EINVAL, "key must not be '%s'", s);
+	/*
+	 * As the apiserver (IsConfigMapKey in k8s.io/apimachinery
+	 * pkg/util/validation/validation.go: "must not start with '..'"): the
+	 * kubelet's atomic writer keeps its ..data and ..<timestamp> entries
+	 * there, so such a key would collide with them.
+	 */
+	if (strncmp(s, "..", 2) == 0)
+		return kc_fail(err, KC_EINVAL, "key '%.*s' must not start with '..'", 64, s);
 	for (i = 0; i < n; i++)
 		if (!is_alpha(s[i]) && !is_digit(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
 			return kc_fail(err, KC_EINVAL,

@@ -42,6 +42,9 @@ struct kc_parse {
 static void pem_free(struct kubeconfig_pem *p)
 {
 	free(p->path);
+	/* client-key-data is a private key: do not leave it in freed heap. */
+	if (p->data != NULL)
+		explicit_bzero(p->data, p->len);
 	free(p->data);
 	memset(p, 0, sizeof(*p));
 }
@@ -453,6 +456,9 @@ kc_code kubeconfig_load(const char *path, struct kubeconfig **out, struct kc_err
 		rc = kubeconfig_parse(buf.data != NULL ? buf.data : "", buf.len, path, out, err);
 	else
 		kc_error_prefix(err, "kubeconfig");
+	/* The file may hold a token or a private key. */
+	if (buf.data != NULL)
+		explicit_bzero(buf.data, buf.len);
 	kc_buf_free(&buf);
 	return rc;
 }

@@ -286,22 +286,39 @@ static int file_cmp(const void *a, const void *b)
 	return strcmp(((const struct vp_file *)a)->path, ((const struct vp_file *)b)->path);
 }
 
-/* Sort, and refuse "a" beside "a/b": one cannot be both a file and a directory. */
+/*
+ * Sort, and refuse "a" beside "a/b": one cannot be both a file and a
+ * directory. Every directory prefix of every path is looked up, not only the
+ * sorted neighbour: "a", "a-b", "a/b" sort with "a-b" between the other two.
+ */
 static kc_code finish_volume(struct vp_volume *vol, mode_t group_read, struct kc_error *err)
 {
-	size_t i, n;
+	struct vp_file key;
+	char *prefix, *slash;
+	size_t i;
 
 	if (vol->nfiles > 1)
 		qsort(vol->files, vol->nfiles, sizeof(*vol->files), file_cmp);
 	for (i = 0; i < vol->nfiles; i++) {
 		vol->files[i].mode |= group_read;
-		if (i == 0)
+		if (strchr(vol->files[i].path, '/') == NULL)
 			continue;
-		n = strlen(vol->files[i - 1].path);
-		if (strncmp(vol->files[i].path, vol->files[i - 1].path, n) == 0 &&
-		    vol->files[i].path[n] == '/')
-			return kc_fail(err, KC_EINVAL, "path '%s' is both a file and a directory",
-			               vol->files[i - 1].path);
+		if ((prefix = strdup(vol->files[i].path)) == NULL)
+			return kc_fail(err, KC_ENOMEM, "out of memory");
+		for (slash = strchr(prefix, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+			*slash = '\0';
+			key.path = prefix;
+			if (bsearch(&key, vol->files, vol->nfiles, sizeof(*vol->files), file_cmp) !=
+			    NULL) {
+				kc_fail(err, KC_EINVAL,
+				        "path '%s' is both a file and a directory (of '%s')",
+				        prefix, vol->files[i].path);
+				free(prefix);
+				return KC_EINVAL;
+			}
+			*slash = '/';
+		}
+		free(prefix);
 	}
 	return KC_OK;
 }

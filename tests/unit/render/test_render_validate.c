@@ -80,6 +80,11 @@ static void test_keys_and_paths(void **state)
 	assert_int_equal(k8s_check_config_key(".dotfile", NULL), KC_OK);
 	assert_int_equal(k8s_check_config_key(".", NULL), KC_EINVAL);
 	assert_int_equal(k8s_check_config_key("..", NULL), KC_EINVAL);
+	/* The apiserver's hasChDirPrefix: the kubelet's ..data and ..<timestamp> live there. */
+	assert_int_equal(k8s_check_config_key("..data", NULL), KC_EINVAL);
+	assert_int_equal(k8s_check_config_key("...", NULL), KC_EINVAL);
+	assert_int_equal(k8s_check_config_key("..2024_01_01_00_00_00.123", NULL), KC_EINVAL);
+	assert_int_equal(k8s_check_config_key(".x..y", NULL), KC_OK);
 	assert_int_equal(k8s_check_config_key("a/b", NULL), KC_EINVAL);
 	assert_int_equal(k8s_check_config_key("", NULL), KC_EINVAL);
 	assert_int_equal(k8s_check_config_key("a b", NULL), KC_EINVAL);

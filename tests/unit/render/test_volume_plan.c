@@ -262,6 +262,17 @@ static void test_bad_input(void **state)
 	    {"[{\"name\":\"v\",\"secret\":{\"secretName\":\"s\",\"items\":[{\"key\":\"a\","
 	     "\"path\":\"x\"},{\"key\":\"b\",\"path\":\"x/y\"}]}}]",
 	     "path 'x' is both a file and a directory"},
+	    /* Not sorted neighbours: "a-b" sorts between "a" and "a/b" ('-' < '/'). */
+	    {"[{\"name\":\"v\",\"secret\":{\"secretName\":\"s\",\"items\":[{\"key\":\"a\","
+	     "\"path\":\"a\"},{\"key\":\"b\",\"path\":\"a-b\"},{\"key\":\"a\",\"path\":\"a/"
+	     "b\"}]}}]",
+	     "path 'a' is both a file and a directory (of 'a/b')"},
+	    /* A deeper prefix, with look-alikes in between. */
+	    {"[{\"name\":\"v\",\"projected\":{\"sources\":[{\"secret\":{\"name\":\"s\","
+	     "\"items\":[{\"key\":\"a\",\"path\":\"d/e\"},{\"key\":\"b\",\"path\":\"d/e.x\"}]}},"
+	     "{\"secret\":{\"name\":\"s\",\"items\":[{\"key\":\"a\",\"path\":\"d/e-1/f\"},"
+	     "{\"key\":\"b\",\"path\":\"d/e/f/g\"}]}}]}}]",
+	     "path 'd/e' is both a file and a directory (of 'd/e/f/g')"},
 	    {"[{\"name\":\"v\",\"secret\":{\"secretName\":\"s\",\"items\":[{\"key\":\"a\"}]}}]",
 	     "items[0]: key and path are required"},
 	    {"[{\"name\":\"v\",\"secret\":{\"secretName\":\"s\",\"defaultMode\":\"0644\"}}]",
