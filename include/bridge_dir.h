@@ -23,10 +23,11 @@
 #include <stddef.h>
 
 #include "kc_error.h"
+#include "kc_names.h"
 
 #define BRIDGE_MANIFEST_MODE 0600
 /* Longest manifest file name: NAME_MAX (255) minus what fsutil's temp name adds. */
-#define BRIDGE_NAME_MAX 250
+#define BRIDGE_NAME_MAX KC_MANIFEST_NAME_MAX
 
 struct bridge_dir;
 

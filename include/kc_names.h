@@ -20,6 +20,13 @@
 /* Our manifests in the staticPodPath: kubelet-checkpoint_<namespace>_<name>.yaml. */
 #define KC_MANIFEST_PREFIX "kubelet-checkpoint_"
 #define KC_MANIFEST_SUFFIX ".yaml"
+/*
+ * Longest manifest file name: NAME_MAX (255) less what the temp name
+ * ".<name>.tmp" adds. A longer name cannot be written: such a pod is not
+ * checkpointable (a shortened name would give up the one-to-one naming the
+ * ownership rule and the kubelet's static pod UID rely on).
+ */
+#define KC_MANIFEST_NAME_MAX 250
 
 /*
  * fsutil writes a file through the temporary ".<name>.tmp" beside it: these

@@ -165,6 +165,7 @@ static void handle_signals(struct agent *a)
 static void reload(struct agent *a, int argc, char **argv)
 {
 	struct agent_config *cfg = NULL, *old = a->cfg;
+	struct bridge_dir *old_bridge = NULL;
 	struct kc_error err;
 
 	a->reload = false;
@@ -183,10 +184,15 @@ static void reload(struct agent *a, int argc, char **argv)
 	}
 	kc_log(KC_LOG_NOTICE, "reloading configuration");
 	agent_config_log(cfg);
+	/*
+	 * The old staticPodPath keeps its bridges until the new configuration
+	 * is in force: a reload that fails and goes back must not have
+	 * restarted the bridge pods for nothing. Its directory stays open
+	 * across the swap for that.
+	 */
 	if (strcmp(old->static_pod_path, cfg->static_pod_path) != 0) {
-		kc_log(KC_LOG_NOTICE, "staticPodPath changes from %s to %s: withdrawing ours there",
-		       old->static_pod_path, cfg->static_pod_path);
-		agent_withdraw_all(a);
+		old_bridge = a->bridge;
+		a->bridge = NULL;
 	}
 	sources_close(a);
 	a->cfg = cfg;
@@ -203,9 +209,17 @@ static void reload(struct agent *a, int argc, char **argv)
 		}
 		agent_config_free(cfg);
 	} else {
+		if (old_bridge != NULL) {
+			kc_log(KC_LOG_NOTICE,
+			       "staticPodPath changed from %s to %s: withdrawing ours there",
+			       old->static_pod_path, cfg->static_pod_path);
+			agent_withdraw_from(a, old_bridge, old->static_pod_path);
+		}
 		agent_reload_answer(a, NULL);
 		agent_config_free(old);
 	}
+	if (old_bridge != NULL)
+		bridge_dir_close(old_bridge);
 	a->dirty = true;
 	notify_ready(&a->notify, &err);
 }

@@ -366,35 +366,48 @@ static void remember_files(struct agent *a, const struct bridge_list *l,
 			a->bridge_files[a->nbridge_files++] = strdup(l->manifests[i].file);
 }
 
-static void withdraw_unwanted(struct agent *a, const struct decision_result *res)
+/*
+ * Remove from bd (the staticPodPath dir) every manifest of ours that res
+ * does not keep; false when bd cannot be listed. *l is the listing.
+ */
+static bool remove_unwanted(struct agent *a, struct bridge_dir *bd, const char *dir,
+                            const struct decision_result *res, struct bridge_list *l)
 {
-	struct bridge_list l;
 	struct kc_error err;
 	bool removed;
 	size_t i;
 
-	if (bridge_dir_list(a->bridge, &l, &err) != KC_OK) {
+	if (bridge_dir_list(bd, l, &err) != KC_OK) {
 		kc_log(KC_LOG_ERR, "%s", err.msg);
 		agent_note_error(a, &err);
 		a->effects_dirty = true;
-		return;
+		return false;
 	}
-	for (i = 0; i < l.count; i++) {
-		const char *file = l.manifests[i].file;
+	for (i = 0; i < l->count; i++) {
+		const char *file = l->manifests[i].file;
 
 		if (name_kept(res, file))
 			continue;
-		if (bridge_dir_remove(a->bridge, file, &removed, &err) != KC_OK) {
+		if (bridge_dir_remove(bd, file, &removed, &err) != KC_OK) {
 			kc_log(KC_LOG_ERR, "withdrawing %s: %s", file, err.msg);
 			agent_note_error(a, &err);
 			a->effects_dirty = true;
 		} else if (removed) {
 			a->withdrawals++;
-			kc_log(KC_LOG_NOTICE, "withdrawn %s/%s (checkpoint of %s)",
-			       a->cfg->static_pod_path, file, l.manifests[i].checkpoint_of);
-			event_withdrawn(a, &l.manifests[i]);
+			kc_log(KC_LOG_NOTICE, "withdrawn %s/%s (checkpoint of %s)", dir, file,
+			       l->manifests[i].checkpoint_of);
+			event_withdrawn(a, &l->manifests[i]);
 		}
 	}
+	return true;
+}
+
+static void withdraw_unwanted(struct agent *a, const struct decision_result *res)
+{
+	struct bridge_list l;
+
+	if (!remove_unwanted(a, a->bridge, a->cfg->static_pod_path, res, &l))
+		return;
 	log_ignored(a, &l);
 	remember_files(a, &l, res);
 	a->nactive = a->nbridge_files;
@@ -402,16 +415,18 @@ static void withdraw_unwanted(struct agent *a, const struct decision_result *res
 }
 
 /*
- * SIGHUP moved the staticPodPath: the kubelet reads the new one, so ours in
- * the old one are withdrawn (an empty verdict keeps none); the next pass
- * writes what is wanted into the new one.
+ * SIGHUP moved the staticPodPath and the new configuration is in force: the
+ * kubelet reads the new one, so ours in the old one (old, still open) are
+ * withdrawn (an empty verdict keeps none); the next pass writes what is
+ * wanted into the new one.
  */
-void agent_withdraw_all(struct agent *a)
+void agent_withdraw_from(struct agent *a, struct bridge_dir *old, const char *old_dir)
 {
 	struct decision_result none = {0};
+	struct bridge_list l;
 
-	if (a->bridge != NULL)
-		withdraw_unwanted(a, &none);
+	if (old != NULL && remove_unwanted(a, old, old_dir, &none, &l))
+		bridge_list_free(&l);
 }
 
 /* GC: its manifest is already gone (not kept); now volumes, then the file. */

@@ -132,8 +132,8 @@ int64_t agent_sync_turn(struct agent *a, int64_t now_ms);
 
 /* agent_effects.c: one pass of decision and effects at now_ms; sets next_pass_ms. */
 void agent_pass(struct agent *a, int64_t now_ms);
-/* Withdraw every bridge manifest of ours (the staticPodPath is changing). */
-void agent_withdraw_all(struct agent *a);
+/* Withdraw every bridge manifest of ours from old, the staticPodPath a reload left. */
+void agent_withdraw_from(struct agent *a, struct bridge_dir *old, const char *old_dir);
 
 /*
  * agent_wait.c: the prerequisites. agent_wait_missing looks at the config:

@@ -8,6 +8,9 @@ checkpoint can make the agent do (issue 9), through the real binary.
   start); the node name must be the client certificate's system:node:<name>.
 - A pod taking a Secret value into env is not checkpointable unless its owner
   opted in (the mirror pod would publish the value); Secret volumes are fine.
+- A reload that moves the staticPodPath but fails leaves the bridges in the
+  old directory untouched (withdrawn only once the new configuration is in
+  force).
 - Checkpoints on disk are re-checked against the configuration in force when
   they are loaded, also with the API down: a narrowed --namespace or a
   checkpoint copied from another node's state dir is never activated (and a
@@ -16,6 +19,7 @@ checkpoint can make the agent do (issue 9), through the real binary.
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -282,6 +286,52 @@ class StaleCheckpoints(unittest.TestCase):
                 self.assertFalse(cps[name]["active"])
                 self.assertIn("not eligible under the current configuration", cps[name]["reason"])
                 self.assertIn(why, cps[name]["reason"])
+
+
+class ReloadOrder(unittest.TestCase):
+    def test_failed_reload_does_not_withdraw(self):
+        with AgentEnv() as env:
+            env.api.add_pod(annotated_pod("keep", env.node, 41))
+            conf = os.path.join(env.root, "agent.yaml")
+            with open(conf, "w") as f:
+                f.write("kubeconfig: %s\n" % env.kubeconfig)
+            args = env.args()
+            i = args.index("--kubeconfig")
+            args[i:i + 2] = ["--config", conf]
+            env.log = open(env.log_path, "a")
+            env.proc = subprocess.Popen(args, stdout=env.log, stderr=subprocess.STDOUT)
+            wait_for(lambda: os.path.exists(env.checkpoint_path(uid_of(41))), what="checkpoint")
+            env.api.fault("down")
+            bridge = os.path.join(env.manifests, "kubelet-checkpoint_kube-system_keep.yaml")
+            wait_for(lambda: os.path.exists(bridge), timeout=30, what="the bridge")
+            before = os.stat(bridge)
+
+            # The new configuration moves the staticPodPath and names a kubeconfig the
+            # agent cannot use: the reload fails after the config file was read.
+            new = os.path.join(env.root, "manifests-new")
+            os.makedirs(new)
+            with open(env.kubelet_config, "w") as f:
+                f.write("apiVersion: kubelet.config.k8s.io/v1beta1\n"
+                        "kind: KubeletConfiguration\nstaticPodPath: %s\n" % new)
+            bad = os.path.join(env.root, "bad.conf")
+            with open(bad, "w") as f:
+                f.write("current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                        "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+                        "users: [{name: u, user: {exec: {command: aws, apiVersion: "
+                        "client.authentication.k8s.io/v1}}}]\n")
+            with open(conf, "w") as f:
+                f.write("kubeconfig: %s\n" % bad)
+            mark = len(env.log_text())
+            env.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: "going back to the previous configuration" in env.log_text()[mark:],
+                     what="the failed reload")
+            time.sleep(1)
+            after = os.stat(bridge)
+            self.assertEqual((before.st_ino, before.st_mtime_ns), (after.st_ino, after.st_mtime_ns),
+                             "the bridge was rewritten (its pod restarted) by a failed reload")
+            self.assertNotIn("withdrawn", env.log_text()[mark:])
+            self.assertEqual(os.listdir(new), [])
+            self.assertIsNone(env.proc.poll())
 
 
 def make_annotated(node):

@@ -663,6 +663,21 @@ static void test_manifest_name(void **state)
 	                 KC_EINVAL);
 	assert_int_equal(render_manifest_name("a_b", "x", name, sizeof(name), &err), KC_EINVAL);
 	assert_int_equal(render_manifest_name("ns", "x", name, 10, &err), KC_ETOOBIG);
+	/* A legal name whose file name is over what the file system takes: not checkpointable. */
+	{
+		char longname[231], big[512];
+
+		memset(longname, 'a', 230);
+		longname[230] = '\0';
+		assert_int_equal(
+		    render_manifest_name("kube-system", longname, big, sizeof(big), &err),
+		    KC_ENOTCHECKPOINTABLE);
+		tp_assert_msg(err.msg, "would be 266 bytes, over the 250");
+		longname[250 - 36] = '\0'; /* exactly 250 */
+		assert_int_equal(
+		    render_manifest_name("kube-system", longname, big, sizeof(big), &err), KC_OK);
+		assert_int_equal(strlen(big), 250);
+	}
 }
 
 static void test_output_passes_checker(void **state)
