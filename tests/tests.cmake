@@ -17,6 +17,9 @@ foreach(src ${KC_UNIT_TESTS})
   add_test(NAME unit.${name} COMMAND ${name})
   set_tests_properties(unit.${name} PROPERTIES ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=stdout")
 endforeach()
+# test_secret_wipe sees every free() of the project's code (it checks that secrets are
+# cleared before their memory is released).
+target_link_options(test_secret_wipe PRIVATE -Wl,--wrap=free)
 
 # End-to-end tests: every tests/e2e/test_*.py runs the real binary.
 find_package(Python3 REQUIRED COMPONENTS Interpreter)

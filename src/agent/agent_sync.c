@@ -117,6 +117,12 @@ static void set_not_checkpointable(struct agent *a, struct parent_rec *r,
  * a local disk problem must not cost the apiserver a GET every few seconds.
  */
 #define AGENT_CKPT_RETRY_MS 5000
+/*
+ * Most value bytes a parent's Secrets and ConfigMaps may hold: half the
+ * checkpoint file cap (CKPT_MAX_FILE), which also carries the pod and the
+ * YAML around the values. 36 ConfigMaps of 1 MB are refused here, once.
+ */
+#define AGENT_MAX_REF_BYTES (CKPT_MAX_FILE / 2)
 
 static void retry_later(struct agent *a, struct parent_rec *r, json_t *objects)
 {
@@ -206,13 +212,50 @@ int64_t agent_sync_turn(struct agent *a, int64_t now_ms)
 	return json_object_size(a->ckpt_retry) > 0 ? a->ckpt_retry_ms : REACH_NEVER;
 }
 
+/* Bytes of the values (data, binaryData, stringData) the objects hold. */
+static size_t objects_value_bytes(const json_t *objects)
+{
+	static const char *const maps[] = {"data", "binaryData", "stringData"};
+	const json_t *obj, *v;
+	const char *key;
+	size_t i, m, n = 0;
+
+	json_array_foreach(objects, i, obj)
+	{
+		for (m = 0; m < sizeof(maps) / sizeof(maps[0]); m++)
+			json_object_foreach((json_t *)json_object_get(obj, maps[m]), key, v) n +=
+			    strlen(key) + json_string_length(v);
+	}
+	return n;
+}
+
+/*
+ * A parent that can never be checkpointed must not be retried every few
+ * seconds: too much referenced data, or a checkpoint over the file cap.
+ */
+static bool permanent_failure(kc_code rc)
+{
+	return rc == KC_ETOOBIG || rc == KC_ENOTCHECKPOINTABLE;
+}
+
 /* The parent's objects arrived: render, then write checkpoint and volumes. */
 static void checkpoint_parent(struct agent *a, struct parent_rec *r, json_t *objects)
 {
 	struct kc_objects *idx = NULL;
 	struct kc_error err;
 	bool written = false;
+	size_t bytes = objects_value_bytes(objects);
+	kc_code rc;
 
+	/* Before rendering, copying and writing them several times over. */
+	if (bytes > AGENT_MAX_REF_BYTES) {
+		kc_fail(&err, KC_ENOTCHECKPOINTABLE,
+		        "the Secrets and ConfigMaps it references hold %zu bytes, over the %u "
+		        "a checkpoint may hold",
+		        bytes, AGENT_MAX_REF_BYTES);
+		set_not_checkpointable(a, r, &err);
+		return;
+	}
 	if (objects_index(objects, &idx, &err) != KC_OK) {
 		set_not_checkpointable(a, r, &err);
 		return;
@@ -222,8 +265,17 @@ static void checkpoint_parent(struct agent *a, struct parent_rec *r, json_t *obj
 		kc_objects_free(idx);
 		return;
 	}
-	if (ckpt_store_write(a->store, r->pod, objects, &written, &err) != KC_OK ||
-	    materialise_pod(a->cfg->state_dir, r->pod, idx, NULL, &err) != KC_OK) {
+	if ((rc = ckpt_store_write(a->store, r->pod, objects, &written, &err)) == KC_OK)
+		rc = materialise_pod(a->cfg->state_dir, r->pod, idx, NULL, &err);
+	if (permanent_failure(rc)) {
+		set_not_checkpointable(a, r, &err);
+		kc_objects_free(idx);
+		json_object_del(a->ckpt_retry, r->uid);
+		json_decref(r->retry_objects);
+		r->retry_objects = NULL;
+		return;
+	}
+	if (rc != KC_OK) {
 		kc_log(KC_LOG_ERR, "checkpoint of %s/%s (%s): %s", r->namespace, r->name, r->uid,
 		       err.msg);
 		agent_note_error(a, &err);

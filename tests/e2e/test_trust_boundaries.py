@@ -8,6 +8,7 @@ checkpoint can make the agent do (issue 9), through the real binary.
   start); the node name must be the client certificate's system:node:<name>.
 - A pod taking a Secret value into env is not checkpointable unless its owner
   opted in (the mirror pod would publish the value); Secret volumes are fine.
+  So is a pod whose manifest file name would be too long for the file system.
 - A reload that moves the staticPodPath but fails leaves the bridges in the
   old directory untouched (withdrawn only once the new configuration is in
   force).
@@ -204,6 +205,61 @@ class KubeconfigTrust(unittest.TestCase):
                           "https server", p.stderr)
 
 
+class TooMuchData(unittest.TestCase):
+    def test_pod_referencing_too_much_is_refused_once(self):
+        from agent_env import configmap
+        with AgentEnv() as env:
+            names = ["big-%02d" % i for i in range(36)]
+            for i, n in enumerate(names):
+                cm = configmap(n, "kube-system", {"blob": "x" * 1000000})
+                cm["metadata"]["uid"] = uid_of(7000 + i)
+                env.api.add_object(cm)
+            env.api.add_pod(annotated_pod("hoarder", env.node, 61, volumes=[
+                {"name": n, "configMap": {"name": n}} for n in names]))
+            env.start()
+
+            def hoarder():
+                return [c for c in env.status()["checkpoints"] if c["name"] == "hoarder"]
+            wait_for(lambda: hoarder(), timeout=60, what="the pod in status")
+            c = hoarder()[0]
+            self.assertEqual(c["state"], "not-checkpointable", c)
+            self.assertIn("the Secrets and ConfigMaps it references hold", c["reason"])
+            time.sleep(6)  # longer than the write retry interval (5 s)
+            log = env.log_text()
+            self.assertEqual(log.count("is not checkpointable"), 1, log)
+            self.assertNotIn("more than 33554432 bytes", log)
+            self.assertFalse(os.path.exists(env.checkpoint_path(uid_of(61))))
+            self.assertIsNone(env.proc.poll())
+
+
+class TokenFile(unittest.TestCase):
+    def test_token_file_with_a_line_break_is_not_sent(self):
+        from fakeapi import FakeAPI
+        with AgentEnv(api=False) as env:
+            env.api = FakeAPI(env.certs, require_client_cert=False, token="t0ken")
+            env.api.add_pod(annotated_pod("p", env.node, 51))
+            token = os.path.join(env.root, "token")
+            with open(token, "w") as f:
+                f.write("t0ken\r\nX-Injected: yes\n")
+            with open(env.kubeconfig, "w") as f:
+                f.write("apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+                        "clusters: [{name: k, cluster: {server: '%s', certificate-authority: "
+                        "'%s/ca.crt'}}]\n"
+                        "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                        "users: [{name: u, user: {tokenFile: '%s'}}]\n"
+                        % (env.api.url, env.certs, token))
+            env.start()
+            wait_for(lambda: "holds a line break" in env.log_text(), what="the refusal")
+            wait_for(lambda: "401" in env.log_text(), what="the API refusing the agent")
+            self.assertFalse(os.path.exists(env.checkpoint_path(uid_of(51))))
+            # A clean token file is taken as soon as it changes.
+            with open(token + ".new", "w") as f:
+                f.write("t0ken\n")
+            os.rename(token + ".new", token)
+            wait_for(lambda: os.path.exists(env.checkpoint_path(uid_of(51))), timeout=30,
+                     what="checkpoint with the clean token")
+
+
 class SecretEnv(unittest.TestCase):
     def test_secret_env_needs_the_owners_opt_in(self):
         with AgentEnv() as env:
@@ -217,11 +273,16 @@ class SecretEnv(unittest.TestCase):
             vol = annotated_pod("volume", env.node, 13, volumes=[
                 {"name": "db", "secret": {"secretName": "db"}}])
             env.api.add_pod(vol)
+            # A legal name (230 characters) whose manifest file name would be too long.
+            longname = ".".join(["a" * 60, "b" * 60, "c" * 60, "d" * 47])
+            env.api.add_pod(annotated_pod(longname, env.node, 14))
             env.start()
 
             def states():
                 return {c["name"]: c for c in env.status()["checkpoints"]}
-            wait_for(lambda: len(states()) == 3, what="three pods in status")
+            wait_for(lambda: len(states()) == 4, what="four pods in status")
+            self.assertEqual(states()[longname]["state"], "not-checkpointable")
+            self.assertIn("manifest file name", states()[longname]["reason"])
             wait_for(lambda: states()["allowed"]["state"] == "ok" and
                      states()["volume"]["state"] == "ok", what="opted-in and volume pods ok")
             leaky = states()["leaky"]
