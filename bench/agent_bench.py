@@ -16,7 +16,14 @@ nodes built by tests/e2e/agent_env.py, and measures:
               the fake apiserver sending watch bookmarks every 60 s like the
               real one; extrapolated to an hour.
   scale       1, 10, 100 agents (distinct nodes and directories) against one
-              fake apiserver: requests and memory per node.
+              fake apiserver: requests, fake-apiserver CPU and memory per node;
+              with --spread W, then every agent restarted at once with
+              --startup-spread W: how the LISTs and GETs land.
+  cost        a realistic node (110 pods, 10/30/110 annotated, each referencing
+              kube-root-ca.crt and one or two objects of its own, some shared):
+              requests, etcd reads, connections, TLS handshakes and bytes at
+              start and in an idle sample; the hour from the agent's schedule;
+              RSS, PSS and private memory.
 
     bench/agent_bench.py --binary build/kubelet-checkpoint all [--quick]
     bench/agent_bench.py --binary ... idle --duration 600
@@ -115,6 +122,13 @@ class Node(AgentEnv):
     """An AgentEnv that can share one test PKI and one fake apiserver with
     other nodes: gen_certs costs ~3 s, and the scale run has 100 nodes."""
 
+    spread = 0  # --startup-spread for the next start
+
+    def args(self, extra=()):
+        a = super().args(extra)
+        a[a.index("--startup-spread") + 1] = str(self.spread)
+        return a
+
     def __init__(self, node, pki=None, api=None, base=None, **windows):
         if pki is None:
             super().__init__(node=node, base=base, **windows)
@@ -168,10 +182,13 @@ def proc_status(pid):
         except FileNotFoundError:
             pass  # a thread that just ended
     out["threads"] = len(os.listdir("/proc/%d/task" % pid))
+    out["Private"] = 0
     with open("/proc/%d/smaps_rollup" % pid) as f:
         for line in f:
             if line.startswith("Pss:"):
                 out["Pss"] = int(line.split()[1])
+            elif line.startswith(("Private_Clean:", "Private_Dirty:")):
+                out["Private"] += int(line.split()[1])
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     out["cpu_ms"] = (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
@@ -436,22 +453,159 @@ def bench_idle(duration=600, npods=3, bookmark=BOOKMARK_INTERVAL, base=None):
             "vm_hwm_kib": status["VmHWM"]}
 
 
-# --- 4. many agents, one apiserver -------------------------------------------
+# --- 4. the cost of one realistic node to the cluster -------------------------
 
-def bench_scale(sizes=(1, 10, 100), pods_per_node=3, idle_seconds=60, base=None):
+# The agent's schedule (include/api_client.h): a watch lasts 300-600 s, each
+# referenced object is refreshed every p..2p with p = max(2 h, objects * 3600 /
+# API_REFS_REFRESH_BUDGET s). Refreshes are hours apart, so an hour is not
+# sampled: the start and an idle sample are measured, the hour is computed
+# from this schedule (the agent has no time acceleration).
+WATCH_MEAN_S = (300 + 600) / 2.0
+REFRESH_MIN_S = 7200
+REFRESH_BUDGET = 10
+
+
+def refresh_per_hour(objects):
+    p = max(REFRESH_MIN_S, objects * 3600.0 / REFRESH_BUDGET)
+    return objects * 3600.0 / (1.5 * p)
+
+
+def cost_node_objects(node, annotated, total=MAX_PODS):
+    """total pods bound to node, the first `annotated` carrying the trigger.
+    Each references kube-root-ca.crt (the service-account volume) and its own
+    ConfigMap; every other pod also its own Secret (env); every fifth also the
+    ConfigMap node-shared, shared by all of those. Returns (pods, objects,
+    distinct objects the annotated pods reference)."""
+    pods, objs = [], [configmap("kube-root-ca.crt", "kube-system",
+                                {"ca.crt": "-----BEGIN CERTIFICATE-----\nMIIB...\n"}),
+                      configmap("node-shared", "kube-system", {"shared.conf": "x=1\n"})]
+    distinct = {"kube-root-ca.crt"}
+    for i in range(total):
+        w = "app%03d" % i
+        pod = daemon_pod(node, 700000 + i, w)
+        c = pod["spec"]["containers"][0]
+        objs.append(configmap("%s-config" % w, "kube-system", {"agent.conf": "level=info\n"}))
+        mine = {"%s-config" % w}
+        if i % 2 == 0:
+            objs.append(secret("%s-secret" % w, "kube-system", {"token": "t0k3n-%d" % i}))
+            mine.add("%s-secret" % w)
+        else:
+            del c["env"]
+            del pod["metadata"]["annotations"]["kubelet-checkpoint/inline-secret-env"]
+        if i % 5 == 0:
+            pod["spec"]["volumes"].append({"name": "shared",
+                                           "configMap": {"name": "node-shared"}})
+            mine.add("node-shared")
+        if i >= annotated:
+            pod["metadata"]["annotations"] = {}
+        else:
+            distinct |= mine
+        pods.append(pod)
+    return pods, objs, len(distinct)
+
+
+def bench_cost(cases=(10, 30, 110), idle_seconds=120, base=None):
+    """A node with MAX_PODS pods, `annotated` of them checkpointed: what the
+    start costs the apiserver, what an idle sample costs, the hour by the
+    schedule, and the agent's memory."""
+    runs = []
+    for annotated in cases:
+        env = Node("cost-node", unreachable_after=30, reachable_after=15, gc_grace=300,
+                   base=base)
+        try:
+            pods, objs, distinct = cost_node_objects(env.node, annotated)
+            env.api.add_object({"items": objs})
+            env.api.add_pods(pods)
+            env.api.settings(bookmark_interval=BOOKMARK_INTERVAL)
+            env.api.reset_stats()
+            cpu0 = env.api.stats()["cpu_seconds"]
+            t0 = time.monotonic()
+            env.start()
+            wait_for(lambda: len(env.checkpoints()) == annotated, timeout=120, step=0.2,
+                     what="%d checkpoints" % annotated)
+            synced = time.monotonic() - t0
+            time.sleep(2.0)
+            start = env.api.stats()
+            mem = proc_status(env.proc.pid)
+            env.api.reset_stats()
+            time.sleep(idle_seconds)
+            check_alive(env)
+            idle = env.api.stats()
+        finally:
+            env.close()
+        start_total = sum(start["counts"].values())
+        watches_h = 3600.0 / WATCH_MEAN_S
+        refresh_h = refresh_per_hour(distinct)
+        gets = sum(v for k, v in start["counts"].items() if k.startswith("GET"))
+        # GET bodies: what the start's responses weighed, minus the LIST page.
+        runs.append({
+            "pods": MAX_PODS, "annotated": annotated, "distinct_objects": distinct,
+            "seconds_to_checkpoints": round(synced, 1),
+            "start_requests": start["counts"], "start_total": start_total,
+            "start_gets": gets, "start_etcd_reads": sum(start["etcd"].values()),
+            "start_connections": start["accepted"], "start_tls_handshakes": start["handshakes"],
+            "start_bytes": start["bytes_out"],
+            "start_fake_cpu_s": round(start["cpu_seconds"] - cpu0, 2),
+            "idle_sample_s": idle_seconds, "idle_requests": idle["counts"],
+            "idle_etcd_reads": sum(idle["etcd"].values()),
+            "idle_tls_handshakes": idle["handshakes"], "idle_bytes": idle["bytes_out"],
+            "hour_watches": round(watches_h, 1), "hour_refresh_gets": round(refresh_h, 1),
+            "hour_requests": round(watches_h + refresh_h, 1),
+            "hour_bytes": int(idle["bytes_out"] * 3600.0 / idle_seconds + refresh_h * 400),
+            "hour_etcd_reads": 0,
+            "hour_tls_handshakes_http2": 1, "hour_tls_handshakes_http1": round(1 + refresh_h, 1),
+            "rss_kib": mem["VmRSS"], "pss_kib": mem["Pss"], "private_kib": mem["Private"],
+        })
+    return {"runs": runs}
+
+
+# --- 5. many agents, one apiserver -------------------------------------------
+
+def bench_scale(sizes=(1, 10, 100), pods_per_node=3, idle_seconds=60, base=None, spread=0):
     root = tempfile.mkdtemp(prefix="kc-bench-scale-", dir=base)
     pki = gen_certs(os.path.join(root, "pki"), "bench")
     workloads = workload_names(pods_per_node)
     results = []
     try:
         for size in sizes:
-            results.append(scale_run(size, pki, workloads, idle_seconds, root))
+            results.append(scale_run(size, pki, workloads, idle_seconds, root, spread))
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    return {"pods_per_node": pods_per_node, "idle_seconds": idle_seconds, "runs": results}
+    return {"pods_per_node": pods_per_node, "idle_seconds": idle_seconds,
+            "restart_spread_s": spread, "runs": results}
 
 
-def scale_run(size, pki, workloads, idle_seconds, root):
+def arrivals(reqs, verb="LIST"):
+    """How the requests of a fleet restart land: the busiest second and the
+    time from the first to the last."""
+    ts = sorted(r["t"] for r in reqs if r["verb"] == verb)
+    if not ts:
+        return {"count": 0}
+    per_s = {}
+    for t in ts:
+        per_s[int(t - ts[0])] = per_s.get(int(t - ts[0]), 0) + 1
+    return {"count": len(ts), "first_to_last_s": round(ts[-1] - ts[0], 1),
+            "busiest_second": max(per_s.values())}
+
+
+def restart_all(nodes, api, spread):
+    """Stop every agent, then start them all at once with --startup-spread."""
+    for n in nodes:
+        n.proc.terminate()
+    for n in nodes:
+        n.proc.wait(timeout=30)
+    api.reset_stats()
+    t0 = time.monotonic()
+    for n in nodes:
+        n.spread = spread
+        n.start()
+    wait_for(lambda: api.stats()["counts"].get("WATCH pods", 0) >= len(nodes),
+             timeout=spread + 120 + len(nodes) // 5, step=0.5,
+             what="every agent watching again")
+    return time.monotonic() - t0
+
+
+def scale_run(size, pki, workloads, idle_seconds, root, spread=0):
     api = FakeAPI(pki)
     api.settings(bookmark_interval=BOOKMARK_INTERVAL)
     nodes = []
@@ -463,21 +617,31 @@ def scale_run(size, pki, workloads, idle_seconds, root):
             api.add_pods(node_pods(node, i + 1, workloads))
             nodes.append(Node(node, pki=pki, api=api, base=root, unreachable_after=30,
                               reachable_after=15, gc_grace=300))
+        cpu0 = api.stats()["cpu_seconds"]
         t0 = time.monotonic()
         for n in nodes:
             n.start()
         want = len(workloads)
         wait_for(lambda: all(len(n.checkpoints()) == want for n in nodes),
-                 timeout=60 + 2 * size, step=0.2, what="checkpoints on %d nodes" % size)
+                 timeout=60 + 2 * size, step=0.5, what="checkpoints on %d nodes" % size)
         synced_s = time.monotonic() - t0
         time.sleep(3.0)
         startup = api.stats()
         api.reset_stats()
         mem = [proc_status(n.proc.pid) for n in nodes]
+        cpu1 = api.stats()["cpu_seconds"]
         time.sleep(idle_seconds)
         idle = api.stats()
         dead = [n.node for n in nodes if n.proc.poll() is not None]
         mem_end = [proc_status(n.proc.pid) for n in nodes if n.proc.poll() is None]
+        restart = None
+        if spread > 0:
+            took = restart_all(nodes, api, spread)
+            reqs = api.requests()
+            restart = {"spread_s": spread, "seconds_until_all_watching": round(took, 1),
+                       "lists": arrivals(reqs, "LIST"), "gets": arrivals(reqs, "GET"),
+                       "requests_per_node": round(sum(api.stats()["counts"].values()) / size,
+                                                  2)}
     finally:
         for n in nodes:
             n.close()
@@ -495,7 +659,14 @@ def scale_run(size, pki, workloads, idle_seconds, root):
             "rss_anon_kib_median": statistics.median(anon), "rss_anon_kib_max": max(anon),
             "pss_kib_median": statistics.median(pss),
             "hwm_kib_median": statistics.median(hwm) if hwm else None,
-            "hwm_kib_max": max(hwm) if hwm else None, "agents_died": dead}
+            "hwm_kib_max": max(hwm) if hwm else None, "agents_died": dead,
+            "startup_fake_cpu_ms_per_node":
+                round((startup["cpu_seconds"] - cpu0) * 1000 / size, 1),
+            "idle_fake_cpu_ms_per_node": round((idle["cpu_seconds"] - cpu1) * 1000 / size, 1),
+            "startup_handshakes_per_node": round(startup["handshakes"] / size, 2),
+            "startup_etcd_reads_per_node": round(sum(startup["etcd"].values()) / size, 2),
+            "private_kib_median": statistics.median(m["Private"] for m in mem),
+            "restart": restart}
 
 
 # --- the command line --------------------------------------------------------
@@ -526,6 +697,17 @@ def summary(name, r):
     if name == "idle":
         return ("idle (%d pods, %.0f s): %d requests %s -> %.1f per hour" % (
             r["pods"], r["duration_s"], r["idle_total"], r["idle_requests"], r["per_hour"]))
+    if name == "cost":
+        return "\n".join(
+            "cost %3d/%d annotated, %3d objects: start %d requests (%d GETs, %d etcd, %d conns, "
+            "%d handshakes, %d B); idle %d s: %s, %d handshakes, %d etcd; hour: %.1f requests "
+            "(%.1f watches + %.1f GETs), ~%d B, 0 etcd; RSS %d KiB, PSS %d, private %d" % (
+                x["annotated"], x["pods"], x["distinct_objects"], x["start_total"],
+                x["start_gets"], x["start_etcd_reads"], x["start_connections"],
+                x["start_tls_handshakes"], x["start_bytes"], x["idle_sample_s"],
+                x["idle_requests"], x["idle_tls_handshakes"], x["idle_etcd_reads"],
+                x["hour_requests"], x["hour_watches"], x["hour_refresh_gets"], x["hour_bytes"],
+                x["rss_kib"], x["pss_kib"], x["private_kib"]) for x in r["runs"])
     if name == "scale":
         return "\n".join(
             "scale %3d agents: startup %.1f req/node, idle %.2f req/node in %d s, "
@@ -534,7 +716,12 @@ def summary(name, r):
                 x["rss_kib_median"], x["rss_kib_max"], x["rss_anon_kib_median"],
                 x["pss_kib_median"],
                 x["seconds_to_all_checkpoints"],
-                x["agents_died"] or "none") for x in r["runs"])
+                x["agents_died"] or "none") +
+            "\n    fake CPU/node start %.1f ms idle %.2f ms, handshakes/node %.2f, etcd/node %.2f,"
+            " private median %d KiB; restart %s" % (
+                x["startup_fake_cpu_ms_per_node"], x["idle_fake_cpu_ms_per_node"],
+                x["startup_handshakes_per_node"], x["startup_etcd_reads_per_node"],
+                x["private_kib_median"], json.dumps(x["restart"])) for x in r["runs"])
     return json.dumps(r)
 
 
@@ -553,6 +740,10 @@ def main():
     ap.add_argument("--wakeup-seconds", type=float, help="footprint window (60, quick 10)")
     ap.add_argument("--scale", help="agent counts, comma separated (1,10,100; quick 1,10)")
     ap.add_argument("--scale-idle", type=float, help="scale idle seconds (60, quick 10)")
+    ap.add_argument("--spread", type=int, default=0,
+                    help="scale: then restart every agent at once with this --startup-spread")
+    ap.add_argument("--cost", help="cost: annotated pods per case (10,30,110; quick 10)")
+    ap.add_argument("--cost-idle", type=float, help="cost: idle sample seconds (120, quick 10)")
     ap.add_argument("--wrapper", default="",
                     help="run the footprint agent under this (e.g. 'valgrind --tool=massif')")
     ap.add_argument("which", nargs="*",
@@ -560,7 +751,7 @@ def main():
     args = ap.parse_args()
     agent_env.BINARY = os.path.abspath(args.binary)
     q = args.quick
-    names = ["activation", "footprint", "idle", "scale"]
+    names = ["activation", "footprint", "idle", "scale", "cost"]
     which = names if not args.which or "all" in args.which else args.which
     for name in which:
         if name not in names:
@@ -575,7 +766,11 @@ def main():
                                    base=args.tmp),
         "scale": lambda: bench_scale(
             [int(x) for x in (args.scale or ("1,10" if q else "1,10,100")).split(",")],
-            idle_seconds=args.scale_idle or (10 if q else 60), base=args.tmp),
+            idle_seconds=args.scale_idle or (10 if q else 60), base=args.tmp,
+            spread=args.spread),
+        "cost": lambda: bench_cost(
+            [int(x) for x in (args.cost or ("10" if q else "10,30,110")).split(",")],
+            idle_seconds=args.cost_idle or (10 if q else 120), base=args.tmp),
     }
     results = {"machine": machine(), "binary": agent_env.BINARY,
                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

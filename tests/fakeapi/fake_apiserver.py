@@ -76,6 +76,7 @@ class State:
         self.handshakes = 0  # TLS handshakes completed
         self.conns_by_user = {}  # certificate CN (or "-") -> connections (TLS) accepted
         self.etcd = {}  # node or user -> reads the real apiserver would send to etcd
+        self.bytes_out = 0  # response bytes written (headers not counted)
 
     def count(self, verb, resource, node, code, path, ua, user, quorum=False):
         key = "%s %s" % (verb, resource)
@@ -91,7 +92,7 @@ class State:
         self.log.append(
             {"t": time.time(), "verb": verb, "resource": resource, "path": path,
              "code": code, "node": node, "user": user, "ua": ua, "etcd": quorum})
-        del self.log[:-2000]
+        del self.log[:-50000]
 
     def bump(self):
         self.rv += 1
@@ -182,6 +183,8 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
 
     def send_json(self, code, body, extra_headers=()):
         data = json.dumps(body).encode()
+        with self.server.state.cond:
+            self.server.state.bytes_out += len(data)
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -192,6 +195,8 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def write_chunk(self, data):
+        with self.server.state.cond:
+            self.server.state.bytes_out += len(data)
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
 
@@ -643,7 +648,7 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                     "user_agents": sorted(st.user_agents), "rv": st.rv,
                     "active_watches": len(st.watches), "accepted": st.accepted,
                     "handshakes": st.handshakes, "conns_by_user": st.conns_by_user,
-                    "etcd": st.etcd,
+                    "etcd": st.etcd, "bytes_out": st.bytes_out,
                     "cpu_seconds": sum(os.times()[:2]), "fault": st.fault})
             if self.path == "/requests":
                 return self.reply(200, st.log)
