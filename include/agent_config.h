@@ -51,6 +51,7 @@
 #define AGENT_DEFAULT_REACHABLE_AFTER   15
 #define AGENT_DEFAULT_GC_GRACE          60
 #define AGENT_DEFAULT_STARTUP_SPREAD    30
+#define AGENT_DEFAULT_BRIDGE_START      60
 /* Upper bound of every seconds setting: a larger value is a unit mistake. */
 #define AGENT_MAX_SECONDS (30u * 24 * 3600)
 /* Largest config file accepted. */
@@ -80,6 +81,7 @@ enum agent_setting {
 	AGENT_REACHABLE_AFTER,
 	AGENT_GC_GRACE,
 	AGENT_STARTUP_SPREAD,
+	AGENT_BRIDGE_START_TIMEOUT,
 	AGENT_STATUS_FILE,
 	AGENT_METRICS_FILE,
 	AGENT_ANNOTATION,
@@ -111,6 +113,7 @@ struct agent_config {
 	unsigned reachable_after;         /* seconds, >= 1 */
 	unsigned gc_grace;                /* seconds, >= 0 */
 	unsigned startup_spread;          /* seconds, >= 0: first LIST at a random instant */
+	unsigned bridge_start_timeout; /* seconds, >= 1: a bridge not running by then is reported */
 	char *status_file;
 	char *metrics_file;               /* NULL: no metrics file */
 	struct agent_strlist annotations; /* trigger annotation keys, >= 1 */

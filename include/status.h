@@ -33,6 +33,10 @@ struct status_checkpoint {
 	bool active;        /* a bridge manifest exists for it */
 	/* JSON array of strings (bridge_warnings.h); NULL -> [] */
 	const json_t *warnings;
+	/* Did the kubelet start its bridge (bridge_run.h): "starting", "running",
+	 * "not-running", "unknown"; NULL: no bridge, or not known here (JSON null). */
+	const char *bridge;
+	const char *bridge_reason; /* why not-running / unknown; NULL: null */
 };
 
 struct status_snapshot {

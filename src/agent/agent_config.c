@@ -152,6 +152,16 @@ static const struct setting_def settings[AGENT_SETTING_COUNT] = {
      .arg = "SECONDS",
      .help = "the first API contact waits a random 0..SECONDS, so a fleet restarting at "
              "once does not land on the apiserver in the same second"},
+    {.id = AGENT_BRIDGE_START_TIMEOUT,
+     .flag = "bridge-start-timeout",
+     .key = "bridgeStartTimeout",
+     .type = VT_SECONDS,
+     .offset = FIELD(bridge_start_timeout),
+     .default_num = AGENT_DEFAULT_BRIDGE_START,
+     .min = 1,
+     .arg = "SECONDS",
+     .help = "a bridge with no running sandbox this long after it was written is reported "
+             "as not running (needs the container runtime)"},
     {.id = AGENT_STATUS_FILE,
      .flag = "status-file",
      .key = "statusFile",

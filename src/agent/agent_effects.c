@@ -530,6 +530,50 @@ static int64_t min64(int64_t x, int64_t y)
 	return x < y ? x : y;
 }
 
+const char *agent_bridge_run_reason(enum bridge_run_state s)
+{
+	if (s == BRIDGE_RUN_NOT_RUNNING)
+		return "kubelet did not start it: see the kubelet log";
+	if (s == BRIDGE_RUN_UNKNOWN)
+		return "the container runtime does not answer, so its sandbox cannot be looked for";
+	return NULL;
+}
+
+void agent_bridge_not_running(struct agent *a, const struct parent_rec *r)
+{
+	kc_log(KC_LOG_WARNING,
+	       "bridge of %s/%s (%s) is not running %us after %s was written: the kubelet did "
+	       "not start it: see the kubelet log",
+	       r->namespace, r->name, r->uid, a->cfg->bridge_start_timeout, r->manifest_name);
+}
+
+/*
+ * After the effects: for each bridge on disk, is its sandbox (the static
+ * pod "<name>-<nodeName>") READY in the container runtime (bridge_run.h)?
+ * Lowers *next to when a starting bridge runs out of time.
+ */
+static void track_bridges(struct agent *a, int64_t now_ms, int64_t *next)
+{
+	char sandbox[512];
+	size_t i;
+
+	a->nbridges_not_running = 0;
+	for (i = 0; i < a->parents.count; i++) {
+		struct parent_rec *r = &a->parents.recs[i];
+		bool on_disk = agent_bridge_on_disk(a, r), known = false, ready = false;
+
+		if (on_disk) {
+			snprintf(sandbox, sizeof(sandbox), "%s-%s", r->name, a->cfg->node_name);
+			ready = local_state_sandbox_ready(&a->local, r->namespace, sandbox, &known);
+		}
+		if (bridge_run_step(&r->run, on_disk, known, ready, now_ms,
+		                    (int64_t)a->cfg->bridge_start_timeout * 1000, next))
+			agent_bridge_not_running(a, r);
+		if (r->run.state == BRIDGE_RUN_NOT_RUNNING)
+			a->nbridges_not_running++;
+	}
+}
+
 void agent_pass(struct agent *a, int64_t now_ms)
 {
 	struct decision_checkpoint *view = NULL;
@@ -556,6 +600,7 @@ void agent_pass(struct agent *a, int64_t now_ms)
 	}
 	apply(a, &res, idx, &in.api);
 	a->next_pass_ms = res.next_change_ms;
+	track_bridges(a, now_ms, &a->next_pass_ms);
 	/* While the API is not known to be up, follow the pod cgroups each second. */
 	if (in.api.state != REACH_REACHABLE || a->bridge == NULL)
 		a->next_pass_ms = min64(a->next_pass_ms, now_ms + 1000);

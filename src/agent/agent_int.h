@@ -103,8 +103,9 @@ struct agent {
 	int64_t next_watchdog_ms;
 
 	uint64_t activations, withdrawals;
-	size_t nactive;      /* our manifests on disk after the last pass */
-	char **bridge_files; /* their names, for status */
+	size_t nactive;              /* our manifests on disk after the last pass */
+	size_t nbridges_not_running; /* of those, NOT_RUNNING (bridge_run.h) */
+	char **bridge_files;         /* their names, for status */
 	size_t nbridge_files;
 	/* Kubernetes Events owed to the cluster (agent_events.c). */
 	struct evq events;
@@ -150,7 +151,17 @@ const char *agent_wait_name(enum agent_wait w);
 /* Reload answered: ok, or why not (the running configuration stays). */
 void agent_reload_answer(struct agent *a, const struct kc_error *why);
 
+/*
+ * agent_effects.c: the kubelet did not start r's bridge (said once per
+ * activation): the log says so; the place to tell the cluster too (Event).
+ */
+void agent_bridge_not_running(struct agent *a, const struct parent_rec *r);
+/* Why a bridge is in state s, for status ("kubelet did not start it: ..."), or NULL. */
+const char *agent_bridge_run_reason(enum bridge_run_state s);
+
 /* agent_report.c: status file, metrics file, systemd. */
+/* Is r's bridge manifest in the staticPodPath (as of the last pass)? */
+bool agent_bridge_on_disk(const struct agent *a, const struct parent_rec *r);
 void agent_report(struct agent *a);
 void agent_note_error(struct agent *a, const struct kc_error *err);
 

@@ -21,7 +21,7 @@ void agent_note_error(struct agent *a, const struct kc_error *err)
 	a->last_error_time = time(NULL);
 }
 
-static bool is_active(const struct agent *a, const struct parent_rec *r)
+bool agent_bridge_on_disk(const struct agent *a, const struct parent_rec *r)
 {
 	size_t i;
 
@@ -62,7 +62,11 @@ static size_t fill_checkpoints(const struct agent *a, struct status_checkpoint *
 		out[n].uid = r->uid;
 		out[n].state = state_name(r);
 		out[n].reason = r->problem;
-		out[n].active = is_active(a, r);
+		out[n].active = agent_bridge_on_disk(a, r);
+		if (out[n].active && r->run.state != BRIDGE_RUN_NONE) {
+			out[n].bridge = bridge_run_name(r->run.state);
+			out[n].bridge_reason = agent_bridge_run_reason(r->run.state);
+		}
 		out[n].warnings = r->warnings;
 		if (r->ckpt == PARENT_CKPT_CORRUPT)
 			c->corrupt++;
@@ -148,6 +152,7 @@ static void write_metrics(struct agent *a, const struct counts *c)
 	m.checkpoints_corrupt = c->corrupt;
 	m.checkpoints_not_checkpointable = c->not_checkpointable;
 	m.bridge_manifests_active = a->nactive;
+	m.bridges_not_running = a->nbridges_not_running;
 	m.activations_total = a->activations;
 	m.withdrawals_total = a->withdrawals;
 	m.api_requests_ok = st.requests_ok;

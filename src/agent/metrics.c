@@ -181,6 +181,11 @@ static kc_code format_checkpoints(const struct metrics_snapshot *m, struct kc_bu
 	                 "Bridge manifests in the staticPodPath.", err)) ||
 	    (rc =
 	         sample_u64(out, "bridge_manifests_active", "", m->bridge_manifests_active, err)) ||
+	    (rc = family(out, "bridges_not_running", "gauge",
+	                 "Bridge manifests written that the kubelet did not start (no ready "
+	                 "sandbox after bridgeStartTimeout; see the kubelet log).",
+	                 err)) ||
+	    (rc = sample_u64(out, "bridges_not_running", "", m->bridges_not_running, err)) ||
 	    (rc = family(out, "activations_total", "counter",
 	                 "Bridge manifests written since the agent started.", err)) ||
 	    (rc = sample_u64(out, "activations_total", "", m->activations_total, err)) ||

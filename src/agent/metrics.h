@@ -39,6 +39,7 @@ struct metrics_snapshot {
 	uint64_t checkpoints_corrupt;
 	uint64_t checkpoints_not_checkpointable;
 	uint64_t bridge_manifests_active;
+	uint64_t bridges_not_running;     /* written, but no running sandbox after the timeout */
 	uint64_t activations_total;       /* bridge manifests written */
 	uint64_t withdrawals_total;       /* bridge manifests removed */
 	uint64_t api_requests_ok;         /* API requests by result */

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bridge_run.h"
 #include "decision.h"
 #include "kc_buf.h"
 #include "kc_error.h"
@@ -40,6 +41,7 @@ struct parent_rec {
 	json_t *retry_objects;  /* the objects of a checkpoint write that failed */
 	json_t *warnings;       /* bridge_warnings of the checkpointed pod; NULL: none yet */
 	bool host_ports;        /* its bridge manifest holds host ports (pod_spec.h) */
+	struct bridge_run run;  /* did the kubelet start its bridge (bridge_run.h) */
 };
 
 struct parent_table {

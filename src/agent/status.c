@@ -121,6 +121,8 @@ static json_t *build_checkpoints(const struct status_snapshot *s)
 		    set_str(o, "name", c->name) != 0 || set_str(o, "uid", c->uid) != 0 ||
 		    set_str(o, "state", c->state) != 0 || set_str(o, "reason", c->reason) != 0 ||
 		    json_object_set_new(o, "active", json_boolean(c->active)) != 0 ||
+		    set_str(o, "bridge", c->bridge) != 0 ||
+		    set_str(o, "bridgeReason", c->bridge_reason) != 0 ||
 		    json_object_set_new(o, "warnings",
 		                        c->warnings != NULL ? json_deep_copy(c->warnings)
 		                                            : json_array()) != 0 ||

@@ -313,6 +313,11 @@ static kc_code merge_rows(struct gathered *g, struct kc_error *err)
 		r->active = has_manifest(g, e->uid);
 		r->warnings = a != NULL ? json_object_get(a, "warnings")
 		                        : json_object_get(g->disk_warnings, e->uid);
+		/* Only the live agent knows whether the kubelet started the bridge. */
+		if (r->active && a != NULL) {
+			r->bridge = json_str(a, "bridge");
+			r->bridge_reason = json_str(a, "bridgeReason");
+		}
 	}
 	json_array_foreach(arr, i, c)
 	{
@@ -517,6 +522,16 @@ static void print_text(const json_t *doc)
 			json_array_foreach(json_object_get(r, "warnings"), j, w)
 			    printf("warning: %s/%s: %s\n", show(json_object_get(r, "namespace")),
 			           show(json_object_get(r, "name")), show(w));
+			if (json_is_string(json_object_get(r, "bridge")))
+				printf("bridge: %s/%s: %s%s%s\n",
+				       show(json_object_get(r, "namespace")),
+				       show(json_object_get(r, "name")),
+				       show(json_object_get(r, "bridge")),
+				       json_is_string(json_object_get(r, "bridgeReason")) ? ": "
+				                                                          : "",
+				       json_is_string(json_object_get(r, "bridgeReason"))
+				           ? show(json_object_get(r, "bridgeReason"))
+				           : "");
 		}
 	}
 	rows = json_object_get(doc, "bridgeManifests");

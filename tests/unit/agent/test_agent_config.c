@@ -140,6 +140,7 @@ static void test_optional_config(void **state)
 
 	assert_true(cfg->config_missing);
 	assert_int_equal(cfg->gc_grace, 60);
+	assert_int_equal(cfg->bridge_start_timeout, AGENT_DEFAULT_BRIDGE_START);
 	agent_config_free(cfg);
 	cfg = load_ok(f, ARGC(argv2), argv2);
 	assert_false(cfg->config_missing);
@@ -397,6 +398,7 @@ static void test_every_key_in_file(void **state)
 	                    "reachableAfter: 20\n"
 	                    "gcGrace: 0\n"
 	                    "startupSpread: 0\n"
+	                    "bridgeStartTimeout: 90\n"
 	                    "statusFile: /k/status.json\n"
 	                    "metricsFile: /k/metrics.prom\n"
 	                    "annotation:\n"
@@ -427,6 +429,7 @@ static void test_every_key_in_file(void **state)
 	assert_int_equal(cfg->reachable_after, 20);
 	assert_int_equal(cfg->gc_grace, 0);
 	assert_int_equal(cfg->startup_spread, 0);
+	assert_int_equal(cfg->bridge_start_timeout, 90);
 	assert_string_equal(cfg->status_file, "/k/status.json");
 	assert_string_equal(cfg->metrics_file, "/k/metrics.prom");
 	assert_int_equal(cfg->annotations.len, 2);
@@ -461,6 +464,7 @@ static void test_every_flag(void **state)
 	                "2",
 	                "--gc-grace=3",
 	                "--startup-spread=120",
+	                "--bridge-start-timeout=5",
 	                "--status-file=/k/s.json",
 	                "--metrics-file=/k/m.prom",
 	                "--annotation=checkpointer.alpha.coreos.com/checkpoint",
@@ -485,6 +489,7 @@ static void test_every_flag(void **state)
 	assert_int_equal(cfg->reachable_after, 2);
 	assert_int_equal(cfg->gc_grace, 3);
 	assert_int_equal(cfg->startup_spread, 120);
+	assert_int_equal(cfg->bridge_start_timeout, 5);
 	assert_string_equal(cfg->metrics_file, "/k/m.prom");
 	/* Repeated flags replace the default and are deduplicated. */
 	assert_int_equal(cfg->annotations.len, 2);

@@ -79,6 +79,7 @@ static void test_busy_snapshot(void **state)
 	assert_line(t, "kubelet_checkpoint_activations_total 7");
 	assert_line(t, "kubelet_checkpoint_withdrawals_total 4");
 	assert_line(t, "kubelet_checkpoint_bridge_off 0");
+	assert_line(t, "kubelet_checkpoint_bridges_not_running 0");
 	assert_line(t, "kubelet_checkpoint_local_pods_known 1");
 	assert_line(t, "kubelet_checkpoint_local_pods_source{source=\"cri\"} 0");
 	assert_line(t, "kubelet_checkpoint_local_pods_source{source=\"cgroups\"} 1");
@@ -112,7 +113,7 @@ static void test_every_sample_has_help_and_type(void **state)
 		assert_int_equal(strncmp(line, "kubelet_checkpoint_", 19), 0);
 		samples++;
 	}
-	assert_int_equal(samples, 28);
+	assert_int_equal(samples, 29);
 	free(t);
 }
 

@@ -16,11 +16,12 @@
 #include "testutil.h"
 
 static const struct status_checkpoint ckpts[] = {
-    {"kube-system", "kube-proxy-x", "0f0e0d0c-0b0a-4909-8807-060504030201", "ok", NULL, true, NULL},
+    {"kube-system", "kube-proxy-x", "0f0e0d0c-0b0a-4909-8807-060504030201", "ok", NULL, true, NULL,
+     "not-running", "kubelet did not start it: see the kubelet log"},
     {NULL, NULL, "1f0e0d0c-0b0a-4909-8807-060504030201", "corrupt", "checksum mismatch", false,
-     NULL},
+     NULL, NULL, NULL},
     {"kube-system", "csi-node", "2f0e0d0c-0b0a-4909-8807-060504030201", "not-checkpointable",
-     "spec.volumes[0].persistentVolumeClaim: needs the API", false, NULL},
+     "spec.volumes[0].persistentVolumeClaim: needs the API", false, NULL, NULL, NULL},
 };
 static const char *const manifests[] = {"kubelet-checkpoint_kube-system_kube-proxy-x.yaml"};
 
@@ -77,8 +78,13 @@ static void test_build_contract_keys(void **state)
 	/* No warnings known is an empty array, never absent or null. */
 	assert_true(json_is_array(json_object_get(c, "warnings")));
 	assert_int_equal(json_array_size(json_object_get(c, "warnings")), 0);
+	/* Whether the kubelet started the bridge, and why not (issue 10). */
+	assert_string_equal(json_string_value(json_object_get(c, "bridge")), "not-running");
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(c, "bridgeReason")), "kubelet log"));
 	c = json_array_get(json_object_get(doc, "checkpoints"), 1);
 	assert_true(json_is_null(json_object_get(c, "namespace")));
+	assert_true(json_is_null(json_object_get(c, "bridge")));
 	assert_string_equal(json_string_value(json_object_get(c, "reason")), "checksum mismatch");
 	assert_string_equal(
 	    json_string_value(json_array_get(json_object_get(doc, "bridgeManifests"), 0)),
