@@ -52,6 +52,7 @@
 #define AGENT_DEFAULT_GC_GRACE          60
 #define AGENT_DEFAULT_STARTUP_SPREAD    30
 #define AGENT_DEFAULT_BRIDGE_START      60
+#define AGENT_DEFAULT_BRIDGE_GRACE      5
 /* Upper bound of every seconds setting: a larger value is a unit mistake. */
 #define AGENT_MAX_SECONDS (30u * 24 * 3600)
 /* Largest config file accepted. */
@@ -82,6 +83,7 @@ enum agent_setting {
 	AGENT_GC_GRACE,
 	AGENT_STARTUP_SPREAD,
 	AGENT_BRIDGE_START_TIMEOUT,
+	AGENT_BRIDGE_GRACE_PERIOD,
 	AGENT_STATUS_FILE,
 	AGENT_METRICS_FILE,
 	AGENT_ANNOTATION,
@@ -114,6 +116,7 @@ struct agent_config {
 	unsigned gc_grace;                /* seconds, >= 0 */
 	unsigned startup_spread;          /* seconds, >= 0: first LIST at a random instant */
 	unsigned bridge_start_timeout; /* seconds, >= 1: a bridge not running by then is reported */
+	unsigned bridge_grace_period; /* seconds: cap of a bridge's terminationGracePeriodSeconds */
 	char *status_file;
 	char *metrics_file;               /* NULL: no metrics file */
 	struct agent_strlist annotations; /* trigger annotation keys, >= 1 */

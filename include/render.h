@@ -15,6 +15,8 @@
 #include "objects.h"
 
 #define RENDER_MAX_MANIFEST (10u * 1024 * 1024)
+/* The bridge's terminationGracePeriodSeconds is at most this (render_handoff.c). */
+#define RENDER_DEFAULT_GRACE_CAP 5
 
 struct render_opts {
 	const char *node_name;          /* NULL: do not check spec.nodeName */
@@ -23,6 +25,10 @@ struct render_opts {
 	size_t nannotations;
 	const char *const *namespaces; /* allow-list, "*" = all; NULL = all */
 	size_t nnamespaces;
+	/* Cap of the bridge's terminationGracePeriodSeconds; only when grace_cap_set,
+	 * else RENDER_DEFAULT_GRACE_CAP. */
+	bool grace_cap_set;
+	unsigned grace_cap;
 };
 
 /*

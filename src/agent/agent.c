@@ -70,6 +70,8 @@ static void set_render_opts(struct agent *a)
 	memset(&a->ropts, 0, sizeof(a->ropts));
 	a->ropts.node_name = cfg->node_name;
 	a->ropts.state_dir = cfg->state_dir;
+	a->ropts.grace_cap_set = true;
+	a->ropts.grace_cap = cfg->bridge_grace_period;
 	a->ropts.annotations = (const char *const *)cfg->annotations.items;
 	a->ropts.nannotations = cfg->annotations.len;
 	if (!cfg->all_namespaces) {

@@ -162,6 +162,16 @@ static const struct setting_def settings[AGENT_SETTING_COUNT] = {
      .arg = "SECONDS",
      .help = "a bridge with no running sandbox this long after it was written is reported "
              "as not running (needs the container runtime)"},
+    {.id = AGENT_BRIDGE_GRACE_PERIOD,
+     .flag = "bridge-grace-period",
+     .key = "bridgeGracePeriod",
+     .type = VT_SECONDS,
+     .offset = FIELD(bridge_grace_period),
+     .default_num = AGENT_DEFAULT_BRIDGE_GRACE,
+     .min = 0,
+     .arg = "SECONDS",
+     .help = "cap of a bridge's terminationGracePeriodSeconds, so a withdrawn bridge frees "
+             "the node (ports, CPU) for its parent quickly"},
     {.id = AGENT_STATUS_FILE,
      .flag = "status-file",
      .key = "statusFile",

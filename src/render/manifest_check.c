@@ -283,6 +283,41 @@ static void check_named_ports(struct checker *ck, const json_t *handler, const c
 			        path, actions[i]);
 }
 
+/* A quantity that is zero: "0" (any spelling render writes) or the integer 0. */
+static bool is_zero_quantity(const json_t *q)
+{
+	return (json_is_string(q) && strcmp(json_string_value(q), "0") == 0) ||
+	       (json_is_integer(q) && json_integer_value(q) == 0);
+}
+
+/*
+ * The hand-off rule on requests (render_handoff.c): cpu, memory and
+ * ephemeral-storage requests are 0, and present whenever the limit is (else
+ * the kubelet's defaulting copies the limit into the request).
+ */
+static void check_requests(struct checker *ck, const json_t *resources, const char *path)
+{
+	static const char *const keys[] = {"cpu", "memory", "ephemeral-storage"};
+	const json_t *req = json_object_get(resources, "requests");
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const json_t *q = json_object_get(req, keys[i]);
+
+		if (q != NULL && !is_zero_quantity(q))
+			problem(ck,
+			        "%s.resources.requests.%s: must be 0 (the bridge must not count "
+			        "against its parent's admission)",
+			        path, keys[i]);
+		else if (q == NULL &&
+		         json_object_get(json_object_get(resources, "limits"), keys[i]) != NULL)
+			problem(ck,
+			        "%s.resources.requests.%s: must be set to 0 (a limit alone is "
+			        "defaulted into the request)",
+			        path, keys[i]);
+	}
+}
+
 static kc_code check_container(json_t *c, const char *path, void *arg, struct kc_error *err)
 {
 	static const char *const probes[] = {"livenessProbe", "readinessProbe", "startupProbe"};
@@ -308,6 +343,7 @@ static kc_code check_container(json_t *c, const char *path, void *arg, struct kc
 		problem(ck, "%s.envFrom: references Secrets/ConfigMaps", path);
 	if (policy != NULL && strcmp(policy, "Always") == 0)
 		problem(ck, "%s.imagePullPolicy: Always needs a reachable registry", path);
+	check_requests(ck, json_object_get(c, "resources"), path);
 	if (!cc->host_network)
 		return KC_OK;
 	if (json_object_get(c, "ports") != NULL)
@@ -425,6 +461,29 @@ static void check_against_source(struct checker *ck, const json_t *spec, const j
 	}
 }
 
+/*
+ * terminationGracePeriodSeconds is set (capped by render_handoff.c) and,
+ * with the source, never longer than the parent's (30 s when it had none).
+ */
+static void check_grace(struct checker *ck, const json_t *spec, const json_t *source)
+{
+	const json_t *g = json_object_get(spec, "terminationGracePeriodSeconds");
+	const json_t *sg =
+	    json_object_get(json_object_get(source, "spec"), "terminationGracePeriodSeconds");
+	json_int_t limit = json_is_integer(sg) ? json_integer_value(sg) : 30;
+
+	if (!json_is_integer(g) || json_integer_value(g) < 0) {
+		problem(ck, "spec.terminationGracePeriodSeconds: must be set (the bridge's grace "
+		            "is capped)");
+		return;
+	}
+	if (source != NULL && json_integer_value(g) > limit)
+		problem(ck,
+		        "spec.terminationGracePeriodSeconds: %lld is longer than the source "
+		        "pod's %lld",
+		        (long long)json_integer_value(g), (long long)limit);
+}
+
 static void check_spec(struct checker *ck, const json_t *manifest, const json_t *source)
 {
 	static const char *const forbidden[] = {
@@ -447,6 +506,8 @@ static void check_spec(struct checker *ck, const json_t *manifest, const json_t 
 	if (!json_is_false(json_object_get(spec, "automountServiceAccountToken")))
 		problem(ck, "spec.automountServiceAccountToken: must be false");
 	check_volumes(ck, spec);
+	check_requests(ck, json_object_get(spec, "resources"), "spec");
+	check_grace(ck, spec, source);
 	cc.host_network = json_is_true(json_object_get(spec, "hostNetwork"));
 	if (pod_spec_each_container(spec, check_container, &cc, &e) != KC_OK)
 		problem(ck, "%s", e.msg);

@@ -14,7 +14,9 @@
  * HasAPIObjectReference (1.34) rejects: no secret/configMap/PVC/CSI/ephemeral/
  * glusterfs/azureFile/unknown volumes, no volume secretRef, projected volumes
  * with downwardAPI sources only, no env valueFrom secret/configMap key refs,
- * no envFrom; no imagePullPolicy Always; hostNetwork pods have no container
+ * no envFrom; no imagePullPolicy Always; cpu/memory/ephemeral-storage
+ * requests are 0 (and set when limited); terminationGracePeriodSeconds set
+ * (with the source: not longer than its); hostNetwork pods have no container
  * ports and no named probe/lifecycle ports. With the source pod: markers name
  * it, scheduling extras (tolerations, priority, priorityClassName,
  * preemptionPolicy) are kept unchanged, every volume materialised from the

@@ -313,7 +313,8 @@ static kc_code render_spec(const json_t *pod, const struct kc_objects *objs,
 		    json_is_string(allow) && strcmp(json_string_value(allow), "true") == 0;
 	}
 	if ((rc = render_volumes(spec, plan, state_dir, materialised, err)) != KC_OK ||
-	    (rc = pod_spec_each_container(spec, render_container, &ctx, err)) != KC_OK)
+	    (rc = pod_spec_each_container(spec, render_container, &ctx, err)) != KC_OK ||
+	    (rc = render_handoff(spec, opts, err)) != KC_OK)
 		goto out;
 	*out = spec;
 	spec = NULL;

@@ -14,6 +14,7 @@
 #include "kc_buf.h"
 #include "kc_error.h"
 #include "objects.h"
+#include "render.h"
 
 /*
  * The bytes of key in a Secret (data base64-decoded, stringData as given,
@@ -61,6 +62,8 @@ kc_code rd_go_quote(const char *s, size_t len, struct kc_buf *out, struct kc_err
 kc_code render_env(json_t *container, const char *path, const char *ns,
                    const struct kc_objects *objs, bool inline_secrets, struct kc_error *err);
 kc_code render_ports(json_t *container, const char *path, bool host_network, struct kc_error *err);
+/* The hand-off rules on the bridge's spec: grace period capped, requests zeroed. */
+kc_code render_handoff(json_t *spec, const struct render_opts *opts, struct kc_error *err);
 
 /*
  * The manifest's metadata from the pod's: name, namespace, labels and

@@ -61,7 +61,7 @@ class HandoffTest(unittest.TestCase):
 
     def start_then_outage(self, *names):
         env = self.env
-        env.start(["--bridge-start-timeout", "3"])
+        env.start(["--bridge-start-timeout", "3", "--bridge-grace-period", "2"])
         for n in names:
             uid = [p for p in self.pods if p["metadata"]["name"] == n][0]["metadata"]["uid"]
             wait_for(lambda: os.path.exists(env.checkpoint_path(uid)), what="checkpoint " + n)
@@ -90,13 +90,24 @@ class HandoffTest(unittest.TestCase):
     def test_host_port_bridge_withdrawn_at_first_contact(self):
         ports = [{"containerPort": 80, "hostPort": 80, "protocol": "TCP"}]
         self.pods = [annotated_pod("svclb", NODE, 1, containers=[
-                         {"name": "lb", "image": "rancher/klipper-lb:v0.4", "ports": ports}]),
+                         {"name": "lb", "image": "rancher/klipper-lb:v0.4", "ports": ports,
+                          "resources": {"requests": {"cpu": "100m", "memory": "50Mi"},
+                                        "limits": {"memory": "100Mi"}}}],
+                         terminationGracePeriodSeconds=300),
                      annotated_pod("agent-a", NODE, 2),
                      # hostNetwork: its bridge has no ports (render), so it is a plain bridge.
                      annotated_pod("hostnet", NODE, 3, hostNetwork=True, containers=[
                          {"name": "c", "image": "x", "ports": ports}])]
         env = self.make(pods=self.pods)
         self.start_then_outage("svclb", "agent-a", "hostnet")
+        # While it runs, the bridge counts nothing in the kubelet's admission and would be
+        # killed within the capped grace period.
+        m = env.manifest_json(manifest("svclb"))
+        self.assertEqual(m["spec"]["containers"][0]["resources"],
+                         {"requests": {"cpu": "0", "memory": "0"}, "limits": {"memory": "100Mi"}})
+        self.assertEqual(m["spec"]["terminationGracePeriodSeconds"], 2)
+        self.assertEqual(m["spec"]["containers"][0]["ports"], ports)
+        env.check_manifest(manifest("svclb"))
         t0 = time.monotonic()
         env.api.fault("none")
         wait_for(lambda: not self.on_disk("svclb"), timeout=10,
@@ -107,6 +118,9 @@ class HandoffTest(unittest.TestCase):
         self.assertTrue(self.on_disk("agent-a"))
         self.assertTrue(self.on_disk("hostnet"))
         self.assertFalse(env.status()["api"]["reachable"])
+        # The bridge copies free the node fast and count nothing in the kubelet's admission.
+        m = env.manifest_json(manifest("agent-a"))
+        self.assertEqual(m["spec"]["terminationGracePeriodSeconds"], 2)
 
     def test_flapping_api_one_restart_per_outage(self):
         ports = [{"containerPort": 443, "hostPort": 443}]

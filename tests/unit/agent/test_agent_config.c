@@ -399,6 +399,7 @@ static void test_every_key_in_file(void **state)
 	                    "gcGrace: 0\n"
 	                    "startupSpread: 0\n"
 	                    "bridgeStartTimeout: 90\n"
+	                    "bridgeGracePeriod: 0\n"
 	                    "statusFile: /k/status.json\n"
 	                    "metricsFile: /k/metrics.prom\n"
 	                    "annotation:\n"
@@ -430,6 +431,7 @@ static void test_every_key_in_file(void **state)
 	assert_int_equal(cfg->gc_grace, 0);
 	assert_int_equal(cfg->startup_spread, 0);
 	assert_int_equal(cfg->bridge_start_timeout, 90);
+	assert_int_equal(cfg->bridge_grace_period, 0);
 	assert_string_equal(cfg->status_file, "/k/status.json");
 	assert_string_equal(cfg->metrics_file, "/k/metrics.prom");
 	assert_int_equal(cfg->annotations.len, 2);
@@ -465,6 +467,7 @@ static void test_every_flag(void **state)
 	                "--gc-grace=3",
 	                "--startup-spread=120",
 	                "--bridge-start-timeout=5",
+	                "--bridge-grace-period=20",
 	                "--status-file=/k/s.json",
 	                "--metrics-file=/k/m.prom",
 	                "--annotation=checkpointer.alpha.coreos.com/checkpoint",
@@ -490,6 +493,7 @@ static void test_every_flag(void **state)
 	assert_int_equal(cfg->gc_grace, 3);
 	assert_int_equal(cfg->startup_spread, 120);
 	assert_int_equal(cfg->bridge_start_timeout, 5);
+	assert_int_equal(cfg->bridge_grace_period, 20);
 	assert_string_equal(cfg->metrics_file, "/k/m.prom");
 	/* Repeated flags replace the default and are deduplicated. */
 	assert_int_equal(cfg->annotations.len, 2);

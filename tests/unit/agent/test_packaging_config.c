@@ -115,6 +115,7 @@ static void test_uncommented_values_are_the_defaults(void **state)
 	assert_int_equal(cfg->reachable_after, AGENT_DEFAULT_REACHABLE_AFTER);
 	assert_int_equal(cfg->gc_grace, AGENT_DEFAULT_GC_GRACE);
 	assert_int_equal(cfg->bridge_start_timeout, AGENT_DEFAULT_BRIDGE_START);
+	assert_int_equal(cfg->bridge_grace_period, AGENT_DEFAULT_BRIDGE_GRACE);
 	assert_int_equal(cfg->annotations.len, 1);
 	assert_string_equal(cfg->annotations.items[0], KC_DEFAULT_TRIGGER_ANNOTATION);
 	assert_int_equal(cfg->namespaces.len, 1);

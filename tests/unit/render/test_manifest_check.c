@@ -210,6 +210,30 @@ static void b_volume_dropped(json_t *m)
 	json_array_remove(tp_get(m, "spec volumes"), 1);
 }
 
+static void b_request(json_t *m)
+{
+	json_object_set_new(tp_get(m, "spec containers 0"), "resources",
+	                    tp_json("{\"requests\":{\"cpu\":\"100m\"}}"));
+}
+static void b_limit_only(json_t *m)
+{
+	json_object_set_new(tp_get(m, "spec containers 0"), "resources",
+	                    tp_json("{\"limits\":{\"memory\":\"1Gi\"}}"));
+}
+static void b_pod_request(json_t *m)
+{
+	json_object_set_new(tp_get(m, "spec"), "resources",
+	                    tp_json("{\"requests\":{\"ephemeral-storage\":\"1Gi\"}}"));
+}
+static void b_grace_missing(json_t *m)
+{
+	json_object_del(tp_get(m, "spec"), "terminationGracePeriodSeconds");
+}
+static void b_grace_longer(json_t *m)
+{
+	json_object_set_new(tp_get(m, "spec"), "terminationGracePeriodSeconds", json_integer(31));
+}
+
 static void test_each_rule(void **state)
 {
 	static const struct {
@@ -247,6 +271,11 @@ static void test_each_rule(void **state)
 	    {b_mount_rw, "spec.containers[0].volumeMounts[0]: must be readOnly"},
 	    {b_hostpath_elsewhere, "spec.volumes 'certs': must be a hostPath Directory"},
 	    {b_volume_dropped, "volume 'tmp' of the source pod is missing"},
+	    {b_request, "spec.containers[0].resources.requests.cpu: must be 0"},
+	    {b_limit_only, "spec.containers[0].resources.requests.memory: must be set to 0"},
+	    {b_pod_request, "spec.resources.requests.ephemeral-storage: must be 0"},
+	    {b_grace_missing, "spec.terminationGracePeriodSeconds: must be set"},
+	    {b_grace_longer, "31 is longer than the source pod's 30"},
 	};
 	struct kc_error err;
 	size_t i, n;

@@ -455,6 +455,84 @@ static void test_init_containers_and_sidecars(void **state)
 	kc_objects_free(objs);
 }
 
+/* Hand-off (render_handoff.c): requests that count in the kubelet's admission become 0. */
+static void test_handoff_requests_zeroed(void **state)
+{
+	json_t *pod = tp_pod(), *m;
+
+	json_object_set_new(
+	    tp_container(pod, 0), "resources",
+	    tp_json("{\"requests\":{\"cpu\":\"250m\",\"memory\":\"64Mi\"},"
+	            "\"limits\":{\"memory\":\"128Mi\",\"ephemeral-storage\":\"1Gi\","
+	            "\"nvidia.com/gpu\":\"1\",\"hugepages-2Mi\":\"4Mi\"}}"));
+	json_object_set_new(tp_spec(pod), "initContainers",
+	                    tp_json("[{\"name\":\"init\",\"image\":\"i\",\"resources\":{"
+	                            "\"limits\":{\"cpu\":\"1\"}}},"
+	                            "{\"name\":\"plain\",\"image\":\"p\"}]"));
+	json_object_set_new(
+	    tp_spec(pod), "resources",
+	    tp_json("{\"requests\":{\"cpu\":\"2\"},\"limits\":{\"memory\":\"1Gi\"}}"));
+	m = render_ok(pod, NULL);
+	assert_true(tp_equal(tp_get(m, "spec containers 0 resources"),
+	                     "{\"requests\":{\"cpu\":\"0\",\"memory\":\"0\","
+	                     "\"ephemeral-storage\":\"0\"},"
+	                     "\"limits\":{\"memory\":\"128Mi\",\"ephemeral-storage\":\"1Gi\","
+	                     "\"nvidia.com/gpu\":\"1\",\"hugepages-2Mi\":\"4Mi\"}}"));
+	/* A limit alone would be defaulted into the request: the request is set to 0. */
+	assert_true(tp_equal(tp_get(m, "spec initContainers 0 resources"),
+	                     "{\"requests\":{\"cpu\":\"0\"},\"limits\":{\"cpu\":\"1\"}}"));
+	assert_null(tp_get(m, "spec initContainers 1 resources"));
+	assert_true(tp_equal(tp_get(m, "spec resources"),
+	                     "{\"requests\":{\"cpu\":\"0\",\"memory\":\"0\"},"
+	                     "\"limits\":{\"memory\":\"1Gi\"}}"));
+	/* The source pod keeps its own. */
+	assert_string_equal(
+	    json_string_value(tp_get(pod, "spec containers 0 resources requests cpu")), "250m");
+	json_decref(m);
+	json_decref(pod);
+}
+
+/* Hand-off: the bridge's grace period is capped (default and configured), never raised. */
+static void test_handoff_grace_capped(void **state)
+{
+	static const struct {
+		int source; /* -1: absent */
+		bool set;
+		unsigned cap;
+		int want;
+	} cases[] = {
+	    {-1, false, 0, RENDER_DEFAULT_GRACE_CAP},
+	    {300, false, 0, RENDER_DEFAULT_GRACE_CAP},
+	    {2, false, 0, 2},
+	    {300, true, 0, 0},
+	    {300, true, 60, 60},
+	    {10, true, 60, 10},
+	};
+	struct render_opts o = tp_opts();
+	struct kc_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *pod = tp_pod(), *m = NULL;
+
+		if (cases[i].source >= 0)
+			json_object_set_new(tp_spec(pod), "terminationGracePeriodSeconds",
+			                    json_integer(cases[i].source));
+		o.grace_cap_set = cases[i].set;
+		o.grace_cap = cases[i].cap;
+		if (render_pod(pod, NULL, &o, &m, &err) != KC_OK)
+			fail_msg("case %zu: %s", i, err.msg);
+		if (json_integer_value(tp_get(m, "spec terminationGracePeriodSeconds")) !=
+		    cases[i].want)
+			fail_msg("case %zu: grace %lld, want %d", i,
+			         (long long)json_integer_value(
+			             tp_get(m, "spec terminationGracePeriodSeconds")),
+			         cases[i].want);
+		json_decref(m);
+		json_decref(pod);
+	}
+}
+
 static void test_host_network_ports(void **state)
 {
 	json_t *pod = tp_pod(), *m, *c;
@@ -757,6 +835,8 @@ int main(void)
 	    cmocka_unit_test(test_env_from),
 	    cmocka_unit_test(test_configmap_env_and_secret_volume_need_no_opt_in),
 	    cmocka_unit_test(test_init_containers_and_sidecars),
+	    cmocka_unit_test(test_handoff_requests_zeroed),
+	    cmocka_unit_test(test_handoff_grace_capped),
 	    cmocka_unit_test(test_host_network_ports),
 	    cmocka_unit_test(test_hostile_identity),
 	    cmocka_unit_test(test_hostile_volume_fields),
