@@ -67,7 +67,7 @@ class HandoffTest(unittest.TestCase):
             wait_for(lambda: os.path.exists(env.checkpoint_path(uid)), what="checkpoint " + n)
         env.api.fault("down")
         for n in names:
-            wait_for(lambda: self.on_disk(n), timeout=30, what="activation of " + n)
+            wait_for(lambda: self.on_disk(n), timeout=45, what="activation of " + n)
 
     def test_parent_sandbox_withdraws_at_once(self):
         self.pods = [annotated_pod("agent-a", NODE, 1)]
@@ -127,9 +127,9 @@ class HandoffTest(unittest.TestCase):
         self.pods = [annotated_pod("svclb", NODE, 1, containers=[
                          {"name": "lb", "image": "rancher/klipper-lb:v0.4", "ports": ports}]),
                      annotated_pod("agent-a", NODE, 2)]
-        # unreachable-after above the client's 10 s retry ceiling (API_RETRY_MAX_MS), as
-        # the default 30 s is: the agent must see the API at least that often.
-        env = self.make(unreachable_after=12, pods=self.pods)
+        # unreachable-after well above the client's 10 s retry ceiling (API_RETRY_MAX_MS,
+        # plus jitter), as the default 30 s is: the agent must see the API that often.
+        env = self.make(unreachable_after=20, pods=self.pods)
         self.start_then_outage("svclb", "agent-a")
         # Flap: the API answers now and then, never for reachable-after, never down
         # for a whole unreachable window.
@@ -146,7 +146,7 @@ class HandoffTest(unittest.TestCase):
         self.assertEqual(log.count("activated kube-system/agent-a"), 1)
         self.assertNotIn("withdrawn %s/%s" % (env.manifests, manifest("agent-a")), log)
         # Down for good: a new outage after a whole window, and the bridge returns once.
-        wait_for(lambda: self.on_disk("svclb"), timeout=30, what="host-port bridge in a new "
+        wait_for(lambda: self.on_disk("svclb"), timeout=45, what="host-port bridge in a new "
                  "outage")
         self.assertEqual(env.log_text().count("activated kube-system/svclb"), 2)
 
