@@ -23,10 +23,15 @@ set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${KC_PKG_SRC}/scr
 configure_file(${KC_PKG_SRC}/deb/conffiles ${KC_PKG_OUT}/deb/conffiles COPYONLY)
 
 # Compressed docs, byte-reproducible (gzip -n: no name, no time stamp).
-configure_file(${KC_PKG_SRC}/kubelet-checkpoint.8 ${KC_PKG_OUT}/kubelet-checkpoint.8 COPYONLY)
+# The manual pages, as OpenBSD's daemons ship them: the program in section 8,
+# its configuration file in section 5.
+set(KC_MAN_PAGES kubelet-checkpoint.8 kubelet-checkpoint-config.yaml.5)
+foreach(page ${KC_MAN_PAGES})
+  configure_file(${KC_PKG_SRC}/${page} ${KC_PKG_OUT}/${page} COPYONLY)
+endforeach()
 configure_file(${KC_PKG_SRC}/changelog.in ${KC_PKG_OUT}/changelog.Debian @ONLY)
 find_program(GZIP_EXECUTABLE gzip REQUIRED)
-foreach(doc kubelet-checkpoint.8 changelog.Debian)
+foreach(doc ${KC_MAN_PAGES} changelog.Debian)
   add_custom_command(OUTPUT ${KC_PKG_OUT}/${doc}.gz
     COMMAND ${GZIP_EXECUTABLE} -9n -c ${KC_PKG_OUT}/${doc} > ${KC_PKG_OUT}/${doc}.gz
     DEPENDS ${KC_PKG_OUT}/${doc} VERBATIM)
@@ -47,6 +52,8 @@ endif()" COMPONENT agent)
 target_link_options(kubelet-checkpoint PRIVATE LINKER:-z,relro LINKER:-z,now)
 install(FILES ${KC_PKG_OUT}/kubelet-checkpoint.8.gz
         DESTINATION ${CMAKE_INSTALL_MANDIR}/man8 COMPONENT agent)
+install(FILES ${KC_PKG_OUT}/kubelet-checkpoint-config.yaml.5.gz
+        DESTINATION ${CMAKE_INSTALL_MANDIR}/man5 COMPONENT agent)
 install(FILES ${KC_PKG_SRC}/copyright DESTINATION ${KC_DOC_DIR} COMPONENT agent)
 install(FILES ${KC_PKG_SRC}/config.yaml DESTINATION /etc/kubelet-checkpoint
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ COMPONENT agent)
@@ -105,7 +112,7 @@ set(CPACK_RPM_USER_FILELIST "%config(noreplace) /etc/kubelet-checkpoint/config.y
 # Directories owned by the base system (filesystem, systemd packages).
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
     /usr/lib/systemd /usr/lib/systemd/system /usr/lib/systemd/system-preset
-    /usr/share/man /usr/share/man/man8 /usr/share/doc)
+    /usr/share/man /usr/share/man/man5 /usr/share/man/man8 /usr/share/doc)
 
 include(CPack)
 cpack_add_component(agent REQUIRED)

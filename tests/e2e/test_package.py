@@ -111,6 +111,7 @@ class TestDeb(unittest.TestCase):
             "/lib/systemd/system/kubelet-checkpoint.service": "-rw-r--r--",
             "/etc/kubelet-checkpoint/config.yaml": "-rw-r--r--",
             "/usr/share/man/man8/kubelet-checkpoint.8.gz": "-rw-r--r--",
+            "/usr/share/man/man5/kubelet-checkpoint-config.yaml.5.gz": "-rw-r--r--",
             "/usr/share/doc/kubelet-checkpoint/copyright": "-rw-r--r--",
             "/usr/share/doc/kubelet-checkpoint/changelog.Debian.gz": "-rw-r--r--",
         }
@@ -164,6 +165,7 @@ class TestDeb(unittest.TestCase):
             self.assertNotIn(".debug_info", sections)
             self.assertIn(project_version(), sh([binary, "--version"]).stdout)
             for gz in ("usr/share/man/man8/kubelet-checkpoint.8.gz",
+                       "usr/share/man/man5/kubelet-checkpoint-config.yaml.5.gz",
                        "usr/share/doc/kubelet-checkpoint/changelog.Debian.gz"):
                 with open(os.path.join(d, gz), "rb") as f:
                     head = f.read(10)
@@ -175,9 +177,10 @@ class TestDeb(unittest.TestCase):
                 first = f.readline()
             self.assertTrue(first.startswith("kubelet-checkpoint (%s-1) " % project_version()),
                             first)
-            with gzip.open(os.path.join(d, "usr/share/man/man8/kubelet-checkpoint.8.gz"),
-                           "rt") as f, open(os.path.join(PKG_SRC, "kubelet-checkpoint.8")) as src:
-                self.assertEqual(f.read(), src.read())
+            for page in ("man8/kubelet-checkpoint.8", "man5/kubelet-checkpoint-config.yaml.5"):
+                with gzip.open(os.path.join(d, "usr/share/man", page + ".gz"), "rt") as f, \
+                        open(os.path.join(PKG_SRC, os.path.basename(page))) as src:
+                    self.assertEqual(f.read(), src.read(), page)
 
     @unittest.skipUnless(have("lintian"), "lintian missing")
     def test_lintian(self):
@@ -205,12 +208,14 @@ class TestRpm(unittest.TestCase):
                      "/usr/lib/systemd/system-preset/80-kubelet-checkpoint.preset",
                      "/etc/kubelet-checkpoint/config.yaml",
                      "/usr/share/man/man8/kubelet-checkpoint.8.gz",
+                     "/usr/share/man/man5/kubelet-checkpoint-config.yaml.5.gz",
                      "/usr/share/doc/kubelet-checkpoint/copyright"):
             self.assertIn(path, files)
         # Directories of the base system must not be claimed (file conflicts
         # with the filesystem and systemd packages), nor Debian's paths used.
         for path in ("/etc", "/usr", "/usr/bin", "/usr/lib", "/usr/lib/systemd",
-                     "/usr/lib/systemd/system", "/usr/share/man/man8", "/lib",
+                     "/usr/lib/systemd/system", "/usr/share/man/man5", "/usr/share/man/man8",
+                     "/lib",
                      "/lib/systemd/system/kubelet-checkpoint.service",
                      "/usr/share/doc/kubelet-checkpoint/changelog.Debian.gz",
                      "/etc/kubelet-checkpoint/enabled"):
@@ -295,8 +300,27 @@ class TestScriptHelpers(unittest.TestCase):
         for section in ("SYNOPSIS", "COMMANDS", "OPTIONS", "FILES", "EXIT STATUS", "EXAMPLES"):
             self.assertIn(section, text)
         for word in ("render", "status", "enable", "disable", "--unreachable-after",
-                     "--metrics-file", "/etc/kubelet-checkpoint/enabled", "ReadWritePaths"):
+                     "--metrics-file", "/etc/kubelet-checkpoint/enabled", "ReadWritePaths",
+                     "kubelet-checkpoint-config.yaml(5)"):
             self.assertIn(word, text)
+
+    @unittest.skipUnless(have("man"), "man missing")
+    def test_config_man_page(self):
+        """kubelet-checkpoint-config.yaml(5) renders without warnings and documents
+        every key the packaged config.yaml lists (the keys of `run`'s settings)."""
+        p = sh(["man", "--warnings", "-l",
+                os.path.join(PKG_SRC, "kubelet-checkpoint-config.yaml.5")],
+               env=dict(os.environ, MANWIDTH="200", MAN_KEEP_FORMATTING="0"))
+        self.assertEqual(p.stderr, "")
+        text = re.sub(".\b", "", p.stdout)
+        for section in ("SYNOPSIS", "DESCRIPTION", "SETTINGS", "RELOADING", "EXAMPLES",
+                        "kubelet-checkpoint(8)"):
+            self.assertIn(section, text)
+        with open(os.path.join(PKG_SRC, "config.yaml")) as f:
+            keys = re.findall(r"^#([a-zA-Z]+):", f.read(), re.M)
+        self.assertGreater(len(keys), 15)
+        documented = set(re.findall(r"^ {7}([a-zA-Z]+): ", text, re.M))
+        self.assertEqual(sorted(set(keys)), sorted(documented))
 
     @unittest.skipUnless(have("systemd-analyze"), "systemd-analyze missing")
     def test_unit_security(self):
