@@ -76,6 +76,11 @@ struct status_snapshot {
 	pid_t kubelet_pid; /* agent.kubeletPid; 0: none found -> null */
 	/* agent.reload: answers to SIGHUP, for `kubelet-checkpoint reload`. */
 	uint64_t reloads; /* 0: none yet (the key is left out) */
+	/* "events": the Kubernetes Events owed to the cluster (event_queue.h);
+	 * left out unless events_known. */
+	bool events_known;
+	size_t events_queued;
+	uint64_t events_posted, events_aggregated, events_dropped, events_rejected;
 	bool reload_ok;
 	const char *reload_error; /* NULL: null */
 	time_t reload_time;

@@ -117,6 +117,12 @@ static void write_status(struct agent *a, struct status_checkpoint *cps, size_t 
 	}
 	s.last_error = a->last_error.code != KC_OK ? a->last_error.msg : NULL;
 	s.last_error_time = a->last_error_time;
+	s.events_known = true;
+	s.events_queued = a->events.n;
+	s.events_posted = a->events.posted;
+	s.events_aggregated = a->events.aggregated;
+	s.events_dropped = a->events.dropped;
+	s.events_rejected = a->events.rejected;
 	s.waiting_for = agent_wait_name(a->waiting);
 	s.waiting_detail = a->waiting != AGENT_WAIT_NONE ? a->waiting_detail : NULL;
 	s.kubelet_pid = a->cfg->kubelet_pid;

@@ -196,7 +196,15 @@ kc_code status_build(const struct status_snapshot *s, json_t **out, struct kc_er
 	    (s->state_dir != NULL && set_str(doc, "stateDir", s->state_dir) != 0) ||
 	    json_object_set_new(doc, "checkpoints", build_checkpoints(s)) != 0 ||
 	    json_object_set_new(doc, "bridgeManifests", build_manifests(s)) != 0 ||
-	    json_object_set_new(doc, "counts", build_counts(s)) != 0) {
+	    json_object_set_new(doc, "counts", build_counts(s)) != 0 ||
+	    (s->events_known &&
+	     json_object_set_new(doc, "events",
+	                         json_pack("{s:I, s:I, s:I, s:I, s:I}", "queued",
+	                                   (json_int_t)s->events_queued, "posted",
+	                                   (json_int_t)s->events_posted, "aggregated",
+	                                   (json_int_t)s->events_aggregated, "dropped",
+	                                   (json_int_t)s->events_dropped, "rejected",
+	                                   (json_int_t)s->events_rejected)) != 0)) {
 		json_decref(doc);
 		return kc_fail(err, KC_ENOMEM, "status: out of memory");
 	}

@@ -400,6 +400,8 @@ static kc_code build_doc(const struct status_cli *cli, struct gathered *g, json_
 			                json_object_get(g->agent_doc, "bridgeOff"));
 		if (json_is_object(json_object_get(g->agent_doc, "local")))
 			json_object_set(doc, "local", json_object_get(g->agent_doc, "local"));
+		if (json_is_object(json_object_get(g->agent_doc, "events")))
+			json_object_set(doc, "events", json_object_get(g->agent_doc, "events"));
 	}
 	extra = json_pack("{s:s, s:b, s:b}", "path", cli->status_file, "present",
 	                  g->status_file_present, "current", g->agent_doc != NULL);

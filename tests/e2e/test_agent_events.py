@@ -115,6 +115,9 @@ class AgentEventsTest(unittest.TestCase):
                         order.index("CheckpointBridgeWithdrawn"))
         log = env.log_text()
         self.assertNotIn("event dropped", log)
+        ev, _ = wait_for(lambda: (lambda e: e if e["queued"] == 0 else None)(
+            env.status()["events"]), what="status: nothing left to post")
+        self.assertEqual((ev["posted"], ev["dropped"], ev["rejected"]), (4, 0, 0))
 
     def test_events_refused_delay_nothing(self):
         env = self.env
@@ -142,6 +145,7 @@ class AgentEventsTest(unittest.TestCase):
         self.assertEqual(self.events(), [])
         self.assertNotIn("API refused our credentials", env.log_text())
         self.assertIs(env.status()["api"]["reachable"], True)
+        self.assertEqual(env.status()["events"]["rejected"], 3)
 
 
 if __name__ == "__main__":

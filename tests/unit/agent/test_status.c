@@ -259,11 +259,38 @@ static void test_build_warnings(void **state)
 	json_decref(w);
 }
 
+/* The Events owed to the cluster: counted in "events", left out when unknown. */
+static void test_build_events(void **state)
+{
+	struct status_snapshot s = snapshot();
+	struct kc_error err;
+	json_t *doc, *ev;
+
+	assert_int_equal(status_build(&s, &doc, &err), KC_OK);
+	assert_null(json_object_get(doc, "events"));
+	json_decref(doc);
+	s.events_known = true;
+	s.events_queued = 2;
+	s.events_posted = 7;
+	s.events_aggregated = 3;
+	s.events_dropped = 1;
+	s.events_rejected = 4;
+	assert_int_equal(status_build(&s, &doc, &err), KC_OK);
+	ev = json_object_get(doc, "events");
+	assert_int_equal(json_integer_value(json_object_get(ev, "queued")), 2);
+	assert_int_equal(json_integer_value(json_object_get(ev, "posted")), 7);
+	assert_int_equal(json_integer_value(json_object_get(ev, "aggregated")), 3);
+	assert_int_equal(json_integer_value(json_object_get(ev, "dropped")), 1);
+	assert_int_equal(json_integer_value(json_object_get(ev, "rejected")), 4);
+	json_decref(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_build_contract_keys),
 	    cmocka_unit_test(test_build_warnings),
+	    cmocka_unit_test(test_build_events),
 	    cmocka_unit_test(test_build_no_agent),
 	    cmocka_unit_test(test_build_waiting_and_reload),
 	    cmocka_unit_test(test_write_file),
