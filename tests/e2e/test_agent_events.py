@@ -56,7 +56,8 @@ class AgentEventsTest(unittest.TestCase):
         env = self.env
         self.plant_corrupt()
         env.start()
-        wait_for(lambda: os.path.exists(env.checkpoint_path(self.uid)), what="checkpoint")
+        wait_for(lambda: os.path.exists(env.checkpoint_path(self.uid)), timeout=30,
+                 what="checkpoint")
         # Raised while the API is up: posted once it is reachable.
         nc, _ = wait_for(lambda: self.events("NotCheckpointable"), what="NotCheckpointable")
         self.assertEqual(len(nc), 1)
@@ -123,7 +124,12 @@ class AgentEventsTest(unittest.TestCase):
         env = self.env
         self.api.fault("status", code=403, match="/events")
         env.start()
-        wait_for(lambda: os.path.exists(env.checkpoint_path(self.uid)), what="checkpoint")
+        try:
+            wait_for(lambda: os.path.exists(env.checkpoint_path(self.uid)), timeout=30,
+                     what="checkpoint")
+        except AssertionError:  # say what the agent and the fake saw (a loaded CI machine?)
+            print(env.log_text(), self.api.requests()[-5:])
+            raise
         wait_for(lambda: "event dropped" in env.log_text(), what="the refused event logged")
         self.api.fault("down")
         self.wait_manifest(True)
