@@ -530,15 +530,6 @@ static int64_t min64(int64_t x, int64_t y)
 	return x < y ? x : y;
 }
 
-const char *agent_bridge_run_reason(enum bridge_run_state s)
-{
-	if (s == BRIDGE_RUN_NOT_RUNNING)
-		return "kubelet did not start it: see the kubelet log";
-	if (s == BRIDGE_RUN_UNKNOWN)
-		return "the container runtime does not answer, so its sandbox cannot be looked for";
-	return NULL;
-}
-
 void agent_bridge_not_running(struct agent *a, const struct parent_rec *r)
 {
 	kc_log(KC_LOG_WARNING,

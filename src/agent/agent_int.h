@@ -156,10 +156,10 @@ void agent_reload_answer(struct agent *a, const struct kc_error *why);
  * activation): the log says so; the place to tell the cluster too (Event).
  */
 void agent_bridge_not_running(struct agent *a, const struct parent_rec *r);
-/* Why a bridge is in state s, for status ("kubelet did not start it: ..."), or NULL. */
-const char *agent_bridge_run_reason(enum bridge_run_state s);
 
 /* agent_report.c: status file, metrics file, systemd. */
+/* Why a bridge is in state s, for status ("kubelet did not start it: ..."), or NULL. */
+const char *agent_bridge_run_reason(enum bridge_run_state s);
 /* Is r's bridge manifest in the staticPodPath (as of the last pass)? */
 bool agent_bridge_on_disk(const struct agent *a, const struct parent_rec *r);
 void agent_report(struct agent *a);

@@ -33,6 +33,15 @@ bool agent_bridge_on_disk(const struct agent *a, const struct parent_rec *r)
 	return false;
 }
 
+const char *agent_bridge_run_reason(enum bridge_run_state s)
+{
+	if (s == BRIDGE_RUN_NOT_RUNNING)
+		return "kubelet did not start it: see the kubelet log";
+	if (s == BRIDGE_RUN_UNKNOWN)
+		return "the container runtime does not answer, so its sandbox cannot be looked for";
+	return NULL;
+}
+
 static const char *state_name(const struct parent_rec *r)
 {
 	if (r->ckpt == PARENT_CKPT_CORRUPT)
