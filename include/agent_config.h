@@ -147,6 +147,7 @@ struct agent_config {
 	/* A kubelet was needed (kubeconfig or kubelet config not given)
 	 * and none was found: the values are defaults the agent must not use yet. */
 	bool kubelet_missing;
+	char kubelet_why_none[320]; /* kubelet_pid 0: why no kubelet was adopted */
 	/* The running kubelet's --config does not exist (yet): staticPodPath is a guess. */
 	bool kubelet_config_missing;
 	enum agent_source source[AGENT_SETTING_COUNT];

@@ -1096,6 +1096,9 @@ static kc_code resolve_from_kubelet(struct agent_config *cfg, const struct agent
 	cfg->kubelet_missing =
 	    ki.pid == 0 && (cfg->kubeconfig == NULL || cfg->kubelet_config == NULL);
 	if (ki.pid == 0)
+		snprintf(cfg->kubelet_why_none, sizeof(cfg->kubelet_why_none), "%s", ki.why_none);
+	/* When the kubelet is needed, the wait says it (agent_wait.c). */
+	if (ki.pid == 0 && !cfg->kubelet_missing)
 		kc_log(KC_LOG_WARNING, "config: no trustworthy kubelet found (%s)", ki.why_none);
 
 	if (cfg->kubeconfig == NULL)

@@ -39,8 +39,9 @@ enum agent_wait agent_wait_missing(const struct agent_config *cfg, char *detail,
 
 	if (cfg->kubelet_missing) {
 		snprintf(detail, size,
-		         "no kubelet process found; its --kubeconfig and --config are needed "
-		         "(or give kubeconfig and kubeletConfig)");
+		         "no trustworthy kubelet found (%s); its --kubeconfig and --config are "
+		         "needed (or give kubeconfig and kubeletConfig)",
+		         cfg->kubelet_why_none);
 		return AGENT_WAIT_KUBELET;
 	}
 	if (cfg->kubelet_config_missing) {

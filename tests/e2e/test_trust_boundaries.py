@@ -17,6 +17,7 @@ checkpoint can make the agent do (issue 9), through the real binary.
   checkpoint copied from another node's state dir is never activated (and a
   bridge of it written earlier is withdrawn); status says why.
 """
+import json
 import os
 import pwd
 import shutil
@@ -145,6 +146,41 @@ HTTP_KUBECONFIG = ("apiVersion: v1\nkind: Config\ncurrent-context: c\n"
                    "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:9'}}]\n"
                    "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
                    "users: [{name: u, user: {token: abc}}]\n")
+
+
+class WaitingForATrustworthyKubelet(unittest.TestCase):
+    def test_impostors_only_make_it_wait_and_say_why(self):
+        if os.geteuid() != 0 or not can_unshare():
+            self.skipTest("needs root and a PID namespace")
+        with AgentEnv() as env:
+            writable = os.path.join(env.root, "bin", "sh")
+            os.makedirs(os.path.dirname(writable))
+            shutil.copy(SHELL, writable)
+            os.chmod(writable, 0o777)
+            args = env.args()
+            for flag in ("--kubeconfig", "--kubelet-config"):
+                i = args.index(flag)
+                del args[i:i + 2]
+            env.log = open(env.log_path, "a")
+            env.proc = subprocess.Popen(
+                ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", sys.executable,
+                 "-c", NAMESPACE_INIT, SHELL, writable, env.root, "--"] + args,
+                stdout=env.log, stderr=subprocess.STDOUT)
+            wait_for(lambda: "waiting for the kubelet: no trustworthy kubelet found" in
+                     env.log_text(), what="the wait and its reason")
+            # The status file as written (the agent's pid is of its own namespace).
+            def agent_doc():
+                try:
+                    with open(env.status_file) as f:
+                        return json.load(f)["agent"]
+                except (OSError, ValueError, KeyError):
+                    return {}
+            wait_for(lambda: agent_doc().get("waitingFor") == "kubelet",
+                     what="status waiting for the kubelet")
+            self.assertIn("named kubelet is not trusted", agent_doc()["waitingDetail"])
+            time.sleep(2)
+            self.assertIsNone(env.proc.poll(), env.log_text())
+            self.assertNotIn("victim", env.log_text())
 
 
 class KubeconfigTrust(unittest.TestCase):
