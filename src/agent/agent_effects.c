@@ -536,6 +536,11 @@ void agent_bridge_not_running(struct agent *a, const struct parent_rec *r)
 	       "bridge of %s/%s (%s) is not running %us after %s was written: the kubelet did "
 	       "not start it: see the kubelet log",
 	       r->namespace, r->name, r->uid, a->cfg->bridge_start_timeout, r->manifest_name);
+	agent_event_pod(a, r->namespace, r->name, r->uid, true, EVQ_NOT_RUNNING,
+	                "Bridge static pod %s was written on node %s, but no sandbox of %s-%s was "
+	                "running %us later: the kubelet did not start it; see the kubelet log",
+	                r->manifest_name, a->cfg->node_name, r->name, a->cfg->node_name,
+	                a->cfg->bridge_start_timeout);
 }
 
 /*

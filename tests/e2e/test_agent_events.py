@@ -120,6 +120,36 @@ class AgentEventsTest(unittest.TestCase):
             env.status()["events"]), what="status: nothing left to post")
         self.assertEqual((ev["posted"], ev["dropped"], ev["rejected"]), (4, 0, 0))
 
+    def test_not_running_event(self):
+        """A bridge the kubelet did not start (no sandbox in the container runtime
+        after bridge-start-timeout) is told as CheckpointNotRunning; a started one is not."""
+        self.env.close()
+        self.env = AgentEnv(node=NODE, cri=True)
+        self.api = self.env.api
+        started = annotated_pod("agent-a", NODE, 5)
+        self.api.add_pods([self.parent, started])
+        env = self.env
+        env.start(["--bridge-start-timeout", "3"])
+        wait_for(lambda: os.path.exists(env.checkpoint_path(self.uid)), timeout=30,
+                 what="checkpoint")
+        self.api.fault("down")
+        self.wait_manifest(True)
+        env.cri.add("0123456789abcdef0123456789abcdef", "agent-a-" + NODE, "kube-system")
+        wait_for(lambda: "bridge of kube-system/gpu-validator" in env.log_text(), timeout=10,
+                 what="not running logged")
+        self.api.fault("none")
+        nr, _ = wait_for(lambda: self.events("CheckpointNotRunning"), timeout=30,
+                         what="CheckpointNotRunning")
+        self.assertEqual(len(nr), 1)
+        self.assertEqual(nr[0]["involvedObject"]["name"], "gpu-validator")
+        self.assertEqual(nr[0]["involvedObject"]["uid"], self.uid)
+        self.assertEqual(nr[0]["type"], "Warning")
+        self.assertIn("gpu-validator-" + NODE, nr[0]["message"])
+        self.assertIn("did not start it", nr[0]["message"])
+        wait_for(lambda: len(self.events("CheckpointBridgeWithdrawn")) == 2, timeout=15,
+                 what="both withdrawals told")
+        self.assertEqual(len(self.events("CheckpointNotRunning")), 1)
+
     def test_events_refused_delay_nothing(self):
         env = self.env
         self.api.fault("status", code=403, match="/events")
