@@ -76,6 +76,23 @@ class CRIClient(unittest.TestCase):
         self.assertTrue(all(o["rc"] == "OK" and len(o["sandboxes"]) == 1 for o in out))
         self.assertEqual(self.cri.calls(), 20)
 
+    def test_big_list_is_whole_and_fast(self):
+        """A node's worth of sandboxes (a reply over libcurl's default 16 KiB buffer, which
+        stalled Debian's libcurl 200 ms per call, sometimes up to the deadline)."""
+        self.cri = FakeCRI(self.sock)
+        for i in range(250):
+            self.cri.state["sandboxes"].append({
+                "id": "sb%04d" % i, "uid": "00000000-0000-4000-8000-%012d" % i,
+                "name": "pod-%d" % i, "namespace": "kube-system", "ready": i % 2 == 0})
+        self.cri._write()
+        out, p = probe(self.endpoint, "list", 10)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for o in out:
+            self.assertEqual(o["rc"], "OK", o.get("error"))
+            self.assertEqual(len(o["sandboxes"]), 250)
+            self.assertEqual(sum(1 for s in o["sandboxes"] if s["ready"]), 125)
+        self.assertLess(sorted(o["ms"] for o in out)[5], 100)
+
     def test_socket_absent_is_notfound(self):
         out, p = probe(self.endpoint)
         self.assertEqual(p.returncode, 1)
