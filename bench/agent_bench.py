@@ -563,7 +563,9 @@ def bench_cost(cases=(10, 30, 110), idle_seconds=120, base=None):
 
 def bench_scale(sizes=(1, 10, 100), pods_per_node=3, idle_seconds=60, base=None, spread=0):
     root = tempfile.mkdtemp(prefix="kc-bench-scale-", dir=base)
-    pki = gen_certs(os.path.join(root, "pki"), "bench")
+    # One client certificate for every simulated node: a CN that names no node, since the
+    # agent refuses a node name that differs from its certificate's system:node:<name>.
+    pki = gen_certs(os.path.join(root, "pki"), "bench", client_cn="kubelet-checkpoint-bench")
     workloads = workload_names(pods_per_node)
     results = []
     try:

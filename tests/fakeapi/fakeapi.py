@@ -22,10 +22,12 @@ SERVER = os.path.join(HERE, "fake_apiserver.py")
 GEN_CERTS = os.path.join(HERE, "gen_certs.sh")
 
 
-def gen_certs(outdir, node="node-1"):
-    """Create the test PKI (see gen_certs.sh); returns outdir."""
+def gen_certs(outdir, node="node-1", client_cn=None):
+    """Create the test PKI (see gen_certs.sh); returns outdir. client_cn replaces the
+    client certificate's CN (system:node:<node>)."""
     if not os.path.exists(os.path.join(outdir, "client.pem")):
-        subprocess.run(["sh", GEN_CERTS, outdir, node], check=True)
+        subprocess.run(["sh", GEN_CERTS, outdir, node] + ([client_cn] if client_cn else []),
+                       check=True)
     return outdir
 
 

@@ -1,13 +1,14 @@
 #!/bin/sh
 # gen_certs.sh: test PKI for the fake apiserver (openssl only).
 #
-#   gen_certs.sh OUTDIR [NODE]
+#   gen_certs.sh OUTDIR [NODE [CLIENT_CN]]
 #
 # Writes into OUTDIR:
 #   ca.crt ca.key               the cluster CA
 #   server.crt server.key       apiserver cert for 127.0.0.1 / localhost (and
 #                               the name "kubernetes.test", for tls-server-name tests)
-#   client.crt client.key       CN=system:node:NODE, O=system:nodes (a kubelet's identity)
+#   client.crt client.key       CN=system:node:NODE, O=system:nodes (a kubelet's identity;
+#                               CLIENT_CN replaces the CN, e.g. one cert for many nodes)
 #   client.pem                  client cert + key in one file, like the kubelet's
 #                               rotated /var/lib/kubelet/pki/kubelet-client-current.pem
 #   other-ca.crt other-ca.key   an unrelated CA (wrong-CA tests)
@@ -16,6 +17,7 @@ set -eu
 
 out=${1:?usage: gen_certs.sh OUTDIR [NODE]}
 node=${2:-node-1}
+client_cn=${3:-system:node:$node}
 mkdir -p "$out"
 cd "$out"
 umask 077
@@ -51,7 +53,7 @@ extendedKeyUsage=clientAuth
 EXT
 
 leaf server "/CN=kube-apiserver" ca server.ext
-leaf client "/O=system:nodes/CN=system:node:$node" ca client.ext
+leaf client "/O=system:nodes/CN=$client_cn" ca client.ext
 leaf other-client "/O=system:nodes/CN=system:node:$node" other-ca client.ext
 cat client.crt client.key >client.pem
 rm -f server.ext client.ext ./*.srl
