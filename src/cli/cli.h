@@ -6,11 +6,26 @@
 #ifndef KC_CLI_H
 #define KC_CLI_H
 
+#include <stdbool.h>
+
 int cmd_run(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_enable(int argc, char **argv);
 int cmd_disable(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
+
+/*
+ * cli_args.c. "kubelet-checkpoint: <cmd>: <what> '<arg>'" and then usage
+ * (NULL: none) on stderr; returns -1, the parsers' "usage error".
+ */
+int cli_usage_error(const char *cmd, const char *what, const char *arg, const char *usage);
+/*
+ * The end of a subcommand's getopt switch: 'h' prints usage on stdout and
+ * returns 1 (help); anything else is a bad option, -1.
+ */
+int cli_help_or_bad_option(const char *cmd, int c, char **argv, const char *usage);
+/* -o text|json into *json; -1 (said on stderr) for anything else. */
+int cli_output_format(const char *cmd, const char *arg, bool *json);
 
 #endif

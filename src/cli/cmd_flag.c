@@ -40,17 +40,13 @@ static int parse_flag_args(int argc, char **argv, const char *cmd, const char **
 			       cmd, AGENT_DEFAULT_FLAG_FILE);
 			return 1;
 		default:
-			fprintf(stderr, "kubelet-checkpoint: %s: bad option '%s'\n", cmd,
-			        argv[optind - 1]);
+			cli_usage_error(cmd, "bad option", argv[optind - 1], NULL);
 			fprintf(stderr, "usage: kubelet-checkpoint %s [--flag-file F]\n", cmd);
 			return -1;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "kubelet-checkpoint: %s: unexpected argument '%s'\n", cmd,
-		        argv[optind]);
-		return -1;
-	}
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument", argv[optind], NULL);
 	return 0;
 }
 

@@ -97,15 +97,10 @@ static int parse_args(int argc, char **argv, long *pid, const char **status_file
 				continue;
 			}
 		}
-		fprintf(stderr, "kubelet-checkpoint: reload: bad option '%s'\n%s", argv[optind - 1],
-		        usage_text);
-		return -1;
+		return cli_usage_error("reload", "bad option", argv[optind - 1], usage_text);
 	}
-	if (optind < argc) {
-		fprintf(stderr, "kubelet-checkpoint: reload: unexpected argument '%s'\n%s",
-		        argv[optind], usage_text);
-		return -1;
-	}
+	if (optind < argc)
+		return cli_usage_error("reload", "unexpected argument", argv[optind], usage_text);
 	return 0;
 }
 

@@ -162,30 +162,15 @@ static int parse_args(int argc, char **argv, struct render_cli *cli)
 			cli->report = true;
 			break;
 		case 'o':
-			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
-				fprintf(stderr,
-				        "kubelet-checkpoint: render: -o: \"%s\": expected "
-				        "text or json\n",
-				        optarg);
+			if (cli_output_format("render", optarg, &cli->json) != 0)
 				return -1;
-			}
-			cli->json = strcmp(optarg, "json") == 0;
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 1;
 		default:
-			fprintf(stderr, "kubelet-checkpoint: render: bad option '%s'\n",
-			        argv[optind - 1]);
-			fputs(usage_text, stderr);
-			return -1;
+			return cli_help_or_bad_option("render", c, argv, usage_text);
 		}
 	}
-	if (rc == 0 && optind < argc) {
-		fprintf(stderr, "kubelet-checkpoint: render: unexpected argument '%s'\n",
-		        argv[optind]);
-		return -1;
-	}
+	if (rc == 0 && optind < argc)
+		return cli_usage_error("render", "unexpected argument", argv[optind], NULL);
 	if (rc == 0 && (cli->state_dir[0] != '/' || (cli->node_name && !cli->node_name[0]))) {
 		fprintf(stderr, "kubelet-checkpoint: render: --state-dir must be absolute and "
 		                "--node-name not empty\n");

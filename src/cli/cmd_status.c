@@ -90,30 +90,15 @@ static int parse_args(int argc, char **argv, struct status_cli *cli)
 			cli->flag_file = optarg;
 			break;
 		case 'o':
-			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
-				fprintf(
-				    stderr,
-				    "kubelet-checkpoint: status: -o: '%s' is not text or json\n",
-				    optarg);
+			if (cli_output_format("status", optarg, &cli->json) != 0)
 				return -1;
-			}
-			cli->json = strcmp(optarg, "json") == 0;
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 1;
 		default:
-			fprintf(stderr, "kubelet-checkpoint: status: bad option '%s'\n",
-			        argv[optind - 1]);
-			fputs(usage_text, stderr);
-			return -1;
+			return cli_help_or_bad_option("status", c, argv, usage_text);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "kubelet-checkpoint: status: unexpected argument '%s'\n",
-		        argv[optind]);
-		return -1;
-	}
+	if (optind < argc)
+		return cli_usage_error("status", "unexpected argument", argv[optind], NULL);
 	if (cli->state_dir[0] == '\0' || cli->status_file[0] == '\0' ||
 	    (cli->static_pod_path != NULL && cli->static_pod_path[0] == '\0') ||
 	    (cli->flag_file != NULL && cli->flag_file[0] == '\0')) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "event_queue.h"
+#include "kc_str.h"
 
 void evq_init(struct evq *q, size_t cap)
 {
@@ -55,17 +56,6 @@ static void remove_at(struct evq *q, size_t i)
 	q->n--;
 }
 
-static char *dup_or_null(const char *s, bool *oom)
-{
-	char *d;
-
-	if (s == NULL)
-		return NULL;
-	if ((d = strdup(s)) == NULL)
-		*oom = true;
-	return d;
-}
-
 kc_code evq_add(struct evq *q, const struct evq_object *obj, bool warning, const char *reason,
                 const char *message, time_t now, struct kc_error *err)
 {
@@ -94,12 +84,12 @@ kc_code evq_add(struct evq *q, const struct evq_object *obj, bool warning, const
 	if (q->v == NULL && (q->v = calloc(q->cap, sizeof(q->v[0]))) == NULL)
 		return kc_fail(err, KC_ENOMEM, "event %s: out of memory", reason);
 	memset(&e, 0, sizeof(e));
-	e.kind = dup_or_null(obj->kind, &oom);
-	e.namespace = dup_or_null(obj->namespace, &oom);
-	e.name = dup_or_null(obj->name, &oom);
-	e.uid = dup_or_null(obj->uid, &oom);
-	e.reason = dup_or_null(reason, &oom);
-	e.message = dup_or_null(msg, &oom);
+	e.kind = kc_strdup_opt(obj->kind, &oom);
+	e.namespace = kc_strdup_opt(obj->namespace, &oom);
+	e.name = kc_strdup_opt(obj->name, &oom);
+	e.uid = kc_strdup_opt(obj->uid, &oom);
+	e.reason = kc_strdup_opt(reason, &oom);
+	e.message = kc_strdup_opt(msg, &oom);
 	if (oom) {
 		ev_free(&e);
 		return kc_fail(err, KC_ENOMEM, "event %s: out of memory", reason);

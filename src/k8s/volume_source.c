@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "kc_str.h"
 #include "volume_source.h"
 
 /* Sources the kubelet sets up from the node alone. */
@@ -37,16 +38,6 @@ static const struct {
     {"glusterfs", "a glusterfs volume needs an Endpoints object"},
     {"azureFile", "an azureFile volume needs a Secret"},
 };
-
-static bool in_list(const char *s, const char *const *list, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(s, list[i]) == 0)
-			return true;
-	return false;
-}
 
 const char *volume_source_kind(const json_t *volume)
 {
@@ -124,7 +115,7 @@ kc_code volume_source_classify(const json_t *volume, enum vs_class *out, struct 
 	src = json_object_get(volume, kind);
 	if (!json_is_object(src))
 		return kc_fail(err, KC_EINVAL, "%s: must be a mapping", kind);
-	if (in_list(kind, keep_kinds, sizeof(keep_kinds) / sizeof(keep_kinds[0]))) {
+	if (KC_STR_IN(kind, keep_kinds)) {
 		*out = VS_KEEP;
 		return KC_OK;
 	}

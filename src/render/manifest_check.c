@@ -1,8 +1,9 @@
 /*
  * manifest_check.c: the independent rule checker (see manifest_check.h).
  * It reads the manifest as the kubelet would and lists every broken rule.
- * It shares only the name validators (k8s_validate) and the contract names
- * with render: its lists of controller labels and of the volume sources a
+ * It shares only the name validators (k8s_validate), the reader of a volume's
+ * one source key (volume_source_kind) and the contract names with render:
+ * its lists of controller labels and of the volume sources a
  * static pod may use are its own, taken from Kubernetes directly, so that a
  * mistake in the renderer's lists (render_meta.c, k8s/volume_source.c) is not
  * repeated by the checker that verifies its output.
@@ -14,8 +15,10 @@
 
 #include "k8s_validate.h"
 #include "kc_names.h"
+#include "kc_str.h"
 #include "manifest_check.h"
 #include "pod_spec.h"
+#include "volume_source.h"
 
 /*
  * Labels a controller adds to the pods it makes, each pinning a pod to one
@@ -101,45 +104,9 @@ static void check_only_keys(struct checker *ck, const json_t *obj, const char *p
 {
 	const char *key;
 	json_t *v;
-	size_t i;
 
-	json_object_foreach((json_t *)obj, key, v)
-	{
-		for (i = 0; i < nallowed; i++)
-			if (strcmp(key, allowed[i]) == 0)
-				break;
-		if (i == nallowed)
-			problem(ck, "%s%s: must not be set", path, key);
-	}
-}
-
-static bool listed(const char *s, const char *const *list, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(s, list[i]) == 0)
-			return true;
-	return false;
-}
-
-#define LISTED(s, list) listed((s), (list), sizeof(list) / sizeof((list)[0]))
-
-/* The one source key of a volume or projected source (NULL: none or several). */
-static const char *source_kind(const json_t *obj)
-{
-	const char *key, *kind = NULL;
-	json_t *v;
-
-	json_object_foreach((json_t *)obj, key, v)
-	{
-		if (strcmp(key, "name") == 0 || json_is_null(v))
-			continue;
-		if (kind != NULL)
-			return NULL;
-		kind = key;
-	}
-	return kind;
+	json_object_foreach((json_t *)obj, key, v) if (!kc_str_in(key, allowed, nallowed))
+	    problem(ck, "%s%s: must not be set", path, key);
 }
 
 /* A projected volume: downwardAPI alone is static; Secret, ConfigMap and token data are laid. */
@@ -152,7 +119,7 @@ static enum mc_volume classify_projected(const json_t *projected, char *why, siz
 
 	json_array_foreach(sources, i, src)
 	{
-		kind = source_kind(src);
+		kind = volume_source_kind(src);
 		if (kind != NULL && strcmp(kind, "downwardAPI") == 0)
 			continue;
 		if (kind != NULL &&
@@ -170,19 +137,19 @@ static enum mc_volume classify_projected(const json_t *projected, char *why, siz
 
 static enum mc_volume classify_volume(const json_t *v, char *why, size_t whysz)
 {
-	const char *kind = json_is_object(v) ? source_kind(v) : NULL;
+	const char *kind = json_is_object(v) ? volume_source_kind(v) : NULL;
 	const json_t *src = kind ? json_object_get(v, kind) : NULL;
 
 	if (!json_is_object(src)) {
 		snprintf(why, whysz, "must hold exactly one volume source (a mapping)");
 		return MC_VOL_REFUSED;
 	}
-	if (LISTED(kind, secret_ref_kinds) && json_object_get(src, "secretRef") != NULL &&
+	if (KC_STR_IN(kind, secret_ref_kinds) && json_object_get(src, "secretRef") != NULL &&
 	    !json_is_null(json_object_get(src, "secretRef"))) {
 		snprintf(why, whysz, "%s.secretRef: references a Secret", kind);
 		return MC_VOL_REFUSED;
 	}
-	if (LISTED(kind, static_kinds))
+	if (KC_STR_IN(kind, static_kinds))
 		return MC_VOL_STATIC;
 	if (strcmp(kind, "secret") == 0 || strcmp(kind, "configMap") == 0)
 		return MC_VOL_MATERIALISED;
@@ -253,7 +220,7 @@ static void check_metadata(struct checker *ck, const json_t *manifest, const jso
 	check_only_keys(ck, meta, "metadata.", allowed, sizeof(allowed) / sizeof(allowed[0]));
 	check_name(ck, "metadata.name", pod_meta_string(manifest, "name"), false);
 	check_name(ck, "metadata.namespace", pod_meta_string(manifest, "namespace"), true);
-	json_object_foreach((json_t *)labels, key, v) if (LISTED(key, controller_labels))
+	json_object_foreach((json_t *)labels, key, v) if (KC_STR_IN(key, controller_labels))
 	    problem(ck, "metadata.labels.%s: controller label must be dropped", key);
 	json_object_foreach((json_t *)annotations, key, v)
 	{
@@ -372,7 +339,8 @@ static void check_volumes(struct checker *ck, const json_t *spec)
 		case MC_VOL_STATIC:
 			break;
 		case MC_VOL_MATERIALISED:
-			problem(ck, "spec.volumes[%zu].%s: references the API", i, source_kind(v));
+			problem(ck, "spec.volumes[%zu].%s: references the API", i,
+			        volume_source_kind(v));
 			break;
 		case MC_VOL_REFUSED:
 			problem(ck, "spec.volumes[%zu]: %s", i, why);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kc_names.h"
+#include "kc_str.h"
 #include "pod_spec.h"
 #include "render.h"
 #include "render_int.h"
@@ -16,29 +17,13 @@
 static const char *const controller_labels[] = {"controller-revision-hash",
                                                 "pod-template-generation", "pod-template-hash"};
 
-static bool is_controller_label(const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(controller_labels) / sizeof(controller_labels[0]); i++)
-		if (strcmp(key, controller_labels[i]) == 0)
-			return true;
-	return false;
-}
-
 static bool drop_annotation(const char *key, const char *const *triggers, size_t ntriggers)
 {
-	size_t i;
-
 	/* The default trigger goes even when other triggers are configured. */
-	if (strncmp(key, "kubernetes.io/config.", 21) == 0 ||
-	    strncmp(key, KC_ANNOTATION_PREFIX, strlen(KC_ANNOTATION_PREFIX)) == 0 ||
-	    strcmp(key, KC_DEFAULT_TRIGGER_ANNOTATION) == 0)
-		return true;
-	for (i = 0; i < ntriggers; i++)
-		if (strcmp(key, triggers[i]) == 0)
-			return true;
-	return false;
+	return strncmp(key, "kubernetes.io/config.", 21) == 0 ||
+	       strncmp(key, KC_ANNOTATION_PREFIX, strlen(KC_ANNOTATION_PREFIX)) == 0 ||
+	       strcmp(key, KC_DEFAULT_TRIGGER_ANNOTATION) == 0 ||
+	       kc_str_in(key, triggers, ntriggers);
 }
 
 /* Copy of map (labels or annotations) without the keys drop() rejects. */
@@ -60,7 +45,8 @@ static kc_code filtered_map(const json_t *map, const char *field, const char *co
 		if (!json_is_string(v))
 			return kc_fail(err, KC_EINVAL, "metadata.%s.%s: must be a string", field,
 			               key);
-		if (labels ? is_controller_label(key) : drop_annotation(key, triggers, ntriggers))
+		if (labels ? KC_STR_IN(key, controller_labels)
+		           : drop_annotation(key, triggers, ntriggers))
 			continue;
 		if (json_object_set(*out, key, v) != 0)
 			return kc_fail(err, KC_ENOMEM, "out of memory");

@@ -21,6 +21,7 @@
 #include "kc_hash.h"
 #include "kc_log.h"
 #include "kc_names.h"
+#include "kc_str.h"
 #include "pod_spec.h"
 
 #define CKPT_FILE_MODE 0600
@@ -429,17 +430,6 @@ kc_code ckpt_store_delete(struct ckpt_store *store, const char *uid, struct kc_e
 	return fs_unlink_at(store->pods_fd, store->pods_path, name, err);
 }
 
-static char *dup_or_null(const char *s, bool *oom)
-{
-	char *d;
-
-	if (s == NULL)
-		return NULL;
-	if ((d = strdup(s)) == NULL)
-		*oom = true;
-	return d;
-}
-
 /* Fill e from loading uid; KC_ENOTFOUND (vanished meanwhile) and ENOMEM pass up. */
 static kc_code list_entry(struct ckpt_store *store, const char *uid, struct ckpt_entry *e,
                           struct kc_error *err)
@@ -459,14 +449,14 @@ static kc_code list_entry(struct ckpt_store *store, const char *uid, struct ckpt
 	}
 	if (rc == KC_OK) {
 		e->state = CKPT_OK;
-		e->namespace = dup_or_null(c.namespace, &oom);
-		e->name = dup_or_null(c.name, &oom);
-		e->creation_timestamp = dup_or_null(c.creation_timestamp, &oom);
+		e->namespace = kc_strdup_opt(c.namespace, &oom);
+		e->name = kc_strdup_opt(c.name, &oom);
+		e->creation_timestamp = kc_strdup_opt(c.creation_timestamp, &oom);
 		ckpt_free(&c);
 	} else {
 		/* Unreadable (EIO, not a regular file) is as unusable as corrupt. */
 		e->state = CKPT_CORRUPT;
-		e->reason = dup_or_null(lerr.msg, &oom);
+		e->reason = kc_strdup_opt(lerr.msg, &oom);
 	}
 	return oom ? kc_fail(err, KC_ENOMEM, "out of memory") : KC_OK;
 }
