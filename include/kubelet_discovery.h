@@ -45,14 +45,13 @@ struct kubelet_cmdline {
 	char *runtime_endpoint; /* --container-runtime-endpoint */
 	char *cgroup_root;      /* --cgroup-root */
 	char *cgroup_driver;    /* --cgroup-driver */
+	char *cgroups_per_qos;  /* --cgroups-per-qos (boolean: "true" when given alone) */
 };
 
 /*
  * What the agent reads from a KubeletConfiguration (every string NULL when
  * unset or ""): where it watches static pods, which runtime it talks to, and
- * where it puts pod cgroups. cgroupsPerQOS is a boolean in the file only: the
- * deprecated --cgroups-per-qos flag takes an optional value pflag style, which
- * the command-line reader does not parse.
+ * where it puts pod cgroups.
  */
 struct kubelet_settings {
 	char *static_pod_path;  /* staticPodPath, resolved against its file */
@@ -107,6 +106,9 @@ kc_code kubelet_config_static_pod_path(const char *config_path, const char *conf
 kc_code kubelet_config_read(const char *config_path, const char *config_dir,
                             struct kubelet_settings *out, struct kc_error *err);
 void kubelet_settings_free(struct kubelet_settings *ks);
+
+/* A boolean flag value as Go's strconv.ParseBool reads it: 1, 0, or -1 (not one). */
+int kubelet_parse_bool(const char *s);
 
 void kubelet_cmdline_free(struct kubelet_cmdline *c);
 void kubelet_info_free(struct kubelet_info *ki);

@@ -1050,6 +1050,9 @@ static kc_code resolve_kubelet_runtime(struct agent_config *cfg, const struct ku
 		goto out;
 	take_string(&cfg->kubelet_cgroup_root, &ks.cgroup_root);
 	take_string(&cfg->kubelet_cgroup_driver, &ks.cgroup_driver);
+	/* Its --cgroups-per-qos flag beats its config, as its other flags do. */
+	if (ki != NULL && ki->pid != 0 && kubelet_parse_bool(ki->flags.cgroups_per_qos) >= 0)
+		ks.cgroups_per_qos = kubelet_parse_bool(ki->flags.cgroups_per_qos);
 	if (ks.cgroups_per_qos == 0)
 		cfg->kubelet_cgroups_per_qos = false;
 	rc = KC_OK;
@@ -1058,7 +1061,15 @@ static kc_code resolve_kubelet_runtime(struct agent_config *cfg, const struct ku
 	if (ks.runtime_endpoint != NULL && check_endpoint(ks.runtime_endpoint, &why) == KC_OK)
 		rc = resolve_to(cfg, AGENT_CONTAINER_RUNTIME_ENDPOINT, ks.runtime_endpoint, epsrc,
 		                err);
-	else
+	else if (ks.runtime_endpoint != NULL) {
+		/* Said at start: the default is then a guess, and the cgroups may have to answer.
+		 */
+		snprintf(cfg->kubelet_config_problem, sizeof(cfg->kubelet_config_problem),
+		         "the kubelet's container runtime endpoint is unusable (%.900s); using %s",
+		         why.msg, AGENT_DEFAULT_RUNTIME_ENDPOINT);
+		rc = resolve_to(cfg, AGENT_CONTAINER_RUNTIME_ENDPOINT,
+		                AGENT_DEFAULT_RUNTIME_ENDPOINT, AGENT_SRC_DEFAULT, err);
+	} else
 		rc = resolve_to(cfg, AGENT_CONTAINER_RUNTIME_ENDPOINT,
 		                AGENT_DEFAULT_RUNTIME_ENDPOINT, AGENT_SRC_DEFAULT, err);
 out:
@@ -1224,8 +1235,8 @@ void agent_config_log(const struct agent_config *cfg)
 		       cfg->static_pod_path_unread);
 	if (cfg->kubelet_config_problem[0] != '\0')
 		kc_log(KC_LOG_WARNING,
-		       "config: kubelet config not read for its runtime and cgroup "
-		       "settings (defaults used): %s",
+		       "config: the kubelet's runtime and cgroup settings (defaults used where "
+		       "unknown): %s",
 		       cfg->kubelet_config_problem);
 }
 

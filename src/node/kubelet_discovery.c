@@ -24,15 +24,18 @@ static const struct {
 	const char *name;
 	size_t offset;
 	bool is_path;
+	bool is_bool; /* pflag boolean: "--flag" alone is "true", a value only with "=" */
 } kubelet_flags[] = {
-    {"kubeconfig", offsetof(struct kubelet_cmdline, kubeconfig), true},
-    {"config", offsetof(struct kubelet_cmdline, config), true},
-    {"config-dir", offsetof(struct kubelet_cmdline, config_dir), true},
-    {"hostname-override", offsetof(struct kubelet_cmdline, hostname_override), false},
-    {"pod-manifest-path", offsetof(struct kubelet_cmdline, pod_manifest_path), true},
-    {"container-runtime-endpoint", offsetof(struct kubelet_cmdline, runtime_endpoint), false},
-    {"cgroup-root", offsetof(struct kubelet_cmdline, cgroup_root), false},
-    {"cgroup-driver", offsetof(struct kubelet_cmdline, cgroup_driver), false},
+    {"kubeconfig", offsetof(struct kubelet_cmdline, kubeconfig), true, false},
+    {"config", offsetof(struct kubelet_cmdline, config), true, false},
+    {"config-dir", offsetof(struct kubelet_cmdline, config_dir), true, false},
+    {"hostname-override", offsetof(struct kubelet_cmdline, hostname_override), false, false},
+    {"pod-manifest-path", offsetof(struct kubelet_cmdline, pod_manifest_path), true, false},
+    {"container-runtime-endpoint", offsetof(struct kubelet_cmdline, runtime_endpoint), false,
+     false},
+    {"cgroup-root", offsetof(struct kubelet_cmdline, cgroup_root), false, false},
+    {"cgroup-driver", offsetof(struct kubelet_cmdline, cgroup_driver), false, false},
+    {"cgroups-per-qos", offsetof(struct kubelet_cmdline, cgroups_per_qos), false, true},
 };
 #define N_KUBELET_FLAGS (sizeof(kubelet_flags) / sizeof(kubelet_flags[0]))
 
@@ -134,6 +137,9 @@ kc_code kubelet_parse_cmdline(const char *data, size_t len, bool *is_kubelet,
 			continue;
 		if (eq != NULL) {
 			rc = set_flag(&flags, idx, eq + 1, (size_t)(arg + arglen - eq - 1), err);
+		} else if (kubelet_flags[idx].is_bool) {
+			rc = set_flag(&flags, idx, "true", 4,
+			              err); /* the next argument is not its */
 		} else if (next >= end) {
 			rc = kc_fail(err, KC_EINVAL, "kubelet flag --%s has no value",
 			             kubelet_flags[idx].name);
@@ -596,6 +602,21 @@ static kc_code apply_dropins(const char *dir, struct kubelet_settings *ks, struc
 		free(names[i]);
 	free(names);
 	return rc;
+}
+
+int kubelet_parse_bool(const char *s)
+{
+	static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "True"};
+	static const char *const no[] = {"0", "f", "F", "false", "FALSE", "False"};
+	size_t i;
+
+	for (i = 0; s != NULL && i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcmp(s, yes[i]) == 0)
+			return 1;
+		if (strcmp(s, no[i]) == 0)
+			return 0;
+	}
+	return -1;
 }
 
 kc_code kubelet_config_read(const char *config_path, const char *config_dir,

@@ -644,7 +644,7 @@ static void test_runtime_and_cgroups_from_kubelet(void **state)
 	                           "unix:///var/run/crio/crio.sock",
 	                           "--cgroup-driver=cgroupfs",
 	                           NULL};
-	const char *without[] = {"kubelet", flag_cfg, NULL};
+	const char *without[] = {"kubelet", flag_cfg, "--cgroups-per-qos=true", NULL};
 	char *argv[] = {"run", "--kubeconfig=/k", "--node-name=n", NULL};
 	char *given[] = {"run", "--container-runtime-endpoint=unix:///mine.sock", NULL};
 	struct agent_config *cfg;
@@ -666,6 +666,8 @@ static void test_runtime_and_cgroups_from_kubelet(void **state)
 	assert_string_equal(cfg->container_runtime_endpoint, "unix:///from/config.sock");
 	assert_src(cfg, AGENT_CONTAINER_RUNTIME_ENDPOINT, "kubelet config");
 	assert_string_equal(cfg->kubelet_cgroup_driver, "systemd");
+	/* Its --cgroups-per-qos flag beats its config file's false. */
+	assert_true(cfg->kubelet_cgroups_per_qos);
 	agent_config_free(cfg);
 	/* Ours wins; the kubelet's cgroup layout is still read. */
 	cfg = load_ok(f, ARGC(given), given);
@@ -698,6 +700,21 @@ static void test_runtime_endpoint_default_and_bad(void **state)
 	assert_non_null(strstr(cfg->kubelet_config_problem, "/nonexistent"));
 	agent_config_free(cfg);
 	expect_error(f, ARGC(tcp), tcp, KC_EINVAL, "--container-runtime-endpoint");
+	/* The kubelet's own endpoint unusable (Windows named pipe, TCP): said, default used. */
+	{
+		char *kc = tu_put(f->dir, "k2/config.yaml",
+		                  "kind: KubeletConfiguration\nstaticPodPath: /m\n"
+		                  "containerRuntimeEndpoint: npipe:////./pipe/containerd\n");
+		char *named[] = {"run", "--kubeconfig=/k", "--node-name=n", "--kubelet-config", kc,
+		                 NULL};
+
+		cfg = load_ok(f, ARGC(named), named);
+		assert_string_equal(cfg->container_runtime_endpoint,
+		                    AGENT_DEFAULT_RUNTIME_ENDPOINT);
+		assert_non_null(strstr(cfg->kubelet_config_problem, "npipe:"));
+		agent_config_free(cfg);
+		free(kc);
+	}
 	expect_error(f, ARGC(rel), rel, KC_EINVAL, "unix:///absolute/path");
 }
 

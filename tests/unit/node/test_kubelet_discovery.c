@@ -80,6 +80,40 @@ static void test_last_wins_empty_unsets_and_double_dash(void **state)
 	kubelet_cmdline_free(&c);
 }
 
+/* The runtime and cgroup flags (issue 10); --cgroups-per-qos is a pflag boolean. */
+static void test_runtime_and_cgroup_flags(void **state)
+{
+	const char *alone[] = {"kubelet", "--cgroups-per-qos", "--kubeconfig",
+	                       "/k",      "--cgroup-driver",   "systemd",
+	                       NULL};
+	const char *valued[] = {"kubelet",
+	                        "--cgroups_per_qos=false",
+	                        "--container-runtime-endpoint",
+	                        "unix:///var/run/crio/crio.sock",
+	                        "--cgroup-root=/kubelet",
+	                        NULL};
+	struct kubelet_cmdline c;
+	struct kc_error err;
+	bool is;
+
+	assert_int_equal(parse_argv(alone, &is, &c, &err), KC_OK);
+	/* Alone it is "true" and does not take the next argument as its value. */
+	assert_string_equal(c.cgroups_per_qos, "true");
+	assert_string_equal(c.kubeconfig, "/k");
+	assert_string_equal(c.cgroup_driver, "systemd");
+	kubelet_cmdline_free(&c);
+	assert_int_equal(parse_argv(valued, &is, &c, &err), KC_OK);
+	assert_string_equal(c.cgroups_per_qos, "false");
+	assert_int_equal(kubelet_parse_bool(c.cgroups_per_qos), 0);
+	assert_string_equal(c.runtime_endpoint, "unix:///var/run/crio/crio.sock");
+	assert_string_equal(c.cgroup_root, "/kubelet");
+	kubelet_cmdline_free(&c);
+	assert_int_equal(kubelet_parse_bool("T"), 1);
+	assert_int_equal(kubelet_parse_bool("0"), 0);
+	assert_int_equal(kubelet_parse_bool("yes"), -1);
+	assert_int_equal(kubelet_parse_bool(NULL), -1);
+}
+
 static void test_not_a_kubelet(void **state)
 {
 	const char *names[] = {"kubelet-checkpoint", "/usr/bin/kubeletx", "/opt/kubelet/bin/sh",
@@ -480,6 +514,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_flag_forms),
 	    cmocka_unit_test(test_last_wins_empty_unsets_and_double_dash),
+	    cmocka_unit_test(test_runtime_and_cgroup_flags),
 	    cmocka_unit_test(test_not_a_kubelet),
 	    cmocka_unit_test(test_missing_value_and_unterminated_last_arg),
 	    cmocka_unit_test(test_discover_among_processes),
