@@ -127,7 +127,9 @@ class Node(AgentEnv):
     def args(self, extra=()):
         a = super().args(extra)
         a[a.index("--startup-spread") + 1] = str(self.spread)
-        return a
+        # Everything given: the agent never looks for a kubelet in /proc
+        # (other kubelets may run on the benchmark machine).
+        return a + ["--static-pod-path", self.manifests]
 
     def __init__(self, node, pki=None, api=None, base=None, **windows):
         if pki is None:
@@ -561,7 +563,8 @@ def bench_cost(cases=(10, 30, 110), idle_seconds=120, base=None):
 
 # --- 5. many agents, one apiserver -------------------------------------------
 
-def bench_scale(sizes=(1, 10, 100), pods_per_node=3, idle_seconds=60, base=None, spread=0):
+def bench_scale(sizes=(1, 10, 100), pods_per_node=3, idle_seconds=60, base=None, spread=0,
+                start_spread=0):
     root = tempfile.mkdtemp(prefix="kc-bench-scale-", dir=base)
     # One client certificate for every simulated node: a CN that names no node, since the
     # agent refuses a node name that differs from its certificate's system:node:<name>.
@@ -570,11 +573,12 @@ def bench_scale(sizes=(1, 10, 100), pods_per_node=3, idle_seconds=60, base=None,
     results = []
     try:
         for size in sizes:
-            results.append(scale_run(size, pki, workloads, idle_seconds, root, spread))
+            results.append(scale_run(size, pki, workloads, idle_seconds, root, spread,
+                                     start_spread))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return {"pods_per_node": pods_per_node, "idle_seconds": idle_seconds,
-            "restart_spread_s": spread, "runs": results}
+            "restart_spread_s": spread, "start_spread_s": start_spread, "runs": results}
 
 
 def arrivals(reqs, verb="LIST"):
@@ -607,7 +611,7 @@ def restart_all(nodes, api, spread):
     return time.monotonic() - t0
 
 
-def scale_run(size, pki, workloads, idle_seconds, root, spread=0):
+def scale_run(size, pki, workloads, idle_seconds, root, spread=0, start_spread=0):
     api = FakeAPI(pki)
     api.settings(bookmark_interval=BOOKMARK_INTERVAL)
     nodes = []
@@ -622,10 +626,12 @@ def scale_run(size, pki, workloads, idle_seconds, root, spread=0):
         cpu0 = api.stats()["cpu_seconds"]
         t0 = time.monotonic()
         for n in nodes:
+            n.spread = start_spread
             n.start()
         want = len(workloads)
         wait_for(lambda: all(len(n.checkpoints()) == want for n in nodes),
-                 timeout=60 + 2 * size, step=0.5, what="checkpoints on %d nodes" % size)
+                 timeout=60 + start_spread + 2 * size, step=0.5,
+                 what="checkpoints on %d nodes" % size)
         synced_s = time.monotonic() - t0
         time.sleep(3.0)
         startup = api.stats()
@@ -744,6 +750,8 @@ def main():
     ap.add_argument("--scale-idle", type=float, help="scale idle seconds (60, quick 10)")
     ap.add_argument("--spread", type=int, default=0,
                     help="scale: then restart every agent at once with this --startup-spread")
+    ap.add_argument("--start-spread", type=int, default=0,
+                    help="scale: --startup-spread of the first start too (default 0)")
     ap.add_argument("--cost", help="cost: annotated pods per case (10,30,110; quick 10)")
     ap.add_argument("--cost-idle", type=float, help="cost: idle sample seconds (120, quick 10)")
     ap.add_argument("--wrapper", default="",
@@ -769,7 +777,7 @@ def main():
         "scale": lambda: bench_scale(
             [int(x) for x in (args.scale or ("1,10" if q else "1,10,100")).split(",")],
             idle_seconds=args.scale_idle or (10 if q else 60), base=args.tmp,
-            spread=args.spread),
+            spread=args.spread, start_spread=args.start_spread),
         "cost": lambda: bench_cost(
             [int(x) for x in (args.cost or ("10" if q else "10,30,110")).split(",")],
             idle_seconds=args.cost_idle or (10 if q else 120), base=args.tmp),

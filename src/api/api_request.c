@@ -147,6 +147,26 @@ void api_request_free(struct request *r)
 	free(r);
 }
 
+/*
+ * The answer's headers are in: which HTTP version carried it, and whether a
+ * new connection (so a TLS handshake, which costs the apiserver more than a
+ * GET) was opened for it; each is counted and logged.
+ */
+static void note_connection(struct request *r)
+{
+	long version = 0, fresh = 0;
+
+	if (curl_easy_getinfo(r->easy, CURLINFO_HTTP_VERSION, &version) == CURLE_OK)
+		r->c->t.multiplexed = version == CURL_HTTP_VERSION_2_0;
+	if (!r->c->t.tls || curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &fresh) != CURLE_OK ||
+	    fresh <= 0)
+		return;
+	r->c->stats.tls_handshakes++;
+	kc_log(KC_LOG_INFO, "apiserver: new TLS connection (%s), %llu since start",
+	       r->c->t.multiplexed ? "HTTP/2, shared by every request" : "HTTP/1.1",
+	       r->c->stats.tls_handshakes);
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
 	struct request *r = ud;
@@ -157,19 +177,9 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 		if (status >= 200) { /* not a 1xx interim response */
-			long fresh = 0;
-
 			r->status = status;
 			r->headers_done = true;
-			/* A new connection carried this answer: its TLS handshake is done. */
-			long version = 0;
-
-			if (r->c->t.tls &&
-			    curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &fresh) == CURLE_OK &&
-			    fresh > 0)
-				r->c->stats.tls_handshakes++;
-			if (curl_easy_getinfo(r->easy, CURLINFO_HTTP_VERSION, &version) == CURLE_OK)
-				r->c->t.multiplexed = version == CURL_HTTP_VERSION_2_0;
+			note_connection(r);
 			if (status == 401 || status == 403)
 				api_transport_auth_failed(&r->c->t);
 			if (r->on_status != NULL)
