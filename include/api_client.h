@@ -91,6 +91,12 @@
 #define API_CONN_MAX_LIFE_S     3600 /* a connection is not reused after an hour */
 #define API_MAX_LIST_BODY       (64u * 1024 * 1024)
 #define API_MAX_OBJECT_BODY     (4u * 1024 * 1024)
+/*
+ * Most bytes (response bodies) of one parent's referenced objects: past it
+ * the parent is answered not checkpointable and its objects no longer
+ * fetched, before all of them are held in memory (issue 9).
+ */
+#define API_MAX_PARENT_REFS_BYTES (16u * 1024 * 1024)
 
 enum api_contact {
 	API_CONTACT_SUCCESS,

@@ -46,6 +46,7 @@ struct robj {
 	int64_t next_refresh; /* timer refresh due */
 	int64_t next_try;     /* after a transient failure: not before */
 	unsigned failures;    /* transient failures since the last answer */
+	size_t bytes;         /* body bytes of the last answer (0: absent) */
 	struct request *req;  /* the fetch in flight */
 	uint64_t req_seq;
 	bool req_quorum;
@@ -334,6 +335,7 @@ static void get_done(struct api_client *c, struct request *r, CURLcode res)
 			return;
 		}
 		o->confirm = false;
+		o->bytes = 0;
 		obj_answered(c, o, NULL, o->req_seq);
 		return;
 	}
@@ -349,6 +351,7 @@ static void get_done(struct api_client *c, struct request *r, CURLcode res)
 		}
 		api_report_request(c, API_CONTACT_SUCCESS, "%s: HTTP %ld", r->desc, r->status);
 		o->confirm = false;
+		o->bytes = r->body.len;
 		obj_answered(c, o, obj, o->req_seq);
 		return;
 	}
@@ -383,10 +386,63 @@ static int64_t obj_due(const struct robj *o, bool *quorum)
 	return due > o->next_try ? due : o->next_try;
 }
 
+/* Bytes of p's objects answered so far. */
+static size_t parent_bytes(const struct parent *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nrefs; i++)
+		if (p->refs[i].obj->known)
+			n += p->refs[i].obj->bytes;
+	return n;
+}
+
+/*
+ * A pending parent whose objects already hold more than
+ * API_MAX_PARENT_REFS_BYTES can never be checkpointed: answered so at once,
+ * and its references dropped, so the rest of its objects are not fetched
+ * (one pod naming dozens of 1 MB ConfigMaps must not make the agent hold
+ * them all). A change of the pod tracks its references again.
+ */
+static void refuse_over_cap(struct api_client *c)
+{
+	for (size_t i = 0; i < c->nparents; i++) {
+		struct parent *p = c->parents[i];
+		struct kc_error why;
+		json_t *none;
+		size_t bytes;
+		char *uid;
+
+		if (p->removed || !p->pending ||
+		    (bytes = parent_bytes(p)) <= API_MAX_PARENT_REFS_BYTES)
+			continue;
+		if ((uid = strdup(p->uid)) == NULL || (none = json_array()) == NULL) {
+			free(uid);
+			continue; /* out of memory: the next step tries again */
+		}
+		kc_fail(&why, KC_ENOTCHECKPOINTABLE,
+		        "the Secrets and ConfigMaps it references are over %u bytes (%zu fetched "
+		        "when the agent stopped)",
+		        API_MAX_PARENT_REFS_BYTES, bytes);
+		refs_release(p->refs, p->nrefs);
+		p->refs = NULL;
+		p->nrefs = 0;
+		p->pending = false;
+		p->need_seq = 0;
+		/* Last: the callback may untrack or retrack p. */
+		if (c->cb.refs_fetched != NULL)
+			c->cb.refs_fetched(c->cb.ctx, uid, none, &why);
+		json_decref(none);
+		free(uid);
+	}
+}
+
 void api_refs_start_due(struct api_client *c, int64_t now)
 {
 	size_t running = fetches_running(c);
 	bool quorum;
+
+	refuse_over_cap(c);
 
 	/* While the pods channel fails, one failing connection per retry is enough. */
 	if (c->healthy) {
