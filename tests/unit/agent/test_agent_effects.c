@@ -17,14 +17,6 @@
 #define MANIFEST AF_MANIFEST
 #define FOREIGN  KC_MANIFEST_PREFIX "kube-system_lookalike" KC_MANIFEST_SUFFIX
 
-/* The parent, listed and checkpointed while the API was up. */
-static int setup(void **state)
-{
-	af_setup(state);
-	af_checkpoint(*state);
-	return 0;
-}
-
 static bool in_static(const struct agent_fixture *f, const char *name)
 {
 	char path[1024];
@@ -111,10 +103,14 @@ static void test_foreign_file_left_alone(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_activate_in_outage, setup, af_teardown),
-	    cmocka_unit_test_setup_teardown(test_flag_off_withdraws, setup, af_teardown),
-	    cmocka_unit_test_setup_teardown(test_api_back_withdraws, setup, af_teardown),
-	    cmocka_unit_test_setup_teardown(test_foreign_file_left_alone, setup, af_teardown),
+	    cmocka_unit_test_setup_teardown(test_activate_in_outage, af_setup_checkpointed,
+	                                    af_teardown),
+	    cmocka_unit_test_setup_teardown(test_flag_off_withdraws, af_setup_checkpointed,
+	                                    af_teardown),
+	    cmocka_unit_test_setup_teardown(test_api_back_withdraws, af_setup_checkpointed,
+	                                    af_teardown),
+	    cmocka_unit_test_setup_teardown(test_foreign_file_left_alone, af_setup_checkpointed,
+	                                    af_teardown),
 	};
 
 	return af_run("test_agent_effects", tests, sizeof(tests) / sizeof(tests[0]));

@@ -158,6 +158,14 @@ static inline struct parent_rec *af_checkpoint(struct agent_fixture *f)
 	return parent_table_find(&f->a.parents, TP_UID);
 }
 
+/* af_setup, then the parent listed and checkpointed while the API was up. */
+static inline int af_setup_checkpointed(void **state)
+{
+	af_setup(state);
+	af_checkpoint(*state);
+	return 0;
+}
+
 /* cmocka's run, with libcurl initialised once as the program does. */
 static inline int af_run(const char *name, const struct CMUnitTest *tests, size_t n)
 {
