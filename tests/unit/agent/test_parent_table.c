@@ -177,12 +177,36 @@ static void test_decision_view(void **state)
 	parent_table_free(&t);
 }
 
+/*
+ * The warnings setter says "changed" only when the text changes: the agent
+ * logs warnings once per pod change, not at every checkpoint refresh.
+ */
+static void test_set_warnings(void **state)
+{
+	struct parent_table t;
+	struct parent_rec *r;
+
+	parent_table_init(&t);
+	r = parent_table_get(&t, "00000000-0000-4000-8000-000000000001");
+	assert_non_null(r);
+	assert_false(parent_rec_set_warnings(r, json_array())); /* none known -> none */
+	assert_true(parent_rec_set_warnings(r, json_pack("[s]", "dns")));
+	assert_false(parent_rec_set_warnings(r, json_pack("[s]", "dns")));
+	assert_true(parent_rec_set_warnings(r, json_pack("[s, s]", "runtime", "dns")));
+	assert_true(parent_rec_set_warnings(r, json_pack("[s, s]", "dns", "runtime")));
+	assert_string_equal(json_string_value(json_array_get(r->warnings, 0)), "dns");
+	assert_true(parent_rec_set_warnings(r, json_array()));
+	assert_int_equal(json_array_size(r->warnings), 0);
+	parent_table_free(&t); /* frees the warnings too (ASan/valgrind would say) */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_get_find_remove),
 	    cmocka_unit_test(test_setters),
 	    cmocka_unit_test(test_decision_view),
+	    cmocka_unit_test(test_set_warnings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
