@@ -145,6 +145,17 @@ class StandaloneKubelet(unittest.TestCase):
         kn.write_kubeconfig(cls.kubeconfig, cls.api.url, c + "/ca.crt", c + "/client.pem",
                             c + "/client.pem")
         cls.agent = None
+        # hostPath directories of the fixtures (no type) that this host lacks: containerd
+        # creates them for the bridges' mounts; removed again afterwards if still empty.
+        missing = set()
+        for _, pod in cls.pods:
+            for v in pod["spec"].get("volumes") or []:
+                d = (v.get("hostPath") or {}).get("path")
+                if d and not v["hostPath"].get("type"):
+                    while d != "/" and not os.path.exists(d):  # up to what exists now
+                        missing.add(d)
+                        d = os.path.dirname(d)
+        cls.created_dirs = sorted(missing, key=len, reverse=True)  # deepest first
         try:
             cls.node.start_containerd()
             cls.node.import_images(images_of(cls.pods), commands_of(cls.pods))
@@ -208,6 +219,11 @@ class StandaloneKubelet(unittest.TestCase):
             print(cls.node.kubelet.tail(200), file=sys.stderr)
         cls.node.close()
         cls.api.close()
+        for d in cls.created_dirs:
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
         if getattr(cls, "timings", None):
             print("standalone timings: %s" % json.dumps(
                 {k: round(v, 2) for k, v in cls.timings.items()}), file=sys.stderr)
