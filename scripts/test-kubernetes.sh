@@ -10,6 +10,7 @@
 # Usage: scripts/test-kubernetes.sh [BUILD_DIR]   (default build/test; it is built if missing)
 # Env:   KC_K8S_TIMINGS=FILE   append the measured timings (JSON lines) to FILE
 #        KC_K8S_KEEP=1         keep the temp dirs under /var/tmp/kc-k8s-* for a post-mortem
+#        KC_K8S_STRICT=1       a known bug's check fails the tier instead of being reported
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
@@ -45,9 +46,10 @@ export KC_RENDER_TOOL="$src/$build/kc_render_tool"
 export KC_SOURCE_DIR="$src"
 export KC_K8S_BIN="$bin"
 failed=0
+log=$(mktemp -d /tmp/kc-k8s-tier.XXXXXX)
 for t in test_standalone test_full_cycle; do
 	t0=$(date +%s)
-	if python3 "tests/kubernetes/$t.py" -v; then
+	if python3 "tests/kubernetes/$t.py" -v 2>&1 | tee "$log/$t.log"; [ "${PIPESTATUS[0]}" = 0 ]; then
 		echo "test-kubernetes: $t passed in $(($(date +%s) - t0)) s"
 	else
 		echo "test-kubernetes: $t FAILED after $(($(date +%s) - t0)) s"
@@ -55,4 +57,10 @@ for t in test_standalone test_full_cycle; do
 	fi
 done
 echo "test-kubernetes: tier took $(($(date +%s) - start)) s"
+# Known bugs are checked strictly but reported as skips (KC_K8S_STRICT=1 makes them fail).
+if grep -h "KNOWN BUG" "$log"/*.log >/dev/null 2>&1; then
+	echo "!!! test-kubernetes: KNOWN BUG hit in this run (a real failure, not counted; see README):"
+	grep -h "KNOWN BUG" "$log"/*.log | sed 's/^.*\(KNOWN BUG\)/!!!   \1/' | cut -c1-400
+fi
+rm -rf "$log"
 exit $failed

