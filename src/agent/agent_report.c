@@ -170,6 +170,10 @@ static void write_metrics(struct agent *a, const struct counts *c)
 	m.bridges_not_running = a->nbridges_not_running;
 	m.activations_total = a->activations;
 	m.withdrawals_total = a->withdrawals;
+	m.events_queued = a->events.n;
+	m.events_posted = a->events.posted;
+	m.events_dropped = a->events.dropped;
+	m.events_rejected = a->events.rejected;
 	m.api_requests_ok = st.requests_ok;
 	m.api_requests_failure = st.requests_failure;
 	m.api_requests_auth_error = st.requests_auth_error;

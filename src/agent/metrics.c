@@ -195,6 +195,26 @@ static kc_code format_checkpoints(const struct metrics_snapshot *m, struct kc_bu
 	return sample_u64(out, "withdrawals_total", "", m->withdrawals_total, err);
 }
 
+/* The Events owed to the cluster: waiting, and what became of the others. */
+static kc_code format_events(const struct metrics_snapshot *m, struct kc_buf *out,
+                             struct kc_error *err)
+{
+	kc_code rc;
+
+	if ((rc = family(out, "events_queued", "gauge",
+	                 "Kubernetes Events waiting to be posted (until the API is reachable).",
+	                 err)) ||
+	    (rc = sample_u64(out, "events_queued", "", m->events_queued, err)) ||
+	    (rc = family(out, "events_total", "counter",
+	                 "Kubernetes Events by fate: posted, dropped from the full queue, refused "
+	                 "by the API.",
+	                 err)) ||
+	    (rc = sample_u64(out, "events_total", "{result=\"posted\"}", m->events_posted, err)) ||
+	    (rc = sample_u64(out, "events_total", "{result=\"dropped\"}", m->events_dropped, err)))
+		return rc;
+	return sample_u64(out, "events_total", "{result=\"rejected\"}", m->events_rejected, err);
+}
+
 /* One sample per prerequisite, 1 for the one waited for: alertable as "== 1 for 10m". */
 static kc_code format_waiting(const struct metrics_snapshot *m, struct kc_buf *out,
                               struct kc_error *err)
@@ -280,8 +300,8 @@ kc_code metrics_format(const struct metrics_snapshot *m, time_t now, struct kc_b
 	kc_code rc;
 
 	if ((rc = format_agent(m, out, err)) || (rc = format_api(m, now, out, err)) ||
-	    (rc = format_checkpoints(m, out, err)) || (rc = format_waiting(m, out, err)) ||
-	    (rc = format_local(m, out, err)))
+	    (rc = format_checkpoints(m, out, err)) || (rc = format_events(m, out, err)) ||
+	    (rc = format_waiting(m, out, err)) || (rc = format_local(m, out, err)))
 		return rc;
 	return format_last_error(m, out, err);
 }

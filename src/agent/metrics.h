@@ -39,9 +39,14 @@ struct metrics_snapshot {
 	uint64_t checkpoints_corrupt;
 	uint64_t checkpoints_not_checkpointable;
 	uint64_t bridge_manifests_active;
-	uint64_t bridges_not_running;     /* written, but no running sandbox after the timeout */
-	uint64_t activations_total;       /* bridge manifests written */
-	uint64_t withdrawals_total;       /* bridge manifests removed */
+	uint64_t bridges_not_running; /* written, but no running sandbox after the timeout */
+	uint64_t activations_total;   /* bridge manifests written */
+	uint64_t withdrawals_total;   /* bridge manifests removed */
+	/* Kubernetes Events owed to the cluster (event_queue.h). */
+	uint64_t events_queued;           /* waiting to be posted */
+	uint64_t events_posted;           /* posted */
+	uint64_t events_dropped;          /* dropped from a full queue */
+	uint64_t events_rejected;         /* refused by the API */
 	uint64_t api_requests_ok;         /* API requests by result */
 	uint64_t api_requests_failure;    /* network, TLS, timeout, 5xx */
 	uint64_t api_requests_auth_error; /* 401 / 403 */

@@ -26,6 +26,10 @@ static const struct metrics_snapshot busy = {
     .bridge_manifests_active = 3,
     .activations_total = 7,
     .withdrawals_total = 4,
+    .events_queued = 5,
+    .events_posted = 9,
+    .events_dropped = 2,
+    .events_rejected = 1,
     .api_requests_ok = 10,
     .api_requests_failure = 5,
     .api_requests_auth_error = 1,
@@ -78,6 +82,10 @@ static void test_busy_snapshot(void **state)
 	assert_line(t, "kubelet_checkpoint_bridge_manifests_active 3");
 	assert_line(t, "kubelet_checkpoint_activations_total 7");
 	assert_line(t, "kubelet_checkpoint_withdrawals_total 4");
+	assert_line(t, "kubelet_checkpoint_events_queued 5");
+	assert_line(t, "kubelet_checkpoint_events_total{result=\"posted\"} 9");
+	assert_line(t, "kubelet_checkpoint_events_total{result=\"dropped\"} 2");
+	assert_line(t, "kubelet_checkpoint_events_total{result=\"rejected\"} 1");
 	assert_line(t, "kubelet_checkpoint_bridge_off 0");
 	assert_line(t, "kubelet_checkpoint_bridges_not_running 0");
 	assert_line(t, "kubelet_checkpoint_local_pods_known 1");
@@ -113,7 +121,7 @@ static void test_every_sample_has_help_and_type(void **state)
 		assert_int_equal(strncmp(line, "kubelet_checkpoint_", 19), 0);
 		samples++;
 	}
-	assert_int_equal(samples, 29);
+	assert_int_equal(samples, 33);
 	free(t);
 }
 
