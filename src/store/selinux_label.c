@@ -19,13 +19,23 @@ void selinux_volume_context(const char *level, char *out, size_t outsz)
 	         level != NULL && level[0] != '\0' ? level : SELINUX_SHARED_LEVEL);
 }
 
+/*
+ * A file system that cannot carry labels at all (no xattr support; the
+ * kernel then labels by mount context) is not a reason to refuse a
+ * checkpoint: nothing that was checkpointable becomes unusable here.
+ */
+static bool no_label_support(int e)
+{
+	return e == ENOTSUP || e == EOPNOTSUPP;
+}
+
 bool selinux_fd_has(int fd, const char *con)
 {
 	char *have = NULL;
 	bool same;
 
 	if (fgetfilecon_raw(fd, &have) < 0)
-		return false;
+		return no_label_support(errno);
 	same = have != NULL && strcmp(have, con) == 0;
 	freecon(have);
 	return same;
@@ -33,7 +43,7 @@ bool selinux_fd_has(int fd, const char *con)
 
 kc_code selinux_label_fd(int fd, const char *con, const char *what, struct kc_error *err)
 {
-	if (fsetfilecon_raw(fd, con) != 0)
+	if (fsetfilecon_raw(fd, con) != 0 && !no_label_support(errno))
 		return kc_fail_errno(err, KC_EIO, errno, "%s: SELinux label %s", what, con);
 	return KC_OK;
 }

@@ -35,7 +35,10 @@
  */
 void selinux_volume_context(const char *level, char *out, size_t outsz);
 
-/* Does fd already carry context con? */
+/*
+ * Does fd already carry context con? True also on a file system that cannot
+ * carry labels (ENOTSUP), where selinux_label_fd does nothing and succeeds.
+ */
 bool selinux_fd_has(int fd, const char *con);
 
 /* Label fd (a file or directory); what names it in the error. */

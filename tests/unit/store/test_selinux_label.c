@@ -30,6 +30,8 @@
 #define XATTR "security.selinux"
 
 static int fake_enabled;
+static int fake_unsupported; /* the file system takes no labels: ENOTSUP */
+static int fake_set_errno;   /* the setter fails with this errno (0: it works) */
 static int set_calls, get_calls;
 static char last_set_path[PATH_MAX];
 
@@ -44,6 +46,14 @@ int fsetfilecon_raw(int fd, const char *con)
 	ssize_t n;
 
 	set_calls++;
+	if (fake_set_errno != 0) {
+		errno = fake_set_errno;
+		return -1;
+	}
+	if (fake_unsupported) {
+		errno = ENOTSUP;
+		return -1;
+	}
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, last_set_path, sizeof(last_set_path) - 1);
 	last_set_path[n > 0 ? n : 0] = '\0';
@@ -57,6 +67,10 @@ int fgetfilecon_raw(int fd, char **con)
 	ssize_t n;
 
 	get_calls++;
+	if (fake_unsupported) {
+		errno = ENOTSUP;
+		return -1;
+	}
 	if ((n = fgetxattr(fd, XATTR, buf, sizeof(buf) - 1)) < 0)
 		return -1;
 	buf[n] = '\0';
@@ -96,6 +110,8 @@ static const char *label_of(const char *dir, const char *rel)
 static void reset(int enabled)
 {
 	fake_enabled = enabled;
+	fake_unsupported = 0;
+	fake_set_errno = 0;
 	set_calls = get_calls = 0;
 }
 
@@ -186,19 +202,42 @@ static void test_disabled_does_nothing(void **state)
 	free(dir);
 }
 
-static void test_label_failure_is_an_error(void **state)
+/* A file system without label support: checkpoints go on, unlabelled, and a
+ * kept tree is not rebuilt at every write. */
+static void test_no_label_support_is_not_fatal(void **state)
 {
+	struct vp_plan plan = plan_with(NULL);
+	struct mat_result res;
 	struct kc_error err;
-	int fd = open("/proc/self/stat", O_RDONLY);
+	char *dir = tu_mkdtemp();
 
 	reset(1);
-	assert_true(fd >= 0);
-	/* procfs refuses the attribute: the error names the file and the label. */
-	assert_int_equal(selinux_label_fd(fd, "system_u:object_r:container_file_t:s0", "x/y", &err),
-	                 KC_EIO);
-	assert_non_null(strstr(err.msg, "x/y"));
+	fake_unsupported = 1;
+	assert_int_equal(materialise_plan(dir, &plan, &res, &err), KC_OK);
+	assert_int_equal(res.volumes_written, 1);
+	assert_true(set_calls > 0);
+	assert_int_equal(materialise_plan(dir, &plan, &res, &err), KC_OK);
+	assert_int_equal(res.volumes_kept, 1);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+static void test_label_failure_is_an_error(void **state)
+{
+	struct vp_plan plan = plan_with(NULL);
+	struct mat_result res;
+	struct kc_error err;
+	char *dir = tu_mkdtemp();
+
+	reset(1);
+	fake_set_errno = EACCES; /* e.g. a policy that forbids relabelling */
+	/* The error names the file and the label; nothing half-built stays. */
+	assert_int_equal(materialise_plan(dir, &plan, &res, &err), KC_EIO);
+	assert_non_null(strstr(err.msg, ".conf.tmp-"));
 	assert_non_null(strstr(err.msg, "container_file_t"));
-	close(fd);
+	assert_string_equal(label_of(dir, ""), "");
+	tu_rmrf(dir);
+	free(dir);
 }
 
 /* seLinuxOptions.level reaches the plan only when it looks like a level. */
@@ -246,6 +285,7 @@ int main(void)
 	    cmocka_unit_test(test_enabled_labels_every_entry),
 	    cmocka_unit_test(test_level_from_the_pod_and_relabel),
 	    cmocka_unit_test(test_disabled_does_nothing),
+	    cmocka_unit_test(test_no_label_support_is_not_fatal),
 	    cmocka_unit_test(test_label_failure_is_an_error),
 	    cmocka_unit_test(test_level_from_pod_spec),
 	};
