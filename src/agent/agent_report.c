@@ -180,6 +180,8 @@ static void write_metrics(struct agent *a, const struct counts *c)
 	m.bridge_off = a->cfg->bridge_off[0] != '\0';
 	if (a->local_looked)
 		m.local_source = local_source_name(a->local.source);
+	m.cri_requests_ok = a->local.cri_calls - a->local.cri_failures;
+	m.cri_requests_failure = a->local.cri_failures;
 	m.api_connections = st.connections;
 	m.api_tls_handshakes = st.tls_handshakes;
 	m.api_quorum_reads = st.quorum_reads;

@@ -291,7 +291,15 @@ static kc_code format_local(const struct metrics_snapshot *m, struct kc_buf *out
 		                     strcmp(m->local_source, sources[i]) == 0, err)))
 			return rc;
 	}
-	return KC_OK;
+	if ((rc = family(out, "cri_requests_total", "counter",
+	                 "ListPodSandbox calls to the container runtime by result (failure: no "
+	                 "socket, refused, timed out or an error status).",
+	                 err)) ||
+	    (rc =
+	         sample_u64(out, "cri_requests_total", "{result=\"ok\"}", m->cri_requests_ok, err)))
+		return rc;
+	return sample_u64(out, "cri_requests_total", "{result=\"failure\"}",
+	                  m->cri_requests_failure, err);
 }
 
 kc_code metrics_format(const struct metrics_snapshot *m, time_t now, struct kc_buf *out,

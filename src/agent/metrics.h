@@ -54,10 +54,12 @@ struct metrics_snapshot {
 	/* What runs locally: "cri", "cgroups" or "unknown"; NULL: not looked yet
 	 * (the local gauges are then left out). */
 	const char *local_source;
-	uint64_t api_connections;    /* TCP connections opened to the apiserver */
-	uint64_t api_tls_handshakes; /* of which completed a TLS handshake */
-	uint64_t api_quorum_reads;   /* reads the apiserver sends to etcd */
-	const char *last_error_code; /* kc_code_name(); NULL: no error so far */
+	uint64_t cri_requests_ok;      /* ListPodSandbox calls to the container runtime, */
+	uint64_t cri_requests_failure; /* by result (absent, refused, hung, error status) */
+	uint64_t api_connections;      /* TCP connections opened to the apiserver */
+	uint64_t api_tls_handshakes;   /* of which completed a TLS handshake */
+	uint64_t api_quorum_reads;     /* reads the apiserver sends to etcd */
+	const char *last_error_code;   /* kc_code_name(); NULL: no error so far */
 	const char *last_error_message;
 	time_t last_error_time;
 };

@@ -85,6 +85,8 @@ class LocalStateTest(unittest.TestCase):
         # No pod cgroup exists at all: the cgroups alone would have said "not running".
         self.assertEqual(metric_value(env, 'kubelet_checkpoint_local_pods_source{source="cri"}'),
                          1)
+        self.assertGreater(metric_value(env, 'kubelet_checkpoint_cri_requests_total{result="ok"}'),
+                           0)
         # A NOTREADY sandbox is not running: the bridge comes.
         env.cri.set_ready(self.uid, False)
         wait_for(self.present, timeout=5, what="activation once the sandbox is NOTREADY")
@@ -173,6 +175,9 @@ class LocalStateTest(unittest.TestCase):
         st = env.status()
         self.assertEqual(st["local"]["source"], "cgroups")
         self.assertIn("Timeout", st["local"]["reason"])
+        wait_for(lambda: (metric_value(
+            env, 'kubelet_checkpoint_cri_requests_total{result="failure"}') or 0) >= 1,
+            timeout=5, what="a failed CRI call counted")
         # Backed off: not one call per pass.
         calls = env.cri.calls()
         time.sleep(3)

@@ -34,6 +34,8 @@ static const struct metrics_snapshot busy = {
     .api_requests_failure = 5,
     .api_requests_auth_error = 1,
     .local_source = "cgroups",
+    .cri_requests_ok = 40,
+    .cri_requests_failure = 2,
     .api_connections = 4,
     .api_tls_handshakes = 2,
     .api_quorum_reads = 6,
@@ -92,6 +94,8 @@ static void test_busy_snapshot(void **state)
 	assert_line(t, "kubelet_checkpoint_local_pods_source{source=\"cri\"} 0");
 	assert_line(t, "kubelet_checkpoint_local_pods_source{source=\"cgroups\"} 1");
 	assert_line(t, "kubelet_checkpoint_local_pods_source{source=\"unknown\"} 0");
+	assert_line(t, "kubelet_checkpoint_cri_requests_total{result=\"ok\"} 40");
+	assert_line(t, "kubelet_checkpoint_cri_requests_total{result=\"failure\"} 2");
 	assert_line(t, "kubelet_checkpoint_last_error_info{code=\"ENET\",message=\"GET "
 	               "https://10.0.0.1:6443/api/v1/pods: connection refused\"} 1");
 	assert_line(t, "kubelet_checkpoint_last_error_timestamp_seconds 1700000200");
@@ -121,7 +125,7 @@ static void test_every_sample_has_help_and_type(void **state)
 		assert_int_equal(strncmp(line, "kubelet_checkpoint_", 19), 0);
 		samples++;
 	}
-	assert_int_equal(samples, 33);
+	assert_int_equal(samples, 35);
 	free(t);
 }
 
