@@ -314,6 +314,9 @@ class FullCycle(kn.KeepOnFailure, unittest.TestCase):
                              "the parent %s runs beside its bridge" % name)
         st = self.status()
         self.assertFalse(st.get("api", {}).get("reachable"))
+        if "local" in st:  # the agent knows the parents are gone from the real containerd
+            self.assertEqual((st["local"].get("known"), st["local"].get("source")),
+                             (True, "cri"), st["local"])
 
         # 3. API back.
         type(self).watch = PortWatch(self.hostnet_port)

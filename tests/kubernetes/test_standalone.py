@@ -320,7 +320,8 @@ class StandaloneKubelet(kn.KeepOnFailure, unittest.TestCase):
     def test_4_agent_cri_client_reads_containerd(self):
         """The agent's CRI client (src/node/cri_client.c, driven by tests/tools/cri_probe)
         lists the real containerd's sandboxes exactly as this test's own CRI client does: every
-        bridge's sandbox READY under its static name, with its pod UID."""
+        bridge's sandbox READY under its static name, with its pod UID; and the running agent
+        says its local state comes from the CRI (status "local.source")."""
         if not os.path.exists(CRI_PROBE):
             self.skipTest("no cri_probe next to the agent binary")
         for f, pod in self.pods:
@@ -335,6 +336,10 @@ class StandaloneKubelet(kn.KeepOnFailure, unittest.TestCase):
         ours = {(s["id"], s["uid"], s["namespace"], s["name"], s["state"] == "READY")
                 for s in self.node.cri.sandboxes()}
         self.assertEqual(theirs, ours)
+        # The running agent (same client) takes its local state from that runtime.
+        local = self.status().get("local")
+        if local is not None:
+            self.assertEqual((local.get("known"), local.get("source")), (True, "cri"), local)
         for f, pod in self.pods:
             m = pod["metadata"]
             self.assertTrue([s for s in theirs if s[2] == m["namespace"] and
