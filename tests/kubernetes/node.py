@@ -352,20 +352,32 @@ exec runc "$@"
 """
 
 
-def remove_kubepods_cgroups():
-    """The kubelet leaves its kubepods cgroup tree behind when it stops; remove it (empty
-    directories only, deepest first) unless another kubelet runs on this machine."""
-    for pid in os.listdir("/proc"):
-        try:
-            with open("/proc/%s/comm" % pid) as f:
-                if f.read().strip() == "kubelet":
-                    return
-        except OSError:
-            continue
-    for hier in os.listdir("/sys/fs/cgroup"):
-        top = os.path.join("/sys/fs/cgroup", hier, "kubepods")
-        if os.path.islink(os.path.join("/sys/fs/cgroup", hier)) or not os.path.isdir(top):
-            continue
+def cgroup_hierarchies():
+    """The mounted cgroup hierarchies (v1 controllers, name=systemd, the v2 unified one)."""
+    out = []
+    for hier in sorted(os.listdir("/sys/fs/cgroup")):
+        path = os.path.join("/sys/fs/cgroup", hier)
+        if not os.path.islink(path) and os.path.isdir(path) and os.path.ismount(path):
+            out.append(path)
+    return out or ["/sys/fs/cgroup"]
+
+
+def make_cgroup_root(name):
+    """The kubelet's cgroupRoot must exist in every hierarchy; a new v1 cpuset gets its
+    parent's cpus and mems (else no task may join it)."""
+    for h in cgroup_hierarchies():
+        d = os.path.join(h, name.lstrip("/"))
+        os.makedirs(d, exist_ok=True)
+        for f in ("cpuset.cpus", "cpuset.mems"):
+            if os.path.exists(os.path.join(d, f)):
+                with open(os.path.join(h, f)) as src, open(os.path.join(d, f), "w") as dst:
+                    dst.write(src.read())
+
+
+def remove_cgroup_root(name):
+    """The node's cgroup tree (the kubelet leaves it behind), empty directories deepest first."""
+    for h in cgroup_hierarchies():
+        top = os.path.join(h, name.lstrip("/"))
         for dirpath, _, _ in os.walk(top, topdown=False):
             try:
                 os.rmdir(dirpath)
@@ -421,6 +433,7 @@ kind: KubeletConfiguration
 staticPodPath: {manifests}
 containerRuntimeEndpoint: unix://{sock}
 cgroupDriver: cgroupfs
+cgroupRoot: {cgroup_root}
 # The host is cgroup v1 (plus an empty cgroup2 at /sys/fs/cgroup/unified): kubelet 1.34 still
 # runs there; this keeps a later pinned version (where the default flips) running too.
 failCgroupV1: false
@@ -452,9 +465,14 @@ enableServer: true
 class Node:
     """containerd + kubelet on private paths under root (a temp dir)."""
 
-    def __init__(self, node_name, root=None, pod_cidr="10.244.213.0/24", bridge="kctest0"):
+    def __init__(self, node_name, root=None):
         self.node_name = node_name
         self.root = root or tempfile.mkdtemp(prefix="kc-k8s-", dir="/var/tmp")
+        # Two runs at once (a developer and CI) must not share a bridge, a pod subnet or the
+        # kubelet's cgroup tree: all three are derived from this process.
+        n = os.getpid()
+        bridge, pod_cidr = "kct%d" % n, "10.%d.%d.0/24" % (200 + n % 50, (n // 50) % 256)
+        self.cgroup_root = "/kc-test-%d" % n
         self.logs = os.path.join(self.root, "logs")
         self.sock = os.path.join(self.root, "containerd.sock")
         self.manifests = os.path.join(self.root, "manifests")
@@ -538,10 +556,12 @@ class Node:
     def start_kubelet(self, kubeconfig=None, client_ca=None, extra=()):
         port, healthz = free_port(), free_port()
         self.healthz = healthz
+        make_cgroup_root(self.cgroup_root)
         ca = "clientCAFile: " + client_ca if client_ca else ""
         with open(self.kubelet_config, "w") as f:
             f.write(KUBELET_CONFIG.format(manifests=self.manifests, sock=self.sock, port=port,
                                           healthz=healthz, client_ca=ca,
+                                          cgroup_root=self.cgroup_root,
                                           webhook="true" if kubeconfig else "false",
                                           authz="Webhook" if kubeconfig else "AlwaysAllow"))
         args = [os.path.join(K8S_BIN, "kubelet"), "--config", self.kubelet_config,
@@ -599,7 +619,7 @@ class Node:
                     except (OSError, ValueError):
                         pass
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
-        remove_kubepods_cgroups()
+        remove_cgroup_root(self.cgroup_root)
         # Mounts under root (overlay rootfs, shm, kubelet volumes), deepest first.
         with open("/proc/self/mountinfo") as f:
             mps = [line.split()[4] for line in f]

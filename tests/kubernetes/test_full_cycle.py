@@ -116,7 +116,7 @@ class FullCycle(kn.KeepOnFailure, unittest.TestCase):
     def setUpClass(cls):
         cls.timings = {}
         cls.obs = {}
-        cls.node = kn.Node(NODE, pod_cidr="10.244.214.0/24", bridge="kctest1")
+        cls.node = kn.Node(NODE)
         cls.cp = kn.ControlPlane(cls.node.root, NODE)
         cls.agent = None
         cls.watch = None
