@@ -17,11 +17,13 @@ src=$PWD
 build=${1:-build/test}
 
 if [ "$(id -u)" != 0 ]; then
-	echo "test-kubernetes: SKIPPED: needs root (containerd, runc, kubelet cgroups and mounts)" >&2
+	echo "!!! test-kubernetes: SKIPPED: needs root (containerd, runc, kubelet cgroups and mounts)" >&2
 	exit 0
 fi
+# Go's own installer puts it in /usr/local/go/bin, which a CI shell's PATH may lack.
+command -v go >/dev/null 2>&1 || [ ! -x /usr/local/go/bin/go ] || PATH=$PATH:/usr/local/go/bin
 if ! command -v go >/dev/null 2>&1; then
-	echo "test-kubernetes: SKIPPED: no Go toolchain to build kubelet and kube-apiserver" >&2
+	echo "!!! test-kubernetes: SKIPPED: no Go toolchain to build kubelet and kube-apiserver" >&2
 	exit 0
 fi
 # Debian packages (scripts/setup.sh --test installs them).
@@ -39,7 +41,7 @@ if [ ! -x "$build/kubelet-checkpoint" ] || [ ! -x "$build/kc_render_tool" ] || [
 fi
 bin=$(tests/kubernetes/build.sh)
 echo "test-kubernetes: Kubernetes binaries in $bin (kubectl there is reusable by other tests)"
-echo "test-kubernetes: first build of them took $(cat "$bin/BUILD-TIME" 2>/dev/null || echo '?') s"
+echo "test-kubernetes: the build that made them took $(cat "$bin/BUILD-TIME" 2>/dev/null || echo '?') s"
 
 export KC_BINARY="$src/$build/kubelet-checkpoint"
 export KC_RENDER_TOOL="$src/$build/kc_render_tool"
