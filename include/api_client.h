@@ -108,9 +108,11 @@ const char *api_contact_name(enum api_contact outcome); /* "success", "failure",
 
 /* How the POST of a Kubernetes Event ended (api_client_post_event). */
 enum api_post_result {
-	API_POST_DONE,     /* 2xx */
-	API_POST_REJECTED, /* the API answered and refused it (4xx other than 429): drop it */
-	API_POST_FAILED,   /* network, timeout, 5xx, 429: try again later */
+	API_POST_DONE,      /* 2xx */
+	API_POST_REJECTED,  /* the API answered and refused it (4xx other than 429): drop it */
+	API_POST_FAILED,    /* network, timeout, 5xx, 429: try again later */
+	API_POST_NOT_FOUND, /* 404: for a PATCH, the Event expired; for a POST, the namespace is
+	                       gone */
 };
 
 /*
@@ -244,6 +246,9 @@ void api_client_relist(struct api_client *c);
  */
 kc_code api_client_post_event(struct api_client *c, const char *ns, const char *body, uint64_t id,
                               struct kc_error *err);
+/* The same for PATCH /api/v1/namespaces/<ns>/events/<name> with a merge patch. */
+kc_code api_client_patch_event(struct api_client *c, const char *ns, const char *name,
+                               const char *body, uint64_t id, struct kc_error *err);
 
 void api_client_get_stats(const struct api_client *c, struct api_stats *out);
 

@@ -11,10 +11,18 @@
  * with the same involved object, type, reason and message as one already held
  * bumps that one's count and lastTimestamp instead of adding another).
  *
+ * An event seen again after it was posted is not a new Event either: the
+ * last EVQ_POSTED_CACHE posted events are remembered (events_cache.go keeps
+ * an LRU of them), and a repeat is queued as a PATCH of the posted Event
+ * with the total count and the new lastTimestamp (evq_patch_json), as
+ * client-go's recordToSink does; a PATCH whose Event has expired (404) is
+ * POSTed again as a new Event (evq_unpatch).
+ *
  * Posting is the caller's: it takes the oldest (evq_head), POSTs the body
- * evq_event_json builds, and says how it went: evq_posted (done; occurrences
- * added while the POST was in flight stay queued as a new event) or evq_drop
- * (the API rejected it for good). Nothing here waits for or delays anything.
+ * evq_event_json builds (or PATCHes patch_name with evq_patch_json), and
+ * says how it went: evq_posted (done; occurrences added while it was in
+ * flight stay queued as a PATCH of it) or evq_drop (the API rejected it for
+ * good). Nothing here waits for or delays anything.
  *
  * Pure: no I/O; time is a parameter (wall-clock seconds, for the Event's
  * timestamps).
@@ -30,9 +38,10 @@
 
 #include "kc_error.h"
 
-#define EVQ_DEFAULT_CAP 256
-#define EVQ_MESSAGE_MAX 1024 /* the apiserver caps Event messages at 1 KiB */
-#define EVQ_COMPONENT   "kubelet-checkpoint"
+#define EVQ_DEFAULT_CAP  256
+#define EVQ_POSTED_CACHE 256
+#define EVQ_MESSAGE_MAX  1024 /* the apiserver caps Event messages at 1 KiB */
+#define EVQ_COMPONENT    "kubelet-checkpoint"
 
 #define EVQ_ACTIVATED          "CheckpointBridgeActivated"
 #define EVQ_WITHDRAWN          "CheckpointBridgeWithdrawn"
@@ -54,18 +63,21 @@ struct evq_event {
 	bool warning; /* type Warning, else Normal */
 	char *reason, *message;
 	time_t first, last;
-	unsigned count;
+	unsigned count;   /* occurrences of this Event in all, posted ones included */
+	char *patch_name; /* NULL: POST a new Event; else PATCH this posted one */
 };
 
 struct evq {
 	struct evq_event *v; /* oldest first */
 	size_t n, cap;
 	uint64_t next_id;
-	uint64_t added;      /* every evq_add */
-	uint64_t aggregated; /* of which folded into a held event */
-	uint64_t dropped;    /* held events dropped because the queue was full */
-	uint64_t rejected;   /* events the API refused (evq_drop) */
-	uint64_t posted;     /* events posted (evq_posted) */
+	uint64_t added;         /* every evq_add */
+	uint64_t aggregated;    /* of which folded into a held event */
+	uint64_t dropped;       /* held events dropped because the queue was full */
+	uint64_t rejected;      /* events the API refused (evq_drop) */
+	uint64_t posted;        /* events posted (evq_posted) */
+	struct evq_event *done; /* the last posted events, oldest first (patch_name set) */
+	size_t ndone;
 };
 
 void evq_init(struct evq *q, size_t cap);
@@ -82,11 +94,13 @@ kc_code evq_add(struct evq *q, const struct evq_object *obj, bool warning, const
 const struct evq_event *evq_head(const struct evq *q);
 
 /*
- * Event id was posted as it was when count_posted was read: removed, or, if
- * it occurred again meanwhile, kept with the remaining count under a new id
- * (a new Event). An id no longer held (dropped while in flight) is ignored.
+ * Event id was posted (or patched) as it was when count_posted was read:
+ * removed and remembered, or, if it occurred again meanwhile, kept as a
+ * PATCH of it carrying the new total. An id no longer held is ignored.
  */
 void evq_posted(struct evq *q, uint64_t id, unsigned count_posted);
+/* The Event that id was to PATCH is gone (404): POST it as a new Event. */
+void evq_unpatch(struct evq *q, uint64_t id);
 /* The API refused event id for good: removed and counted as rejected. */
 void evq_drop(struct evq *q, uint64_t id);
 
@@ -99,5 +113,7 @@ void evq_drop(struct evq *q, uint64_t id);
  */
 kc_code evq_event_json(const struct evq_event *e, const char *node, json_t **out,
                        struct kc_error *err);
+/* The merge patch of a repeat: count, lastTimestamp, message. */
+kc_code evq_patch_json(const struct evq_event *e, json_t **out, struct kc_error *err);
 
 #endif

@@ -72,6 +72,13 @@ void agent_event_duration(int64_t s, char *buf, size_t n)
 		snprintf(buf, n, "%llds", (long long)s);
 }
 
+static void drop_refused(struct agent *a, uint64_t id, const char *detail)
+{
+	kc_log(KC_LOG_WARNING, "event dropped, the API refused it: %s", detail);
+	evq_drop(&a->events, id);
+	a->event_failures = 0;
+}
+
 void agent_events_posted(struct agent *a, uint64_t id, enum api_post_result res, const char *detail)
 {
 	int64_t delay;
@@ -84,10 +91,15 @@ void agent_events_posted(struct agent *a, uint64_t id, enum api_post_result res,
 		evq_posted(&a->events, id, a->event_count);
 		a->event_failures = 0;
 		break;
+	case API_POST_NOT_FOUND:
+		if (a->event_patch) { /* the Event expired: POST it anew */
+			evq_unpatch(&a->events, id);
+			break;
+		}
+		drop_refused(a, id, detail); /* a POST into a namespace that is gone */
+		break;
 	case API_POST_REJECTED:
-		kc_log(KC_LOG_WARNING, "event dropped, the API refused it: %s", detail);
-		evq_drop(&a->events, id);
-		a->event_failures = 0;
+		drop_refused(a, id, detail);
 		break;
 	case API_POST_FAILED:
 		delay = EVENT_RETRY_FIRST_MS << (a->event_failures < 6 ? a->event_failures : 6);
@@ -102,6 +114,7 @@ void agent_events_posted(struct agent *a, uint64_t id, enum api_post_result res,
 int64_t agent_events_turn(struct agent *a, int64_t now)
 {
 	const struct evq_event *e = evq_head(&a->events);
+	const char *ns;
 	struct kc_error err;
 	json_t *body;
 	char *text;
@@ -111,15 +124,19 @@ int64_t agent_events_turn(struct agent *a, int64_t now)
 		return REACH_NEVER;
 	if (now < a->event_retry_ms)
 		return a->event_retry_ms;
-	if (evq_event_json(e, a->cfg->node_name, &body, &err) != KC_OK) {
+	ns = strcmp(e->kind, "Pod") == 0 ? e->namespace : "default";
+	/* A repeat of a posted Event is a PATCH of it, as client-go's recorder does. */
+	if ((e->patch_name != NULL ? evq_patch_json(e, &body, &err)
+	                           : evq_event_json(e, a->cfg->node_name, &body, &err)) != KC_OK) {
 		kc_log(KC_LOG_ERR, "%s", err.msg);
 		return now + EVENT_RETRY_FIRST_MS;
 	}
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (text == NULL ||
-	    api_client_post_event(a->api, strcmp(e->kind, "Pod") == 0 ? e->namespace : "default",
-	                          text, e->id, &err) != KC_OK) {
+	    (e->patch_name != NULL
+	         ? api_client_patch_event(a->api, ns, e->patch_name, text, e->id, &err)
+	         : api_client_post_event(a->api, ns, text, e->id, &err)) != KC_OK) {
 		kc_log(KC_LOG_ERR, "posting event %s: %s", e->reason,
 		       text == NULL ? "out of memory" : err.msg);
 		free(text);
@@ -129,5 +146,6 @@ int64_t agent_events_turn(struct agent *a, int64_t now)
 	a->event_in_flight = true;
 	a->event_id = e->id;
 	a->event_count = e->count;
+	a->event_patch = e->patch_name != NULL;
 	return REACH_NEVER;
 }

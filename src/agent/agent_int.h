@@ -112,6 +112,7 @@ struct agent {
 	bool event_in_flight; /* a POST of event_id (count event_count) is running */
 	uint64_t event_id;
 	unsigned event_count;
+	bool event_patch; /* the request in flight is a PATCH of a posted Event */
 	unsigned event_failures;
 	int64_t event_retry_ms;
 	json_t *activated_at; /* uid -> wall time its bridge manifest was written */

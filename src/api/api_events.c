@@ -32,6 +32,9 @@ static void event_done(struct api_client *c, struct request *r, CURLcode res)
 	if (res == CURLE_OK && r->status / 100 == 2) {
 		api_report_request(c, API_CONTACT_SUCCESS, "%s", detail);
 		out = API_POST_DONE;
+	} else if (res == CURLE_OK && r->status == 404) {
+		c->stats.requests_ok++;
+		out = API_POST_NOT_FOUND;
 	} else if (res == CURLE_OK && r->status / 100 == 4 && r->status != 429) {
 		/* The API is up and answered: it refused this Event. */
 		c->stats.requests_ok++;
@@ -46,27 +49,46 @@ static void event_done(struct api_client *c, struct request *r, CURLcode res)
 		c->cb.event_posted(c->cb.ctx, c->event_id, out, detail);
 }
 
-kc_code api_client_post_event(struct api_client *c, const char *ns, const char *body, uint64_t id,
-                              struct kc_error *err)
+static kc_code start_event(struct api_client *c, const char *method, const char *ns,
+                           const char *name, const char *body, const char *type, uint64_t id,
+                           struct kc_error *err)
 {
-	char path[512];
-	char *ens;
+	char path[1024];
+	char *ens, *ename = NULL;
 
 	if (c->event_req != NULL)
-		return kc_fail(err, KC_EAGAIN, "an Event POST is already in flight");
-	if ((ens = curl_easy_escape(NULL, ns, 0)) == NULL)
+		return kc_fail(err, KC_EAGAIN, "an Event request is already in flight");
+	ens = curl_easy_escape(NULL, ns, 0);
+	if (ens == NULL || (name != NULL && (ename = curl_easy_escape(NULL, name, 0)) == NULL)) {
+		curl_free(ens);
 		return kc_fail(err, KC_ENOMEM, "out of memory");
-	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", ens);
+	}
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events%s%s", ens, name ? "/" : "",
+	         name ? ename : "");
 	curl_free(ens);
-	c->event_req = api_request_start(c, REQ_POST, "POST",
-	                                 &(struct api_http){.method = "POST",
+	curl_free(ename);
+	c->event_req = api_request_start(c, REQ_POST, method,
+	                                 &(struct api_http){.method = method,
 	                                                    .path = path,
 	                                                    .body = body,
 	                                                    .body_len = strlen(body),
+	                                                    .content_type = type,
 	                                                    .timeout_ms = EVENT_TIMEOUT_MS},
 	                                 event_done);
 	if (c->event_req == NULL)
-		return kc_fail(err, KC_ENOMEM, "POST %s: cannot start the request", path);
+		return kc_fail(err, KC_ENOMEM, "%s %s: cannot start the request", method, path);
 	c->event_id = id;
 	return KC_OK;
+}
+
+kc_code api_client_post_event(struct api_client *c, const char *ns, const char *body, uint64_t id,
+                              struct kc_error *err)
+{
+	return start_event(c, "POST", ns, NULL, body, NULL, id, err);
+}
+
+kc_code api_client_patch_event(struct api_client *c, const char *ns, const char *name,
+                               const char *body, uint64_t id, struct kc_error *err)
+{
+	return start_event(c, "PATCH", ns, name, body, "application/merge-patch+json", id, err);
 }

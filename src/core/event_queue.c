@@ -24,15 +24,19 @@ static void ev_free(struct evq_event *e)
 	free(e->uid);
 	free(e->reason);
 	free(e->message);
+	free(e->patch_name);
 }
 
 void evq_free(struct evq *q)
 {
 	for (size_t i = 0; i < q->n; i++)
 		ev_free(&q->v[i]);
+	for (size_t i = 0; i < q->ndone; i++)
+		ev_free(&q->done[i]);
 	free(q->v);
-	q->v = NULL;
-	q->n = 0;
+	free(q->done);
+	q->v = q->done = NULL;
+	q->n = q->ndone = 0;
 }
 
 static bool same(const char *a, const char *b)
@@ -49,11 +53,31 @@ static bool same_key(const struct evq_event *e, const struct evq_object *o, bool
 	       strcmp(e->reason, reason) == 0 && strcmp(e->message, message) == 0;
 }
 
+/* Take entry i out of arr (its strings now belong to the caller). */
+static struct evq_event take_at(struct evq_event *arr, size_t *n, size_t i)
+{
+	struct evq_event e = arr[i];
+
+	memmove(&arr[i], &arr[i + 1], (*n - i - 1) * sizeof(arr[0]));
+	(*n)--;
+	return e;
+}
+
 static void remove_at(struct evq *q, size_t i)
 {
-	ev_free(&q->v[i]);
-	memmove(&q->v[i], &q->v[i + 1], (q->n - i - 1) * sizeof(q->v[0]));
-	q->n--;
+	struct evq_event e = take_at(q->v, &q->n, i);
+
+	ev_free(&e);
+}
+
+/* Append e to the queue, dropping (and counting) the oldest when full. */
+static void push(struct evq *q, struct evq_event *e)
+{
+	if (q->n == q->cap) {
+		remove_at(q, 0);
+		q->dropped++;
+	}
+	q->v[q->n++] = *e;
 }
 
 kc_code evq_add(struct evq *q, const struct evq_object *obj, bool warning, const char *reason,
@@ -83,6 +107,18 @@ kc_code evq_add(struct evq *q, const struct evq_object *obj, bool warning, const
 	}
 	if (q->v == NULL && (q->v = calloc(q->cap, sizeof(q->v[0]))) == NULL)
 		return kc_fail(err, KC_ENOMEM, "event %s: out of memory", reason);
+	for (i = 0; i < q->ndone; i++) {
+		if (same_key(&q->done[i], obj, warning, reason, msg)) {
+			/* Posted before: a PATCH of that Event, with the total count. */
+			e = take_at(q->done, &q->ndone, i);
+			e.count++;
+			e.last = now;
+			e.id = q->next_id++;
+			q->aggregated++;
+			push(q, &e);
+			return KC_OK;
+		}
+	}
 	memset(&e, 0, sizeof(e));
 	e.kind = kc_strdup_opt(obj->kind, &oom);
 	e.namespace = kc_strdup_opt(obj->namespace, &oom);
@@ -98,11 +134,7 @@ kc_code evq_add(struct evq *q, const struct evq_object *obj, bool warning, const
 	e.first = e.last = now;
 	e.count = 1;
 	e.id = q->next_id++;
-	if (q->n == q->cap) { /* full: the oldest goes, and is counted */
-		remove_at(q, 0);
-		q->dropped++;
-	}
-	q->v[q->n++] = e;
+	push(q, &e);
 	return KC_OK;
 }
 
@@ -120,20 +152,61 @@ static size_t find(const struct evq *q, uint64_t id)
 	return i;
 }
 
+/* "<object>.<id>": the kubelet's "<name>.<unixnano hex>", kept within 253 bytes. */
+static void event_name(const struct evq_event *e, char *out, size_t outsz)
+{
+	int len;
+
+	if (e->patch_name != NULL) {
+		snprintf(out, outsz, "%s", e->patch_name);
+		return;
+	}
+	len = snprintf(out, outsz, ".%llx", (unsigned long long)e->id);
+	snprintf(out, outsz, "%.*s.%llx", 253 - len, e->name, (unsigned long long)e->id);
+}
+
 void evq_posted(struct evq *q, uint64_t id, unsigned count_posted)
 {
+	char name[254];
+	struct evq_event e;
 	size_t i = find(q, id);
 
 	if (i == q->n)
 		return;
 	q->posted++;
-	if (q->v[i].count <= count_posted) {
-		remove_at(q, i);
+	if (q->v[i].patch_name == NULL) {
+		event_name(&q->v[i], name, sizeof(name));
+		if ((q->v[i].patch_name = strdup(name)) == NULL) {
+			remove_at(q, i); /* cannot name it again: forget it */
+			return;
+		}
+	}
+	if (q->v[i].count > count_posted) {
+		/* Occurred again while in flight: PATCH the new total next. */
+		q->v[i].id = q->next_id++;
 		return;
 	}
-	/* Occurred again while in flight: the rest is a new Event. */
-	q->v[i].count -= count_posted;
-	q->v[i].first = q->v[i].last;
+	e = take_at(q->v, &q->n, i);
+	if (q->done == NULL && (q->done = calloc(EVQ_POSTED_CACHE, sizeof(q->done[0]))) == NULL) {
+		ev_free(&e);
+		return;
+	}
+	if (q->ndone == EVQ_POSTED_CACHE) { /* the least recently posted is forgotten */
+		struct evq_event old = take_at(q->done, &q->ndone, 0);
+
+		ev_free(&old);
+	}
+	q->done[q->ndone++] = e;
+}
+
+void evq_unpatch(struct evq *q, uint64_t id)
+{
+	size_t i = find(q, id);
+
+	if (i == q->n)
+		return;
+	free(q->v[i].patch_name);
+	q->v[i].patch_name = NULL;
 	q->v[i].id = q->next_id++;
 }
 
@@ -164,11 +237,8 @@ kc_code evq_event_json(const struct evq_event *e, const char *node, json_t **out
 	bool pod = strcmp(e->kind, "Pod") == 0;
 	const char *ns = pod ? e->namespace : "default";
 	json_t *ev, *obj;
-	int len;
 
-	/* "<object>.<id>": the kubelet's "<name>.<unixnano hex>", kept within 253 bytes. */
-	len = snprintf(name, sizeof(name), ".%llx", (unsigned long long)e->id);
-	snprintf(name, sizeof(name), "%.*s.%llx", 253 - len, e->name, (unsigned long long)e->id);
+	event_name(e, name, sizeof(name));
 	*out = NULL;
 	obj = json_pack("{s:s, s:s, s:s}", "apiVersion", "v1", "kind", e->kind, "name", e->name);
 	ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o, s:s, s:s, s:s, s:I, s:{s:s, s:s}, s:s, s:s}",
@@ -185,5 +255,18 @@ kc_code evq_event_json(const struct evq_event *e, const char *node, json_t **out
 		return kc_fail(err, KC_ENOMEM, "event %s: out of memory", e->reason);
 	}
 	*out = ev;
+	return KC_OK;
+}
+
+kc_code evq_patch_json(const struct evq_event *e, json_t **out, struct kc_error *err)
+{
+	json_t *p = json_pack("{s:I, s:s}", "count", (json_int_t)e->count, "message", e->message);
+
+	*out = NULL;
+	if (p == NULL || set_time(p, "lastTimestamp", e->last) != 0) {
+		json_decref(p);
+		return kc_fail(err, KC_ENOMEM, "event %s: out of memory", e->reason);
+	}
+	*out = p;
 	return KC_OK;
 }

@@ -149,6 +149,24 @@ class AgentEventsTest(unittest.TestCase):
         wait_for(lambda: len(self.events("CheckpointBridgeWithdrawn")) == 2, timeout=15,
                  what="both withdrawals told")
         self.assertEqual(len(self.events("CheckpointNotRunning")), 1)
+        # A second outage, the same bridge not started again: the posted Event is
+        # PATCHed to count 2 (as the kubelet's recorder does), not posted anew.
+        self.api.fault("down")
+        self.wait_manifest(True, timeout=30)
+
+        def bridge_state():
+            for c in env.status()["checkpoints"]:
+                if c["uid"] == self.uid:
+                    return c.get("bridge")
+        wait_for(lambda: bridge_state() == "not-running", timeout=30,
+                 what="not running again")
+        self.api.fault("none")
+        wait_for(lambda: self.events("CheckpointNotRunning")[0]["count"] == 2, timeout=30,
+                 what="the Event patched to count 2")
+        nr = self.events("CheckpointNotRunning")
+        self.assertEqual(len(nr), 1)
+        self.assertEqual(nr[0]["_patches"], 1)
+        self.assertNotEqual(nr[0]["firstTimestamp"], nr[0]["lastTimestamp"])
 
     def test_events_refused_delay_nothing(self):
         env = self.env

@@ -356,6 +356,52 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         out.pop("_user", None)
         return self.send_json(201, out)
 
+    def do_PATCH(self):
+        """PATCH /api/v1/namespaces/NS/events/NAME with a JSON merge patch
+        (what a recorder sends for a repeat: count, lastTimestamp, message);
+        404 when no such Event was created."""
+        st = self.server.state
+        parts = [p for p in urllib.parse.urlsplit(self.path).path.split("/") if p]
+        ua = self.headers.get("User-Agent", "")
+        user = self.user()
+        n = int(self.headers.get("Content-Length", "0") or 0)
+        raw = self.rfile.read(n) if n else b""
+        ok_path = (len(parts) == 6 and parts[:3] == ["api", "v1", "namespaces"]
+                   and parts[4] == "events")
+
+        def done(code):
+            with st.cond:
+                st.count("PATCH", "events" if ok_path else "other", None, code, self.path,
+                         ua, user)
+
+        if self.refused(user, done):
+            return
+        if not ok_path or self.headers.get("Content-Type") not in (
+                "application/merge-patch+json", "application/strategic-merge-patch+json"):
+            done(415 if ok_path else 405)
+            return self.send_json(415 if ok_path else 405, status_body(
+                415 if ok_path else 405, "UnsupportedMediaType", "not supported"))
+        try:
+            patch = json.loads(raw)
+        except ValueError as e:
+            done(400)
+            return self.send_json(400, status_body(400, "BadRequest", str(e)))
+        with st.cond:
+            ev = next((e for e in st.kube_events if e["metadata"]["namespace"] == parts[3]
+                       and e["metadata"]["name"] == parts[5]), None)
+            if ev is not None:
+                ev.update({k: v for k, v in patch.items() if k != "metadata"})
+                ev["metadata"]["resourceVersion"] = str(st.bump())
+                ev.setdefault("_patches", 0)
+                ev["_patches"] += 1
+                out = {k: v for k, v in ev.items() if not k.startswith("_")}
+        if ev is None:
+            done(404)
+            return self.send_json(404, status_body(404, "NotFound",
+                                                   'events "%s" not found' % parts[5]))
+        done(200)
+        return self.send_json(200, out)
+
     def serve_list(self, q, node, done):
         st = self.server.state
         try:

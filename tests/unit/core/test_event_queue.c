@@ -86,11 +86,14 @@ static void test_posted_and_raced(void **state)
 	evq_posted(&q, id, count);
 	assert_int_equal(q.n, 2);
 	assert_int_equal(q.posted, 1);
+	/* Still queued, now as a PATCH of the posted Event with the total count. */
 	assert_string_equal(evq_head(&q)->name, "agent-a");
-	assert_int_equal(evq_head(&q)->count, 2);
-	assert_true(evq_head(&q)->id != id); /* a new Event, not the posted one again */
-	assert_int_equal(evq_head(&q)->first, 103);
-	evq_posted(&q, evq_head(&q)->id, 2);
+	assert_int_equal(evq_head(&q)->count, 3);
+	assert_string_equal(evq_head(&q)->patch_name, "agent-a.1");
+	assert_true(evq_head(&q)->id != id);
+	assert_int_equal(evq_head(&q)->first, 100);
+	assert_int_equal(evq_head(&q)->last, 103);
+	evq_posted(&q, evq_head(&q)->id, 3);
 	assert_string_equal(evq_head(&q)->name, "agent-b");
 	/* A stale id (dropped meanwhile) changes nothing. */
 	evq_posted(&q, id, 1);
@@ -100,6 +103,68 @@ static void test_posted_and_raced(void **state)
 	assert_int_equal(q.n, 0);
 	assert_int_equal(q.rejected, 1);
 	assert_null(evq_head(&q));
+	evq_free(&q);
+}
+
+/* A repeat of a posted Event PATCHes it (count, lastTimestamp), as
+ * client-go's recorder does; one whose Event expired is POSTed anew. */
+static void test_repeat_after_post_patches(void **state)
+{
+	struct kc_error err;
+	json_t *p, *ev;
+	struct evq q;
+
+	evq_init(&q, 8);
+	add(&q, &POD_A, EVQ_NOT_RUNNING, "not started", 1767225600);
+	evq_posted(&q, evq_head(&q)->id, 1);
+	assert_int_equal(q.n, 0);
+	assert_int_equal(q.ndone, 1);
+	add(&q, &POD_A, EVQ_NOT_RUNNING, "not started", 1767225660);
+	assert_int_equal(q.n, 1);
+	assert_int_equal(q.ndone, 0);
+	assert_string_equal(evq_head(&q)->patch_name, "agent-a.1");
+	assert_int_equal(evq_head(&q)->count, 2);
+	assert_int_equal(evq_patch_json(evq_head(&q), &p, &err), KC_OK);
+	assert_int_equal(json_integer_value(json_object_get(p, "count")), 2);
+	assert_string_equal(json_string_value(json_object_get(p, "lastTimestamp")),
+	                    "2026-01-01T00:01:00Z");
+	assert_string_equal(json_string_value(json_object_get(p, "message")), "not started");
+	json_decref(p);
+	/* The full Event (for a POST) keeps the posted name and first time. */
+	assert_int_equal(evq_event_json(evq_head(&q), "node-1", &ev, &err), KC_OK);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(ev, "metadata"), "name")),
+	    "agent-a.1");
+	assert_string_equal(json_string_value(json_object_get(ev, "firstTimestamp")),
+	                    "2026-01-01T00:00:00Z");
+	json_decref(ev);
+	/* Patched: remembered again; a third time patches the same Event. */
+	evq_posted(&q, evq_head(&q)->id, 2);
+	add(&q, &POD_A, EVQ_NOT_RUNNING, "not started", 1767225720);
+	assert_int_equal(evq_head(&q)->count, 3);
+	assert_string_equal(evq_head(&q)->patch_name, "agent-a.1");
+	/* Expired from the API (404): POSTed as a new Event, count kept. */
+	evq_unpatch(&q, evq_head(&q)->id);
+	assert_null(evq_head(&q)->patch_name);
+	assert_int_equal(evq_head(&q)->count, 3);
+	assert_int_equal(evq_event_json(evq_head(&q), "node-1", &ev, &err), KC_OK);
+	assert_string_not_equal(
+	    json_string_value(json_object_get(json_object_get(ev, "metadata"), "name")),
+	    "agent-a.1");
+	json_decref(ev);
+	/* Other messages are other Events; the cache is bounded. */
+	for (unsigned i = 0; i < EVQ_POSTED_CACHE + 10; i++) {
+		char msg[32];
+
+		snprintf(msg, sizeof(msg), "m%u", i);
+		add(&q, &POD_B, EVQ_CORRUPT, msg, 1);
+		evq_posted(&q, q.v[q.n - 1].id, 1);
+	}
+	assert_int_equal(q.ndone, EVQ_POSTED_CACHE);
+	add(&q, &POD_B, EVQ_CORRUPT, "m0", 2); /* forgotten: a new Event */
+	assert_null(q.v[q.n - 1].patch_name);
+	add(&q, &POD_B, EVQ_CORRUPT, "m100", 2); /* remembered: a PATCH */
+	assert_non_null(q.v[q.n - 1].patch_name);
 	evq_free(&q);
 }
 
@@ -209,6 +274,7 @@ int main(void)
 	    cmocka_unit_test(test_aggregates_same_key),
 	    cmocka_unit_test(test_full_drops_oldest_and_counts),
 	    cmocka_unit_test(test_posted_and_raced),
+	    cmocka_unit_test(test_repeat_after_post_patches),
 	    cmocka_unit_test(test_bad_objects),
 	    cmocka_unit_test(test_long_message_cut),
 	    cmocka_unit_test(test_event_json),
