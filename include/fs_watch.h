@@ -43,7 +43,7 @@ struct fs_watch;
  * state_dir (pass <state-dir>/pods). Any path may be NULL (not watched).
  */
 kc_code fs_watch_open(const char *flag_file, const char *static_dir, const char *state_dir,
-                   struct fs_watch **out, struct kc_error *err);
+                      struct fs_watch **out, struct kc_error *err);
 void fs_watch_close(struct fs_watch *w);
 
 /* The fd to poll for POLLIN. */

@@ -168,17 +168,20 @@ static void test_static_dir_appears_later(void **state)
 	path_in(p, sizeof(p), f->dir, "a/b");
 	assert_int_equal(mkdir(p, 0755), 0);
 	assert_int_equal(mkdir(f->stat_dir, 0755), 0);
-	assert_true(wait_changes(f->w, FS_WATCH_STATIC_DIR_CHANGED, 1000) & FS_WATCH_STATIC_DIR_CHANGED);
+	assert_true(wait_changes(f->w, FS_WATCH_STATIC_DIR_CHANGED, 1000) &
+	            FS_WATCH_STATIC_DIR_CHANGED);
 	/* Now the directory itself is watched. */
 	write_in(f->stat_dir, "kube-apiserver.yaml");
 	assert_int_equal(wait_changes(f->w, FS_WATCH_STATIC_DIR_CHANGED, 1000),
 	                 FS_WATCH_STATIC_DIR_CHANGED);
 	/* Removed, then re-created: reported both times, and still watched. */
 	tu_rmrf(f->stat_dir);
-	assert_true(wait_changes(f->w, FS_WATCH_STATIC_DIR_CHANGED, 1000) & FS_WATCH_STATIC_DIR_CHANGED);
+	assert_true(wait_changes(f->w, FS_WATCH_STATIC_DIR_CHANGED, 1000) &
+	            FS_WATCH_STATIC_DIR_CHANGED);
 	assert_int_equal(wait_changes(f->w, 0, 100), 0);
 	assert_int_equal(mkdir(f->stat_dir, 0755), 0);
-	assert_true(wait_changes(f->w, FS_WATCH_STATIC_DIR_CHANGED, 1000) & FS_WATCH_STATIC_DIR_CHANGED);
+	assert_true(wait_changes(f->w, FS_WATCH_STATIC_DIR_CHANGED, 1000) &
+	            FS_WATCH_STATIC_DIR_CHANGED);
 	write_in(f->stat_dir, "etcd.yaml");
 	assert_int_equal(wait_changes(f->w, FS_WATCH_STATIC_DIR_CHANGED, 1000),
 	                 FS_WATCH_STATIC_DIR_CHANGED);
@@ -211,8 +214,9 @@ static void test_same_directory_for_two_targets(void **state)
 	assert_int_equal(fs_watch_open(flag, dir, dir, &w, NULL), KC_OK);
 	tu_write_file(flag, "", 0, 0644);
 	assert_int_equal(
-	    wait_changes(w, FS_WATCH_FLAG_CHANGED | FS_WATCH_STATIC_DIR_CHANGED | FS_WATCH_STATE_DIR_CHANGED,
-	                 1000),
+	    wait_changes(
+	        w, FS_WATCH_FLAG_CHANGED | FS_WATCH_STATIC_DIR_CHANGED | FS_WATCH_STATE_DIR_CHANGED,
+	        1000),
 	    FS_WATCH_FLAG_CHANGED | FS_WATCH_STATIC_DIR_CHANGED | FS_WATCH_STATE_DIR_CHANGED);
 	fs_watch_close(w);
 	tu_rmrf(dir);
@@ -229,7 +233,8 @@ static void test_relative_paths(void **state)
 	assert_int_equal(fs_watch_open("etc/enabled", "x//manifests/", "state", &w, NULL), KC_OK);
 	assert_int_equal(mkdir("x", 0755), 0);
 	assert_int_equal(mkdir("x/manifests", 0755), 0);
-	assert_true(wait_changes(w, FS_WATCH_STATIC_DIR_CHANGED, 1000) & FS_WATCH_STATIC_DIR_CHANGED);
+	assert_true(wait_changes(w, FS_WATCH_STATIC_DIR_CHANGED, 1000) &
+	            FS_WATCH_STATIC_DIR_CHANGED);
 	assert_int_equal(mkdir("etc", 0755), 0);
 	tu_write_file("etc/enabled", "", 0, 0644);
 	assert_true(wait_changes(w, FS_WATCH_FLAG_CHANGED, 1000) & FS_WATCH_FLAG_CHANGED);
