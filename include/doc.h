@@ -15,6 +15,7 @@
 #define KC_DOC_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "kc_buf.h"
@@ -33,6 +34,9 @@
  * when the first non-blank byte is '{' or '['; a JSON stream may hold several
  * concatenated values. Errors name source, the document number and the line.
  */
+/* Is s one of the strings of the JSON array arr (non-strings never match)? */
+bool doc_array_has_string(const json_t *arr, const char *s);
+
 kc_code doc_parse(const char *data, size_t len, const char *source, json_t **docs,
                   struct kc_error *err);
 kc_code doc_parse_json(const char *data, size_t len, const char *source, json_t **docs,

@@ -9,6 +9,9 @@
 #define KC_NAMES_H
 
 /* The default state dir: checkpoints and materialised volumes (0700, root). */
+/* What the agent calls itself to the apiserver and the container runtime. */
+#define KC_USER_AGENT_NAME "kubelet-checkpoint/"
+
 #define KC_DEFAULT_STATE_DIR "/var/lib/kubelet-checkpoint"
 
 /* Under the state dir: <state>/pods/Pod_<uid>.yaml, <state>/volumes/<uid>/<volume>/. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent_int.h"
+#include "doc.h"
 #include "flag_file.h"
 #include "kc_clock.h"
 #include "kc_hash.h"
@@ -32,15 +33,6 @@ static void read_flag(struct agent *a)
 		kc_log(KC_LOG_NOTICE, "bridge %s (flag file %s %s)", on ? "enabled" : "disabled",
 		       a->cfg->flag_file, on ? "present" : "absent");
 	a->flag_on = on;
-}
-
-static bool string_in(const json_t *arr, const char *s)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(arr, i, v) if (strcmp(json_string_value(v), s) == 0) return true;
-	return false;
 }
 
 static void announce_reachability(struct agent *a, const struct reach_view *v)
@@ -340,7 +332,7 @@ static void log_ignored(struct agent *a, const struct bridge_list *l)
 	for (i = 0; i < l->nignored; i++) {
 		const char *f = l->ignored[i].file;
 
-		if (json_array_size(a->ignored_logged) > 0 && string_in(a->ignored_logged, f))
+		if (doc_array_has_string(a->ignored_logged, f))
 			continue;
 		kc_log(KC_LOG_WARNING, "%s/%s: has our prefix but is not ours (%s): left alone",
 		       a->cfg->static_pod_path, f, l->ignored[i].reason);

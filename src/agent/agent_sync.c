@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agent_int.h"
+#include "doc.h"
 #include "bridge_warnings.h"
 #include "k8s_validate.h"
 #include "kc_clock.h"
@@ -404,15 +405,6 @@ static bool handle_pod(struct agent *a, json_t *pod)
 	return true;
 }
 
-static bool uid_listed(const json_t *uids, const char *uid)
-{
-	size_t i;
-	json_t *u;
-
-	json_array_foreach(uids, i, u) if (strcmp(json_string_value(u), uid) == 0) return true;
-	return false;
-}
-
 static void on_pods_listed(void *ctx, json_t *pods)
 {
 	struct agent *a = ctx;
@@ -422,7 +414,7 @@ static void on_pods_listed(void *ctx, json_t *pods)
 	json_array_foreach(pods, i, pod) if (handle_pod(a, pod))
 	    json_array_append_new(present, json_string(pod_meta_or(pod, "uid", "")));
 	for (i = 0; i < a->parents.count; i++)
-		if (!uid_listed(present, a->parents.recs[i].uid))
+		if (!doc_array_has_string(present, a->parents.recs[i].uid))
 			forget_parent(a, a->parents.recs[i].uid, "is not in the API");
 	json_decref(present);
 	if (!a->listed)

@@ -17,6 +17,7 @@
 #include "api_transport.h"
 #include "kc_buf.h"
 #include "kc_log.h"
+#include "kc_names.h"
 #include "version.h"
 
 #define MAX_TOKEN_FILE    (64u * 1024)
@@ -352,7 +353,7 @@ kc_code api_transport_easy(struct api_transport *t, const struct api_http *req, 
 	free(url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, *headers);
 	set_method(e, req);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "kubelet-checkpoint/" KC_VERSION);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, KC_USER_AGENT_NAME KC_VERSION);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);

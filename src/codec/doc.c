@@ -1,6 +1,7 @@
 /*
  * doc.c: doc_parse, the codec's front door: JSON goes to Jansson (valid JSON
- * that libyaml refuses exists), everything else to the YAML reader.
+ * that libyaml refuses exists), everything else to the YAML reader; and the
+ * one small query on the document model that several layers share.
  */
 #include <string.h>
 
@@ -21,4 +22,19 @@ kc_code doc_parse(const char *data, size_t len, const char *source, json_t **doc
 	if (i < len && (data[i] == '{' || data[i] == '['))
 		return doc_parse_json(data, len, source, docs, err);
 	return doc_parse_yaml(data, len, source, docs, err);
+}
+
+bool doc_array_has_string(const json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v)
+	{
+		const char *str = json_string_value(v);
+
+		if (str != NULL && strcmp(str, s) == 0)
+			return true;
+	}
+	return false;
 }

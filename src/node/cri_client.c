@@ -15,6 +15,7 @@
 #include "cri.pb-c.h"
 #include "cri_client.h"
 #include "kc_buf.h"
+#include "kc_names.h"
 #include "version.h"
 
 #define CRI_UNIX_SCHEME "unix://"
@@ -172,7 +173,7 @@ static kc_code grpc_call(struct cri_client *c, const char *method, const uint8_t
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http");
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "kubelet-checkpoint/" KC_VERSION);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, KC_USER_AGENT_NAME KC_VERSION);
 	curl_easy_setopt(e, CURLOPT_POST, 1L);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, (char *)frame);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)(reqlen + CRI_FRAME_HEADER));

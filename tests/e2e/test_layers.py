@@ -35,6 +35,8 @@ def call_graph():
     """{module: set(modules it calls)}, modules named "<layer>/<file stem>"."""
     defined, used = {}, collections.defaultdict(set)
     for layer in sorted(os.listdir(OBJ_DIR)):
+        if not os.path.isdir(os.path.join(OBJ_DIR, layer)):
+            continue  # an object left by a build of an older, flat tree
         for name in sorted(os.listdir(os.path.join(OBJ_DIR, layer))):
             if not name.endswith(".c.o"):
                 continue
