@@ -31,6 +31,11 @@ foreach(src ${KC_E2E_TESTS})
     ENVIRONMENT "KC_BINARY=$<TARGET_FILE:kubelet-checkpoint>;KC_SOURCE_DIR=${CMAKE_SOURCE_DIR};KC_FIXTURES_DIR=${CMAKE_SOURCE_DIR}/../shared/fixtures/pods"
     TIMEOUT 600)
 endforeach()
+# test_package installs the .deb here (CI) and so creates and removes
+# /etc/kubernetes/manifests; test_local_state checks that the agent leaves that
+# directory alone. They must not overlap.
+set_tests_properties(e2e.test_package e2e.test_local_state PROPERTIES
+  RESOURCE_LOCK etc_kubernetes_manifests)
 include(tests/crash/crash.cmake OPTIONAL)
 include(tests/tools/api_tools.cmake OPTIONAL)
 include(tests/render_tools.cmake OPTIONAL)

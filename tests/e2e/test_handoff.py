@@ -131,6 +131,11 @@ class HandoffTest(unittest.TestCase):
         # plus jitter), as the default 30 s is: the agent must see the API that often.
         env = self.make(unreachable_after=20, pods=self.pods)
         self.start_then_outage("svclb", "agent-a")
+        # The first contact after the outage: by now the client retries at its 10 s
+        # ceiling, so wait for it rather than hope that one lands in a short up window.
+        env.api.fault("none")
+        wait_for(lambda: not self.on_disk("svclb"), timeout=15,
+                 what="host-port bridge withdrawn at the first API contact")
         # Flap: the API answers now and then, never for reachable-after, never down
         # for a whole unreachable window.
         for _ in range(7):
