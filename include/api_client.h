@@ -49,7 +49,8 @@
  * Retry: after a network failure the pods channel is retried within a second
  * (a watch that broke after being healthy: at once); once the caller says the
  * API is unreachable (api_client_set_unreachable) retries back off
- * exponentially with jitter up to API_RETRY_MAX_MS. 401/403 and other
+ * exponentially with jitter up to API_RETRY_MAX_MS (unless the caller awaits
+ * the API's answer: api_client_set_awaiting_answer). 401/403 and other
  * rejections back off the same way whatever the caller says, since nobody
  * will call an API that answers unreachable.
  *
@@ -212,6 +213,15 @@ kc_code api_client_step(struct api_client *c, struct kc_error *err);
  * once it is reachable (retries within a second).
  */
 void api_client_set_unreachable(struct api_client *c, bool unreachable);
+
+/*
+ * While true, network failures (refused, timeouts, TLS, 5xx, 429) are retried
+ * within a second even when unreachable: the agent holds a bridge that must
+ * go at the API's first answer (decision.h, awaits_api_answer). It costs an
+ * outage one refused connection a second; the apiserver sees one LIST from
+ * this node within a second of its return, the LIST it would see later.
+ */
+void api_client_set_awaiting_answer(struct api_client *c, bool awaiting);
 
 /*
  * Track the references of parent uid (copied). A new uid or a changed set is

@@ -45,7 +45,11 @@
  *   a rejected pod is Failed for good. It stays withdrawn while the API keeps
  *   answering now and then (a flapping API costs one restart per outage, not
  *   one per flap) and comes back only after a whole unreachable window of
- *   failure, which is a new outage.
+ *   failure, which is a new outage. While such a bridge is kept the result
+ *   says awaits_api_answer: the agent then asks the API every second, not
+ *   at its 10 s outage ceiling, so that its first success comes before the
+ *   kubelet's pod reflector relists (client-go reflector.go: backoff 800 ms
+ *   doubling to [30, 60) s while the API is down).
  * A withdrawn bridge's verdict is INACTIVE: HOLD never keeps it (unknown
  * local state must not keep a bridge the parent now needs gone).
  *
@@ -131,6 +135,12 @@ struct decision_result {
 	/* Earliest instant > now at which the output can change with no new
 	 * input event (GC deadline or reachability window); REACH_NEVER if none. */
 	int64_t next_change_ms;
+	/*
+	 * A kept manifest holds host ports: its withdrawal waits for the first
+	 * API success, which must come before the kubelet's own relist (see
+	 * "hand-off" above), so the API is to be asked often while this holds.
+	 */
+	bool awaits_api_answer;
 };
 
 /* KC_EINVAL for a checkpoint without a uid; KC_ENOMEM. */

@@ -50,6 +50,23 @@ static void announce_reachability(struct agent *a, const struct reach_view *v)
 	api_client_set_unreachable(a->api, v->state == REACH_UNREACHABLE);
 }
 
+/*
+ * A bridge holding host ports goes at the API's first answer, which must
+ * reach us before the kubelet's reflector relists and admits the parent
+ * against the bridge's ports (decision.h, "hand-off"): ask every second.
+ */
+static void await_api_answer(struct agent *a, bool awaiting)
+{
+	if (awaiting == a->awaiting_api_answer)
+		return;
+	if (awaiting)
+		kc_log(KC_LOG_NOTICE,
+		       "a bridge holds host ports: asking the API every second "
+		       "until it answers, to withdraw it before the kubelet relists");
+	a->awaiting_api_answer = awaiting;
+	api_client_set_awaiting_answer(a->api, awaiting);
+}
+
 /* Said at the first unknown and again this often while it lasts. */
 #define LOCAL_UNKNOWN_REPEAT_MS (5 * 60 * 1000)
 
@@ -587,6 +604,7 @@ void agent_pass(struct agent *a, int64_t now_ms)
 		goto out;
 	}
 	apply(a, &res, idx, &in.api);
+	await_api_answer(a, res.awaits_api_answer);
 	a->next_pass_ms = res.next_change_ms;
 	track_bridges(a, now_ms, &a->next_pass_ms);
 	/* While the API is not known to be up, follow the pod cgroups each second. */

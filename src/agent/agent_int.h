@@ -88,6 +88,7 @@ struct agent {
 	json_t *ckpt_retry;            /* uids whose checkpoint write failed (object) */
 	int64_t ckpt_retry_ms;         /* when to retry those writes */
 	enum reach_state reach_logged; /* last state announced in the log */
+	bool awaiting_api_answer;      /* the API is asked every second (await_api_answer) */
 	/* "local pods unknown" said; a flag, not the last state: unknown from the start is said too
 	 */
 	bool local_unknown_logged;

@@ -91,6 +91,25 @@ void api_client_set_unreachable(struct api_client *c, bool unreachable)
 	c->unreachable = unreachable;
 }
 
+/*
+ * A retry already scheduled at the outage ceiling is brought forward: the
+ * point is to answer before the kubelet's reflector does. Refusals keep
+ * their backoff (the kubelet, with the same identity, is refused too).
+ */
+void api_client_set_awaiting_answer(struct api_client *c, bool awaiting)
+{
+	int64_t soon;
+
+	if (awaiting == c->awaiting_answer)
+		return;
+	c->awaiting_answer = awaiting;
+	if (!awaiting || c->pods_state != PODS_IDLE || c->retry_refused)
+		return;
+	soon = kc_clock_ms() + api_jitter(c, API_RETRY_FAST_MS / 2, API_RETRY_FAST_MS);
+	if (c->pods_next_ms > soon)
+		c->pods_next_ms = soon;
+}
+
 void api_client_relist(struct api_client *c)
 {
 	c->relist_requested = true;

@@ -97,7 +97,9 @@ struct api_client {
 	unsigned failures;
 	bool healthy;
 	bool unreachable;
-	bool list_quorum; /* the next LIST must come from etcd (after 410 Gone) */
+	bool awaiting_answer; /* api_client_set_awaiting_answer */
+	bool retry_refused;   /* the pending retry follows a refusal (401/403/4xx) */
+	bool list_quorum;     /* the next LIST must come from etcd (after 410 Gone) */
 
 	struct parent **parents;
 	size_t nparents, parents_cap;

@@ -76,9 +76,10 @@ static void pods_retry_later(struct api_client *c, enum retry_pace pace)
 	c->pods_state = PODS_IDLE;
 	c->healthy = false;
 	c->failures++;
+	c->retry_refused = pace == RETRY_BACKOFF;
 	if (pace == RETRY_AT_ONCE && c->failures == 1)
 		delay = 0;
-	else if (pace != RETRY_BACKOFF && !c->unreachable)
+	else if (pace != RETRY_BACKOFF && (!c->unreachable || c->awaiting_answer))
 		delay = api_jitter(c, API_RETRY_FAST_MS / 2, API_RETRY_FAST_MS);
 	else
 		delay = api_backoff_ms(c, c->failures, API_RETRY_FAST_MS, API_RETRY_MAX_MS);

@@ -156,6 +156,8 @@ kc_code decision_compute(const struct decision_input *in, struct decision_result
 			out->nactive++;
 		else if (decision_keeps_manifest(item->verdict))
 			out->nhold++;
+		if (decision_keeps_manifest(item->verdict) && in->checkpoints[i].host_ports)
+			out->awaits_api_answer = true;
 		item->drop = gc_due(in, &in->checkpoints[i], &out->next_change_ms);
 		if (item->drop)
 			out->ndrop++;

@@ -187,6 +187,8 @@ static void check_combination(bool flag, enum reach_state apist, bool answered, 
 		assert_true(flag && apist != RE && !running && st == OK && !handed_off);
 	if (handed_off && flag && st == OK && !running)
 		assert_int_equal(res.items[0].verdict, DECISION_INACTIVE_API_ANSWERED);
+	/* The API is asked often exactly while a kept bridge blocks host ports. */
+	assert_int_equal(res.awaits_api_answer, keeps && host_ports);
 	/* GC only while reachable, parent absent for the whole grace, never corrupt. */
 	assert_int_equal(drop, apist == RE && parent == PA && st != CO && 100000 - absent >= GRACE);
 	assert_true(res.next_change_ms > 100000);
@@ -537,6 +539,24 @@ static void verdicts_at(const struct reachability *r, int64_t now, bool parent_r
 	local_pods_free(&lp);
 }
 
+/* Does the pass at now ask the API to be asked often (a host-port bridge and a plain one)? */
+static bool awaits_at(const struct reachability *r, int64_t now)
+{
+	struct decision_checkpoint c[2] = {ckpt(UID_A, "ns", "svclb", "", OK, PU, 0),
+	                                   ckpt(UID_B, "ns", "agent", "", OK, PU, 0)};
+	struct local_pods lp = local_set(K, NULL);
+	struct decision_input in = {c, 2, true, reachability_view(r, now), &lp, GRACE, now};
+	struct decision_result res;
+	bool awaits;
+
+	c[0].host_ports = true;
+	assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
+	awaits = res.awaits_api_answer;
+	decision_result_free(&res);
+	local_pods_free(&lp);
+	return awaits;
+}
+
 /* Hand-off rows: one host-port checkpoint, the API answered during the outage. */
 static void test_handoff_rows(void **state)
 {
@@ -591,6 +611,7 @@ static void test_handoff_host_ports_at_first_contact(void **state)
 	verdicts_at(&r, t0 + UA, false, &hp, &plain);
 	assert_int_equal(hp, DECISION_ACTIVE);
 	assert_int_equal(plain, DECISION_ACTIVE);
+	assert_true(awaits_at(&r, t0 + UA));
 	/* 401/403 say the API is up, but the kubelet (same identity) got nothing. */
 	reachability_on_auth_error(&r, back - 5000);
 	reachability_on_failure(&r, back - 4000);
@@ -602,6 +623,7 @@ static void test_handoff_host_ports_at_first_contact(void **state)
 	assert_int_equal(hp, DECISION_INACTIVE_API_ANSWERED);
 	assert_int_equal(plain, DECISION_ACTIVE);
 	assert_false(decision_keeps_manifest(hp));
+	assert_false(awaits_at(&r, back)); /* a plain bridge needs no hurry */
 	/* The parent's sandbox appears: the plain bridge goes at once too. */
 	verdicts_at(&r, back + 1000, true, &hp, &plain);
 	assert_int_equal(plain, DECISION_ACTIVE);
