@@ -269,6 +269,14 @@ static void setup_connection(struct api_transport *t, CURL *e)
 #if LIBCURL_VERSION_NUM >= 0x075000
 	curl_easy_setopt(e, CURLOPT_MAXLIFETIME_CONN, (long)API_CONN_MAX_LIFE_S);
 #endif
+	/*
+	 * libcurl closes a connection idle for 118 s (its default): over
+	 * HTTP/1.1 each refresh GET, minutes or hours after the last, then costs
+	 * a TLS handshake. An idle connection is kept as long as it may live; one
+	 * the server closed meanwhile is found dead before reuse and replaced
+	 * (and a request lost to a close in flight is retried on a new one).
+	 */
+	curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, (long)API_CONN_MAX_LIFE_S);
 	if (t->fresh_next) {
 		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 		t->fresh_next = false;

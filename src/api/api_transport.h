@@ -13,7 +13,8 @@
  * API_MAX_CONNECTIONS requests in flight, the watch holding one connection
  * and the others sharing the rest (a limit of our own: libcurl 7.88's
  * CURLMOPT_MAX_HOST_CONNECTIONS can leave queued transfers stuck). A
- * connection is not reused past API_CONN_MAX_LIFE_S, so a rotated client
+ * connection idle between requests is kept (not libcurl's 118 s), and one is
+ * not reused past API_CONN_MAX_LIFE_S, so a rotated client
  * certificate is presented within that time (the apiserver checks the
  * certificate of each request against the clock, not only at the
  * handshake), and a 401/403 makes the next request open a fresh connection. api_transport_easy

@@ -628,6 +628,27 @@ class Cost(Base):
         self.assertEqual(len(paths), self.N + 2, paths)
         self.assertTrue(all(g["etcd"] for g in self.gets(api)))
 
+    def test_idle_connection_closed_by_the_server_is_replaced_quietly(self):
+        """Idle connections are kept for an hour (not libcurl's 118 s), so a
+        server or proxy may close one first: the next request finds it dead
+        and opens another, with no failed request and no error reported."""
+        api = self.fake()
+        self.node_with_objects(api)
+        p = self.probe(api)
+        p.wait_for(ev("listed"))
+        self.track_all(p)
+        api.reset_stats()
+        self.assertGreaterEqual(api.close_idle(), 1)
+        time.sleep(0.5)
+        p.send_many(["refresh u%d" % i for i in range(3)])
+        for i in range(3):
+            r = p.wait_for(ev("refs", uid="u%d" % i))
+            self.assertIsNone(r["missing"])
+        self.assertEqual([e for e in p.events if e["ev"] == "contact" and
+                          e["outcome"] != "success"], [])
+        self.assertGreaterEqual(api.stats()["accepted"], 1)
+        self.assertEqual([g["code"] for g in self.gets(api)], [200] * len(self.gets(api)))
+
     def test_changed_parent_gets_new_reference_at_once(self):
         api = self.fake()
         self.node_with_objects(api)

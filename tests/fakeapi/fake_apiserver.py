@@ -65,6 +65,7 @@ class State:
         }
         self.watches = set()
         self.connections = set()
+        self.idle = set()  # keep-alive connections waiting for their next request
         self.reset_stats()
 
     def reset_stats(self):
@@ -178,6 +179,22 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # quiet: the tests read counters instead
         pass
+
+    # A connection is idle between requests: /close-idle may close it then,
+    # as a server (or a proxy) closes idle keep-alive connections.
+    def handle_one_request(self):
+        with self.server.state.cond:
+            self.server.state.idle.add(self.connection)
+        try:
+            super().handle_one_request()
+        finally:
+            with self.server.state.cond:
+                self.server.state.idle.discard(self.connection)
+
+    def parse_request(self):
+        with self.server.state.cond:
+            self.server.state.idle.discard(self.connection)
+        return super().parse_request()
 
     # -- plumbing --
 
@@ -759,6 +776,17 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                         n = len(st.watches)
                     st.cond.notify_all()
                     return self.reply(200, {"compacted_rv": st.compacted_rv, "notified": n})
+                if self.path == "/close-idle":
+                    n = 0
+                    for conn in list(st.idle):
+                        try:
+                            # The plain socket's shutdown: the handler thread
+                            # blocked in its TLS read sees the end of the stream.
+                            socket.socket.shutdown(conn, socket.SHUT_RDWR)
+                            n += 1
+                        except OSError:
+                            pass
+                    return self.reply(200, {"closed": n})
                 if self.path == "/reset-stats":
                     st.reset_stats()
                     return self.reply(200, {"ok": True})

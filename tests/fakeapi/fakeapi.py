@@ -128,6 +128,11 @@ class FakeAPI:
         'clean' ends the chunked body properly right after the half event."""
         return self.call("POST", "/cut", {"mode": mode})["cut"]
 
+    def close_idle(self):
+        """Close every keep-alive connection that waits for its next request
+        (as a server's idle timeout does); returns how many."""
+        return self.call("POST", "/close-idle", {})["closed"]
+
     def inject(self, line):
         """Write raw bytes into every active watch stream; returns how many."""
         return self.call("POST", "/inject", {"line": line})["injected"]
