@@ -152,7 +152,7 @@ static void retry_due(struct agent *a, int64_t now_ms)
 		struct parent_rec *r = parent_table_find(&a->parents, uid);
 		json_t *objects;
 
-		if (r == NULL || r->pod == NULL || r->retry_objects == NULL) {
+		if (r == NULL || r->pod_json == NULL || r->retry_objects == NULL) {
 			json_object_del(a->ckpt_retry, uid); /* gone from the API meanwhile */
 			continue;
 		}
@@ -183,7 +183,7 @@ static void verify_disk(struct agent *a)
 	}
 	for (i = 0; i < a->parents.count; i++) {
 		r = &a->parents.recs[i];
-		if (r->ckpt != PARENT_CKPT_OK || r->pod == NULL)
+		if (r->ckpt != PARENT_CKPT_OK || r->pod_json == NULL)
 			continue;
 		for (j = 0; j < list.count && strcmp(list.entries[j].uid, r->uid) != 0; j++)
 			;
@@ -240,7 +240,8 @@ static bool permanent_failure(kc_code rc)
 }
 
 /* The parent's objects arrived: render, then write checkpoint and volumes. */
-static void checkpoint_parent(struct agent *a, struct parent_rec *r, json_t *objects)
+static void checkpoint_pod(struct agent *a, struct parent_rec *r, const json_t *pod,
+                           json_t *objects)
 {
 	struct kc_objects *idx = NULL;
 	struct kc_error err;
@@ -261,13 +262,13 @@ static void checkpoint_parent(struct agent *a, struct parent_rec *r, json_t *obj
 		set_not_checkpointable(a, r, &err);
 		return;
 	}
-	if (cache_manifest(a, r, r->pod, idx, &err) != KC_OK) {
+	if (cache_manifest(a, r, pod, idx, &err) != KC_OK) {
 		set_not_checkpointable(a, r, &err);
 		kc_objects_free(idx);
 		return;
 	}
-	if ((rc = ckpt_store_write(a->store, r->pod, objects, &written, &err)) == KC_OK)
-		rc = materialise_pod(a->cfg->state_dir, r->pod, idx, NULL, &err);
+	if ((rc = ckpt_store_write(a->store, pod, objects, &written, &err)) == KC_OK)
+		rc = materialise_pod(a->cfg->state_dir, pod, idx, NULL, &err);
 	if (permanent_failure(rc)) {
 		set_not_checkpointable(a, r, &err);
 		kc_objects_free(idx);
@@ -303,13 +304,28 @@ static void checkpoint_parent(struct agent *a, struct parent_rec *r, json_t *obj
 	a->dirty = true;
 }
 
+static void checkpoint_parent(struct agent *a, struct parent_rec *r, json_t *objects)
+{
+	struct kc_error err;
+	json_t *pod;
+
+	if (parent_rec_pod(r, &pod, &err) != KC_OK) {
+		kc_log(KC_LOG_ERR, "checkpoint of %s/%s: %s", r->namespace, r->name, err.msg);
+		agent_note_error(a, &err);
+		retry_later(a, r, objects);
+		return;
+	}
+	checkpoint_pod(a, r, pod, objects);
+	json_decref(pod);
+}
+
 static void on_refs_fetched(void *ctx, const char *uid, json_t *objects,
                             const struct kc_error *missing)
 {
 	struct agent *a = ctx;
 	struct parent_rec *r = parent_table_find(&a->parents, uid);
 
-	if (r == NULL || r->pod == NULL)
+	if (r == NULL || r->pod_json == NULL)
 		return;
 	if (missing != NULL) {
 		set_not_checkpointable(a, r, missing);
@@ -354,6 +370,20 @@ static bool pod_differs(const json_t *old, const json_t *pod)
 	return differs;
 }
 
+/* Does pod differ from the one r holds (which is read back for this)? */
+static bool pod_changed(const struct parent_rec *r, const json_t *pod)
+{
+	struct kc_error err;
+	json_t *old;
+	bool differs;
+
+	if (parent_rec_pod(r, &old, &err) != KC_OK)
+		return true; /* cannot tell: fetch again */
+	differs = pod_differs(old, pod);
+	json_decref(old);
+	return differs;
+}
+
 /* Start tracking an eligible parent: identity, pod, references. */
 static void track_parent(struct agent *a, json_t *pod, const char *uid)
 {
@@ -373,8 +403,11 @@ static void track_parent(struct agent *a, json_t *pod, const char *uid)
 	                            pod_meta_or(pod, "name", ""),
 	                            pod_meta_or(pod, "creationTimestamp", ""), &err) != KC_OK)
 		return;
-	changed = r->pod != NULL && pod_differs(r->pod, pod);
-	parent_rec_set_pod(r, pod);
+	changed = r->pod_json != NULL && pod_changed(r, pod);
+	if (parent_rec_set_pod(r, pod, &err) != KC_OK) {
+		kc_log(KC_LOG_ERR, "%s", err.msg);
+		return;
+	}
 	r->presence = DECISION_PARENT_PRESENT;
 	if (pod_refs_collect(pod, &refs, &err) != KC_OK) {
 		set_not_checkpointable(a, r, &err);

@@ -21,7 +21,7 @@ static void rec_free(struct parent_rec *r)
 	free(r->problem);
 	free(r->manifest_name);
 	kc_buf_free(&r->manifest);
-	json_decref(r->pod);
+	free(r->pod_json);
 	json_decref(r->retry_objects);
 	json_decref(r->warnings);
 }
@@ -148,17 +148,35 @@ bool parent_rec_set_warnings(struct parent_rec *r, json_t *warnings)
 	return changed;
 }
 
-void parent_rec_set_pod(struct parent_rec *r, json_t *pod)
+kc_code parent_rec_set_pod(struct parent_rec *r, const json_t *pod, struct kc_error *err)
 {
-	if (pod != NULL)
-		json_incref(pod);
-	json_decref(r->pod);
-	r->pod = pod;
+	char *text = NULL;
+
+	/* Key order kept: the pod reads back as the API sent it. */
+	if (pod != NULL && (text = json_dumps(pod, JSON_COMPACT)) == NULL)
+		return kc_fail(err, KC_ENOMEM, "pod %s: out of memory", r->uid);
+	free(r->pod_json);
+	r->pod_json = text;
+	return KC_OK;
+}
+
+kc_code parent_rec_pod(const struct parent_rec *r, json_t **pod, struct kc_error *err)
+{
+	json_error_t jerr;
+
+	*pod = NULL;
+	if (r->pod_json == NULL)
+		return kc_fail(err, KC_ENOTFOUND, "pod %s: not in the API", r->uid);
+	if ((*pod = json_loads(r->pod_json, 0, &jerr)) == NULL)
+		return kc_fail(err, KC_ENOMEM, "pod %s: cannot read it back: %s", r->uid,
+		               jerr.text);
+	return KC_OK;
 }
 
 void parent_rec_mark_absent(struct parent_rec *r, int64_t now_ms)
 {
-	parent_rec_set_pod(r, NULL);
+	free(r->pod_json);
+	r->pod_json = NULL;
 	if (r->presence != DECISION_PARENT_ABSENT) {
 		r->presence = DECISION_PARENT_ABSENT;
 		r->absent_since_ms = now_ms;

@@ -30,7 +30,12 @@ struct parent_rec {
 	char *namespace; /* NULL while unknown (a corrupt file) */
 	char *name;
 	char *created; /* metadata.creationTimestamp, "" when absent */
-	json_t *pod;   /* latest eligible API pod; NULL when not in the API */
+	/*
+	 * The latest eligible API pod as compact JSON; NULL when not in the API.
+	 * Text, not a tree: it is read only when the parent changes or its
+	 * objects arrive, and a Jansson tree takes ~8x the bytes (110 parents).
+	 */
+	char *pod_json;
 	enum decision_parent presence;
 	int64_t absent_since_ms;
 	enum parent_ckpt ckpt;
@@ -68,8 +73,10 @@ kc_code parent_rec_set_manifest(struct parent_rec *r, const char *file, const st
 void parent_rec_clear_manifest(struct parent_rec *r);
 /* Replace the warnings (reference stolen); returns true when their text changed. */
 bool parent_rec_set_warnings(struct parent_rec *r, json_t *warnings);
-/* Replace the API pod (new reference taken; NULL drops it). */
-void parent_rec_set_pod(struct parent_rec *r, json_t *pod);
+/* Replace the API pod (kept as compact JSON; NULL drops it). */
+kc_code parent_rec_set_pod(struct parent_rec *r, const json_t *pod, struct kc_error *err);
+/* The API pod as a tree of its own (caller decrefs); KC_ENOTFOUND when not in the API. */
+kc_code parent_rec_pod(const struct parent_rec *r, json_t **pod, struct kc_error *err);
 
 void parent_rec_mark_absent(struct parent_rec *r, int64_t now_ms);
 

@@ -36,9 +36,14 @@ struct robj {
 	const char *kind; /* "Secret" / "ConfigMap", static */
 	char *ns;
 	char *name;
-	unsigned users;       /* references from tracked parents */
-	bool known;           /* answered at least once (object or 404) */
-	json_t *obj;          /* the last object answered; NULL when absent */
+	unsigned users; /* references from tracked parents */
+	bool known;     /* answered at least once (object or 404) */
+	/*
+	 * The last object answered, as compact JSON (NULL when absent): a
+	 * Jansson tree is several times larger, and the object is read only
+	 * when a parent is answered.
+	 */
+	char *text;
 	uint64_t done_seq;    /* sequence number of the fetch that answered */
 	bool owed;            /* a parent needs an answer newer than owed_seq */
 	uint64_t owed_seq;    /* the fetch sequence when it was owed */
@@ -69,7 +74,7 @@ static struct robj *find_obj(const struct api_client *c, const char *kind, const
 static void obj_free(struct robj *o)
 {
 	api_request_free(o->req);
-	json_decref(o->obj);
+	free(o->text);
 	free(o->ns);
 	free(o->name);
 	free(o);
@@ -173,8 +178,9 @@ static void parent_answer(struct api_client *c, struct parent *p)
 	for (size_t i = 0; objects != NULL && i < p->nrefs; i++) {
 		const struct tracked_ref *ref = &p->refs[i];
 
-		if (ref->obj->obj != NULL) {
-			if (json_array_append(objects, ref->obj->obj) != 0) {
+		if (ref->obj->text != NULL) {
+			if (json_array_append_new(objects, json_loads(ref->obj->text, 0, NULL)) !=
+			    0) {
 				json_decref(objects);
 				objects = NULL;
 			}
@@ -286,14 +292,38 @@ static void obj_retry_later(struct api_client *c, struct robj *o)
 	    kc_clock_ms() + api_backoff_ms(c, o->failures, OBJ_RETRY_FIRST_MS, OBJ_RETRY_MAX_MS);
 }
 
-/* o has a new answer (obj, or NULL for 404) from the fetch numbered seq. */
+/* Does obj (NULL: absent) differ from the answer o holds? */
+static bool obj_differs(const struct robj *o, const json_t *obj)
+{
+	json_t *old;
+	bool differs;
+
+	if (o->text == NULL || obj == NULL)
+		return o->text != NULL || obj != NULL;
+	old = json_loads(o->text, 0, NULL);
+	differs = old == NULL || !json_equal(old, obj);
+	json_decref(old);
+	return differs;
+}
+
+/*
+ * o has a new answer (obj, or NULL for 404) from the fetch numbered seq;
+ * obj's reference is taken.
+ */
 static void obj_answered(struct api_client *c, struct robj *o, json_t *obj, uint64_t seq)
 {
-	bool changed = o->known && !((o->obj == NULL && obj == NULL) ||
-	                             (o->obj != NULL && obj != NULL && json_equal(o->obj, obj)));
+	bool changed = o->known && obj_differs(o, obj);
+	/* Key order kept: the object reads back as the API sent it. */
+	char *text = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
 
-	json_decref(o->obj);
-	o->obj = obj;
+	json_decref(obj);
+	if (obj != NULL && text == NULL) {
+		/* Out of memory: as a failed fetch, tried again later. */
+		obj_retry_later(c, o);
+		return;
+	}
+	free(o->text);
+	o->text = text;
 	o->known = true;
 	o->done_seq = seq;
 	o->failures = 0;
@@ -330,7 +360,7 @@ static void get_done(struct api_client *c, struct request *r, CURLcode res)
 		 * The watch cache may lag a Secret created a moment ago: a required
 		 * object is declared missing only once etcd agrees.
 		 */
-		if (!o->req_quorum && !(o->known && o->obj == NULL) && required_by_someone(c, o)) {
+		if (!o->req_quorum && !(o->known && o->text == NULL) && required_by_someone(c, o)) {
 			o->confirm = true;
 			return;
 		}

@@ -102,7 +102,7 @@ static void test_deleted_then_relisted(void **state)
 	r = parent_table_find(&f->a.parents, TP_UID);
 	assert_int_equal(r->presence, DECISION_PARENT_ABSENT);
 	assert_true(r->absent_since_ms >= before);
-	assert_null(r->pod);
+	assert_null(r->pod_json);
 	assert_true(f->a.dirty);
 	assert_int_equal(r->ckpt, PARENT_CKPT_OK); /* its checkpoint stays until GC */
 	/* Back in the API, then missing from a relist: absent again. */
@@ -117,8 +117,9 @@ static void test_deleted_then_relisted(void **state)
 static void test_not_tracked(void **state)
 {
 	struct agent_fixture *f = *state;
-	json_t *pod = tp_pod(), *upper = tp_pod(), *pods = json_array();
+	json_t *pod = tp_pod(), *upper = tp_pod(), *pods = json_array(), *held;
 	struct parent_rec *r;
+	struct kc_error err;
 
 	/* Not eligible: no trigger annotation. */
 	json_object_del(tp_get(pod, "metadata annotations"), KC_DEFAULT_TRIGGER_ANNOTATION);
@@ -133,7 +134,9 @@ static void test_not_tracked(void **state)
 	assert_int_equal(f->a.parents.count, 0);
 	/* A tracked parent that loses its annotation is forgotten (absent). */
 	r = af_checkpoint(f);
-	assert_true(f->cb.pod_wanted(f->cb.ctx, r->pod));
+	assert_int_equal(parent_rec_pod(r, &held, &err), KC_OK);
+	assert_true(f->cb.pod_wanted(f->cb.ctx, held));
+	json_decref(held);
 	f->cb.pod_changed(f->cb.ctx, pod);
 	r = parent_table_find(&f->a.parents, TP_UID);
 	assert_int_equal(r->presence, DECISION_PARENT_ABSENT);

@@ -62,7 +62,10 @@ static void test_setters(void **state)
 	struct parent_rec *r;
 	struct kc_error err;
 	struct kc_buf bytes;
-	json_t *pod = json_pack("{s:{s:s}}", "metadata", "name", "etcd");
+	/* Keys not in sorted order: reading back must keep the API's order. */
+	json_t *pod = json_pack("{s:s,s:s,s:{s:s}}", "kind", "Pod", "apiVersion", "v1", "metadata",
+	                        "name", "etcd"),
+	       *back;
 	char ns[] = "kube-system";
 
 	parent_table_init(&t);
@@ -101,13 +104,23 @@ static void test_setters(void **state)
 	assert_false(parent_rec_set_warnings(r, json_pack("[s]", "runtimeClassName")));
 	assert_true(parent_rec_set_warnings(r, json_array()));
 
-	parent_rec_set_pod(r, pod);
-	assert_ptr_equal(r->pod, pod);
-	assert_int_equal(pod->refcount, 2); /* a reference of its own */
+	assert_int_equal(parent_rec_pod(r, &back, &err), KC_ENOTFOUND);
+	assert_int_equal(parent_rec_set_pod(r, pod, &err), KC_OK);
+	assert_int_equal(pod->refcount, 1); /* kept as text, not a reference */
+	assert_non_null(strchr(r->pod_json, '{'));
+	assert_null(strchr(r->pod_json, '\n')); /* compact */
+	/* Read back: an equal tree of its own, keys in the order the API sent. */
+	assert_int_equal(parent_rec_pod(r, &back, &err), KC_OK);
+	assert_ptr_not_equal(back, pod);
+	assert_true(json_equal(back, pod));
+	assert_string_equal(json_object_iter_key(json_object_iter(back)),
+	                    json_object_iter_key(json_object_iter(pod)));
+	json_decref(back);
 	r->presence = DECISION_PARENT_PRESENT;
 	parent_rec_mark_absent(r, 5000);
-	assert_null(r->pod);
-	assert_int_equal(pod->refcount, 1);
+	assert_null(r->pod_json);
+	assert_int_equal(parent_rec_pod(r, &back, &err), KC_ENOTFOUND);
+	assert_null(back);
 	assert_int_equal(r->presence, DECISION_PARENT_ABSENT);
 	assert_int_equal(r->absent_since_ms, 5000);
 	parent_rec_mark_absent(r, 9000); /* absent since the first time */
