@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kc_buf.h"
@@ -33,7 +34,8 @@ void kc_buf_reset(struct kc_buf *b)
 		b->data[0] = '\0';
 }
 
-static kc_code reserve(struct kc_buf *b, size_t extra, struct kc_error *err)
+/* Room for extra more bytes and the NUL, whatever the limit. */
+static kc_code grow(struct kc_buf *b, size_t extra, struct kc_error *err)
 {
 	size_t need, ncap;
 	char *p;
@@ -41,8 +43,6 @@ static kc_code reserve(struct kc_buf *b, size_t extra, struct kc_error *err)
 	if (extra > (size_t)-1 / 2 - b->len)
 		return kc_fail(err, KC_ETOOBIG, "buffer size overflow");
 	need = b->len + extra + 1;
-	if (b->limit != 0 && b->len + extra > b->limit)
-		return kc_fail(err, KC_ETOOBIG, "more than %zu bytes", b->limit);
 	if (need <= b->cap)
 		return KC_OK;
 	ncap = b->cap ? b->cap : 256;
@@ -53,6 +53,18 @@ static kc_code reserve(struct kc_buf *b, size_t extra, struct kc_error *err)
 	b->data = p;
 	b->cap = ncap;
 	return KC_OK;
+}
+
+static kc_code too_big(const struct kc_buf *b, struct kc_error *err)
+{
+	return kc_fail(err, KC_ETOOBIG, "more than %zu bytes", b->limit);
+}
+
+static kc_code reserve(struct kc_buf *b, size_t extra, struct kc_error *err)
+{
+	if (b->limit != 0 && extra <= (size_t)-1 / 2 - b->len && b->len + extra > b->limit)
+		return too_big(b, err);
+	return grow(b, extra, err);
 }
 
 kc_code kc_buf_append(struct kc_buf *b, const void *p, size_t n, struct kc_error *err)
@@ -93,14 +105,27 @@ kc_code kc_buf_printf(struct kc_buf *b, struct kc_error *err, const char *fmt, .
 	return KC_OK;
 }
 
+/*
+ * Read straight into the buffer (a 27 MB List was read through a chunk and
+ * copied). A regular file's size is known, so its bytes land in one
+ * allocation; one byte more than the limit is asked for, to notice a file
+ * over it.
+ */
 kc_code kc_buf_read_fd(struct kc_buf *b, int fd, const char *name, struct kc_error *err)
 {
-	char chunk[65536];
+	size_t room = 65536;
+	struct stat st;
 	ssize_t n;
 	kc_code rc;
 
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		room = (size_t)st.st_size + 1; /* + 1: the read that sees the end */
 	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
+		if (b->limit != 0 && b->len <= b->limit && room > b->limit - b->len + 1)
+			room = b->limit - b->len + 1;
+		if ((rc = grow(b, room, err)) != KC_OK)
+			return kc_error_prefix(err, "%s", name);
+		n = read(fd, b->data + b->len, b->cap - b->len - 1);
 		if (n == 0)
 			break;
 		if (n < 0) {
@@ -108,8 +133,14 @@ kc_code kc_buf_read_fd(struct kc_buf *b, int fd, const char *name, struct kc_err
 				continue;
 			return kc_fail_errno(err, KC_EIO, errno, "%s: read", name);
 		}
-		if ((rc = kc_buf_append(b, chunk, (size_t)n, err)) != KC_OK)
+		if (b->limit != 0 && b->len + (size_t)n > b->limit) {
+			b->data[b->len] = '\0';
+			too_big(b, err);
 			return kc_error_prefix(err, "%s", name);
+		}
+		b->len += (size_t)n;
+		b->data[b->len] = '\0';
+		room = 65536;
 	}
 	/* Give empty input a valid empty string too. */
 	return kc_buf_append(b, "", 0, err);

@@ -15,14 +15,24 @@ static size_t skip_blank(const char *d, size_t len, size_t i)
 	return i;
 }
 
-/* d[i] is '"': the index after the closing quote, or len when unterminated. */
+/*
+ * d[i] is '"': the index after the closing quote, or len when unterminated.
+ * memchr finds each quote (most of a List's bytes are in strings); one
+ * after an odd run of backslashes is escaped.
+ */
 static size_t skip_string(const char *d, size_t len, size_t i)
 {
-	for (i++; i < len; i++) {
-		if (d[i] == '\\')
-			i++;
-		else if (d[i] == '"')
-			return i + 1;
+	const char *q;
+	size_t k, bs;
+
+	for (i++; i < len; i = k + 1) {
+		if ((q = memchr(d + i, '"', len - i)) == NULL)
+			return len;
+		k = (size_t)(q - d);
+		for (bs = 0; d[k - bs - 1] == '\\'; bs++)
+			; /* stops at the opening quote at the latest */
+		if (bs % 2 == 0)
+			return k + 1;
 	}
 	return len;
 }

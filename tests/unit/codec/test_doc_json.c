@@ -217,10 +217,36 @@ static void test_dispatch(void **state)
 	json_decref(docs);
 }
 
+/*
+ * Indented input is parsed from a copy without the white space between
+ * tokens: the same values, strings untouched, the same refusals, and errors
+ * still at the line and column of the original.
+ */
+static void test_indented_input(void **state)
+{
+	const char *ind = "{\n    \"a\": [\n        1,\n        \"x  y\\\" \\\\\",\n"
+	                  "        true\n    ],\n    \"b\": { }\n}\n    7 \t 8\n";
+	json_t *docs = parse_ok(ind), *want;
+
+	want = json_pack("[{s:[i,s,b],s:{}},i,i]", "a", 1, "x  y\" \\", 1, "b", 7, 8);
+	assert_true(json_equal(docs, want));
+	json_decref(want);
+	json_decref(docs);
+	/* Two words stay two: a space between them is kept, so these stay invalid. */
+	parse_fails("[\n    1 2\n]\n", strlen("[\n    1 2\n]\n"), KC_EINVAL, "line 2 column 7");
+	parse_fails("{\n    \"a\": tr ue\n}\n", strlen("{\n    \"a\": tr ue\n}\n"), KC_EINVAL,
+	            "line 2 column 11");
+	parse_fails("{\n    \"a\": 1\n    \"b\": 2\n}\n",
+	            strlen("{\n    \"a\": 1\n    \"b\": 2\n}\n"), KC_EINVAL, "line 3 column 7");
+	/* A string's own white space and a bad escape are the string's. */
+	parse_fails("[\n    \"a \\q\"\n]\n", strlen("[\n    \"a \\q\"\n]\n"), KC_EINVAL, "line 2");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_single_object),
+	    cmocka_unit_test(test_indented_input),
 	    cmocka_unit_test(test_concatenated_values),
 	    cmocka_unit_test(test_null_documents_skipped),
 	    cmocka_unit_test(test_duplicate_key),

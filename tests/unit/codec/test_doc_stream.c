@@ -17,7 +17,7 @@ static void test_items_match_whole_parse(void **state)
 	    "  {\"kind\": \"Pod\", \"metadata\": {\"name\": \"a]}\\\"[{\"}, \"spec\": {\"x\": [1, "
 	    "[2]]}},\n"
 	    "  {\"metadata\": {\"kind\": \"Secret\"}, \"kind\": \"ConfigMap\", \"data\": {}} ,\n"
-	    "  {\"x\": \"\\\\\", \"y\": [\"]\", 7, null]}\n"
+	    "  {\"x\": \"\\\\\", \"w\": \"\\\\\\\"]}\", \"y\": [\"]\", 7, null]}\n"
 	    " ], \"kind\": \"List\", \"metadata\": {\"resourceVersion\": \"\"}}\n";
 	struct doc_json_list l;
 	struct kc_error err;
