@@ -55,4 +55,15 @@ enum doc_emit_flags {
  */
 kc_code doc_emit_yaml(const json_t *doc, unsigned flags, struct kc_buf *out, struct kc_error *err);
 
+/*
+ * From now on, the chunks of freed Jansson trees serve the next tree (at most
+ * 4 MiB kept; see doc_recycle.c). Process-wide: for a command that parses,
+ * renders and frees documents one after another, never for the agent. Call
+ * before the first Jansson allocation worth recycling. A no-op under
+ * AddressSanitizer.
+ */
+void doc_recycle_allocations(void);
+/* Bytes the recycling lists hold now (tests). */
+size_t doc_recycle_kept_bytes(void);
+
 #endif

@@ -567,6 +567,8 @@ int cmd_render(int argc, char **argv)
 
 	if ((status = parse_args(argc, argv, &cli)) != 0)
 		return status > 0 ? 0 : 2;
+	/* One pod tree after another: each reuses the last one's memory. */
+	doc_recycle_allocations();
 	kc_error_clear(&err);
 	r.cli = &cli;
 	kc_buf_init(&r.out, 0);

@@ -361,18 +361,22 @@ out:
 
 kc_code render_manifest_bytes(const json_t *manifest, struct kc_buf *out, struct kc_error *err)
 {
-	struct kc_buf yaml;
+	size_t start = out->len, limit = out->limit;
 	kc_code rc;
 
-	kc_buf_init(&yaml, RENDER_MAX_MANIFEST);
-	rc = doc_emit_yaml(manifest, DOC_EMIT_SORT_KEYS, &yaml, err);
-	if (rc == KC_ETOOBIG || (rc == KC_OK && yaml.len > RENDER_MAX_MANIFEST))
+	/*
+	 * Written in place (no buffer of its own grown and copied per pod), at
+	 * most RENDER_MAX_MANIFEST bytes of it; doc_emit_yaml leaves out as it
+	 * was when it fails. A limit of out's own that comes first is out's.
+	 */
+	if (limit == 0 || limit - start >= RENDER_MAX_MANIFEST)
+		out->limit = start + RENDER_MAX_MANIFEST;
+	rc = doc_emit_yaml(manifest, DOC_EMIT_SORT_KEYS, out, err);
+	out->limit = limit;
+	if (rc == KC_ETOOBIG && (limit == 0 || limit - start >= RENDER_MAX_MANIFEST))
 		rc = kc_fail(err, KC_ETOOBIG,
 		             "manifest is over the kubelet's %u MiB static pod file limit",
 		             RENDER_MAX_MANIFEST / (1024 * 1024));
-	if (rc == KC_OK)
-		rc = kc_buf_append(out, yaml.data, yaml.len, err);
-	kc_buf_free(&yaml);
 	return rc;
 }
 

@@ -818,10 +818,46 @@ static void test_source_pod_untouched(void **state)
 	kc_objects_free(objs);
 }
 
+/* Over the kubelet's static pod file limit: refused, and the buffer keeps what it held. */
+static void test_manifest_bytes_cap(void **state)
+{
+	size_t big = RENDER_MAX_MANIFEST + 1;
+	char *value = malloc(big + 1);
+	struct kc_error err;
+	struct kc_buf out;
+	json_t *m;
+
+	(void)state;
+	memset(value, 'x', big);
+	value[big] = '\0';
+	m = json_pack("{s:s}", "apiVersion", "v1");
+	kc_buf_init(&out, 0);
+	assert_int_equal(kc_buf_puts(&out, "kept\n", &err), KC_OK);
+	assert_int_equal(render_manifest_bytes(m, &out, &err), KC_OK);
+	assert_string_equal(out.data, "kept\napiVersion: v1\n");
+	json_object_set_new(m, "big", json_string(value));
+	kc_buf_reset(&out);
+	assert_int_equal(kc_buf_puts(&out, "kept\n", &err), KC_OK);
+	assert_int_equal(render_manifest_bytes(m, &out, &err), KC_ETOOBIG);
+	assert_non_null(strstr(err.msg, "static pod file limit"));
+	assert_string_equal(out.data, "kept\n");
+	assert_int_equal(out.limit, 0);
+	kc_buf_free(&out);
+	/* A buffer capped at the limit itself (the agent's, the CLI's) says the same. */
+	kc_buf_init(&out, RENDER_MAX_MANIFEST);
+	assert_int_equal(render_manifest_bytes(m, &out, &err), KC_ETOOBIG);
+	assert_non_null(strstr(err.msg, "static pod file limit"));
+	assert_int_equal(out.len, 0);
+	kc_buf_free(&out);
+	json_decref(m);
+	free(value);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_metadata),
+	    cmocka_unit_test(test_manifest_bytes_cap),
 	    cmocka_unit_test(test_spec_filtering),
 	    cmocka_unit_test(test_custom_triggers_dropped),
 	    cmocka_unit_test(test_pull_policy),
