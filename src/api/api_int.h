@@ -105,7 +105,8 @@ struct api_client {
 	size_t nparents, parents_cap;
 	struct robj **objs; /* distinct referenced objects */
 	size_t nobjs, objs_cap;
-	uint64_t fetch_seq; /* number of the last GET started */
+	uint64_t fetch_seq;  /* number of the last GET started */
+	bool refs_trim_owed; /* parents were answered since the heap was last trimmed */
 
 	/* The Event POST in flight (api_events.c). */
 	struct request *event_req;
