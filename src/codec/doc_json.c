@@ -87,11 +87,13 @@ static kc_code prescan(const char *data, size_t len, const char *source, char *o
 		if (c == '"') {
 			if (nodes > DOC_MAX_NODES)
 				return fail_prescan(data, len, i, docno, source, KC_ETOOBIG, err);
-			/* Most bytes are inside strings: copied as they are, escapes skipped. */
+			/*
+			 * Most bytes are inside strings: skipped with memchr, or
+			 * copied as they are a byte at a time (Kubernetes' strings
+			 * are short: memchr and memcpy per string cost more there).
+			 */
 			if (out == NULL) {
-				while (++i < len && (c = data[i]) != '"')
-					i += c == '\\';
-				i++;
+				i = doc_json_string_end(data, len, i);
 				continue;
 			}
 			out[o++] = data[i++];

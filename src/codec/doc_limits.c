@@ -4,6 +4,7 @@
  * sequence, whichever parser would otherwise have tripped over it.
  */
 #include <stdint.h>
+#include <string.h>
 
 #include "doc.h"
 #include "doc_limits.h"
@@ -86,4 +87,25 @@ static kc_code check_node(const json_t *node, int depth, size_t *nodes, struct k
 kc_code doc_check_tree(const json_t *doc, size_t *nodes, struct kc_error *err)
 {
 	return check_node(doc, 1, nodes, err);
+}
+
+/*
+ * memchr finds each quote (most bytes of Kubernetes JSON are in strings);
+ * one after an odd run of backslashes is escaped.
+ */
+size_t doc_json_string_end(const char *d, size_t len, size_t i)
+{
+	const char *q;
+	size_t k, bs;
+
+	for (i++; i < len; i = k + 1) {
+		if ((q = memchr(d + i, '"', len - i)) == NULL)
+			return len;
+		k = (size_t)(q - d);
+		for (bs = 0; d[k - bs - 1] == '\\'; bs++)
+			; /* stops at the opening quote at the latest */
+		if (bs % 2 == 0)
+			return k + 1;
+	}
+	return len;
 }

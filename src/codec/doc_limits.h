@@ -28,4 +28,7 @@ void doc_position(const char *data, size_t len, size_t off, unsigned long *line,
  */
 kc_code doc_check_tree(const json_t *doc, size_t *nodes, struct kc_error *err);
 
+/* d[i] is the '"' opening a JSON string: the index after its closing quote, len when none. */
+size_t doc_json_string_end(const char *d, size_t len, size_t i);
+
 #endif

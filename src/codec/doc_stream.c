@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "doc.h"
+#include "doc_limits.h"
 #include "doc_stream.h"
 
 static size_t skip_blank(const char *d, size_t len, size_t i)
@@ -13,28 +14,6 @@ static size_t skip_blank(const char *d, size_t len, size_t i)
 	while (i < len && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r'))
 		i++;
 	return i;
-}
-
-/*
- * d[i] is '"': the index after the closing quote, or len when unterminated.
- * memchr finds each quote (most of a List's bytes are in strings); one
- * after an odd run of backslashes is escaped.
- */
-static size_t skip_string(const char *d, size_t len, size_t i)
-{
-	const char *q;
-	size_t k, bs;
-
-	for (i++; i < len; i = k + 1) {
-		if ((q = memchr(d + i, '"', len - i)) == NULL)
-			return len;
-		k = (size_t)(q - d);
-		for (bs = 0; d[k - bs - 1] == '\\'; bs++)
-			; /* stops at the opening quote at the latest */
-		if (bs % 2 == 0)
-			return k + 1;
-	}
-	return len;
 }
 
 /* The index after the value starting at d[i]; len when it runs off the end. */
@@ -45,7 +24,7 @@ static size_t skip_value(const char *d, size_t len, size_t i)
 	if (i >= len)
 		return len;
 	if (d[i] == '"')
-		return skip_string(d, len, i);
+		return doc_json_string_end(d, len, i);
 	if (d[i] != '{' && d[i] != '[') {
 		/* A number, true, false or null: up to the next delimiter. */
 		while (i < len && d[i] != ',' && d[i] != '}' && d[i] != ']' && d[i] != ' ' &&
@@ -55,7 +34,7 @@ static size_t skip_value(const char *d, size_t len, size_t i)
 	}
 	for (; i < len; i++) {
 		if (d[i] == '"') {
-			i = skip_string(d, len, i) - 1;
+			i = doc_json_string_end(d, len, i) - 1;
 		} else if (d[i] == '{' || d[i] == '[') {
 			if (++depth > DOC_MAX_DEPTH)
 				return len;
@@ -71,7 +50,7 @@ static bool key_is(const char *d, size_t len, size_t i, const char *key, size_t 
 {
 	size_t n = strlen(key);
 
-	*after = skip_string(d, len, i);
+	*after = doc_json_string_end(d, len, i);
 	return *after - i == n + 2 && memcmp(d + i + 1, key, n) == 0;
 }
 
@@ -92,7 +71,7 @@ static size_t walk_object(const char *d, size_t len, size_t start, member_fn fn,
 		return i + 1;
 	while (i < len && d[i] == '"') {
 		k = i;
-		i = skip_blank(d, len, skip_string(d, len, i));
+		i = skip_blank(d, len, doc_json_string_end(d, len, i));
 		if (i >= len || d[i] != ':')
 			return BAD;
 		v = skip_blank(d, len, i + 1);
