@@ -426,15 +426,16 @@ class FullCycle(kn.KeepOnFailure, unittest.TestCase):
         else:
             print("note: this agent build posts no Events (not checked)", file=sys.stderr)
 
-    # A known bug, hit in most runs (see README, "The kubernetes test tier", and BENCHMARKS.md):
-    # the kubelet admits the returning API pod as soon as its own watch delivers it; while the
-    # bridge, which declares the same hostPort, is still an active pod, admission rejects the
+    # The hand-off race (see README, "The hand-off", rule 2, and BENCHMARKS.md): the kubelet
+    # admits the returning API pod as soon as its own reflector relists; while the bridge,
+    # which declares the same hostPort, is still in its pod manager, admission rejects the
     # parent for good (pkg/kubelet/lifecycle/predicate.go, GeneralPredicates -> NodePorts: "Pod
-    # was rejected: Predicate NodePorts failed"). Withdrawing the bridge at the agent's first
-    # API contact (decision.c) races the kubelet's own reconnect and lost in 6 of 10 runs
-    # here. The check itself is strict; when it fails, the result is a skip whose reason starts
-    # with "KNOWN BUG" (scripts/test-kubernetes.sh prints it loudly) unless KC_K8S_STRICT=1,
-    # which makes it a failure. A run that passes proves nothing about the race.
+    # was rejected: Predicate NodePorts failed"). The agent withdraws the bridge at its first
+    # API success and, while such a bridge is kept, asks every second, so it wins unless the
+    # kubelet's relist falls in that same second (it lost 6 of 10 runs at the old 10 s retry
+    # ceiling, none since). The check is strict; a failure, the residual race, is a skip whose
+    # reason starts with "KNOWN BUG" (scripts/test-kubernetes.sh prints it loudly) unless
+    # KC_K8S_STRICT=1, which makes it a failure.
     def test_2_hostport_parent_not_rejected_at_hand_off(self):
         if not self.obs:
             self.skipTest("the cycle did not get that far (test_1 failed)")
