@@ -61,8 +61,9 @@ enum agent_node_presence {
 };
 
 struct agent_cluster {
-	char uid[LOCAL_POD_UID_MAX + 1]; /* kube-system Namespace UID the API answered; "" unknown */
-	int64_t uid_ms;                  /* when (monotonic), -1 never */
+	char
+	    uid[LOCAL_POD_UID_MAX + 1]; /* kube-system Namespace UID the API answered; "" unknown */
+	int64_t uid_ms;                 /* when (monotonic), -1 never */
 	enum agent_node_presence node;
 	int64_t node_ms; /* when (monotonic), -1 never */
 };
