@@ -28,6 +28,9 @@ target_link_libraries(test_selinux_label PRIVATE kc_render) # volume plans to la
 # test_secret_wipe sees every free() of the project's code (it checks that secrets are
 # cleared before their memory is released).
 target_link_options(test_secret_wipe PRIVATE -Wl,--wrap=free)
+# test_doc_recycle plays an allocator that reports 7-byte chunks (as ASan does)
+# and sees whether the recycler frees them.
+target_link_options(test_doc_recycle PRIVATE -Wl,--wrap=free -Wl,--wrap=malloc_usable_size)
 
 # End-to-end tests: every tests/e2e/test_*.py runs the real binary.
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
