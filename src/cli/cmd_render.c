@@ -282,27 +282,11 @@ static void render_all(struct run *r, const struct object_input *in)
 	}
 }
 
-static int col_width(const json_t *rows, const char *key, int min)
-{
-	size_t i, n;
-	json_t *row;
-	int w = min;
-
-	json_array_foreach(rows, i, row)
-	{
-		const char *v = json_string_value(json_object_get(row, key));
-
-		n = v != NULL ? strlen(v) : 1;
-		if ((int)n > w)
-			w = n > 80 ? 80 : (int)n;
-	}
-	return w;
-}
-
 /* The report: a table (reason, or the warnings joined) and a count, or JSON. */
 static int print_report(const json_t *rows, bool as_json)
 {
-	int wns = col_width(rows, "namespace", 9), wname = col_width(rows, "name", 4);
+	int wns = cli_column_width(rows, "namespace", 9, 80);
+	int wname = cli_column_width(rows, "name", 4, 80);
 	size_t i, j, ok = 0;
 	json_t *row, *w;
 
