@@ -24,6 +24,19 @@
  *   hostNetwork, or ClusterFirstWithHostNet: resolv.conf names the cluster DNS
  *   Service (pkg/kubelet/network/dns/dns.go, getPodDNSType), which is a pod
  *   of the cluster and unlikely to answer during an outage.
+ * - an extended resource (a domain-prefixed name outside kubernetes.io/) in
+ *   the requests or limits of a container or init container: the bridge
+ *   keeps it. The kubelet's device manager allocates it at admission
+ *   (pkg/kubelet/cm/devicemanager/manager.go, devicesToAllocate): a kubelet
+ *   restarted during the outage knows the resource from its checkpoint but
+ *   has no healthy device until the plugin (often a DaemonSet pod)
+ *   registers again, and rejects the pod ("no healthy devices present").
+ *   A name no device plugin serves is dropped from admission
+ *   (pkg/kubelet/lifecycle/predicate.go, removeMissingExtendedResources)
+ *   and the container runs without the device. DRA-backed extended
+ *   resources (KEP-5004, 1.34+) are such names: the parent's
+ *   status.extendedResourceClaimStatus maps them to a ResourceClaim the
+ *   bridge does not have, so they get their own warning.
  *
  * Pure: no I/O, same pod in, same strings out, in this order.
  */

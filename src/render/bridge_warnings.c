@@ -73,6 +73,100 @@ static int cluster_dns(const json_t *spec, json_t *arr)
 	           policy, host_net ? "" : " without hostNetwork");
 }
 
+/*
+ * An extended resource name as the kubelet tells it (pkg/apis/core/v1/
+ * helper/helpers.go, IsExtendedResourceName): not native (native names have
+ * no '/' or a "kubernetes.io/" domain, hugepages-* included) and not a
+ * quota name ("requests.").
+ */
+static bool is_extended_resource(const char *name)
+{
+	return strchr(name, '/') != NULL && strstr(name, "kubernetes.io/") == NULL &&
+	       strncmp(name, "requests.", strlen("requests.")) != 0;
+}
+
+/* Does the parent's status map (container, resource) to a DRA claim (KEP-5004)? */
+static bool dra_backed(const json_t *pod, const char *container, const char *resource)
+{
+	const json_t *maps = json_object_get(
+	    json_object_get(json_object_get(pod, "status"), "extendedResourceClaimStatus"),
+	    "requestMappings");
+	const json_t *m;
+	size_t i;
+
+	json_array_foreach(maps, i, m)
+	{
+		const char *c = json_string_value(json_object_get(m, "containerName"));
+		const char *r = json_string_value(json_object_get(m, "resourceName"));
+
+		if (c != NULL && r != NULL && strcmp(c, container) == 0 && strcmp(r, resource) == 0)
+			return true;
+	}
+	return false;
+}
+
+struct extended_seen {
+	const char *dra, *plugin; /* the first name of each kind, NULL: none */
+};
+
+static void scan_section(const json_t *pod, const char *cname, json_t *list,
+                         struct extended_seen *seen)
+{
+	const char *key, **slot;
+	json_t *v;
+
+	json_object_foreach(list, key, v)
+	{
+		if (!is_extended_resource(key))
+			continue;
+		slot = dra_backed(pod, cname, key) ? &seen->dra : &seen->plugin;
+		if (*slot == NULL)
+			*slot = key;
+	}
+}
+
+static void scan_extended(const json_t *pod, const json_t *containers, struct extended_seen *seen)
+{
+	const json_t *c, *res;
+	const char *cname;
+	size_t i;
+
+	json_array_foreach(containers, i, c)
+	{
+		if ((cname = json_string_value(json_object_get(c, "name"))) == NULL)
+			continue;
+		res = json_object_get(c, "resources");
+		scan_section(pod, cname, json_object_get(res, "requests"), seen);
+		scan_section(pod, cname, json_object_get(res, "limits"), seen);
+	}
+}
+
+static int extended_resources(const json_t *pod, const json_t *spec, json_t *arr)
+{
+	struct extended_seen seen = {NULL, NULL};
+
+	scan_extended(pod, json_object_get(spec, "initContainers"), &seen);
+	scan_extended(pod, json_object_get(spec, "containers"), &seen);
+	if (seen.plugin != NULL &&
+	    add(arr,
+	        "extended resource \"%.100s\": the kubelet allocates it from a device plugin "
+	        "at admission; a kubelet restarted in the outage knows no healthy device until "
+	        "the plugin registers again and rejects the bridge (UnexpectedAdmissionError); "
+	        "served by DRA instead, it has no device plugin and the bridge runs without "
+	        "the device",
+	        seen.plugin) != 0)
+		return -1;
+	if (seen.dra != NULL &&
+	    add(arr,
+	        "extended resource \"%.100s\" comes from a DRA ResourceClaim "
+	        "(status.extendedResourceClaimStatus): the bridge has no claim, the kubelet "
+	        "drops the request at admission and the bridge runs without the device (or is "
+	        "rejected if a device plugin serves that name)",
+	        seen.dra) != 0)
+		return -1;
+	return 0;
+}
+
 kc_code bridge_warnings(const json_t *pod, json_t **out, struct kc_error *err)
 {
 	const json_t *spec = json_object_get(pod, "spec");
@@ -80,7 +174,7 @@ kc_code bridge_warnings(const json_t *pod, json_t **out, struct kc_error *err)
 
 	*out = NULL;
 	if (arr == NULL || runtime_class(spec, arr) != 0 || pull_secrets(spec, arr) != 0 ||
-	    cluster_dns(spec, arr) != 0) {
+	    cluster_dns(spec, arr) != 0 || extended_resources(pod, spec, arr) != 0) {
 		json_decref(arr);
 		return kc_fail(err, KC_ENOMEM, "bridge warnings: out of memory");
 	}

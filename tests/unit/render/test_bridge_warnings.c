@@ -93,6 +93,93 @@ static void test_cluster_dns(void **state)
 	}
 }
 
+/* A pod from a spec and a status JSON text. */
+static json_t *warnings_with_status(const char *spec, const char *status)
+{
+	json_error_t e;
+	json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o, s:o}", "apiVersion", "v1", "kind",
+	                        "Pod", "metadata", "name", "p", "namespace", "kube-system", "spec",
+	                        json_loads(spec, 0, &e), "status", json_loads(status, 0, &e));
+	json_t *out = NULL;
+
+	assert_non_null(pod);
+	assert_int_equal(bridge_warnings(pod, &out, NULL), KC_OK);
+	json_decref(pod);
+	return out;
+}
+
+/*
+ * Extended resources (issue 19, finding 14b): any domain-prefixed name
+ * outside kubernetes.io/ in requests or limits of any container is warned
+ * once, named; native names (cpu, hugepages-*, kubernetes.io/...) are not.
+ */
+static void test_extended_resource_device_plugin(void **state)
+{
+	static const struct {
+		const char *spec;
+		const char *name; /* NULL: no warning */
+	} cases[] = {
+	    {"{\"hostNetwork\":true,\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":"
+	     "{\"nvidia.com/gpu\":\"1\"},\"requests\":{\"nvidia.com/gpu\":\"1\"}}}]}",
+	     "\"nvidia.com/gpu\""},
+	    {"{\"hostNetwork\":true,\"initContainers\":[{\"name\":\"i\",\"resources\":"
+	     "{\"limits\":{\"example.com/fpga\":\"2\"}}}],\"containers\":[{\"name\":\"c\"}]}",
+	     "\"example.com/fpga\""},
+	    {"{\"hostNetwork\":true,\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":"
+	     "{\"cpu\":\"1\",\"memory\":\"1Gi\",\"hugepages-2Mi\":\"2Mi\","
+	     "\"ephemeral-storage\":\"1Gi\"}}}]}",
+	     NULL},
+	    {"{\"hostNetwork\":true,\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":"
+	     "{\"kubernetes.io/future\":\"1\",\"requests.example.com/x\":\"1\"}}}]}",
+	     NULL},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *w = warnings_of(cases[i].spec);
+
+		assert_int_equal(json_array_size(w), cases[i].name != NULL ? 1 : 0);
+		if (cases[i].name != NULL) {
+			tp_assert_msg(warning(w, 0), cases[i].name);
+			tp_assert_msg(warning(w, 0), "device plugin");
+			tp_assert_msg(warning(w, 0), "UnexpectedAdmissionError");
+		}
+		json_decref(w);
+	}
+}
+
+/* KEP-5004: the parent's status maps the name to a DRA claim for that container. */
+static void test_extended_resource_dra_backed(void **state)
+{
+	const char *spec =
+	    "{\"hostNetwork\":true,\"containers\":["
+	    "{\"name\":\"a\",\"resources\":{\"limits\":{\"example.com/gpu\":\"1\"}}},"
+	    "{\"name\":\"b\",\"resources\":{\"limits\":{\"example.com/nic\":\"1\"}}}]}";
+	json_t *w = warnings_with_status(
+	    spec, "{\"extendedResourceClaimStatus\":{\"resourceClaimName\":\"p-extended-x\","
+	          "\"requestMappings\":[{\"containerName\":\"a\",\"resourceName\":"
+	          "\"example.com/gpu\",\"requestName\":\"container-0-request-0\"}]}}");
+
+	/* b's nic is a device plugin's; a's gpu comes from the claim. */
+	assert_int_equal(json_array_size(w), 2);
+	tp_assert_msg(warning(w, 0), "\"example.com/nic\": the kubelet allocates it from a device");
+	tp_assert_msg(warning(w, 1), "\"example.com/gpu\" comes from a DRA ResourceClaim");
+	tp_assert_msg(warning(w, 1), "runs without the device");
+	json_decref(w);
+	/* The mapping is per container: the same name in another container is not DRA's. */
+	w = warnings_with_status(
+	    spec, "{\"extendedResourceClaimStatus\":{\"requestMappings\":[{\"containerName\":"
+	          "\"b\",\"resourceName\":\"example.com/gpu\"}]}}");
+	assert_int_equal(json_array_size(w), 1);
+	tp_assert_msg(warning(w, 0), "\"example.com/gpu\": the kubelet allocates");
+	json_decref(w);
+	/* A hostile status (wrong types) is ignored, never a crash. */
+	w = warnings_with_status(spec, "{\"extendedResourceClaimStatus\":{\"requestMappings\":"
+	                               "[1,{\"containerName\":2,\"resourceName\":null}]}}");
+	assert_int_equal(json_array_size(w), 1);
+	json_decref(w);
+}
+
 static void test_all_three_in_order(void **state)
 {
 	json_t *w = warnings_of("{\"runtimeClassName\":\"kata\",\"imagePullSecrets\":[{\"name\":"
@@ -146,6 +233,8 @@ int main(void)
 	    cmocka_unit_test(test_runtime_class_named),
 	    cmocka_unit_test(test_image_pull_secrets),
 	    cmocka_unit_test(test_cluster_dns),
+	    cmocka_unit_test(test_extended_resource_device_plugin),
+	    cmocka_unit_test(test_extended_resource_dra_backed),
 	    cmocka_unit_test(test_all_three_in_order),
 	    cmocka_unit_test(test_no_spec),
 	    cmocka_unit_test(test_warned_pod_still_renders),
