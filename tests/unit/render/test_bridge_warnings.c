@@ -66,6 +66,58 @@ static void test_image_pull_secrets(void **state)
 	json_decref(w);
 }
 
+/*
+ * An image a ServiceAccount-token credential provider covers (issue 19,
+ * finding 14a): warned with image and provider when the node is known,
+ * merged with imagePullSecrets into one warning; silent for images the
+ * provider's matchImages do not cover, and when the node is unknown.
+ */
+static void test_service_account_token_provider(void **state)
+{
+	static const struct image_credential_rule rules[] = {
+	    {"plain-looking", "registry.example/other"},
+	    {"acr-token", "*.azurecr.io"},
+	};
+	const struct bridge_node node = {rules, 2};
+	json_error_t e;
+	json_t *pod = json_pack(
+	    "{s:{s:s, s:s}, s:o}", "metadata", "name", "p", "namespace", "kube-system", "spec",
+	    json_loads("{\"hostNetwork\":true,\"initContainers\":[{\"name\":\"i\","
+	               "\"image\":\"busybox\"}],\"containers\":[{\"name\":\"c\","
+	               "\"image\":\"corp.azurecr.io/etcd:3.6@sha256:ab\"}]}",
+	               0, &e));
+	json_t *w = NULL;
+
+	assert_int_equal(bridge_warnings_on(pod, &node, &w, NULL), KC_OK);
+	assert_int_equal(json_array_size(w), 1);
+	tp_assert_msg(warning(w, 0), "image \"corp.azurecr.io/etcd:3.6@sha256:ab\" comes through "
+	                             "credential provider \"acr-token\"");
+	tp_assert_msg(warning(w, 0), "no ServiceAccount");
+	tp_assert_msg(warning(w, 0), "KubeletEnsureSecretPulledImages");
+	json_decref(w);
+	/* Unknown node (render, status without an agent): nothing to say. */
+	assert_int_equal(bridge_warnings(pod, &w, NULL), KC_OK);
+	assert_int_equal(json_array_size(w), 0);
+	json_decref(w);
+	/* Both causes: one warning naming both. */
+	json_object_set_new(json_object_get(pod, "spec"), "imagePullSecrets",
+	                    json_pack("[{s:s}]", "name", "reg"));
+	assert_int_equal(bridge_warnings_on(pod, &node, &w, NULL), KC_OK);
+	assert_int_equal(json_array_size(w), 1);
+	tp_assert_msg(warning(w, 0), "imagePullSecrets, and image \"corp.azurecr.io/etcd");
+	json_decref(w);
+	/* An image no token provider covers: only the Secret. */
+	json_object_set_new(
+	    json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0), "image",
+	    json_string("azurecr.io/etcd:3.6"));
+	assert_int_equal(bridge_warnings_on(pod, &node, &w, NULL), KC_OK);
+	assert_int_equal(json_array_size(w), 1);
+	assert_null(strstr(warning(w, 0), "credential provider"));
+	tp_assert_msg(warning(w, 0), "imagePullSecrets: the bridge has no registry credentials");
+	json_decref(w);
+	json_decref(pod);
+}
+
 static void test_cluster_dns(void **state)
 {
 	static const struct {
@@ -232,6 +284,7 @@ int main(void)
 	    cmocka_unit_test(test_plain_host_network_pod_has_none),
 	    cmocka_unit_test(test_runtime_class_named),
 	    cmocka_unit_test(test_image_pull_secrets),
+	    cmocka_unit_test(test_service_account_token_provider),
 	    cmocka_unit_test(test_cluster_dns),
 	    cmocka_unit_test(test_extended_resource_device_plugin),
 	    cmocka_unit_test(test_extended_resource_dra_backed),
