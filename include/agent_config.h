@@ -1,5 +1,5 @@
 /*
- * agent_config.h: the configuration of `kubelet-checkpoint run` (DESIGN.md 4).
+ * agent_config.h: the configuration of `kubelet-checkpoint run` (docs/design.md §4).
  *
  * Every flag of run is also a camelCase key of an optional YAML config file
  * (--config FILE); flags win over the file. What neither gives is resolved
@@ -134,6 +134,10 @@ struct agent_config {
 	char *kubelet_cgroup_root;
 	char *kubelet_cgroup_driver;
 	bool kubelet_cgroups_per_qos;
+	/* 1.35+ checks (agent_node_facts.c): its failCgroupV1 (-1 unset) and
+	 * --image-credential-provider-config (NULL: none, or not known). */
+	int kubelet_fail_cgroup_v1;
+	char *kubelet_image_credential_provider_config;
 	/*
 	 * Non-empty: the bridge is off, and why (the kubelet watches no static
 	 * pod directory: no staticPodPath in its config, no --pod-manifest-path).

@@ -46,6 +46,8 @@ struct kubelet_cmdline {
 	char *cgroup_root;      /* --cgroup-root */
 	char *cgroup_driver;    /* --cgroup-driver */
 	char *cgroups_per_qos;  /* --cgroups-per-qos (boolean: "true" when given alone) */
+	/* Flag only (no config key): file or directory of CredentialProviderConfig. */
+	char *image_credential_provider_config; /* --image-credential-provider-config */
 };
 
 /*
@@ -59,6 +61,7 @@ struct kubelet_settings {
 	char *cgroup_root;      /* cgroupRoot */
 	char *cgroup_driver;    /* cgroupDriver */
 	int cgroups_per_qos;    /* cgroupsPerQOS: -1 unset (the kubelet's default is true) */
+	int fail_cgroup_v1;     /* failCgroupV1: -1 unset (the default is true from 1.35) */
 };
 
 struct kubelet_info {

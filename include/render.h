@@ -1,7 +1,7 @@
 /*
  * render.h: from an API pod (plus the Secrets/ConfigMaps it references) to a
  * self-contained static-pod manifest a stock kubelet (1.34+ included) runs
- * with no apiserver. Pure: no I/O. DESIGN.md section 5 is the rule book.
+ * with no apiserver. Pure: no I/O. docs/design.md §5 is the rule book.
  */
 #ifndef KC_RENDER_H
 #define KC_RENDER_H

@@ -108,6 +108,7 @@ static kc_code sources_open(struct agent *a, struct kc_error *err)
 	                           a->cfg->kubelet_cgroup_driver, a->cfg->kubelet_cgroups_per_qos,
 	                           err)) != KC_OK)
 		return rc;
+	agent_node_facts_load(a);
 	a->local_source_logged = LOCAL_SOURCE_NONE;
 	a->bridge_off_logged = false;
 	a->local_unknown_logged = false;
@@ -135,6 +136,7 @@ static void sources_close(struct agent *a)
 		ckpt_store_close(a->store);
 	parent_table_free(&a->parents);
 	local_state_free(&a->local);
+	agent_node_facts_free(a);
 	a->event_in_flight = false; /* its request goes with the API client */
 	for (i = 0; i < a->nbridge_files; i++)
 		free(a->bridge_files[i]);

@@ -360,6 +360,7 @@ void agent_config_free(struct agent_config *cfg)
 	free(cfg->config_file);
 	free(cfg->kubelet_cgroup_root);
 	free(cfg->kubelet_cgroup_driver);
+	free(cfg->kubelet_image_credential_provider_config);
 	free(cfg);
 }
 
@@ -1008,7 +1009,7 @@ static kc_code resolve_kubelet_runtime(struct agent_config *cfg, const struct ku
 	    (kcsrc == AGENT_SRC_DEFAULT || kcsrc == AGENT_SRC_KUBELET_CMDLINE ||
 	     (ki->flags.config != NULL && strcmp(ki->flags.config, cfg->kubelet_config) == 0));
 	enum agent_source spsrc = cfg->source[AGENT_STATIC_POD_PATH];
-	struct kubelet_settings ks = {.cgroups_per_qos = -1};
+	struct kubelet_settings ks = {.cgroups_per_qos = -1, .fail_cgroup_v1 = -1};
 	enum agent_source epsrc = AGENT_SRC_KUBELET_CONFIG;
 	struct kc_error why;
 	kc_code rc;
@@ -1050,6 +1051,11 @@ static kc_code resolve_kubelet_runtime(struct agent_config *cfg, const struct ku
 		goto out;
 	take_string(&cfg->kubelet_cgroup_root, &ks.cgroup_root);
 	take_string(&cfg->kubelet_cgroup_driver, &ks.cgroup_driver);
+	cfg->kubelet_fail_cgroup_v1 = ks.fail_cgroup_v1;
+	if (ki != NULL && ki->pid != 0 &&
+	    (rc = dup_into(&cfg->kubelet_image_credential_provider_config,
+	                   ki->flags.image_credential_provider_config, err)) != KC_OK)
+		goto out;
 	/* Its --cgroups-per-qos flag beats its config, as its other flags do. */
 	if (ki != NULL && ki->pid != 0 && kubelet_parse_bool(ki->flags.cgroups_per_qos) >= 0)
 		ks.cgroups_per_qos = kubelet_parse_bool(ki->flags.cgroups_per_qos);
@@ -1152,6 +1158,7 @@ kc_code agent_config_load(int argc, char *const argv[], const struct agent_env *
 
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
 		return kc_fail(err, KC_ENOMEM, "out of memory");
+	cfg->kubelet_fail_cgroup_v1 = -1;
 	if ((rc = parse_flags(argc, argv, cfg, err)) == KC_OK && cfg->config_file != NULL)
 		rc = read_config_file(cfg, err);
 	if (rc == KC_OK)

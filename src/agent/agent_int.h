@@ -21,7 +21,9 @@
 #include "agent_config.h"
 #include "api_client.h"
 #include "bridge_dir.h"
+#include "bridge_warnings.h"
 #include "checkpoint_store.h"
+#include "credential_providers.h"
 #include "decision.h"
 #include "event_queue.h"
 #include "agent.h"
@@ -139,9 +141,20 @@ struct agent {
 	int64_t event_retry_ms;
 	json_t *activated_at; /* uid -> wall time its bridge manifest was written */
 
+	/* What the node's kubelet makes bridges do, 1.35+ (agent_node_facts.c). */
+	struct credential_providers cred_providers;
+	struct bridge_node bridge_node; /* points into cred_providers */
+
 	struct kc_error last_error;
 	time_t last_error_time;
 };
+
+/*
+ * agent_node_facts.c: read (again) what the node's kubelet makes bridges do
+ * and say what matters at start; free it. Never fatal.
+ */
+void agent_node_facts_load(struct agent *a);
+void agent_node_facts_free(struct agent *a);
 
 /* agent_sync.c: API callbacks and the disk state they produce. */
 void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb);

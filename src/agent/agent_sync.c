@@ -69,13 +69,13 @@ static kc_code objects_index(const json_t *objects, struct kc_objects **out, str
  * for status, and logged when the set changes (once per pod change, once at
  * start for what is on disk).
  */
-static void note_warnings(struct parent_rec *r, const json_t *pod)
+static void note_warnings(const struct agent *a, struct parent_rec *r, const json_t *pod)
 {
 	struct kc_error err;
 	json_t *w = NULL, *v;
 	size_t i;
 
-	if (bridge_warnings(pod, &w, &err) != KC_OK) {
+	if (bridge_warnings_on(pod, &a->bridge_node, &w, &err) != KC_OK) {
 		kc_log(KC_LOG_ERR, "pod %s: %s", r->uid, err.msg);
 		return;
 	}
@@ -107,7 +107,7 @@ static kc_code cache_manifest(struct agent *a, struct parent_rec *r, const json_
 		rc = parent_rec_set_manifest(r, file, &bytes, err);
 	if (rc == KC_OK) {
 		r->host_ports = pod_spec_holds_host_ports(json_object_get(manifest, "spec"));
-		note_warnings(r, pod);
+		note_warnings(a, r, pod);
 	}
 	a->effects_dirty = true;
 	json_decref(manifest);

@@ -36,6 +36,8 @@ static const struct {
     {"cgroup-root", offsetof(struct kubelet_cmdline, cgroup_root), false, false},
     {"cgroup-driver", offsetof(struct kubelet_cmdline, cgroup_driver), false, false},
     {"cgroups-per-qos", offsetof(struct kubelet_cmdline, cgroups_per_qos), false, true},
+    {"image-credential-provider-config",
+     offsetof(struct kubelet_cmdline, image_credential_provider_config), true, false},
 };
 #define N_KUBELET_FLAGS (sizeof(kubelet_flags) / sizeof(kubelet_flags[0]))
 
@@ -499,6 +501,20 @@ static kc_code apply_string(const char *file, json_t *doc, const char *key, bool
 	return KC_OK;
 }
 
+/* A boolean key: 1 or 0 into *slot; absent or null leaves it alone. */
+static kc_code apply_bool(const char *file, json_t *doc, const char *key, int *slot,
+                          struct kc_error *err)
+{
+	json_t *v = json_object_get(doc, key);
+
+	if (v == NULL || json_is_null(v))
+		return KC_OK;
+	if (!json_is_boolean(v))
+		return kc_fail(err, KC_EINVAL, "%s: %s: expected true or false", file, key);
+	*slot = json_is_true(v) ? 1 : 0;
+	return KC_OK;
+}
+
 /*
  * Apply one KubeletConfiguration document over *ks: a key the document does
  * not mention is left alone; "" unsets a string.
@@ -507,7 +523,7 @@ static kc_code apply_config_file(const char *file, struct kubelet_settings *ks,
                                  struct kc_error *err)
 {
 	struct kc_buf buf;
-	json_t *docs = NULL, *doc, *kind, *qos;
+	json_t *docs = NULL, *doc, *kind;
 	kc_code rc;
 
 	kc_buf_init(&buf, KUBELET_CONFIG_MAX);
@@ -535,13 +551,9 @@ static kc_code apply_config_file(const char *file, struct kubelet_settings *ks,
 	    (rc = apply_string(file, doc, "cgroupRoot", false, &ks->cgroup_root, err)) != KC_OK ||
 	    (rc = apply_string(file, doc, "cgroupDriver", false, &ks->cgroup_driver, err)) != KC_OK)
 		goto out;
-	if ((qos = json_object_get(doc, "cgroupsPerQOS")) != NULL && !json_is_null(qos)) {
-		if (!json_is_boolean(qos))
-			rc = kc_fail(err, KC_EINVAL, "%s: cgroupsPerQOS: expected true or false",
-			             file);
-		else
-			ks->cgroups_per_qos = json_is_true(qos) ? 1 : 0;
-	}
+	if ((rc = apply_bool(file, doc, "cgroupsPerQOS", &ks->cgroups_per_qos, err)) != KC_OK)
+		goto out;
+	rc = apply_bool(file, doc, "failCgroupV1", &ks->fail_cgroup_v1, err);
 out:
 	json_decref(docs);
 	kc_buf_free(&buf);
@@ -626,6 +638,7 @@ kc_code kubelet_config_read(const char *config_path, const char *config_dir,
 
 	memset(out, 0, sizeof(*out));
 	out->cgroups_per_qos = -1;
+	out->fail_cgroup_v1 = -1;
 	rc = apply_config_file(config_path, out, err);
 	if (rc == KC_OK && config_dir != NULL)
 		rc = apply_dropins(config_dir, out, err);
@@ -656,4 +669,5 @@ void kubelet_settings_free(struct kubelet_settings *ks)
 	free(ks->cgroup_driver);
 	memset(ks, 0, sizeof(*ks));
 	ks->cgroups_per_qos = -1;
+	ks->fail_cgroup_v1 = -1;
 }

@@ -1,5 +1,5 @@
 /*
- * render.c: API pod -> self-contained static-pod manifest (DESIGN.md 5).
+ * render.c: API pod -> self-contained static-pod manifest (docs/design.md §5).
  * The steps: check identity (names, uid) before anything else; let the
  * volume plan resolve every volume reference (one source of truth for the
  * files); then build the manifest from a copy of the spec with every API

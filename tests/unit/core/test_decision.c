@@ -1,5 +1,5 @@
 /*
- * test_decision.c: the decision table (DESIGN.md 6), row by row, then
+ * test_decision.c: the decision table (docs/design.md §6), row by row, then
  * property loops over every combination of its inputs, groups (two UIDs of
  * one workload), GC timing, and whole-scenario runs through the reachability
  * tracker (never reached since start, flapping API, 401/403, restart during

@@ -509,6 +509,49 @@ static void test_dropins_override_in_lexical_order(void **state)
 	free(dir);
 }
 
+/*
+ * What issue 19's 1.35 checks read: failCgroupV1 (unset, false, true; a
+ * drop-in wins; not a boolean is refused) and --image-credential-provider-config.
+ */
+static void test_fail_cgroup_v1_and_credential_provider_flag(void **state)
+{
+	const char *argv[] = {"kubelet", "--image-credential-provider-config=/etc/kubernetes/cp",
+	                      NULL};
+	char *dir = tu_mkdtemp(), *base, *dropins;
+	struct kubelet_settings ks;
+	struct kubelet_cmdline c;
+	struct kc_error err;
+	bool is;
+
+	assert_int_equal(parse_argv(argv, &is, &c, &err), KC_OK);
+	assert_string_equal(c.image_credential_provider_config, "/etc/kubernetes/cp");
+	kubelet_cmdline_free(&c);
+	if (asprintf(&dropins, "%s/conf.d", dir) < 0)
+		abort();
+	base = tu_put(dir, "config.yaml", "kind: KubeletConfiguration\n");
+	assert_int_equal(kubelet_config_read(base, NULL, &ks, &err), KC_OK);
+	assert_int_equal(ks.fail_cgroup_v1, -1);
+	kubelet_settings_free(&ks);
+	free(base);
+	base = tu_put(dir, "config.yaml", "kind: KubeletConfiguration\nfailCgroupV1: false\n");
+	assert_int_equal(kubelet_config_read(base, NULL, &ks, &err), KC_OK);
+	assert_int_equal(ks.fail_cgroup_v1, 0);
+	kubelet_settings_free(&ks);
+	free(tu_put(dir, "conf.d/10-strict.conf",
+	            "kind: KubeletConfiguration\nfailCgroupV1: true\n"));
+	assert_int_equal(kubelet_config_read(base, dropins, &ks, &err), KC_OK);
+	assert_int_equal(ks.fail_cgroup_v1, 1);
+	assert_int_equal(ks.cgroups_per_qos, -1);
+	kubelet_settings_free(&ks);
+	free(tu_put(dir, "conf.d/20-bad.conf", "failCgroupV1: \"no\"\n"));
+	assert_int_equal(kubelet_config_read(base, dropins, &ks, &err), KC_EINVAL);
+	assert_non_null(strstr(err.msg, "20-bad.conf: failCgroupV1: expected true or false"));
+	free(base);
+	free(dropins);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +571,7 @@ int main(void)
 	    cmocka_unit_test(test_static_pod_path_from_config),
 	    cmocka_unit_test(test_missing_config_file),
 	    cmocka_unit_test(test_dropins_override_in_lexical_order),
+	    cmocka_unit_test(test_fail_cgroup_v1_and_credential_provider_flag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

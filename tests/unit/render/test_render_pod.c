@@ -1,5 +1,5 @@
 /*
- * test_render_pod.c: render_pod rule by rule (DESIGN.md 5): metadata and spec
+ * test_render_pod.c: render_pod rule by rule (docs/design.md §5): metadata and spec
  * filtering, every volume kind, kube-api-access, env and envFrom, ports on
  * hostNetwork, hostile names, determinism and the 10 MiB cap.
  */
