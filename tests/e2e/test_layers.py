@@ -11,11 +11,11 @@ each module defines and which it uses (nm) gives the call graph. It fails on
   one listed after it in the module table (docs/architecture.md, else the
   README; the table's order is the layering: base first, cli last), and a call
   from a layer to one its kc_layer() line in CMakeLists.txt does not USE
-  (directly or through the layers it uses): api may not call store, nor core
-  node, although both come earlier;
+  (directly or through the layers it uses): api may not call store although
+  store comes earlier, and core (pure) nothing after k8s;
 - kc_layer() lines out of the table's order;
 - a call cycle between modules (agent.c -> agent_effects.c -> agent.c was one);
-- a module (a .c file of src/) the README's table does not name in its folder's
+- a module (a .c file of src/) the module table does not name in its folder's
   row, a row naming a file that does not exist, or a folder without a row.
 
 Calls are what nm sees: a function called only through a pointer is an edge
