@@ -178,6 +178,13 @@ static void reload(struct agent *a, int argc, char **argv)
 		agent_config_free(cfg);
 		cfg = NULL;
 	}
+	if (cfg != NULL &&
+	    ((agent_lock_state(&a->lock, cfg->state_dir, &err)) != KC_OK ||
+	     (cfg->bridge_off[0] == '\0' &&
+	      agent_lock_static_dir(&a->lock, cfg->static_pod_path, &err) != KC_OK))) {
+		agent_config_free(cfg);
+		cfg = NULL;
+	}
 	if (cfg == NULL) {
 		kc_log(KC_LOG_ERR, "reload failed, keeping the running configuration: %s", err.msg);
 		agent_reload_answer(a, &err);
@@ -270,7 +277,16 @@ static void drain_watch(struct agent *a)
  */
 static void turn(struct agent *a, int64_t now)
 {
-	int64_t sync_next = agent_sync_turn(a, now), events_next;
+	int64_t sync_next, events_next;
+	struct kc_error err;
+
+	if (a->cfg->bridge_off[0] == '\0' &&
+	    agent_lock_static_dir(&a->lock, a->cfg->static_pod_path, &err) != KC_OK) {
+		agent_note_error(a, &err);
+		a->fatal = true;
+		return;
+	}
+	sync_next = agent_sync_turn(a, now);
 
 	agent_pass(a, now);
 	if (sync_next < a->next_pass_ms)
@@ -329,9 +345,11 @@ static void reload_waiting(struct agent *a, int argc, char **argv)
 
 	a->reload = false;
 	notify_reloading(&a->notify, &err);
-	if (agent_config_load(argc, argv, NULL, &cfg, &err) != KC_OK) {
+	if (agent_config_load(argc, argv, NULL, &cfg, &err) != KC_OK ||
+	    agent_lock_state(&a->lock, cfg->state_dir, &err) != KC_OK) {
 		kc_log(KC_LOG_ERR, "reload failed, keeping the running configuration: %s", err.msg);
 		agent_reload_answer(a, &err);
+		agent_config_free(cfg);
 	} else {
 		kc_log(KC_LOG_NOTICE, "reloading configuration");
 		agent_config_log(cfg);
@@ -424,6 +442,11 @@ static kc_code agent_start(struct agent *a, int argc, char **argv, struct kc_err
 	 * writable paths either, however it appears later (agent_effects.c).
 	 */
 	a->static_dir_moved = access(a->cfg->static_pod_path, F_OK) != 0;
+	/* Before any wait: a second agent on these directories must not even start. */
+	if ((rc = agent_lock_state(&a->lock, a->cfg->state_dir, err)) != KC_OK ||
+	    (a->cfg->bridge_off[0] == '\0' &&
+	     (rc = agent_lock_static_dir(&a->lock, a->cfg->static_pod_path, err)) != KC_OK))
+		return rc;
 	if ((rc = wait_prerequisites(a, argc, argv, err)) != KC_OK || a->stop)
 		return rc;
 	a->next_pass_ms = 0;
@@ -441,6 +464,7 @@ int agent_main(int argc, char **argv)
 	kc_code rc;
 
 	memset(&a, 0, sizeof(a));
+	agent_lock_init(&a.lock);
 	block_signals();
 	if (agent_config_wants_help(argc, argv)) {
 		agent_config_print_usage(stdout);
@@ -474,6 +498,7 @@ int agent_main(int argc, char **argv)
 	if (a.sigfd >= 0)
 		close(a.sigfd);
 	agent_config_free(a.cfg);
+	agent_lock_release(&a.lock);
 	curl_global_cleanup();
 	return rc == KC_OK ? 0 : (rc == KC_EINVAL ? 2 : 1);
 }

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "agent_config.h"
+#include "agent_lock.h"
 #include "api_client.h"
 #include "bridge_dir.h"
 #include "checkpoint_store.h"
@@ -60,6 +61,7 @@ struct agent {
 	struct parent_table parents;
 	struct local_state local; /* container runtime, then pod cgroups */
 	struct notify_conn notify;
+	struct agent_lock lock; /* this agent's claim on its directories */
 	int sigfd;
 
 	bool flag_on;
