@@ -346,6 +346,7 @@ static void reload_waiting(struct agent *a, int argc, char **argv)
 	a->reload = false;
 	notify_reloading(&a->notify, &err);
 	if (agent_config_load(argc, argv, NULL, &cfg, &err) != KC_OK ||
+	    agent_check_early(cfg, &err) != KC_OK ||
 	    agent_lock_state(&a->lock, cfg->state_dir, &err) != KC_OK) {
 		kc_log(KC_LOG_ERR, "reload failed, keeping the running configuration: %s", err.msg);
 		agent_reload_answer(a, &err);
@@ -442,8 +443,9 @@ static kc_code agent_start(struct agent *a, int argc, char **argv, struct kc_err
 	 * writable paths either, however it appears later (agent_effects.c).
 	 */
 	a->static_dir_moved = access(a->cfg->static_pod_path, F_OK) != 0;
-	/* Before any wait: a second agent on these directories must not even start. */
-	if ((rc = agent_lock_state(&a->lock, a->cfg->state_dir, err)) != KC_OK ||
+	/* Before any wait: a wrong setting, or a second agent on these directories. */
+	if ((rc = agent_check_early(a->cfg, err)) != KC_OK ||
+	    (rc = agent_lock_state(&a->lock, a->cfg->state_dir, err)) != KC_OK ||
 	    (a->cfg->bridge_off[0] == '\0' &&
 	     (rc = agent_lock_static_dir(&a->lock, a->cfg->static_pod_path, err)) != KC_OK))
 		return rc;

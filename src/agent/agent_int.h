@@ -190,5 +190,7 @@ int64_t agent_events_turn(struct agent *a, int64_t now);
  */
 kc_code agent_check_kubeconfig(const struct agent_config *cfg, const struct kubeconfig *kc,
                                struct kc_error *err);
+/* The same at start, before any wait, for what is known by then (an existing kubeconfig). */
+kc_code agent_check_early(const struct agent_config *cfg, struct kc_error *err);
 
 #endif

@@ -216,6 +216,31 @@ class KubeconfigTrust(unittest.TestCase):
                           p.stderr)
             self.assertIn("which is node node-1 (CN system:node:node-1)", p.stderr)
 
+    def test_explicit_settings_are_checked_before_waiting_for_a_kubelet(self):
+        # No kubelet in sight (a PID namespace of its own) and its --config needed:
+        # the agent would wait for one; a named http kubeconfig or a node name that
+        # is not the certificate's must end the start first (issue 19 item 6).
+        if os.geteuid() != 0 or not can_unshare():
+            self.skipTest("needs root and a PID namespace")
+        with AgentEnv(node="node-1") as env:
+            args = env.args()
+            i = args.index("--kubelet-config")
+            del args[i:i + 2]
+            ns = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
+            wrong_node = list(args)
+            wrong_node[wrong_node.index("--node-name") + 1] = "node-2"
+            p = subprocess.run(ns + wrong_node, capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("node name node-2 (flag) does not match the client certificate",
+                          p.stderr)
+            self.assertNotIn("waiting for the kubelet", p.stderr)
+            with open(env.kubeconfig, "w") as f:
+                f.write(HTTP_KUBECONFIG)
+            p = subprocess.run(ns + args, capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("server http://127.0.0.1:9 is plain http", p.stderr)
+            self.assertNotIn("waiting for the kubelet", p.stderr)
+
     def test_kubeconfig_found_from_the_kubelet_must_be_https(self):
         if os.geteuid() != 0 or not can_unshare():
             self.skipTest("needs root and a PID namespace")
