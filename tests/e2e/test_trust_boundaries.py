@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -462,6 +463,38 @@ class ReloadOrder(unittest.TestCase):
 def make_annotated(node):
     from fakeapi import make_pod
     return make_pod("agent", node, uid="00000000-0000-4000-8000-000000000001")
+
+
+class StaleStatusFile(unittest.TestCase):
+    """`reload` and `status` take a pid from the status file: only this program,
+    run as this uid, counts as the agent, never a process merely called
+    kubelet-checkpoint (issue 19 item 13)."""
+
+    def test_unrelated_process_is_not_signalled(self):
+        from agent_env import BINARY
+        root = tempfile.mkdtemp(prefix="kc-stale-")
+        try:
+            link = os.path.join(root, "kubelet-checkpoint")
+            os.symlink(shutil.which("sleep"), link)
+            sleeper = subprocess.Popen([link, "60"])
+            status = os.path.join(root, "status.json")
+            with open(status, "w") as f:
+                json.dump({"agent": {"running": True, "pid": sleeper.pid,
+                                     "reload": {"generation": 0}}}, f)
+            p = subprocess.run([BINARY, "reload", "--status-file", status, "--timeout", "2"],
+                               capture_output=True, text=True, timeout=20)
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertIn("no running agent with pid %d" % sleeper.pid, p.stderr)
+            time.sleep(0.2)
+            self.assertIsNone(sleeper.poll(), "reload signalled an unrelated process")
+            p = subprocess.run([BINARY, "status", "--status-file", status, "--state-dir",
+                                os.path.join(root, "state"), "-o", "json"],
+                               capture_output=True, text=True, timeout=20)
+            self.assertIs(json.loads(p.stdout)["agent"]["running"], False, p.stdout)
+            sleeper.kill()
+            sleeper.wait()
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
