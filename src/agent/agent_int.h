@@ -118,7 +118,7 @@ struct agent {
 	bool event_patch; /* the request in flight is a PATCH of a posted Event */
 	unsigned event_failures;
 	int64_t event_retry_ms;
-	json_t *activated_at; /* uid -> wall time its bridge manifest was written */
+	json_t *activated_at; /* uid -> kc_clock_ms() its bridge manifest was written at */
 
 	struct kc_error last_error;
 	time_t last_error_time;
