@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "agent_int.h"
+#include "agent_kubelet.h"
 #include "kc_clock.h"
 #include "kc_log.h"
 #include "kc_names.h"
@@ -233,9 +234,15 @@ static void reload(struct agent *a, int argc, char **argv)
 	notify_ready(&a->notify, &err);
 }
 
+/* How often the kubelet's pid is looked at: one open and one read of /proc. */
+#define KUBELET_CHECK_MS 5000
+
 static int wait_ms(struct agent *a, int64_t now)
 {
 	int64_t next = a->dirty ? now : a->next_pass_ms;
+
+	if (a->cfg->kubelet_pid != 0 && a->kubelet_check_ms < next)
+		next = a->kubelet_check_ms;
 
 	if (notify_watchdog_interval_ms(&a->notify) > 0 && a->next_watchdog_ms < next)
 		next = a->next_watchdog_ms;
@@ -268,6 +275,54 @@ static void drain_watch(struct agent *a)
 		a->verify_disk = true;
 	if (changed != 0)
 		a->dirty = true;
+}
+
+/*
+ * The kubelet the configuration came from exited (issue 19 item 6): find it
+ * again. With the same settings only its pid is new; with other flags they
+ * are followed as a reload follows them (SIGHUP's path: a new configuration
+ * that does not load or open is rejected, the running one kept). While none
+ * runs (a restart in progress), the settings stay and the next check looks
+ * again.
+ */
+static void follow_kubelet(struct agent *a, int64_t now, int argc, char **argv)
+{
+	struct agent_config *cfg = NULL;
+	struct kc_error err;
+	long old = (long)a->cfg->kubelet_pid;
+
+	if (old == 0 || now < a->kubelet_check_ms)
+		return;
+	a->kubelet_check_ms = now + KUBELET_CHECK_MS;
+	if (!agent_kubelet_gone(a->cfg, "/proc"))
+		return;
+	if (agent_config_load(argc, argv, NULL, &cfg, &err) != KC_OK || cfg->kubelet_pid == 0) {
+		if (!a->kubelet_gone_said)
+			kc_log(KC_LOG_WARNING,
+			       "the kubelet (pid %ld) exited and no other one is adopted (%s): "
+			       "keeping its settings, looking again every %d s",
+			       old, cfg == NULL ? err.msg : cfg->kubelet_why_none,
+			       KUBELET_CHECK_MS / 1000);
+		a->kubelet_gone_said = true;
+		agent_config_free(cfg);
+		return;
+	}
+	a->kubelet_gone_said = false;
+	if (agent_kubelet_same_settings(a->cfg, cfg)) {
+		kc_log(KC_LOG_NOTICE, "the kubelet restarted (pid %ld, was %ld): same settings",
+		       (long)cfg->kubelet_pid, old);
+		a->cfg->kubelet_pid = cfg->kubelet_pid;
+		a->cfg->kubelet_start_time = cfg->kubelet_start_time;
+		a->dirty = true; /* status names the new pid */
+	} else {
+		kc_log(KC_LOG_NOTICE,
+		       "the kubelet restarted (pid %ld, was %ld) with other settings: following "
+		       "them, as a reload does",
+		       (long)cfg->kubelet_pid, old);
+		a->reload = true;
+		a->dirty = true;
+	}
+	agent_config_free(cfg);
 }
 
 /*
@@ -325,6 +380,7 @@ static kc_code loop(struct agent *a, int argc, char **argv, struct kc_error *err
 		if ((rc = api_client_step(a->api, err)) != KC_OK)
 			return rc;
 		now = kc_clock_ms();
+		follow_kubelet(a, now, argc, argv);
 		if (a->dirty || now >= a->next_pass_ms)
 			turn(a, now);
 		if (a->fatal) {

@@ -120,6 +120,10 @@ struct agent {
 	int64_t event_retry_ms;
 	json_t *activated_at; /* uid -> kc_clock_ms() its bridge manifest was written at */
 
+	/* The kubelet's pid, looked at again every few seconds (agent.c, follow_kubelet). */
+	int64_t kubelet_check_ms; /* when next */
+	bool kubelet_gone_said;   /* "the kubelet exited" logged, none adopted since */
+
 	struct kc_error last_error;
 	time_t last_error_time;
 };

@@ -307,6 +307,7 @@ kc_code agent_kubelet_resolve(struct agent_config *cfg, const struct agent_env *
 	    KC_OK)
 		return kc_error_prefix(err, "looking for the kubelet");
 	cfg->kubelet_pid = ki.pid;
+	cfg->kubelet_start_time = ki.start_time;
 	/*
 	 * The kubeconfig (the node's credentials) or the kubelet config would be
 	 * guessed from defaults: the agent must wait for the kubelet instead
@@ -351,4 +352,28 @@ kc_code agent_kubelet_resolve(struct agent_config *cfg, const struct agent_env *
 	kubelet_settings_free(&kr.ks);
 	kubelet_info_free(&ki);
 	return rc;
+}
+
+bool agent_kubelet_gone(const struct agent_config *cfg, const char *proc_root)
+{
+	return cfg->kubelet_pid != 0 &&
+	       !kubelet_still_running(proc_root, cfg->kubelet_pid, cfg->kubelet_start_time);
+}
+
+static bool same_text(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+bool agent_kubelet_same_settings(const struct agent_config *a, const struct agent_config *b)
+{
+	return same_text(a->kubeconfig, b->kubeconfig) && same_text(a->node_name, b->node_name) &&
+	       same_text(a->kubelet_config, b->kubelet_config) &&
+	       same_text(a->static_pod_path, b->static_pod_path) &&
+	       same_text(a->container_runtime_endpoint, b->container_runtime_endpoint) &&
+	       same_text(a->kubelet_cgroup_root, b->kubelet_cgroup_root) &&
+	       same_text(a->kubelet_cgroup_driver, b->kubelet_cgroup_driver) &&
+	       a->kubelet_cgroups_per_qos == b->kubelet_cgroups_per_qos &&
+	       strcmp(a->bridge_off, b->bridge_off) == 0 &&
+	       a->kubelet_config_missing == b->kubelet_config_missing;
 }

@@ -21,4 +21,13 @@ kc_code agent_kubelet_resolve(struct agent_config *cfg, const struct agent_env *
 /* A usable CRI endpoint ("unix:///abs/path" or "/abs/path"), for flags and the kubelet's. */
 kc_code agent_kubelet_check_endpoint(const char *value, struct kc_error *err);
 
+/*
+ * The kubelet cfg came from has exited (its pid is gone, or reused by
+ * another process): a restarted kubelet must be found again, and may run
+ * with other flags (issue 19 item 6). False when cfg names no kubelet.
+ */
+bool agent_kubelet_gone(const struct agent_config *cfg, const char *proc_root);
+/* Do a and b inherit the same settings from the kubelet (what a restart may change)? */
+bool agent_kubelet_same_settings(const struct agent_config *a, const struct agent_config *b);
+
 #endif

@@ -487,6 +487,21 @@ static unsigned long long start_time_at(int dfd)
 	return t;
 }
 
+/* State 'Z' (zombie) or 'X' (dead) in /proc/<pid>/stat: exited, not yet reaped. */
+static bool exited(int dfd)
+{
+	struct kc_buf buf;
+	const char *p;
+	bool dead = false;
+
+	if (!read_at(dfd, "stat", 4096, &buf))
+		return false;
+	if (buf.data != NULL && (p = strrchr(buf.data, ')')) != NULL)
+		dead = p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+	kc_buf_free(&buf);
+	return dead;
+}
+
 bool kubelet_still_running(const char *proc_root, pid_t pid, unsigned long long start_time)
 {
 	char path[PATH_MAX];
@@ -496,7 +511,7 @@ bool kubelet_still_running(const char *proc_root, pid_t pid, unsigned long long 
 	snprintf(path, sizeof(path), "%s/%ld", proc_root, (long)pid);
 	if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return false;
-	same = start_time_at(dfd) == start_time;
+	same = start_time_at(dfd) == start_time && !exited(dfd);
 	close(dfd);
 	return same;
 }

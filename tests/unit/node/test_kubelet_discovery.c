@@ -534,6 +534,11 @@ static void test_start_time_tells_a_restart(void **state)
 	assert_true(kubelet_still_running(root, 70, 987654ULL));
 	assert_false(kubelet_still_running(root, 70, 987655ULL));
 	assert_false(kubelet_still_running(root, 71, 987654ULL));
+	/* Exited but not reaped yet: a zombie keeps its /proc entry, not its job. */
+	free(tu_put(root, "70/stat",
+	            "70 (kube) let) Z 1 70 70 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 12 0 987654 "
+	            "800000 1000 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0\n"));
+	assert_false(kubelet_still_running(root, 70, 987654ULL));
 	kubelet_info_free(&ki);
 	tu_rmrf(root);
 	free(root);
