@@ -72,8 +72,18 @@ static kc_code take(int fd, const char *what, const char *path, struct kc_error 
 
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 		return KC_OK;
-	if (errno != EWOULDBLOCK)
-		return kc_fail_errno(err, KC_EIO, errno, "%s: lock", path);
+	/*
+	 * A file system without flock (some network ones, ENOLCK) must not stop
+	 * the agent: it runs unguarded, and says so (once per directory: the fd
+	 * is kept as if locked, so it is not tried again every turn).
+	 */
+	if (errno != EWOULDBLOCK) {
+		kc_log(KC_LOG_WARNING,
+		       "%s %s: cannot lock (%s): a second agent on it would not be "
+		       "stopped",
+		       what, path, strerror(errno));
+		return KC_OK;
+	}
 	if (fstat(fd, &st) == 0 &&
 	    (pid = agent_lock_holder("/proc/locks", st.st_dev, st.st_ino)) > 0)
 		snprintf(holder, sizeof(holder), " (pid %ld)", (long)pid);
