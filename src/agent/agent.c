@@ -213,7 +213,8 @@ static void reload(struct agent *a, int argc, char **argv)
 		agent_reload_answer(a, &err);
 		sources_close(a);
 		a->cfg = old;
-		if (sources_open(a, &err) != KC_OK) {
+		if (agent_lock_state(&a->lock, old->state_dir, &err) != KC_OK ||
+		    sources_open(a, &err) != KC_OK) {
 			kc_log(KC_LOG_ERR, "reload: cannot restore: %s", err.msg);
 			a->stop = true;
 		}
