@@ -116,5 +116,33 @@ class KubeletFollow(unittest.TestCase):
         self.assertIsNone(env.proc.poll(), env.log_text())
 
 
+    def test_kubelet_of_another_mount_namespace_is_ignored(self):
+        # A root "kubelet" from a root-owned binary, but in a mount namespace of
+        # its own (as in a hostPID container): ignored, naming its pid (issue 19
+        # item 4); the agent waits until the real one runs in its namespace.
+        env = self.env
+        args = env.args()
+        for flag in ("--kubeconfig", "--node-name", "--kubelet-config"):
+            i = args.index(flag)
+            del args[i:i + 2]
+        impostor = " ".join(shlex.quote(a) for a in
+                            ["unshare", "-m", self.exe] + self.flags(self.other_config))
+        env.log = open(env.log_path, "a")
+        env.proc = subprocess.Popen(
+            ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "sh", "-c",
+             impostor + ' & sleep 0.3; exec "$@"', "sh"] + args,
+            stdout=env.log, stderr=subprocess.STDOUT)
+        wait_for(lambda: "runs in another mount namespace" in env.log_text(), timeout=20,
+                 what="the impostor ignored")
+        self.assertRegex(env.log_text(), r"ignoring /proc/\d+: it runs in another mount")
+        wait_for(lambda: "waiting for the kubelet" in env.log_text(), timeout=20,
+                 what="waiting for the real one")
+        self.assertFalse(os.path.exists(env.checkpoint_path(self.pod["metadata"]["uid"])))
+        self.start_kubelet(env.kubelet_config)
+        wait_for(lambda: os.path.exists(env.checkpoint_path(self.pod["metadata"]["uid"])),
+                 timeout=30, what="checkpoint once the real kubelet runs")
+        self.assertEqual(self.status()["staticPodPath"], env.manifests)
+
+
 if __name__ == "__main__":
     unittest.main()
