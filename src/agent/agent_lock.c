@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -155,6 +156,7 @@ static void release_static(struct agent_lock *l)
 
 kc_code agent_lock_static_dir(struct agent_lock *l, const char *path, struct kc_error *err)
 {
+	struct statvfs vfs;
 	struct stat st;
 	char *copy;
 	kc_code rc;
@@ -169,6 +171,16 @@ kc_code agent_lock_static_dir(struct agent_lock *l, const char *path, struct kc_
 		return KC_OK;
 	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return KC_OK; /* unreadable: the bridge says why, and writes nothing */
+	/*
+	 * Read-only here (a read-only bind mount, or ProtectSystem= after the
+	 * directory was replaced): no agent writes there, so there is nothing
+	 * to guard, and an fd held on it would keep the admin from unmounting it.
+	 */
+	if (fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY) != 0) {
+		close(fd);
+		release_static(l);
+		return KC_OK;
+	}
 	if (fstat(fd, &st) != 0)
 		rc = kc_fail_errno(err, KC_EIO, errno, "%s: stat", path);
 	else if ((rc = take(fd, "staticPodPath", path, err)) == KC_OK &&

@@ -37,7 +37,7 @@ void agent_lock_init(struct agent_lock *l);
 kc_code agent_lock_state(struct agent_lock *l, const char *state_dir, struct kc_error *err);
 /*
  * Hold the lock of the staticPodPath directory as it is now: nothing while
- * it does not exist, the new directory when it was replaced. Cheap when
+ * it does not exist or is read-only, the new directory when it was replaced. Cheap when
  * nothing changed (one stat), so it runs every turn.
  */
 kc_code agent_lock_static_dir(struct agent_lock *l, const char *path, struct kc_error *err);
