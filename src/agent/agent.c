@@ -237,12 +237,20 @@ static void reload(struct agent *a, int argc, char **argv)
 
 /* How often the kubelet's pid is looked at: one open and one read of /proc. */
 #define KUBELET_CHECK_MS 5000
+/* How often a kubelet none was found of is searched for: a scan of /proc. */
+#define KUBELET_SEARCH_MS 30000
+
+/* Is a kubelet to be looked at: the one the settings came from, or one looked for and not found? */
+static bool kubelet_watched(const struct agent_config *cfg)
+{
+	return cfg->kubelet_pid != 0 || cfg->kubelet_why_none[0] != '\0';
+}
 
 static int wait_ms(struct agent *a, int64_t now)
 {
-	int64_t next = a->dirty ? now : a->next_pass_ms;
+	int64_t next = a->dirty || a->reload ? now : a->next_pass_ms;
 
-	if (a->cfg->kubelet_pid != 0 && a->kubelet_check_ms < next)
+	if (kubelet_watched(a->cfg) && a->kubelet_check_ms < next)
 		next = a->kubelet_check_ms;
 
 	if (notify_watchdog_interval_ms(&a->notify) > 0 && a->next_watchdog_ms < next)
@@ -279,12 +287,15 @@ static void drain_watch(struct agent *a)
 }
 
 /*
- * The kubelet the configuration came from exited (issue 19 item 6): find it
- * again. With the same settings only its pid is new; with other flags they
- * are followed as a reload follows them (SIGHUP's path: a new configuration
- * that does not load or open is rejected, the running one kept). While none
- * runs (a restart in progress), the settings stay and the next check looks
- * again.
+ * The kubelet the configuration came from exited (issue 19 item 6), or one
+ * was looked for at start and none ran (the agent starts before the kubelet
+ * at boot): find it (again). With the same settings only its pid is new;
+ * with other flags they are followed as a reload follows them (SIGHUP's
+ * path: a new configuration that does not load or open is rejected, the
+ * running one kept). While none runs (a restart in progress), the settings
+ * stay and the next check looks again. A kubelet that runs is checked by its
+ * pid every KUBELET_CHECK_MS; a missing one is searched for (a scan of
+ * /proc) every KUBELET_SEARCH_MS.
  */
 static void follow_kubelet(struct agent *a, int64_t now, int argc, char **argv)
 {
@@ -292,34 +303,35 @@ static void follow_kubelet(struct agent *a, int64_t now, int argc, char **argv)
 	struct kc_error err;
 	long old = (long)a->cfg->kubelet_pid;
 
-	if (old == 0 || now < a->kubelet_check_ms)
+	if (!kubelet_watched(a->cfg) || now < a->kubelet_check_ms)
 		return;
-	a->kubelet_check_ms = now + KUBELET_CHECK_MS;
-	if (!agent_kubelet_gone(a->cfg, "/proc"))
+	a->kubelet_check_ms = now + (old != 0 ? KUBELET_CHECK_MS : KUBELET_SEARCH_MS);
+	if (old != 0 && !agent_kubelet_gone(a->cfg, "/proc"))
 		return;
 	if (agent_config_load(argc, argv, NULL, &cfg, &err) != KC_OK || cfg->kubelet_pid == 0) {
-		if (!a->kubelet_gone_said)
+		if (old != 0 && !a->kubelet_gone_said)
 			kc_log(KC_LOG_WARNING,
 			       "the kubelet (pid %ld) exited and no other one is adopted (%s): "
 			       "keeping its settings, looking again every %d s",
 			       old, cfg == NULL ? err.msg : cfg->kubelet_why_none,
 			       KUBELET_CHECK_MS / 1000);
-		a->kubelet_gone_said = true;
+		a->kubelet_gone_said = old != 0;
 		agent_config_free(cfg);
 		return;
 	}
 	a->kubelet_gone_said = false;
 	if (agent_kubelet_same_settings(a->cfg, cfg)) {
-		kc_log(KC_LOG_NOTICE, "the kubelet restarted (pid %ld, was %ld): same settings",
-		       (long)cfg->kubelet_pid, old);
+		kc_log(KC_LOG_NOTICE, "the kubelet %s (pid %ld, was %ld): same settings",
+		       old != 0 ? "restarted" : "runs now", (long)cfg->kubelet_pid, old);
 		a->cfg->kubelet_pid = cfg->kubelet_pid;
 		a->cfg->kubelet_start_time = cfg->kubelet_start_time;
+		a->cfg->kubelet_why_none[0] = '\0';
 		a->dirty = true; /* status names the new pid */
 	} else {
 		kc_log(KC_LOG_NOTICE,
-		       "the kubelet restarted (pid %ld, was %ld) with other settings: following "
-		       "them, as a reload does",
-		       (long)cfg->kubelet_pid, old);
+		       "the kubelet %s (pid %ld, was %ld) with other settings: following them, "
+		       "as a reload does",
+		       old != 0 ? "restarted" : "runs now", (long)cfg->kubelet_pid, old);
 		a->reload = true;
 		a->dirty = true;
 	}

@@ -144,5 +144,33 @@ class KubeletFollow(unittest.TestCase):
         self.assertEqual(self.status()["staticPodPath"], env.manifests)
 
 
+    def test_kubelet_that_starts_after_the_agent_is_found(self):
+        # Everything but the staticPodPath given: the kubelet is looked for, none
+        # runs yet (the agent starts first at boot), and the one that starts
+        # later is found within a search period; its flags are followed.
+        env = self.env
+        env.log = open(env.log_path, "a")
+        env.proc = subprocess.Popen(
+            ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"] + env.args(),
+            stdout=env.log, stderr=subprocess.STDOUT)
+        wait_for(lambda: os.path.exists(env.checkpoint_path(self.pod["metadata"]["uid"])),
+                 timeout=30, what="checkpoint without a kubelet")
+        self.assertIn("no trustworthy kubelet found", env.log_text())
+        self.assertIsNone(self.status()["agent"].get("kubeletPid"))
+        # Its pod cgroups are another driver's: a setting the agent must follow.
+        subprocess.run(["nsenter", "-t", self.agent_host_pid(), "-p", "-m", "sh", "-c",
+                        'setsid "$@" </dev/null >/dev/null 2>&1 &', "sh", self.exe,
+                        "--config=%s" % env.kubelet_config, "--cgroup-driver=cgroupfs"],
+                       check=True)
+        wait_for(lambda: "the kubelet runs now" in env.log_text(), timeout=45,
+                 what="the kubelet found")
+        self.assertIn("with other settings: following them", env.log_text())
+        wait_for(lambda: "cgroupDriver=cgroupfs" in env.log_text(), timeout=20,
+                 what="its cgroup driver in force")
+        wait_for(lambda: self.status().get("agent", {}).get("kubeletPid") is not None,
+                 timeout=20, what="status names the kubelet")
+        self.assertIsNone(env.proc.poll(), env.log_text())
+
+
 if __name__ == "__main__":
     unittest.main()
