@@ -126,6 +126,7 @@ struct agent_config {
 	bool allow_insecure_http;         /* a named kubeconfig may use http:// */
 
 	pid_t kubelet_pid; /* the kubelet consulted, 0 if none was (needed or found) */
+	unsigned long long kubelet_start_time; /* its start (kubelet_still_running) */
 	/*
 	 * Where the kubelet puts pod cgroups (its cgroupRoot, cgroupDriver,
 	 * cgroupsPerQOS: its config file, drop-ins and flags); not settings of
