@@ -6,6 +6,7 @@
  *   # kubelet-checkpoint checkpoint v1 fnv1a64=<16 hex> length=<n>
  *   apiVersion: kubelet-checkpoint/v1
  *   kind: Checkpoint
+ *   clusterUID: <uid>   (the kube-system Namespace UID; absent when unknown)
  *   objects: [...the referenced Secrets/ConfigMaps, sorted...]
  *   pod: {...the API Pod as received, status included...}
  *
@@ -47,10 +48,11 @@ struct ckpt {
 	char uid[CKPT_UID_LEN + 1];
 	const char *namespace;
 	const char *name;
-	const char *creation_timestamp; /* "" when the pod carries none */
-	json_t *pod;                    /* the API Pod as received */
-	json_t *objects;                /* JSON array of Secrets/ConfigMaps */
-	struct kc_objects *index;       /* the same objects, for render/volume plan */
+	const char *creation_timestamp;     /* "" when the pod carries none */
+	json_t *pod;                        /* the API Pod as received */
+	json_t *objects;                    /* JSON array of Secrets/ConfigMaps */
+	struct kc_objects *index;           /* the same objects, for render/volume plan */
+	char cluster_uid[CKPT_UID_LEN + 1]; /* kube-system UID it was taken from; "" unknown */
 };
 
 enum ckpt_state {
@@ -62,10 +64,11 @@ enum ckpt_state {
 struct ckpt_entry {
 	char uid[CKPT_UID_LEN + 1];
 	enum ckpt_state state;
-	char *reason;             /* why it is corrupt; NULL when ok */
-	char *namespace;          /* NULL when corrupt */
-	char *name;               /* NULL when corrupt */
-	char *creation_timestamp; /* NULL when corrupt; "" when absent */
+	char *reason;                       /* why it is corrupt; NULL when ok */
+	char *namespace;                    /* NULL when corrupt */
+	char *name;                         /* NULL when corrupt */
+	char *creation_timestamp;           /* NULL when corrupt; "" when absent */
+	char cluster_uid[CKPT_UID_LEN + 1]; /* "" when unknown or corrupt */
 };
 
 struct ckpt_list {
@@ -85,6 +88,13 @@ void ckpt_store_close(struct ckpt_store *store);
  */
 kc_code ckpt_store_write(struct ckpt_store *store, const json_t *pod, const json_t *objects,
                          bool *written, struct kc_error *err);
+/*
+ * The same, recording cluster_uid (the kube-system Namespace UID the API
+ * answered; NULL or "": unknown, the file keeps the one it has). A changed
+ * cluster rewrites the file. KC_EINVAL for a cluster_uid that is no UUID.
+ */
+kc_code ckpt_store_write_cluster(struct ckpt_store *store, const json_t *pod, const json_t *objects,
+                                 const char *cluster_uid, bool *written, struct kc_error *err);
 
 /*
  * Read and verify Pod_<uid>.yaml into *out (free with ckpt_free).
