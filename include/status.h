@@ -37,6 +37,12 @@ struct status_checkpoint {
 	 * "not-running", "unknown"; NULL: no bridge, or not known here (JSON null). */
 	const char *bridge;
 	const char *bridge_reason; /* why not-running / unknown; NULL: null */
+	/* decision.h hand-off: "waiting" (bridge kept, the API answers, no parent
+	 * container yet), "handed-off" (W1 withdrew it; watchdog armed),
+	 * "timed-out" (W4); NULL: none (JSON null). */
+	const char *handoff;
+	time_t handoff_since;    /* 0: unknown */
+	unsigned watchdog_fires; /* re-activations since the last completed hand-off */
 };
 
 struct status_snapshot {

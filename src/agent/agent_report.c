@@ -71,7 +71,15 @@ static size_t fill_checkpoints(const struct agent *a, struct status_checkpoint *
 		out[n].uid = r->uid;
 		out[n].state = state_name(r);
 		out[n].reason = r->problem;
-		out[n].active = agent_bridge_on_disk(a, r);
+		/* The bridge on disk is this UID's, not a shadowed one of the same
+		 * name (issue 19 finding 8): the listing says whose it is. */
+		out[n].active = agent_bridge_on_disk(a, r) && r->bridge_written_ms >= 0;
+		out[n].handoff = r->handed_off_ms >= 0  ? "handed-off"
+		                 : r->handoff_timed_out ? "timed-out"
+		                 : out[n].active && a->reach_logged == REACH_REACHABLE ? "waiting"
+		                                                                       : NULL;
+		out[n].handoff_since = out[n].handoff != NULL ? r->handoff_wall : 0;
+		out[n].watchdog_fires = r->watchdog_fires;
 		if (out[n].active && r->run.state != BRIDGE_RUN_NONE) {
 			out[n].bridge = bridge_run_name(r->run.state);
 			out[n].bridge_reason = agent_bridge_run_reason(r->run.state);
@@ -160,6 +168,7 @@ static void write_metrics(struct agent *a, const struct counts *c)
 	m.start_time = a->start_wall;
 	m.api = a->reach_logged == REACH_REACHABLE     ? METRICS_API_REACHABLE
 	        : a->reach_logged == REACH_UNREACHABLE ? METRICS_API_UNREACHABLE
+	        : a->reach_logged == REACH_REFUSED     ? METRICS_API_REFUSED
 	                                               : METRICS_API_UNKNOWN;
 	m.api_last_success = a->last_success_wall;
 	m.bridge_enabled = a->flag_on;

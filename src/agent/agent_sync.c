@@ -268,8 +268,11 @@ static void checkpoint_pod(struct agent *a, struct parent_rec *r, const json_t *
 		kc_objects_free(idx);
 		return;
 	}
-	if ((rc = ckpt_store_write(a->store, pod, objects, &written, &err)) == KC_OK)
+	if ((rc = ckpt_store_write_cluster(a->store, pod, objects, a->cluster.uid, &written,
+	                                   &err)) == KC_OK)
 		rc = materialise_pod(a->cfg->state_dir, pod, idx, NULL, &err);
+	if (rc == KC_OK && a->cluster.uid[0] != '\0')
+		snprintf(r->cluster_uid, sizeof(r->cluster_uid), "%s", a->cluster.uid);
 	if (permanent_failure(rc)) {
 		set_not_checkpointable(a, r, &err);
 		kc_objects_free(idx);
@@ -385,6 +388,31 @@ static bool pod_changed(const struct parent_rec *r, const json_t *pod)
 	return differs;
 }
 
+/*
+ * The UID of pod's controller ownerReference of kind DaemonSet ("" none):
+ * the decision groups a DaemonSet's pods on this node (decision.h).
+ */
+static void note_owner(struct parent_rec *r, const json_t *pod)
+{
+	const json_t *refs = json_object_get(json_object_get(pod, "metadata"), "ownerReferences");
+	const json_t *ref;
+	size_t i;
+
+	r->owner_ds_uid[0] = '\0';
+	json_array_foreach(refs, i, ref)
+	{
+		const char *kind = json_string_value(json_object_get(ref, "kind"));
+		const char *uid = json_string_value(json_object_get(ref, "uid"));
+
+		if (json_is_true(json_object_get(ref, "controller")) && kind != NULL &&
+		    strcmp(kind, "DaemonSet") == 0 && uid != NULL && k8s_uuid_valid(uid) &&
+		    strlen(uid) < sizeof(r->owner_ds_uid)) {
+			snprintf(r->owner_ds_uid, sizeof(r->owner_ds_uid), "%s", uid);
+			return;
+		}
+	}
+}
+
 /* Start tracking an eligible parent: identity, pod, references. */
 static void track_parent(struct agent *a, json_t *pod, const char *uid)
 {
@@ -410,6 +438,8 @@ static void track_parent(struct agent *a, json_t *pod, const char *uid)
 		return;
 	}
 	r->presence = DECISION_PARENT_PRESENT;
+	r->confirmed_gone = false;
+	note_owner(r, pod);
 	if (pod_refs_collect(pod, &refs, &err) != KC_OK) {
 		set_not_checkpointable(a, r, &err);
 		return;
@@ -497,11 +527,10 @@ static void on_contact(void *ctx, enum api_contact outcome, const char *detail)
 		break;
 	case API_CONTACT_AUTH_ERROR:
 		reachability_on_auth_error(&a->reach, now);
-		kc_log(
-		    KC_LOG_ERR,
-		    "API refused our credentials (%s): the API is up, so no bridge is activated; "
-		    "check the kubeconfig %s",
-		    detail, a->cfg->kubeconfig);
+		kc_log(KC_LOG_ERR,
+		       "API refused our credentials (%s): refusals for %us count as 'refused' "
+		       "(the kubelet cannot get its pods either); check the kubeconfig %s",
+		       detail, a->cfg->unreachable_after, a->cfg->kubeconfig);
 		kc_fail(&err, KC_EAUTH, "%s", detail);
 		agent_note_error(a, &err);
 		break;
@@ -515,6 +544,69 @@ static void on_contact(void *ctx, enum api_contact outcome, const char *detail)
 	a->dirty = true;
 }
 
+/*
+ * A quorum read of a parent answered (decision.h W3, collection): 404, a pod
+ * with another UID or an ineligible one confirm it gone. No usable answer:
+ * asked again at a later pass.
+ */
+static void on_pod_confirmed(void *ctx, const char *uid, enum api_confirm_result res,
+                             const json_t *pod)
+{
+	struct agent *a = ctx;
+	struct parent_rec *r = parent_table_find(&a->parents, uid);
+
+	if (r == NULL || r->presence != DECISION_PARENT_ABSENT)
+		return;
+	if (res == API_CONFIRM_UNKNOWN) {
+		r->confirm_asked = false;
+		return;
+	}
+	r->confirmed_gone = res == API_CONFIRM_ABSENT ||
+	                    strcmp(pod_meta_or(pod, "uid", ""), uid) != 0 ||
+	                    render_check_eligible(pod, &a->ropts, NULL) != KC_OK;
+	kc_log(KC_LOG_INFO, "parent %s/%s (%s): a quorum read %s", r->namespace, r->name, uid,
+	       r->confirmed_gone ? "confirms it is gone or no longer eligible"
+	                         : "shows it still there and eligible (the watch lags)");
+	a->dirty = true;
+}
+
+static void on_node_confirmed(void *ctx, enum api_confirm_result res)
+{
+	struct agent *a = ctx;
+
+	if (res == API_CONFIRM_UNKNOWN)
+		return;
+	a->cluster.node = res == API_CONFIRM_PRESENT ? AGENT_NODE_PRESENT : AGENT_NODE_MISSING;
+	a->cluster.node_ms = kc_clock_ms();
+	a->dirty = true;
+}
+
+/* A Node that answered 404 is asked again this often while a collection waits. */
+#define AGENT_NODE_RECHECK_MS 60000
+
+void agent_confirm_wanted(struct agent *a, const struct decision_result *res, const size_t *idx)
+{
+	int64_t now = kc_clock_ms();
+	struct kc_error err;
+	size_t i;
+
+	for (i = 0; i < res->count; i++) {
+		struct parent_rec *r = &a->parents.recs[idx[i]];
+
+		if (!res->items[i].confirm_parent || r->confirm_asked || r->namespace == NULL ||
+		    r->name == NULL)
+			continue;
+		if (api_client_confirm_pod(a->api, r->namespace, r->name, r->uid, &err) != KC_OK)
+			return; /* one at a time: the next pass asks */
+		r->confirm_asked = true;
+		return;
+	}
+	/* Unknown: asked now; a 404: asked again a minute later. */
+	if (res->confirm_node ||
+	    (res->node_missing_blocks && now - a->cluster.node_ms >= AGENT_NODE_RECHECK_MS))
+		api_client_confirm_node(a->api, &err);
+}
+
 void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb)
 {
 	memset(cb, 0, sizeof(*cb));
@@ -526,6 +618,8 @@ void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb)
 	cb->refs_fetched = on_refs_fetched;
 	cb->contact = on_contact;
 	cb->event_posted = on_event_posted;
+	cb->pod_confirmed = on_pod_confirmed;
+	cb->node_confirmed = on_node_confirmed;
 }
 
 /* One checkpoint from disk into the table: verified, rendered, volumes laid. */
@@ -550,6 +644,7 @@ static void load_one(struct agent *a, const struct ckpt_entry *e)
 		return;
 	}
 	parent_rec_set_identity(r, e->namespace, e->name, e->creation_timestamp, &err);
+	snprintf(r->cluster_uid, sizeof(r->cluster_uid), "%s", e->cluster_uid);
 	if (ckpt_store_load(a->store, e->uid, &c, &err) != KC_OK) {
 		r->ckpt = PARENT_CKPT_CORRUPT;
 		parent_rec_set_problem(r, err.msg);
@@ -566,6 +661,7 @@ static void load_one(struct agent *a, const struct ckpt_entry *e)
 	 * never activated. This holds with the API down, when nothing else
 	 * would say so.
 	 */
+	note_owner(r, c.pod);
 	if (render_check_eligible(c.pod, &a->ropts, &err) != KC_OK) {
 		kc_error_prefix(&err, "not eligible under the current configuration (never "
 		                      "activated)");

@@ -123,6 +123,10 @@ static json_t *build_checkpoints(const struct status_snapshot *s)
 		    json_object_set_new(o, "active", json_boolean(c->active)) != 0 ||
 		    set_str(o, "bridge", c->bridge) != 0 ||
 		    set_str(o, "bridgeReason", c->bridge_reason) != 0 ||
+		    set_str(o, "handoff", c->handoff) != 0 ||
+		    set_time(o, "handoffSince", c->handoff_since) != 0 ||
+		    json_object_set_new(o, "watchdogFires",
+		                        json_integer((json_int_t)c->watchdog_fires)) != 0 ||
 		    json_object_set_new(o, "warnings",
 		                        c->warnings != NULL ? json_deep_copy(c->warnings)
 		                                            : json_array()) != 0 ||
