@@ -495,17 +495,28 @@ static uint32_t next_rand(uint32_t *s)
 	return *s;
 }
 
+/* One workload (decision.h "groups"): one manifest file, or one DaemonSet. */
+static bool related(const struct decision_checkpoint *a, const struct decision_checkpoint *b)
+{
+	return (strcmp(a->namespace, b->namespace) == 0 && strcmp(a->name, b->name) == 0) ||
+	       (a->owner_ds_uid != NULL && b->owner_ds_uid != NULL &&
+	        strcmp(a->owner_ds_uid, b->owner_ds_uid) == 0);
+}
+
 /*
- * Random sets of checkpoints over few workloads: at most one item keeps any
- * manifest file, nothing is kept for a workload with a UID running here,
- * and every verdict is independent of the input order.
+ * Random sets of checkpoints over few workloads (names and DaemonSet
+ * owners): at most one item of a workload keeps a manifest, nothing is
+ * kept for a workload with a UID running here, and every verdict is
+ * independent of the input order.
  */
 static void test_random_sets(void **state)
 {
 	static const char *const nss[] = {"kube-system", "monitoring"};
 	static const char *const names[] = {"a", "b", "c"};
 	static const char *const times[] = {"", "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"};
-	static const enum reach_state apis[] = {UN, RE, UR};
+	static const enum reach_state apis[] = {UN, RE, UR, RF};
+	static const char *const owners[] = {NULL, "dddddddd-0000-4000-8000-000000000001",
+	                                     "dddddddd-0000-4000-8000-000000000002"};
 	enum { N = 8 };
 	char uids[N][40];
 	struct decision_checkpoint c[N], rev[N];
@@ -518,7 +529,7 @@ static void test_random_sets(void **state)
 	for (iter = 0; iter < 20000; iter++) {
 		size_t n = 1 + next_rand(&seed) % N;
 		struct decision_input in = mkin(c, n, next_rand(&seed) % 4 != 0,
-		                                api(apis[next_rand(&seed) % 3]), &lp, 100000);
+		                                api(apis[next_rand(&seed) % 4]), &lp, 100000);
 
 		local_pods_reset(&lp);
 		for (i = 0; i < n; i++) {
@@ -529,6 +540,9 @@ static void test_random_sets(void **state)
 			            (enum decision_ckpt_state)(next_rand(&seed) % 3),
 			            (enum decision_parent)(next_rand(&seed) % 3),
 			            (int64_t)(next_rand(&seed) % 100000));
+			c[i].owner_ds_uid = owners[next_rand(&seed) % 3];
+			c[i].bridge_written_ms = next_rand(&seed) % 2 ? WRITE : -1;
+			c[i].confirmed_gone = next_rand(&seed) % 4 == 0;
 			if (next_rand(&seed) % 4 == 0) {
 				struct local_pod p = local_pod_blank(uids[i]);
 
@@ -552,8 +566,7 @@ static void test_random_sets(void **state)
 			if (!decision_keeps_manifest(it->verdict))
 				continue;
 			for (j = 0; j < n; j++) {
-				if (j == i || strcmp(c[j].namespace, c[i].namespace) != 0 ||
-				    strcmp(c[j].name, c[i].name) != 0)
+				if (j == i || !related(&c[i], &c[j]))
 					continue;
 				if (strcmp(c[j].uid, c[i].uid) != 0)
 					assert_false(decision_keeps_manifest(res.items[j].verdict));
