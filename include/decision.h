@@ -24,12 +24,12 @@
  *   another ok checkpoint of the same group wins
  *                                  -> INACTIVE_SHADOWED (see "groups")
  *   W5 flag off                    -> INACTIVE_FLAG_OFF
- *   a UID of the group runs here   -> INACTIVE_RUNNING_LOCALLY (a RUNNING
- *                                     container; with cgroups only, the pod
- *                                     cgroup; unknown is not "not running")
  *   W1 on disk, and a container of the parent created after the bridge was
  *      written is in the runtime (any state; with cgroups only or sandbox
  *      data, the parent's entry)  -> INACTIVE_HANDED_OFF, item.handed_off
+ *   a UID of the group runs here   -> INACTIVE_RUNNING_LOCALLY (a RUNNING
+ *                                     container; with cgroups only, the pod
+ *                                     cgroup; unknown is not "not running")
  *   W2 the bridge holds host ports (non-hostNetwork parent) and the API
  *      answered (reach_view.answered, also from UNKNOWN at start)
  *                                  -> INACTIVE_API_ANSWERED

@@ -178,12 +178,14 @@ static enum decision_verdict gate(const struct decision_input *in, size_t i,
 	}
 	if (!in->flag_on)
 		return DECISION_INACTIVE_FLAG_OFF;
-	if (group_runs_locally(in, i))
-		return DECISION_INACTIVE_RUNNING_LOCALLY;
+	/* W1 before "runs": a parent that already runs got its container after
+	 * the bridge too, and the hand-off (watchdog) starts either way. */
 	if (parent_container_after_bridge(in, c)) {
 		item->handed_off = true;
 		return DECISION_INACTIVE_HANDED_OFF;
 	}
+	if (group_runs_locally(in, i))
+		return DECISION_INACTIVE_RUNNING_LOCALLY;
 	if (c->host_ports && in->api.answered)
 		return DECISION_INACTIVE_API_ANSWERED;
 	if (same && c->confirmed_gone)
