@@ -41,8 +41,8 @@ struct status_checkpoint {
 	 * container yet), "handed-off" (W1 withdrew it; watchdog armed),
 	 * "timed-out" (W4); NULL: none (JSON null). */
 	const char *handoff;
-	time_t handoff_since;    /* 0: unknown */
-	unsigned watchdog_fires; /* re-activations since the last completed hand-off */
+	const char *handoff_since; /* RFC 3339; NULL: unknown */
+	unsigned watchdog_fires;   /* re-activations since the last completed hand-off */
 };
 
 struct status_snapshot {

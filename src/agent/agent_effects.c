@@ -819,8 +819,9 @@ void agent_pass(struct agent *a, int64_t now_ms)
 	await_api_answer(a, res.awaits_api_answer);
 	a->next_pass_ms = res.next_change_ms;
 	track_bridges(a, now_ms, &a->next_pass_ms);
-	/* While the API is not known to be up, follow the pod cgroups each second. */
-	if (in.api.state != REACH_REACHABLE || a->bridge == NULL)
+	/* While the API is not known to be up, or a bridge or hand-off needs the
+	 * local pods (W1, the watchdog), follow them each second. */
+	if (in.api.state != REACH_REACHABLE || a->bridge == NULL || in.local != NULL)
 		a->next_pass_ms = min64(a->next_pass_ms, now_ms + 1000);
 out:
 	decision_result_free(&res);

@@ -56,7 +56,7 @@ struct counts {
 };
 
 static size_t fill_checkpoints(const struct agent *a, struct status_checkpoint *out,
-                               struct counts *c)
+                               char (*since)[32], struct counts *c)
 {
 	const struct parent_rec *r;
 	size_t i, n = 0;
@@ -78,7 +78,9 @@ static size_t fill_checkpoints(const struct agent *a, struct status_checkpoint *
 		                 : r->handoff_timed_out ? "timed-out"
 		                 : out[n].active && a->reach_logged == REACH_REACHABLE ? "waiting"
 		                                                                       : NULL;
-		out[n].handoff_since = out[n].handoff != NULL ? r->handoff_wall : 0;
+		if (out[n].handoff != NULL && r->handoff_wall != 0 &&
+		    status_rfc3339(r->handoff_wall, since[n], sizeof(since[n]), NULL) == KC_OK)
+			out[n].handoff_since = since[n];
 		out[n].watchdog_fires = r->watchdog_fires;
 		if (out[n].active && r->run.state != BRIDGE_RUN_NONE) {
 			out[n].bridge = bridge_run_name(r->run.state);
@@ -225,17 +227,22 @@ static void tell_systemd(struct agent *a, const struct counts *c)
 void agent_report(struct agent *a)
 {
 	struct status_checkpoint *cps;
+	char(*since)[32];
 	struct counts c;
 	size_t n;
 
 	cps = calloc(a->parents.count ? a->parents.count : 1, sizeof(*cps));
-	if (cps == NULL) {
+	since = calloc(a->parents.count ? a->parents.count : 1, sizeof(*since));
+	if (cps == NULL || since == NULL) {
 		kc_log(KC_LOG_ERR, "status: out of memory");
+		free(cps);
+		free(since);
 		return;
 	}
-	n = fill_checkpoints(a, cps, &c);
+	n = fill_checkpoints(a, cps, since, &c);
 	write_status(a, cps, n);
 	write_metrics(a, &c);
 	tell_systemd(a, &c);
 	free(cps);
+	free(since);
 }

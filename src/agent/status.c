@@ -124,7 +124,7 @@ static json_t *build_checkpoints(const struct status_snapshot *s)
 		    set_str(o, "bridge", c->bridge) != 0 ||
 		    set_str(o, "bridgeReason", c->bridge_reason) != 0 ||
 		    set_str(o, "handoff", c->handoff) != 0 ||
-		    set_time(o, "handoffSince", c->handoff_since) != 0 ||
+		    set_str(o, "handoffSince", c->handoff_since) != 0 ||
 		    json_object_set_new(o, "watchdogFires",
 		                        json_integer((json_int_t)c->watchdog_fires)) != 0 ||
 		    json_object_set_new(o, "warnings",
