@@ -12,6 +12,8 @@ container list):
 - an agent (re)started with the API silent does not declare an outage before
   an attempt has actually failed (issue 19 finding 2);
 - a parent the API last showed terminating is never bridged (finding 3);
+- a host-port bridge left from before a reboot goes at the API's first
+  answer, before the state is settled (defect 6);
 - status marks only the bridged UID active, not a shadowed one of the same
   name (finding 8);
 - a checkpoint is collected only after a quorum read confirmed its parent gone
@@ -198,6 +200,29 @@ class HandoffRulesTest(unittest.TestCase):
         self.assertFalse(agent_view()[uid_of(1)], "the agent's status shows the shadowed UID "
                          "active")
 
+
+    def test_stale_host_port_bridge_withdrawn_at_start(self):
+        ports = [{"containerPort": 80, "hostPort": 80, "protocol": "TCP"}]
+        env = self.make([annotated_pod("svclb", NODE, 1, containers=[
+            {"name": "lb", "image": "rancher/klipper-lb:v0.4", "ports": ports}])],
+            reachable_after=30)
+        env.start()
+        self.wait_checkpoints(uid_of(1))
+        env.api.fault("down")
+        wait_for(lambda: self.on_disk("svclb"), timeout=15, what="activation")
+        # The node reboots; the API is back before the agent starts.
+        env.stop()
+        env.api.fault("none")
+        env.start()
+        t0 = time.monotonic()
+        # The first answer withdraws it while the state is still unknown (reachable-after
+        # is 30 s): the kubelet would admit the file first and reject the parent on
+        # NodePorts (issue 18 defect 6).
+        wait_for(lambda: not self.on_disk("svclb"), timeout=10,
+                 what="stale host-port bridge withdrawn at the first answer")
+        self.assertLess(time.monotonic() - t0, 8.0)
+        self.assertNotIn("API is reachable", env.log_text().split("signal 15")[-1],
+                         "withdrawn by the reachable window, not the first answer")
 
     def collect_setup(self, missing_node):
         env = self.make([annotated_pod("agent-a", NODE, 1)], gc_grace=3)
