@@ -15,7 +15,7 @@
  * file that fails verification is reported as corrupt with the reason, never
  * activated and never deleted by the store: only a new good write for the same
  * uid replaces it (atomically, and logged). Names in pods/ that are not
- * Pod_<uuid>.yaml are ignored and never touched.
+ * Pod_<uuid>.yaml or Gone_<uuid> are ignored and never touched.
  *
  * Writes skip when nothing "relevant" changed: the pod minus status,
  * resourceVersion and managedFields, plus the objects minus their
@@ -69,6 +69,7 @@ struct ckpt_entry {
 	char *name;                         /* NULL when corrupt */
 	char *creation_timestamp;           /* NULL when corrupt; "" when absent */
 	char cluster_uid[CKPT_UID_LEN + 1]; /* "" when unknown or corrupt */
+	bool gone; /* ckpt_store_mark_gone: the API last showed the parent gone */
 };
 
 struct ckpt_list {
@@ -115,7 +116,16 @@ kc_code ckpt_parse(const char *data, size_t len, const char *uid, struct ckpt *o
 kc_code ckpt_store_list(struct ckpt_store *store, struct ckpt_list *out, struct kc_error *err);
 void ckpt_list_free(struct ckpt_list *list);
 
-/* Remove Pod_<uid>.yaml (durably); a missing file is not an error. */
+/*
+ * Record (gone) or forget that the API last showed the parent of uid
+ * deleted, opted out, finished or terminating: <state-dir>/pods/Gone_<uid>,
+ * so that an agent restarted during an outage still never bridges it
+ * (decision.h, "eligible as last seen"). ckpt_store_list reports it.
+ */
+kc_code ckpt_store_mark_gone(struct ckpt_store *store, const char *uid, bool gone,
+                             struct kc_error *err);
+
+/* Remove Pod_<uid>.yaml and its Gone_ mark (durably); a missing file is not an error. */
 kc_code ckpt_store_delete(struct ckpt_store *store, const char *uid, struct kc_error *err);
 
 #endif

@@ -338,6 +338,26 @@ static void on_refs_fetched(void *ctx, const char *uid, json_t *objects,
 	checkpoint_parent(a, r, objects);
 }
 
+/*
+ * What the API last showed of r's parent, kept on disk beside its checkpoint
+ * so that an agent restarted during an outage never bridges a parent the API
+ * last showed gone (decision.h, issue 19 finding 3). Only for a parent with
+ * a checkpoint; a failed write is said and tried again at the next change.
+ */
+static void mark_gone(struct agent *a, struct parent_rec *r, bool gone)
+{
+	struct kc_error err;
+
+	if (gone == r->gone_marked || (gone && r->ckpt == PARENT_CKPT_NONE))
+		return;
+	if (ckpt_store_mark_gone(a->store, r->uid, gone, &err) != KC_OK) {
+		kc_log(KC_LOG_ERR, "%s", err.msg);
+		agent_note_error(a, &err);
+		return;
+	}
+	r->gone_marked = gone;
+}
+
 static void forget_parent(struct agent *a, const char *uid, const char *why)
 {
 	struct parent_rec *r = parent_table_find(&a->parents, uid);
@@ -348,6 +368,7 @@ static void forget_parent(struct agent *a, const char *uid, const char *why)
 	kc_log(KC_LOG_INFO, "parent %s/%s (%s) %s; its checkpoint goes after %us", r->namespace,
 	       r->name, uid, why, a->cfg->gc_grace);
 	parent_rec_mark_absent(r, kc_clock_ms());
+	mark_gone(a, r, true);
 	a->dirty = true;
 }
 
@@ -439,6 +460,7 @@ static void track_parent(struct agent *a, json_t *pod, const char *uid)
 	}
 	r->presence = DECISION_PARENT_PRESENT;
 	r->confirmed_gone = false;
+	mark_gone(a, r, false);
 	note_owner(r, pod);
 	if (pod_refs_collect(pod, &refs, &err) != KC_OK) {
 		set_not_checkpointable(a, r, &err);
@@ -645,6 +667,11 @@ static void load_one(struct agent *a, const struct ckpt_entry *e)
 	}
 	parent_rec_set_identity(r, e->namespace, e->name, e->creation_timestamp, &err);
 	snprintf(r->cluster_uid, sizeof(r->cluster_uid), "%s", e->cluster_uid);
+	/* The API last showed it gone (before a restart): still never bridged. */
+	if (e->gone) {
+		parent_rec_mark_absent(r, kc_clock_ms());
+		r->gone_marked = true;
+	}
 	if (ckpt_store_load(a->store, e->uid, &c, &err) != KC_OK) {
 		r->ckpt = PARENT_CKPT_CORRUPT;
 		parent_rec_set_problem(r, err.msg);

@@ -53,6 +53,7 @@ struct parent_rec {
 	/* A quorum read confirmed the parent gone or ineligible (api_confirm.c)
 	 * since it went ABSENT; confirm_asked: one is in flight or answered. */
 	bool confirmed_gone, confirm_asked;
+	bool gone_marked;          /* its Gone_ mark is on disk (ckpt_store_mark_gone) */
 	int64_t bridge_written_ms; /* wall ms of its manifest on disk (mtime); -1 none */
 	/* The hand-off (decision.h): W1 withdrew it at handed_off_ms (monotonic,
 	 * -1 none), the watchdog re-activated it watchdog_fires times since the

@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -459,14 +460,51 @@ kc_code ckpt_parse(const char *data, size_t len, const char *uid, struct ckpt *o
 	return rc;
 }
 
+/* "Gone_<uid>": the API last showed the parent gone (ckpt_store_mark_gone). */
+#define CKPT_GONE_PREFIX   "Gone_"
+#define CKPT_GONE_NAME_MAX (sizeof(CKPT_GONE_PREFIX) + CKPT_UID_LEN)
+#define CKPT_GONE_TEXT     "the API last showed this parent gone or no longer eligible\n"
+
+static void gone_name(const char *uid, char out[CKPT_GONE_NAME_MAX])
+{
+	snprintf(out, CKPT_GONE_NAME_MAX, CKPT_GONE_PREFIX "%s", uid);
+}
+
+kc_code ckpt_store_mark_gone(struct ckpt_store *store, const char *uid, bool gone,
+                             struct kc_error *err)
+{
+	char name[CKPT_GONE_NAME_MAX];
+
+	if (!k8s_uuid_valid(uid))
+		return kc_fail(err, KC_EINVAL, "checkpoint: %s: not a lowercase UUID", uid);
+	gone_name(uid, name);
+	if (!gone)
+		return fs_unlink_at(store->pods_fd, store->pods_path, name, err);
+	return fs_write_atomic_at(store->pods_fd, store->pods_path, name, CKPT_GONE_TEXT,
+	                          strlen(CKPT_GONE_TEXT), CKPT_FILE_MODE, NULL, err);
+}
+
+/* A regular file (never a symlink) Gone_<uid>. */
+static bool marked_gone(struct ckpt_store *store, const char *uid)
+{
+	char name[CKPT_GONE_NAME_MAX];
+	struct stat st;
+
+	gone_name(uid, name);
+	return fstatat(store->pods_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
 kc_code ckpt_store_delete(struct ckpt_store *store, const char *uid, struct kc_error *err)
 {
 	char name[CKPT_NAME_MAX];
+	kc_code rc;
 
 	if (!k8s_uuid_valid(uid))
 		return kc_fail(err, KC_EINVAL, "checkpoint: %s: not a lowercase UUID", uid);
 	file_name(uid, name);
-	return fs_unlink_at(store->pods_fd, store->pods_path, name, err);
+	if ((rc = fs_unlink_at(store->pods_fd, store->pods_path, name, err)) != KC_OK)
+		return rc;
+	return ckpt_store_mark_gone(store, uid, false, err);
 }
 
 /* Fill e from loading uid; KC_ENOTFOUND (vanished meanwhile) and ENOMEM pass up. */
@@ -480,6 +518,7 @@ static kc_code list_entry(struct ckpt_store *store, const char *uid, struct ckpt
 
 	memset(e, 0, sizeof(*e));
 	memcpy(e->uid, uid, sizeof(e->uid));
+	e->gone = marked_gone(store, uid);
 	rc = ckpt_store_load(store, uid, &c, &lerr);
 	if (rc == KC_ENOTFOUND || rc == KC_ENOMEM) {
 		if (err != NULL)

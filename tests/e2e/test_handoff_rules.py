@@ -169,6 +169,14 @@ class HandoffRulesTest(unittest.TestCase):
         self.assertFalse(checkpoint_status(env, uid_of(1))["active"])
         # gc-grace (600 s) only delays deleting its files.
         self.assertTrue(os.path.exists(env.checkpoint_path(uid_of(1))))
+        # The agent restarts during the outage: what the API last showed is on disk.
+        env.stop()
+        env.start()
+        wait_for(lambda: "API is unreachable" in env.log_text().split("signal 15")[-1],
+                 timeout=30, what="outage seen again after the restart")
+        time.sleep(2)
+        self.assertTrue(self.on_disk("agent-b"))
+        self.assertFalse(self.on_disk("agent-a"), "bridged after a restart")
 
     def test_status_marks_only_the_bridged_uid_active(self):
         old = annotated_pod("db-0", NODE, 1)

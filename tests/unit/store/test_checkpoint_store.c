@@ -396,6 +396,41 @@ static void test_cluster_uid_recorded(void **state)
 	json_decref(pod);
 }
 
+/* The Gone_ mark: listed with its checkpoint, removed with it, never a symlink. */
+static void test_gone_mark(void **state)
+{
+	struct fixture *f = *state;
+	json_t *pod = make_pod(UID1, "img:1", "Running", "1");
+	struct ckpt_list list;
+	struct kc_error err;
+	char path[1200], target[1200];
+
+	write_ok(f, pod, NULL, true);
+	assert_int_equal(ckpt_store_mark_gone(f->store, UID1, true, &err), KC_OK);
+	assert_int_equal(ckpt_store_list(f->store, &list, &err), KC_OK);
+	assert_int_equal(list.count, 1);
+	assert_true(list.entries[0].gone);
+	ckpt_list_free(&list);
+	assert_int_equal(ckpt_store_mark_gone(f->store, UID1, false, &err), KC_OK);
+	assert_int_equal(ckpt_store_list(f->store, &list, &err), KC_OK);
+	assert_false(list.entries[0].gone);
+	ckpt_list_free(&list);
+	/* A symlink in its place is no mark. */
+	snprintf(path, sizeof(path), "%s/Gone_%s", f->pods, UID1);
+	snprintf(target, sizeof(target), "%s/x", f->dir);
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(ckpt_store_list(f->store, &list, &err), KC_OK);
+	assert_false(list.entries[0].gone);
+	ckpt_list_free(&list);
+	unlink(path);
+	/* Deleting the checkpoint removes its mark. */
+	assert_int_equal(ckpt_store_mark_gone(f->store, UID1, true, &err), KC_OK);
+	assert_int_equal(ckpt_store_delete(f->store, UID1, &err), KC_OK);
+	assert_int_not_equal(access(path, F_OK), 0);
+	assert_int_equal(ckpt_store_mark_gone(f->store, "../x", true, &err), KC_EINVAL);
+	json_decref(pod);
+}
+
 static void test_uid_validation(void **state)
 {
 	assert_true(k8s_uuid_valid(UID1));
@@ -487,6 +522,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_input_touches_nothing, setup, teardown),
 	    cmocka_unit_test(test_uid_validation),
 	    cmocka_unit_test_setup_teardown(test_cluster_uid_recorded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gone_mark, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fixture_pods_round_trip, setup, teardown),
 	};
 
