@@ -784,6 +784,7 @@ void agent_pass(struct agent *a, int64_t now_ms)
 	struct decision_input in;
 	struct kc_error err;
 	size_t *idx = NULL, n = 0;
+	int64_t recheck;
 
 	read_flag(a);
 	list_bridges_once(a);
@@ -810,14 +811,14 @@ void agent_pass(struct agent *a, int64_t now_ms)
 	}
 	note_handoffs(a, &res, idx, now_ms);
 	note_cluster(a, &res);
-	agent_confirm_wanted(a, &res, idx);
+	recheck = agent_confirm_wanted(a, &res, idx);
 	apply(a, &res, idx, &in.api);
 	if (a->nactive > 0) {
 		a->bridge_seen = true;
 		a->last_bridge_ms = now_ms;
 	}
 	await_api_answer(a, res.awaits_api_answer);
-	a->next_pass_ms = res.next_change_ms;
+	a->next_pass_ms = min64(res.next_change_ms, recheck);
 	track_bridges(a, now_ms, &a->next_pass_ms);
 	/* While the API is not known to be up, or a bridge or hand-off needs the
 	 * local pods (W1, the watchdog), follow them each second. */

@@ -160,8 +160,11 @@ kc_code agent_sync_load_disk(struct agent *a, struct kc_error *err);
  * wants a turn (REACH_NEVER: not for itself).
  */
 int64_t agent_sync_turn(struct agent *a, int64_t now_ms);
-/* Start the quorum read the decision asks for (one at a time), if any. */
-void agent_confirm_wanted(struct agent *a, const struct decision_result *res, const size_t *idx);
+/*
+ * Start the quorum read the decision asks for (one at a time), if any;
+ * returns when to ask again (a Node that was 404), else REACH_NEVER.
+ */
+int64_t agent_confirm_wanted(struct agent *a, const struct decision_result *res, const size_t *idx);
 
 /* agent_effects.c: one pass of decision and effects at now_ms; sets next_pass_ms. */
 void agent_pass(struct agent *a, int64_t now_ms);

@@ -606,7 +606,7 @@ static void on_node_confirmed(void *ctx, enum api_confirm_result res)
 /* A Node that answered 404 is asked again this often while a collection waits. */
 #define AGENT_NODE_RECHECK_MS 60000
 
-void agent_confirm_wanted(struct agent *a, const struct decision_result *res, const size_t *idx)
+int64_t agent_confirm_wanted(struct agent *a, const struct decision_result *res, const size_t *idx)
 {
 	int64_t now = kc_clock_ms();
 	struct kc_error err;
@@ -619,14 +619,17 @@ void agent_confirm_wanted(struct agent *a, const struct decision_result *res, co
 		    r->name == NULL)
 			continue;
 		if (api_client_confirm_pod(a->api, r->namespace, r->name, r->uid, &err) != KC_OK)
-			return; /* one at a time: the next pass asks */
+			return REACH_NEVER; /* one at a time: the answer brings a pass */
 		r->confirm_asked = true;
-		return;
+		return REACH_NEVER;
 	}
 	/* Unknown: asked now; a 404: asked again a minute later. */
 	if (res->confirm_node ||
 	    (res->node_missing_blocks && now - a->cluster.node_ms >= AGENT_NODE_RECHECK_MS))
 		api_client_confirm_node(a->api, &err);
+	else if (res->node_missing_blocks)
+		return a->cluster.node_ms + AGENT_NODE_RECHECK_MS;
+	return REACH_NEVER;
 }
 
 void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb)
