@@ -61,6 +61,15 @@ struct status_snapshot {
 	 * reachable-after window settles it for the bridge.
 	 */
 	bool api_answering;
+	/* Cluster identity (decision.h): the kube-system UID the API answers
+	 * (api.clusterUID, NULL: null), this Node in it (api.node: "present",
+	 * "missing", "unknown"; NULL: left out), a checkpoint of another cluster
+	 * (api.otherCluster) and collection suspended by a Node 404
+	 * (api.collectionSuspended). */
+	const char *cluster_uid;
+	const char *node_presence;
+	bool other_cluster;
+	bool collection_suspended;
 	const char *static_pod_path;
 	const char *state_dir; /* NULL: left out */
 	const struct status_checkpoint *checkpoints;

@@ -90,6 +90,15 @@ static json_t *build_api(const struct status_snapshot *s)
 		json_decref(o);
 		return NULL;
 	}
+	if (s->node_presence != NULL &&
+	    (set_str(o, "clusterUID", s->cluster_uid) != 0 ||
+	     set_str(o, "node", s->node_presence) != 0 ||
+	     json_object_set_new(o, "otherCluster", json_boolean(s->other_cluster)) != 0 ||
+	     json_object_set_new(o, "collectionSuspended", json_boolean(s->collection_suspended)) !=
+	         0)) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 

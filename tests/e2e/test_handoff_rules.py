@@ -250,6 +250,9 @@ class HandoffRulesTest(unittest.TestCase):
         time.sleep(2)
         self.assertTrue(os.path.exists(env.checkpoint_path(uid_of(1))),
                         "collected while this Node is 404 in the API")
+        api = env.status()["api"]
+        self.assertEqual(api["node"], "missing")
+        self.assertTrue(api["collectionSuspended"])
 
     def test_collection_after_quorum_read(self):
         env = self.collect_setup(missing_node=False)
