@@ -18,7 +18,8 @@ container list):
   name (finding 8);
 - a checkpoint is collected only after a quorum read confirmed its parent gone
   and the Node is in the API (a 404 suspends collection); an idle agent makes
-  no quorum read. These two need the API's kube-system Namespace UID (the
+  no quorum read; a bridge whose parent never gets a container while the API
+  answers goes after --handoff-timeout (Warning Event). These three need the API's kube-system Namespace UID (the
   checkpoint and the API must be of the same cluster: h8inputs' api_cluster.c).
 """
 import json
@@ -231,6 +232,31 @@ class HandoffRulesTest(unittest.TestCase):
         self.assertLess(time.monotonic() - t0, 8.0)
         self.assertNotIn("API is reachable", env.log_text().split("signal 15")[-1],
                          "withdrawn by the reachable window, not the first answer")
+
+    def test_handoff_timeout(self):
+        """Needs the kube-system Namespace UID (same cluster), like the collection tests."""
+        env = self.make([annotated_pod("agent-a", NODE, 1)])
+        uid = uid_of(1)
+        env.start(["--handoff-timeout", "4"])
+        self.wait_checkpoints(uid)
+        env.api.fault("down")
+        wait_for(lambda: self.on_disk("agent-a"), timeout=15, what="activation")
+        env.api.fault("none")
+        wait_for(lambda: env.status()["api"]["reachable"] is True, timeout=20,
+                 what="API reachable again")
+        t0 = time.monotonic()
+        # The parent never gets a container: withdrawn after --handoff-timeout.
+        wait_for(lambda: not self.on_disk("agent-a"), timeout=15,
+                 what="withdrawal after the hand-off timeout")
+        self.assertGreaterEqual(time.monotonic() - t0, 1.5)
+        self.assertEqual(checkpoint_status(env, uid)["handoff"], "timed-out")
+        ev, _ = wait_for(lambda: [e for e in env.api.events()
+                                  if e["reason"] == "CheckpointHandOffTimeout"], timeout=15,
+                         what="Warning Event CheckpointHandOffTimeout")
+        self.assertEqual(ev[0]["type"], "Warning")
+        self.assertEqual(ev[0]["involvedObject"]["uid"], uid)
+        time.sleep(2)
+        self.assertFalse(self.on_disk("agent-a"), "back while the kubelet gets its pods")
 
     def collect_setup(self, missing_node):
         env = self.make([annotated_pod("agent-a", NODE, 1)], gc_grace=3)
