@@ -161,10 +161,15 @@ kc_code agent_sync_load_disk(struct agent *a, struct kc_error *err);
  */
 int64_t agent_sync_turn(struct agent *a, int64_t now_ms);
 /*
- * Start the quorum read the decision asks for (one at a time), if any;
- * returns when to ask again (a Node that was 404), else REACH_NEVER.
+ * agent_confirm.c: start the quorum read the decision asks for (one at a
+ * time), if any; returns when to ask again (a Node that was 404), else
+ * REACH_NEVER. The API client's answers (api_callbacks pod_confirmed and
+ * node_confirmed, ctx is the agent).
  */
 int64_t agent_confirm_wanted(struct agent *a, const struct decision_result *res, const size_t *idx);
+void agent_pod_confirmed(void *ctx, const char *uid, enum api_confirm_result res,
+                         const json_t *pod);
+void agent_node_confirmed(void *ctx, enum api_confirm_result res);
 
 /* agent_effects.c: one pass of decision and effects at now_ms; sets next_pass_ms. */
 void agent_pass(struct agent *a, int64_t now_ms);
