@@ -291,8 +291,8 @@ class TestNode(unittest.TestCase):
         # this node has no real kubelet to give p1 a container, so the standby flag
         # ends the outage: withdrawn within a second, and no hand-off under way.
         self.api.fault("none")
-        wait_for(lambda: "API is reachable" in self.journal(), timeout=30,
-                 what="the API reachable again")
+        wait_for(lambda: json.loads(self.node.run("kubelet-checkpoint status -o json").stdout)
+                 ["api"]["reachable"] is True, timeout=30, what="the API reachable again")
         self.node.run("kubelet-checkpoint disable")
         wait_for(lambda: self.bridges() == [], timeout=30, what="the bridge withdrawn")
         self.node.run("kubelet-checkpoint enable")
