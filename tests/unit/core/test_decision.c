@@ -210,7 +210,7 @@ struct combo {
 	enum reach_state api;
 	bool answered;
 	int local;   /* 0 unknown, 1 no entry, 2 entry: old containers, 3 entry: new
-	                container (created after the bridge), 4 running */
+	                container (created after the bridge), 4 running (created after it too) */
 	bool detail; /* containers_known */
 	enum decision_ckpt_state st;
 	enum decision_parent parent;
