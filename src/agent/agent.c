@@ -80,6 +80,17 @@ static void set_render_opts(struct agent *a)
 	}
 }
 
+/*
+ * The user named the runtime's socket (flag or config file): its owner is
+ * not checked. One found from the kubelet, or the default, must be root's.
+ */
+static bool endpoint_named(const struct agent_config *cfg)
+{
+	enum agent_source src = cfg->source[AGENT_CONTAINER_RUNTIME_ENDPOINT];
+
+	return src == AGENT_SRC_FLAG || src == AGENT_SRC_CONFIG_FILE;
+}
+
 /* Everything that depends on the configuration; undone by sources_close. */
 static kc_code sources_open(struct agent *a, struct kc_error *err)
 {
@@ -104,9 +115,9 @@ static kc_code sources_open(struct agent *a, struct kc_error *err)
 	       a->kubeconfig->context ? a->kubeconfig->context : "-",
 	       a->kubeconfig->user ? a->kubeconfig->user : "-");
 	if ((rc = local_state_init(&a->local, a->cfg->container_runtime_endpoint,
-	                           a->cfg->cgroup_root, a->cfg->kubelet_cgroup_root,
-	                           a->cfg->kubelet_cgroup_driver, a->cfg->kubelet_cgroups_per_qos,
-	                           err)) != KC_OK)
+	                           endpoint_named(a->cfg), a->cfg->cgroup_root,
+	                           a->cfg->kubelet_cgroup_root, a->cfg->kubelet_cgroup_driver,
+	                           a->cfg->kubelet_cgroups_per_qos, err)) != KC_OK)
 		return rc;
 	a->local_source_logged = LOCAL_SOURCE_NONE;
 	a->bridge_off_logged = false;

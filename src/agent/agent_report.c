@@ -181,7 +181,8 @@ static void write_metrics(struct agent *a, const struct counts *c)
 	if (a->local_looked)
 		m.local_source = local_source_name(a->local.source);
 	m.cri_requests_ok = a->local.cri_calls - a->local.cri_failures;
-	m.cri_requests_failure = a->local.cri_failures;
+	m.cri_requests_failure = a->local.cri_failures - a->local.cri_refused;
+	m.cri_requests_lying = a->local.cri_refused;
 	m.api_connections = st.connections;
 	m.api_tls_handshakes = st.tls_handshakes;
 	m.api_quorum_reads = st.quorum_reads;

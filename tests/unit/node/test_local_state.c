@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "local_state.h"
 #include "testutil.h"
@@ -30,7 +33,7 @@ static void test_cgroups_when_no_runtime(void **state)
 	mkdir(dir, 0755);
 	snprintf(dir, sizeof(dir), "%s/kubelet/kubepods/pod" UID_A, root);
 	mkdir(dir, 0755);
-	assert_int_equal(local_state_init(&ls, ep, root, "/kubelet", "cgroupfs", true, NULL),
+	assert_int_equal(local_state_init(&ls, ep, false, root, "/kubelet", "cgroupfs", true, NULL),
 	                 KC_OK);
 	lp = local_state_refresh(&ls, 1000);
 	assert_non_null(lp);
@@ -53,7 +56,7 @@ static void test_neither_is_unknown_with_both_reasons(void **state)
 	struct local_state ls;
 
 	snprintf(ep, sizeof(ep), "unix://%s/nope.sock", root);
-	assert_int_equal(local_state_init(&ls, ep, root, NULL, NULL, false, NULL), KC_OK);
+	assert_int_equal(local_state_init(&ls, ep, false, root, NULL, NULL, false, NULL), KC_OK);
 	assert_null(local_state_refresh(&ls, 1000));
 	assert_int_equal(ls.source, LOCAL_SOURCE_NONE);
 	assert_int_equal(ls.pods.state, LOCAL_PODS_UNKNOWN);
@@ -71,12 +74,55 @@ static void test_bad_endpoint_and_layout(void **state)
 	struct local_state ls;
 
 	assert_int_equal(
-	    local_state_init(&ls, "tcp://1.2.3.4:1", root, "/a/../b", NULL, true, NULL), KC_OK);
+	    local_state_init(&ls, "tcp://1.2.3.4:1", false, root, "/a/../b", NULL, true, NULL),
+	    KC_OK);
 	assert_null(ls.cri);
 	assert_false(ls.layout_ok);
 	assert_null(local_state_refresh(&ls, 0));
 	assert_non_null(strstr(ls.why, "unix://"));
 	assert_non_null(strstr(ls.why, "cgroup settings"));
+	local_state_free(&ls);
+	tu_rmrf(root);
+	free(root);
+}
+
+/* A socket bound (nobody listens) and given to uid 65534. */
+static void make_foreign_socket(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_true(strlen(path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+}
+
+/*
+ * Issue 19 finding 13: a socket found from the kubelet (not named by the
+ * user) that root does not own is refused before any connect; named, it is
+ * tried (and here refused by nobody listening: a network failure instead).
+ */
+static void test_foreign_socket_refused_unless_named(void **state)
+{
+	char *root = tu_mkdtemp(), sock[PATH_MAX], ep[PATH_MAX + 16];
+	struct local_state ls;
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(sock, sizeof(sock), "%s/c.sock", root);
+	snprintf(ep, sizeof(ep), "unix://%s", sock);
+	make_foreign_socket(sock);
+	assert_int_equal(local_state_init(&ls, ep, false, root, NULL, NULL, false, NULL), KC_OK);
+	assert_null(local_state_refresh(&ls, 1000));
+	assert_non_null(strstr(ls.why, "owned by uid 65534, not root"));
+	local_state_free(&ls);
+	assert_int_equal(local_state_init(&ls, ep, true, root, NULL, NULL, false, NULL), KC_OK);
+	assert_null(local_state_refresh(&ls, 1000));
+	assert_null(strstr(ls.why, "not root"));
+	assert_non_null(strstr(ls.why, "c.sock"));
 	local_state_free(&ls);
 	tu_rmrf(root);
 	free(root);
@@ -88,6 +134,7 @@ int main(void)
 	    cmocka_unit_test(test_cgroups_when_no_runtime),
 	    cmocka_unit_test(test_neither_is_unknown_with_both_reasons),
 	    cmocka_unit_test(test_bad_endpoint_and_layout),
+	    cmocka_unit_test(test_foreign_socket_refused_unless_named),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
