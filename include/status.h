@@ -65,6 +65,10 @@ struct status_snapshot {
 	 * "unknown") and why not better; NULL source: the key is left out. */
 	const char *local_source;
 	const char *local_reason; /* NULL: null */
+	/* "cluster": which cluster the API serves (its kube-system Namespace UID,
+	 * api_cluster.c); NULL uid: not known yet -> null. */
+	const char *cluster_uid;
+	time_t cluster_seen; /* when the API last said so; 0: null */
 	/* "bridgeOff": why the bridge cannot work (no static pod directory), NULL: null. */
 	const char *bridge_off;
 	const char *last_error; /* NULL: null */

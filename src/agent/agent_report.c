@@ -113,6 +113,10 @@ static void write_status(struct agent *a, struct status_checkpoint *cps, size_t 
 		s.api_answering = true;
 		s.api_since = a->start_wall + (time_t)((a->reach.ok_since_ms - a->start_ms) / 1000);
 	}
+	if (a->cluster.uid[0] != '\0') {
+		s.cluster_uid = a->cluster.uid;
+		s.cluster_seen = a->start_wall + (time_t)((a->cluster.uid_ms - a->start_ms) / 1000);
+	}
 	s.static_pod_path = a->cfg->static_pod_path;
 	s.state_dir = a->cfg->state_dir;
 	s.checkpoints = cps;
