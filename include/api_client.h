@@ -256,6 +256,17 @@ void api_client_untrack_refs(struct api_client *c, const char *uid);
  */
 void api_client_spread_start(struct api_client *c, long spread_ms);
 
+/*
+ * The first contact at start, now: GET the kube-system Namespace (the
+ * cluster_uid read of api_cluster.c) at the next step, whatever the start-up
+ * spread and the pods channel's state. The agent awaits its outcome (a
+ * contact) for a few seconds before it tells systemd it is ready, so that a
+ * stale bridge is dealt with before the kubelet, ordered after the agent,
+ * reads the staticPodPath. One read from the watch cache per start: a fleet
+ * restarting at once costs the apiserver that, the LISTs stay spread.
+ */
+void api_client_probe_now(struct api_client *c);
+
 /* Throw the watch away and LIST again (e.g. after the caller lost state). */
 void api_client_relist(struct api_client *c);
 

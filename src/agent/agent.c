@@ -443,6 +443,9 @@ static kc_code agent_start(struct agent *a, int argc, char **argv, struct kc_err
 		return rc;
 	/* Only at start (a reload is one node's business, not a fleet's). */
 	api_client_spread_start(a->api, (long)a->cfg->startup_spread * 1000);
+	/* Boot order: READY awaits the first contact, a little (agent_report.c). */
+	api_client_probe_now(a->api);
+	a->ready_hold_ms = kc_clock_ms() + AGENT_READY_PROBE_MS;
 	return KC_OK;
 }
 

@@ -15,8 +15,9 @@
  * read while idle. A cached answer cannot be of another cluster: the cache
  * is filled from the apiserver's own etcd, and the UID of kube-system never
  * changes while that etcd lives; staleness cannot matter for an immutable
- * field. Only while the pods channel is healthy, like the reference fetches;
- * a failed read is retried with backoff (5 s doubling to 5 min).
+ * field. Only while the pods channel is healthy, like the reference fetches
+ * (except the probe at start, api_client_probe_now); a failed read is
+ * retried with backoff (5 s doubling to 5 min).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,11 +96,16 @@ void api_cluster_listed(struct api_client *c)
 	c->cluster.failures = 0;
 }
 
+void api_client_probe_now(struct api_client *c)
+{
+	c->cluster.probe = true;
+}
+
 static bool cluster_due(const struct api_client *c, int64_t *due)
 {
-	if (c->cluster.req != NULL || !c->healthy)
+	if (c->cluster.req != NULL || !(c->healthy || c->cluster.probe))
 		return false;
-	*due = c->cluster.next_ms;
+	*due = c->cluster.probe ? 0 : c->cluster.next_ms;
 	return true;
 }
 
@@ -109,6 +115,7 @@ void api_cluster_start_due(struct api_client *c, int64_t now)
 
 	if (!cluster_due(c, &due) || due > now)
 		return;
+	c->cluster.probe = false;
 	c->cluster.req = api_request_start(c, REQ_GET, "GET",
 	                                   &(struct api_http){.method = "GET",
 	                                                      .path = CLUSTER_PATH,

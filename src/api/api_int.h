@@ -86,6 +86,7 @@ struct api_cluster {
 	struct request *req; /* the GET in flight */
 	int64_t next_ms;     /* when the next GET is due (0: at once) */
 	unsigned failures;
+	bool probe; /* api_client_probe_now: due at once, healthy channel or not */
 };
 
 struct api_client {
