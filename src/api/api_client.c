@@ -201,8 +201,8 @@ kc_code api_client_step(struct api_client *c, struct kc_error *err)
 	api_pods_check_watch_deadline(c, now);
 	if (c->pods_state == PODS_IDLE && c->pods_next_ms <= now)
 		api_pods_start(c);
+	api_cluster_start_due(c, now); /* first: it shares the fetches' connections */
 	api_refs_start_due(c, now);
-	api_cluster_start_due(c, now);
 	api_refs_reap(c);
 	/* Kick off what was just added. */
 	return perform(c, err);

@@ -157,11 +157,12 @@ static kc_code check_socket(const struct cri_client *c, struct kc_error *err)
 	char dir[PATH_MAX];
 	struct stat sb, db;
 
-	if (lstat(c->socket, &sb) != 0)
+	/* Named: followed as given (a symbolic link, a user's socket). Found: the entry itself. */
+	if ((c->trust_any_owner ? stat(c->socket, &sb) : lstat(c->socket, &sb)) != 0)
 		return kc_fail_errno(err, errno == ENOENT ? KC_ENOTFOUND : KC_ENET, errno,
 		                     "container runtime %s", c->socket);
 	if (c->trust_any_owner)
-		return KC_OK; /* a symbolic link or a user's socket, as named */
+		return KC_OK;
 	if (!S_ISSOCK(sb.st_mode))
 		return kc_fail(err, KC_EINVAL, "container runtime %s: not a socket", c->socket);
 	if (sb.st_uid != 0)
