@@ -50,8 +50,13 @@
  * in 8 MB and took 1.55 GB to decode (issue 19 finding 11).
  */
 #define CRI_MAX_ITEMS 16384
-/* Most memory the decoding of one reply may allocate. */
-#define CRI_MAX_DECODE_BYTES (48u * 1024 * 1024)
+/*
+ * Most memory the decoding of one reply may allocate: twice the byte cap
+ * (16,384 containers of a real kubelet, ~14 labels and annotations each,
+ * take ~23 MiB); a reply of empty map entries (2 bytes on the wire, ~48 in
+ * memory each) stops here.
+ */
+#define CRI_MAX_DECODE_BYTES (32u * 1024 * 1024)
 /* The label the kubelet puts on every sandbox and container it creates. */
 #define CRI_LABEL_POD_UID "io.kubernetes.pod.uid"
 /*

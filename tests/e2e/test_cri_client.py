@@ -137,6 +137,16 @@ class CRIClient(unittest.TestCase):
         sys.stderr.write("\n4M sandboxes: %s ms per call, maxrss %d KiB\n"
                          % ([o["ms"] for o in out], maxrss_kb(p)))
 
+    def test_decoding_memory_is_capped(self):
+        """One sandbox of 4 million empty labels passes the item cap; protobuf-c would take
+        ~200 MB to decode it."""
+        self.cri = FakeCRI(self.sock)
+        self.cri.set_fault("labels")
+        out, p = probe(self.endpoint)
+        self.assertEqual(out[0]["rc"], "ETOOBIG", out[0])
+        self.assertIn("to decode (the cap)", out[0]["error"])
+        self.assertLess(maxrss_kb(p), 64 * 1024)
+
     def test_a_few_items_over_the_cap_are_refused(self):
         self.cri = FakeCRI(self.sock)
         self.cri.state["many"] = 16385

@@ -22,14 +22,15 @@ Two halves:
                       type="container")       state: created|running|exited|unknown
     cri.set_containers(uid, state)           every container of uid
     cri.set_ready(uid, ready)                 the sandbox; False also exits its containers
-    cri.set_fault(None | "hang" | "unimplemented" | "slow" | "many")
+    cri.set_fault(None | "hang" | "unimplemented" | "slow" | "many" | "labels")
     cri.stop()                                  socket gone: "no runtime"
     cri.calls()                                 ListPodSandbox calls so far
   "hang" holds every call until the fault is cleared (a runtime stuck on a
   lock); "unimplemented" answers gRPC status 12 (UNIMPLEMENTED); "slow"
   answers after state["slow_s"] seconds (default 0.8); "many" answers
   ListPodSandbox with state["many"] (default 4,000,000) empty sandboxes (a
-  lying runtime: ~8 MB on the wire).
+  lying runtime: ~8 MB on the wire); "labels" with one sandbox of
+  state["labels"] (default 4,000,000) empty labels.
 """
 import json
 import os
@@ -219,6 +220,16 @@ def serve(socket_path, state_path):
             # Built on the wire: 4 million messages through the Python API take minutes.
             # Each item is field 1, length 0: the bytes 0x0a 0x00.
             return RawReply(b"\x0a\x00" * st.get("many", 4000000))
+        if st.get("fault") == "labels":
+            # One sandbox with state["labels"] empty label entries (field 5, length 0).
+            item = b"\x2a\x00" * st.get("labels", 4000000)
+            n, varint = len(item), b""
+            while True:
+                varint += bytes([(n & 0x7f) | (0x80 if n > 0x7f else 0)])
+                n >>= 7
+                if not n:
+                    break
+            return RawReply(b"\x0a" + varint + item)
         resp = pb.ListPodSandboxResponse()
         for sb in st.get("sandboxes", []):
             item = resp.items.add()
