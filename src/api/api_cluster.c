@@ -33,13 +33,29 @@
 #define CLUSTER_RETRY_FIRST_MS 5000
 #define CLUSTER_RETRY_MAX_MS   300000
 
+/* The slow refresh: API_REFS_REFRESH_MIN_S to twice that. */
+static int64_t refresh_delay_ms(struct api_client *c)
+{
+	return api_jitter(c, (int64_t)API_REFS_REFRESH_MIN_S * 1000,
+	                  (int64_t)API_REFS_REFRESH_MIN_S * 2000);
+}
+
+/* When the GET just finished is followed by another: at once if a list completed meanwhile. */
+static void cluster_next(struct api_client *c, int64_t later_ms)
+{
+	struct api_cluster *k = &c->cluster;
+
+	k->next_ms = k->reread ? 0 : later_ms;
+	k->reread = false;
+}
+
 static void cluster_retry_later(struct api_client *c)
 {
 	struct api_cluster *k = &c->cluster;
 
 	k->failures++;
-	k->next_ms = kc_clock_ms() +
-	             api_backoff_ms(c, k->failures, CLUSTER_RETRY_FIRST_MS, CLUSTER_RETRY_MAX_MS);
+	cluster_next(c, kc_clock_ms() + api_backoff_ms(c, k->failures, CLUSTER_RETRY_FIRST_MS,
+	                                               CLUSTER_RETRY_MAX_MS));
 }
 
 /* The Namespace's metadata.uid, or NULL when body is not the kube-system Namespace. */
@@ -56,6 +72,36 @@ static const char *namespace_uid(const json_t *ns)
 	return uid;
 }
 
+/*
+ * 403: the apiserver authenticated this node and its authorizer does not let
+ * it read Namespaces. The kubelet's own identity may not by default: the Node
+ * authorizer's rules (plugin/pkg/auth/authorizer/rbac/bootstrappolicy/
+ * policy.go, NodeRules) cover nodes, pods, services, events, and the
+ * secrets/configmaps of its pods, not namespaces; a grant of get on
+ * namespaces/kube-system to the group system:nodes is needed
+ * (packaging/cluster-identity-rbac.yaml). That is an answer about one
+ * resource, not this node's identity refused (the pods channel says that):
+ * a SUCCESS contact, the identity stays unknown (said once per client), and
+ * the read is tried again at the slow refresh, when a grant may exist.
+ */
+static void cluster_forbidden(struct api_client *c, struct request *r)
+{
+	struct api_cluster *k = &c->cluster;
+
+	api_report_request(c, API_CONTACT_SUCCESS, "%s: HTTP 403 (not allowed to read it)",
+	                   r->desc);
+	if (!k->forbidden_said)
+		kc_log(KC_LOG_WARNING,
+		       "apiserver: %s: HTTP 403: this node may not read the kube-system Namespace, "
+		       "so the cluster's identity is unknown and nothing is withdrawn or collected "
+		       "on a quorum read (grant get on namespaces/kube-system to system:nodes: "
+		       "cluster-identity-rbac.yaml)",
+		       r->desc);
+	k->forbidden_said = true;
+	k->failures = 0;
+	cluster_next(c, kc_clock_ms() + refresh_delay_ms(c));
+}
+
 static void cluster_done(struct api_client *c, struct request *r, CURLcode res)
 {
 	struct api_cluster *k = &c->cluster;
@@ -63,6 +109,10 @@ static void cluster_done(struct api_client *c, struct request *r, CURLcode res)
 	const char *uid;
 
 	k->req = NULL;
+	if (res == CURLE_OK && r->status == 403) {
+		cluster_forbidden(c, r);
+		return;
+	}
 	if (res != CURLE_OK || r->status / 100 != 2) {
 		api_report_unusable(c, r, res);
 		cluster_retry_later(c);
@@ -83,8 +133,7 @@ static void cluster_done(struct api_client *c, struct request *r, CURLcode res)
 		return;
 	}
 	k->failures = 0;
-	k->next_ms = kc_clock_ms() + api_jitter(c, (int64_t)API_REFS_REFRESH_MIN_S * 1000,
-	                                        (int64_t)API_REFS_REFRESH_MIN_S * 2000);
+	cluster_next(c, kc_clock_ms() + refresh_delay_ms(c));
 	if (c->cb.cluster_uid != NULL)
 		c->cb.cluster_uid(c->cb.ctx, uid);
 	json_decref(ns);
@@ -94,6 +143,8 @@ void api_cluster_listed(struct api_client *c)
 {
 	c->cluster.next_ms = 0;
 	c->cluster.failures = 0;
+	/* A GET in flight may have been answered by the API before this list's. */
+	c->cluster.reread = c->cluster.req != NULL;
 }
 
 void api_client_probe_now(struct api_client *c)

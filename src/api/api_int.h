@@ -86,7 +86,9 @@ struct api_cluster {
 	struct request *req; /* the GET in flight */
 	int64_t next_ms;     /* when the next GET is due (0: at once) */
 	unsigned failures;
-	bool probe; /* api_client_probe_now: due at once, healthy channel or not */
+	bool probe;          /* api_client_probe_now: due at once, healthy channel or not */
+	bool forbidden_said; /* a 403 was logged */
+	bool reread;         /* a list completed while the GET was in flight: read again */
 };
 
 struct api_client {
