@@ -87,6 +87,19 @@ const struct local_pods *local_state_refresh(struct local_state *ls, int64_t now
 bool local_state_sandbox_ready(const struct local_state *ls, const char *namespace,
                                const char *name, bool *known);
 
+/*
+ * The set (local_pods_set.h) a ListContainers answer makes: one entry per
+ * pod UID (label io.kubernetes.pod.uid, at most LOCAL_POD_UID_MAX bytes;
+ * containers without it are not the kubelet's and are skipped) with a
+ * container in any state; running: one of its regular containers is
+ * RUNNING; newest_created_ms: the newest created_at of any of its
+ * containers, in wall-clock milliseconds (-1 when the runtime gave none);
+ * running_since_ms: the oldest created_at of its RUNNING regular
+ * containers (-1: none). State KNOWN, containers_known. out is reset first.
+ */
+kc_code local_pods_from_containers(const struct cri_containers *cs, struct local_pods *out,
+                                   struct kc_error *err);
+
 /* "cri", "cgroups", "unknown". */
 const char *local_source_name(enum local_source s);
 

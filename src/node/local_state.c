@@ -81,18 +81,13 @@ static int64_t created_ms(int64_t created_ns)
 	return created_ns > 0 ? created_ns / 1000000 : -1;
 }
 
-/*
- * The containers into ls->pods (local_pods_set.h): one entry per pod UID
- * with a container in any state. Containers without the kubelet's UID label
- * (or with one no pod UID can be) are not the kubelet's and are skipped.
- */
-static kc_code take_containers(struct local_state *ls, const struct cri_containers *cs,
-                               struct kc_error *err)
+kc_code local_pods_from_containers(const struct cri_containers *cs, struct local_pods *out,
+                                   struct kc_error *err)
 {
 	size_t i;
 	kc_code rc;
 
-	local_pods_reset(&ls->pods);
+	local_pods_reset(out);
 	for (i = 0; i < cs->count; i++) {
 		const struct cri_container *ct = &cs->items[i];
 		struct local_pod p;
@@ -104,12 +99,12 @@ static kc_code take_containers(struct local_state *ls, const struct cri_containe
 		p.running = ct->regular && ct->state == CRI_CONTAINER_RUNNING;
 		if (p.running)
 			p.running_since_ms = p.newest_created_ms;
-		if ((rc = local_pods_add(&ls->pods, &p, err)) != KC_OK)
+		if ((rc = local_pods_add(out, &p, err)) != KC_OK)
 			return rc;
 	}
-	local_pods_finish(&ls->pods);
-	ls->pods.state = LOCAL_PODS_KNOWN;
-	ls->pods.containers_known = true;
+	local_pods_finish(out);
+	out->state = LOCAL_PODS_KNOWN;
+	out->containers_known = true;
 	return KC_OK;
 }
 
@@ -140,7 +135,7 @@ static kc_code ask_runtime(struct local_state *ls, int64_t now_ms)
 	if (rc == KC_OK)
 		rc = cri_list_containers(ls->cri, deadline, &cs, NULL, &err);
 	if (rc == KC_OK && (rc = take_sandboxes(ls, &sb, &err)) == KC_OK)
-		rc = take_containers(ls, &cs, &err);
+		rc = local_pods_from_containers(&cs, &ls->pods, &err);
 	cri_sandboxes_free(&sb);
 	cri_containers_free(&cs);
 	ls->cri_lying = answer_refused(rc);
