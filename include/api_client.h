@@ -167,6 +167,7 @@ struct api_stats {
 	unsigned long long quorum_reads;   /* LISTs and GETs without resourceVersion (etcd) */
 	unsigned long long connections;    /* TCP connections opened, failed attempts included */
 	unsigned long long tls_handshakes; /* new TLS connections that carried an answer */
+	unsigned long long event_failures; /* Event POST/PATCH: network, timeout, 5xx, 429 */
 	char last_error[256];              /* empty when none yet */
 };
 
@@ -249,10 +250,12 @@ void api_client_relist(struct api_client *c);
 /*
  * POST body (a core/v1 Event, JSON) to /api/v1/namespaces/<ns>/events; the
  * outcome comes back through event_posted with id. One POST at a time:
- * KC_EAGAIN while one is in flight. Network failures and 5xx also count as
- * contacts (reachability); 401/403 are reported as rejections of the Event
- * only, not as an API that refuses our credentials (a node whose RBAC lacks
- * events still bridges). Dropped without a callback by api_client_free.
+ * KC_EAGAIN while one is in flight. The outcome is never a contact (no
+ * reachability): a 429 from EventRateLimit, a 5xx from a webhook or a
+ * timeout are logged and reported as API_POST_FAILED only; 401/403 are
+ * rejections of the Event, not an API that refuses our credentials (a node
+ * whose RBAC lacks events still bridges). Dropped without a callback by
+ * api_client_free.
  */
 kc_code api_client_post_event(struct api_client *c, const char *ns, const char *body, uint64_t id,
                               struct kc_error *err);

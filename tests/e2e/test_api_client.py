@@ -477,6 +477,33 @@ class Faults(Base):
         p.wait_for(ev("reachable"), timeout=15)
 
 
+class Events(Base):
+    def test_refused_event_is_no_contact(self):
+        """Issue 19, finding 9: an Event refused by EventRateLimit (429), a failing
+        webhook (5xx) or a timeout says nothing about whether the kubelet gets its
+        pods: it is reported to the caller as failed, never as a contact."""
+        api = self.fake()
+        p = self.probe(api)
+        p.wait_for(ev("listed"))
+        p.wait_for(contact("success", "WATCH"))
+        for code in (429, 500, 503):
+            api.fault("status", code=code, match="/events")
+            p.send("event kube-system")
+            e = p.wait_for(ev("posted"), timeout=15)
+            self.assertEqual(e["result"], "failed", e)
+            self.assertIn("HTTP %d" % code, e["detail"])
+        api.fault("stall", match="/events")
+        p.send("event kube-system")
+        e = p.wait_for(ev("posted"), timeout=20)
+        self.assertEqual(e["result"], "failed", e)
+        api.fault("none")
+        self.assertFalse([e for e in p.events if e["ev"] == "contact" and
+                          e["outcome"] != "success"])
+        p.send("event kube-system")
+        self.assertEqual(p.wait_for(ev("posted"), timeout=15)["result"], "done")
+        self.assertEqual(p.stats()["event_failures"], 4)
+
+
 class Tls(Base):
     def test_blobs_instead_of_files(self):
         api = self.fake()

@@ -15,6 +15,7 @@
  *
  *   track UID NS [Secret/NAME[?]|ConfigMap/NAME[?]]...   '?' = optional
  *   untrack UID | refresh UID | relist | unreachable 0|1 | stats | quit
+ *   event NS      POST a minimal core/v1 Event into NS (answer: a "posted" line)
  */
 #include <errno.h>
 #include <stdint.h>
@@ -141,20 +142,49 @@ static void on_contact(void *ctx, enum api_contact outcome, const char *detail)
 	}
 }
 
+static const char *const post_results[] = {"done", "rejected", "failed", "not_found"};
+
+static void on_posted(void *ctx, uint64_t id, enum api_post_result res, const char *detail)
+{
+	emit("posted", json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "result",
+	                         post_results[res], "detail", detail));
+}
+
+/* "event NS": one Event about a Pod, enough for the fake apiserver to accept. */
+static void cmd_event(struct probe *p, const char *ns)
+{
+	static uint64_t next_id;
+	struct kc_error err;
+	char name[64], *body;
+	json_t *ev;
+
+	snprintf(name, sizeof(name), "probe.%llu", (unsigned long long)++next_id);
+	ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:s, s:s, s:s}", "apiVersion",
+	               "v1", "kind", "Event", "metadata", "name", name, "namespace", ns,
+	               "involvedObject", "kind", "Pod", "namespace", ns, "name", "probe", "reason",
+	               "Probe", "message", "probe", "type", "Normal");
+	body = ev != NULL ? json_dumps(ev, JSON_COMPACT) : NULL;
+	if (body == NULL || api_client_post_event(p->client, ns, body, next_id, &err) != KC_OK)
+		emit("error", json_pack("{s:s}", "msg", body ? err.msg : "out of memory"));
+	free(body);
+	json_decref(ev);
+}
+
 static void print_stats(struct probe *p)
 {
 	struct api_stats st;
 
 	api_client_get_stats(p->client, &st);
 	emit("stats",
-	     json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "requests_ok",
-	               (json_int_t)st.requests_ok, "requests_failure",
+	     json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+	               "requests_ok", (json_int_t)st.requests_ok, "requests_failure",
 	               (json_int_t)st.requests_failure, "requests_auth_error",
 	               (json_int_t)st.requests_auth_error, "lists", (json_int_t)st.lists, "watches",
 	               (json_int_t)st.watches, "watch_events", (json_int_t)st.watch_events, "gets",
 	               (json_int_t)st.gets, "quorum_reads", (json_int_t)st.quorum_reads,
 	               "connections", (json_int_t)st.connections, "tls_handshakes",
-	               (json_int_t)st.tls_handshakes, "last_error", st.last_error));
+	               (json_int_t)st.tls_handshakes, "event_failures",
+	               (json_int_t)st.event_failures, "last_error", st.last_error));
 }
 
 /* "track UID NS Kind/name[?]..." */
@@ -200,6 +230,8 @@ static void run_command(struct probe *p, char *line)
 	} else if (strncmp(line, "refresh ", 8) == 0) {
 		if (api_client_refresh_refs(p->client, line + 8, &err) != KC_OK)
 			emit("error", json_pack("{s:s}", "msg", err.msg));
+	} else if (strncmp(line, "event ", 6) == 0) {
+		cmd_event(p, line + 6);
 	} else if (strcmp(line, "relist") == 0) {
 		api_client_relist(p->client);
 	} else if (strncmp(line, "unreachable ", 12) == 0) {
@@ -267,6 +299,7 @@ int main(int argc, char **argv)
 	    .pod_deleted = on_deleted,
 	    .refs_fetched = on_refs,
 	    .contact = on_contact,
+	    .event_posted = on_posted,
 	};
 	const char *node = NULL;
 	int64_t duration_ms = 0, end;
