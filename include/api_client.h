@@ -35,11 +35,14 @@
  * before the parent is declared not checkpointable. An idle node makes none.
  *
  * Every contact with the apiserver is classified for the caller's
- * reachability tracker: SUCCESS (2xx, 404/410 answers, other 4xx rejections
- * (logged as errors), a watch connecting, watch events), FAILURE
+ * reachability tracker: SUCCESS (2xx, 404/410 answers, a watch connecting,
+ * watch events, and every answer this node cannot use: other 4xx, a body
+ * over its cap, malformed JSON, a bad watch line, which are also reported
+ * as sync errors: "up, cannot sync", loud but never an outage), FAILURE
  * (refused/reset, timeouts, TLS failure including a local certificate
- * problem, 5xx, 429, a cut stream), AUTH_ERROR (401/403: the API is up, our
- * credentials are not accepted; logged as an error).
+ * problem, 5xx, 429, a cut stream, a watch silent for API_WATCH_SILENCE_MS),
+ * AUTH_ERROR (401/403: the API is up, our credentials are not accepted).
+ * Events are no contacts (api_client_post_event).
  *
  * Timeouts: connect (TCP + TLS) API_CONNECT_TIMEOUT_MS; LIST and GET fail when
  * no byte arrives for API_RESPONSE_TIMEOUT_MS, a WATCH when its response
@@ -47,12 +50,13 @@
  * API_WATCH_MARGIN_S; TCP keepalive (15 s idle, 5 s interval, 3 probes).
  *
  * Retry: after a network failure the pods channel is retried within a second
- * (a watch that broke after being healthy: at once); once the caller says the
+ * (a watch that broke after a calm while: at once); once the caller says the
  * API is unreachable (api_client_set_unreachable) retries back off
  * exponentially with jitter up to API_RETRY_MAX_MS (unless the caller awaits
- * the API's answer: api_client_set_awaiting_answer). 401/403 and other
- * rejections back off the same way whatever the caller says, since nobody
- * will call an API that answers unreachable.
+ * the API's answer: api_client_set_awaiting_answer). After an answer (401/403,
+ * an answer this node cannot use, a watch that fails at once, 410 Gone) the
+ * channel backs off as client-go's reflector does (API_BACKOFF_FIRST_MS),
+ * whatever the caller says: the API is up, asking faster only loads it.
  *
  * Credentials: file paths are read by libcurl on every new connection, so the
  * kubelet's rotating client certificate (kubelet-client-current.pem) is picked

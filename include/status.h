@@ -55,6 +55,8 @@ struct status_snapshot {
 	 * reachable-after window settles it for the bridge.
 	 */
 	bool api_answering;
+	/* The API answered and this node cannot sync with the answer: why (NULL: in sync). */
+	const char *api_sync_error;
 	const char *static_pod_path;
 	const char *state_dir; /* NULL: left out */
 	const struct status_checkpoint *checkpoints;

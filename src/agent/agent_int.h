@@ -54,6 +54,8 @@ struct agent {
 	struct kubeconfig *kubeconfig;
 	struct api_client *api;
 	struct reachability reach;
+	int64_t refused_since_ms; /* first of the current run of 401/403 (0: none) */
+	bool refusal_advised;     /* the kubeconfig advice was given for this run */
 	struct fs_watch *watch;
 	struct ckpt_store *store;
 	struct bridge_dir *bridge; /* NULL while the staticPodPath does not exist */

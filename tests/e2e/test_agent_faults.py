@@ -75,6 +75,12 @@ def sanitized_binary():
         return b"__asan_init" in f.read()
 
 
+def env_unreachable_after(env):
+    """The --unreachable-after the node runs with (agent_env's default is short)."""
+    args = env.args()
+    return int(args[args.index("--unreachable-after") + 1])
+
+
 SANITIZED = bool(BINARY) and os.path.exists(BINARY) and sanitized_binary()
 
 
@@ -529,6 +535,68 @@ class FaultTest(unittest.TestCase):
         if not SANITIZED and not os.environ.get("KC_AGENT_WRAPPER"):
             self.assertLess(hwm, 48 * 1024, "peak RSS %d KiB listing 3000 pods" % hwm)
         self.assertEqual(len(os.listdir(os.path.join(env.state, "pods"))), 100)
+        self.assertEqual(env.stop(), 0)
+
+    def test_67_mb_pod_list_is_no_outage(self):
+        """Issue 19, finding 1: any namespace user can bind pods to the node.
+        48 pods of ~1.4 MB (a 250 KB annotation, a 1.15 MB argument) make its
+        pod LIST 67 MB, over the old 64 MiB body cap: counted as a network
+        failure, the API was 'unreachable' for good and bridges were written.
+        Read item by item, it is a healthy API; peak RSS stays <= 48 MiB."""
+        env = self.env
+        big = []
+        for i in range(48):
+            pod = annotated_pod("big-%02d" % i, NODE, 20000 + i, namespace="attacker",
+                                annotations={"junk": "a" * (250 << 10)})
+            pod["spec"]["containers"][0]["command"] = ["x" * (1150 << 10)]
+            big.append(pod)
+        self.api.add_pods(big)
+        parents = self.add_parents(3)
+        uids = [p["metadata"]["uid"] for p in parents]
+        env.start()
+        self.wait_checkpoints(uids, timeout=60)
+        time.sleep(env_unreachable_after(env) + 3)  # past the unreachable window
+        status = env.status()
+        self.assertIs(status["api"]["reachable"], True, status["api"])
+        self.assertNotIn("syncError", status["api"])
+        self.assertEqual(env.bridge_files(), [])
+        # The flag is on and no parent runs: an 'unreachable' API would bridge.
+        log = env.log_text()
+        self.assertNotIn("API is unreachable", log)
+        self.assertIn("API listed: 3 eligible parents", log)
+        stats = self.api.stats()
+        self.assertGreater(stats["bytes_out"], 64 << 20)
+        self.assertLessEqual(stats["counts"].get("LIST pods", 0), 2)
+        with open("/proc/%d/status" % env.proc.pid) as f:
+            hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+        print("67 MB PodList: peak RSS %.1f MiB" % (hwm / 1024.0))
+        if not SANITIZED and not os.environ.get("KC_AGENT_WRAPPER"):
+            self.assertLessEqual(hwm, 48 * 1024, "peak RSS %d KiB reading a 67 MB LIST" % hwm)
+        self.assertEqual(env.stop(), 0)
+
+    def test_unreadable_list_is_up_cannot_sync(self):
+        """A LIST the agent cannot read is 'up, cannot sync': loud in the log,
+        the status and the metrics, never an outage, never one LIST a second."""
+        env = self.env
+        self.add_parents(1)
+        self.api.settings(list_body='{"kind": "PodList", "items": [{"a": 1} {"b": 2}]}')
+        env.start()
+        wait_for(lambda: "invalid PodList" in env.log_text(), timeout=15,
+                 what="the sync error logged")
+        time.sleep(env_unreachable_after(env) + 3)
+        status = env.status()
+        self.assertIn("invalid PodList", status["api"].get("syncError", ""), status["api"])
+        self.assertIs(status["api"]["reachable"], True, status["api"])
+        with open(env.metrics_file) as f:
+            metrics = f.read()
+        self.assertRegex(metrics, r"kubelet_checkpoint_api_out_of_sync 1")
+        self.assertNotIn("API is unreachable", env.log_text())
+        self.api.reset_stats()
+        time.sleep(5)
+        self.assertLessEqual(self.api.stats()["counts"].get("LIST pods", 0), 4)
+        self.api.settings(list_body=None)
+        wait_for(lambda: "syncError" not in env.status()["api"], timeout=60,
+                 what="in sync again")
         self.assertEqual(env.stop(), 0)
 
     # Signals.
