@@ -203,7 +203,7 @@ class ListWatch(Base):
         time.sleep(1.5)  # several bookmarks
         self.assertEqual(api.cut(), 1)
         p.wait_for(contact("failure", "WATCH"))
-        p.wait_for(contact("success", "WATCH.*connected"))
+        p.wait_for(contact("success", "WATCH"))
         last = self.watch_requests(api)[-1]
         q = urllib.parse.parse_qs(urllib.parse.urlsplit(last["path"]).query)
         self.assertEqual(q["resourceVersion"], [str(rv_now)])
@@ -424,7 +424,9 @@ class Faults(Base):
             # (client-go's backoff: 0.8-1.6 s, then doubling to 30-60 s.)
             p.collect(6)
             tries = sum(api.stats()["counts"].values())
-            self.assertTrue(1 <= tries <= 4, tries)
+            # The backoff carries on from the first round (no 2 min calm between):
+            # the second round may see no retry at all within 6 s.
+            self.assertLessEqual(tries, 4)
             api.fault("none")
             p.wait_for(contact("success", "WATCH"), timeout=60)
 
@@ -461,7 +463,7 @@ class Faults(Base):
             # cannot use (issue 19, finding 1): a sync error, never a failure.
             p.wait_for(lambda e: (contact("failure", re.escape(needle))(e) or
                                   sync(re.escape(needle))(e)), timeout=30)
-            p.wait_for(contact("success", "WATCH.*connected"), timeout=30)
+            p.wait_for(contact("success", "WATCH.*(watch connected|BOOKMARK event)$"), timeout=30)
         self.assertEqual(api.stats()["counts"]["LIST pods"], 1)
         self.assertFalse([e for e in p.events if e["ev"] in ("changed", "deleted")])
 
@@ -557,7 +559,7 @@ class SyncErrors(Base):
                 time.sleep(0.1)
             self.assertEqual(api.inject(line), 1)
             p.wait_for(sync(re.escape(needle)), timeout=10)
-            p.wait_for(contact("success", "WATCH.*connected"), timeout=15)
+            p.wait_for(contact("success", "WATCH.*(watch connected|BOOKMARK event)$"), timeout=15)
         self.assert_no_failure(p)
 
 
@@ -576,7 +578,9 @@ class WatchBackoff(Base):
                 api = self.fake()
                 p = self.probe(api)
                 p.wait_for(ev("listed"))
+                p.wait_for(contact("success", "WATCH"))
                 api.settings(watch_error=code)
+                api.cut()  # the watch running now ends; every new one fails at once
                 watches, lists = self.count_over(api, p, 10)
                 self.assertLessEqual(watches, 6, code)
                 self.assertGreaterEqual(watches, 2, code)
@@ -588,7 +592,9 @@ class WatchBackoff(Base):
         api = self.fake()
         p = self.probe(api)
         p.wait_for(ev("listed"))
+        p.wait_for(contact("success", "WATCH"))
         api.settings(watch_error=410)
+        api.cut()
         watches, lists = self.count_over(api, p, 10)
         self.assertLessEqual(lists, 6)
         self.assertGreaterEqual(lists, 2)
@@ -597,6 +603,7 @@ class WatchBackoff(Base):
         api = self.fake()
         p = self.probe(api)
         p.wait_for(ev("listed"))
+        p.wait_for(contact("success", "WATCH"))
         api.settings(max_watch_timeout=0)
         api.cut("clean")
         watches, _ = self.count_over(api, p, 8)
