@@ -102,12 +102,11 @@ static void vreport(struct api_client *c, enum api_contact outcome, const char *
 			kc_log(KC_LOG_NOTICE, "apiserver: contact restored: %s", detail);
 	} else {
 		copy_truncated(c->stats.last_error, sizeof(c->stats.last_error), detail);
+		/* What a refusal means for the bridge is the caller's (agent_sync.c) to say. */
 		if (changed)
-			kc_log(outcome == API_CONTACT_AUTH_ERROR ? KC_LOG_ERR : KC_LOG_WARNING,
-			       "apiserver: %s%s", detail,
+			kc_log(KC_LOG_WARNING, "apiserver: %s%s", detail,
 			       outcome == API_CONTACT_AUTH_ERROR
-			           ? " (the API is up but refuses our credentials; never treated "
-			             "as an outage)"
+			           ? " (the API is up but refuses our credentials)"
 			           : "");
 	}
 	c->reported_any = true;

@@ -181,8 +181,9 @@ class AgentCycleTest(unittest.TestCase):
                  what="the refusal logged")
         time.sleep(1)
         self.api.fault("none")
-        wait_for(lambda: "accepts our credentials again" in env.log_text(), timeout=40,
-                 what="the end of the refusals logged")
+        wait_for(lambda: any(t in env.log_text() for t in (
+            "accepts our credentials again", "check the kubeconfig")), timeout=40,
+            what="the end of the refusals logged")
         log = env.log_text()
         self.assertIn("a restarted apiserver does this", log)
         self.assertNotIn("check the kubeconfig", log)

@@ -14,6 +14,7 @@ allowed. The wall-clock test needs libfaketime (Debian package faketime,
 installed by scripts/setup.sh --test).
 """
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -572,6 +573,37 @@ class FaultTest(unittest.TestCase):
         print("67 MB PodList: peak RSS %.1f MiB" % (hwm / 1024.0))
         if not SANITIZED and not os.environ.get("KC_AGENT_WRAPPER"):
             self.assertLessEqual(hwm, 48 * 1024, "peak RSS %d KiB reading a 67 MB LIST" % hwm)
+        self.assertEqual(env.stop(), 0)
+
+    def test_parent_over_the_object_cap_is_named_not_forgotten(self):
+        """A listed parent over the 4 MiB cap of one object costs no more than
+        the cap: it stays known (not 'not in the API'), is reported not
+        checkpointable with the reason, and keeps its last checkpoint."""
+        env = self.env
+        parents = self.add_parents(2)
+        uid = parents[0]["metadata"]["uid"]
+        env.start()
+        self.wait_checkpoints([p["metadata"]["uid"] for p in parents])
+        self.api.settings(silent_watch=True)  # the change reaches the agent by the relist
+        self.api.cut()
+        grown = json.loads(json.dumps(parents[0]))
+        grown["spec"]["containers"][0]["command"] = ["x" * (5 << 20)]
+        self.api.add_pod(grown)
+        self.api.compact()  # the next watch gets 410: relist
+        self.api.settings(silent_watch=False)
+        self.api.cut()
+
+        def reason():
+            for c in env.status()["checkpoints"]:
+                if c["uid"] == uid:
+                    return c.get("reason") or ""
+            return ""
+        wait_for(lambda: "over the 4194303-byte cap" in reason(), timeout=30,
+                 what="the parent reported not checkpointable, with the reason")
+        self.assertTrue(os.path.exists(env.checkpoint_path(uid)), "the last checkpoint is kept")
+        log = env.log_text()
+        self.assertNotIn("is not in the API", log)
+        self.assertIn("not checkpointable", log)
         self.assertEqual(env.stop(), 0)
 
     def test_unreadable_list_is_up_cannot_sync(self):
