@@ -3,6 +3,11 @@
  * /api/v1/pods?fieldSelector=spec.nodeName=<node> in pages, then one long
  * WATCH from the list's resourceVersion, resumed when it ends and relisted on
  * 410 Gone (see api_client.h for the protocol and the retry policy).
+ *
+ * A LIST body is never held: its items are taken one at a time as the bytes
+ * arrive (doc_json_list_feed) and only the wanted pods are kept, so any node
+ * can be listed in the memory of one pod (issue 19: 48 pods of 1.4 MB bound
+ * to a node by any namespace user make a 67 MB LIST).
  */
 #include <malloc.h>
 #include <stdio.h>
