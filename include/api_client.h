@@ -39,11 +39,14 @@
  * before the parent is declared not checkpointable. An idle node makes none.
  *
  * Every contact with the apiserver is classified for the caller's
- * reachability tracker: SUCCESS (2xx, 404/410 answers, other 4xx rejections
- * (logged as errors), a watch connecting, watch events), FAILURE
+ * reachability tracker: SUCCESS (2xx, 404/410 answers, a watch connecting,
+ * watch events, and every answer this node cannot use: other 4xx, a body
+ * over its cap, malformed JSON, a bad watch line, which are also reported
+ * as sync errors: "up, cannot sync", loud but never an outage), FAILURE
  * (refused/reset, timeouts, TLS failure including a local certificate
- * problem, 5xx, 429, a cut stream), AUTH_ERROR (401/403: the API is up, our
- * credentials are not accepted; logged as an error).
+ * problem, 5xx, 429, a cut stream, a watch silent for API_WATCH_SILENCE_MS),
+ * AUTH_ERROR (401/403: the API is up, our credentials are not accepted).
+ * Events are no contacts (api_client_post_event).
  *
  * Timeouts: connect (TCP + TLS) API_CONNECT_TIMEOUT_MS; LIST and GET fail when
  * no byte arrives for API_RESPONSE_TIMEOUT_MS, a WATCH when its response
@@ -51,12 +54,13 @@
  * API_WATCH_MARGIN_S; TCP keepalive (15 s idle, 5 s interval, 3 probes).
  *
  * Retry: after a network failure the pods channel is retried within a second
- * (a watch that broke after being healthy: at once); once the caller says the
+ * (a watch that broke after a calm while: at once); once the caller says the
  * API is unreachable (api_client_set_unreachable) retries back off
  * exponentially with jitter up to API_RETRY_MAX_MS (unless the caller awaits
- * the API's answer: api_client_set_awaiting_answer). 401/403 and other
- * rejections back off the same way whatever the caller says, since nobody
- * will call an API that answers unreachable.
+ * the API's answer: api_client_set_awaiting_answer). After an answer (401/403,
+ * an answer this node cannot use, a watch that fails at once, 410 Gone) the
+ * channel backs off as client-go's reflector does (API_BACKOFF_FIRST_MS),
+ * whatever the caller says: the API is up, asking faster only loads it.
  *
  * Credentials: file paths are read by libcurl on every new connection, so the
  * kubelet's rotating client certificate (kubelet-client-current.pem) is picked
@@ -89,14 +93,41 @@
 #define API_WATCH_MARGIN_S      30    /* a watch silent past timeoutSeconds+margin is dead */
 #define API_RETRY_FAST_MS       1000  /* retry period while not yet unreachable */
 #define API_RETRY_MAX_MS        10000 /* backoff ceiling once unreachable */
+/*
+ * After an answer the agent cannot use (a refusal, an unreadable body, a
+ * watch that fails at once, 410 Gone) the pods channel backs off as
+ * client-go's reflector does (tools/cache/reflector.go,
+ * NewReflectorWithOptions: wait.NewExponentialBackoffManager(800ms, 30s,
+ * 2min, 2.0, 1.0)): 800 ms doubling to 30 s, each wait jittered in [d, 2d],
+ * and the count starts over only after 2 minutes without a retry (apimachinery
+ * wait/backoff.go, exponentialBackoffManagerImpl.getNextBackoff). A watch
+ * that connects does not reset it.
+ */
+#define API_BACKOFF_FIRST_MS 800
+#define API_BACKOFF_MAX_MS   30000
+#define API_BACKOFF_RESET_MS 120000
+/*
+ * A watch that brings no event and no bookmark for this long is dead (a load
+ * balancer keeping the connection of a dead apiserver open): a failure, and
+ * the agent reconnects. kube-apiserver sends a bookmark about every minute.
+ */
+#define API_WATCH_SILENCE_MS    150000
 #define API_REFS_REFRESH_MIN_S  7200
 #define API_REFS_REFRESH_BUDGET 10 /* refresh GETs per hour per node, at most */
 #define API_LIST_PAGE           500
 #define API_MAX_CONNECTIONS     3    /* HTTP/1.1: the watch's and two for the rest */
 #define API_CONN_MAX_LIFE_S     3600 /* a connection is not reused after an hour */
-#define API_MAX_LIST_BODY       (64u * 1024 * 1024)
 #define API_MAX_OBJECT_BODY     (4u * 1024 * 1024)
 #define API_CLUSTER_UID_MAX     64 /* a UID is 36 characters */
+/*
+ * A LIST body is read item by item as it arrives, whatever its size (a
+ * resourceVersion=0 LIST comes whole from the watch cache, which ignores
+ * limit): memory holds one item of at most API_MAX_LIST_ITEM bytes plus the
+ * wanted pods. A longer item is named and reported not checkpointable.
+ */
+#define API_MAX_LIST_ITEM (API_MAX_OBJECT_BODY - 1)
+/* What marks a pod of pods_listed that was too big to read (see pods_listed). */
+#define API_POD_UNREADABLE "kubeletCheckpointUnreadable"
 /*
  * Most bytes (response bodies) of one parent's referenced objects: past it
  * the parent is answered not checkpointable and its objects no longer
@@ -141,7 +172,12 @@ struct api_callbacks {
 	 * them page by page bounds a relist's memory by one page, not the list.
 	 */
 	bool (*pod_wanted)(void *ctx, const json_t *pod);
-	/* A (re)list finished: pods is the complete array of the wanted Pods on this node. */
+	/*
+	 * A (re)list finished: pods is the complete array of the wanted Pods on
+	 * this node. A pod over API_MAX_LIST_ITEM bytes is in it as
+	 * {"kind", "apiVersion", "metadata", API_POD_UNREADABLE: "why"}: it
+	 * exists, and nothing else of it is known (not checkpointable).
+	 */
 	void (*pods_listed)(void *ctx, json_t *pods);
 	/* Watch ADDED or MODIFIED. */
 	void (*pod_changed)(void *ctx, json_t *pod);
@@ -172,6 +208,11 @@ struct api_callbacks {
 	 * not that Namespace (logged).
 	 */
 	void (*cluster_uid)(void *ctx, const char *uid);
+	 * The API answered and the answer cannot be used (too big, malformed,
+	 * refused by a 4xx): detail says which request and why. NULL detail: in
+	 * sync again. Never a reachability failure (contact says SUCCESS).
+	 */
+	void (*sync_error)(void *ctx, const char *detail);
 	/* The POST of Event id ended (see api_client_post_event). */
 	void (*event_posted)(void *ctx, uint64_t id, enum api_post_result res, const char *detail);
 	/* A quorum read of pod uid answered; pod is the object when PRESENT
@@ -193,6 +234,10 @@ struct api_stats {
 	unsigned long long quorum_reads;   /* LISTs and GETs without resourceVersion (etcd) */
 	unsigned long long connections;    /* TCP connections opened, failed attempts included */
 	unsigned long long tls_handshakes; /* new TLS connections that carried an answer */
+	unsigned long long event_failures; /* Event POST/PATCH: network, timeout, 5xx, 429 */
+	unsigned long long sync_errors;    /* answers that could not be used (api_sync_error) */
+	unsigned long long pods_too_big;   /* listed pods over API_MAX_LIST_ITEM */
+	char sync_error[256];              /* why this node cannot sync now; empty when in sync */
 	char last_error[256];              /* empty when none yet */
 };
 
@@ -279,6 +324,10 @@ void api_client_spread_start(struct api_client *c, long spread_ms);
  * restarting at once costs the apiserver that, the LISTs stay spread.
  */
 void api_client_probe_now(struct api_client *c);
+ * How long a connected watch may bring no event and no bookmark before it
+ * counts as dead (default API_WATCH_SILENCE_MS; <= 0 restores it). For tests.
+ */
+void api_client_set_watch_silence(struct api_client *c, long silence_ms);
 
 /* Throw the watch away and LIST again (e.g. after the caller lost state). */
 void api_client_relist(struct api_client *c);
@@ -286,10 +335,12 @@ void api_client_relist(struct api_client *c);
 /*
  * POST body (a core/v1 Event, JSON) to /api/v1/namespaces/<ns>/events; the
  * outcome comes back through event_posted with id. One POST at a time:
- * KC_EAGAIN while one is in flight. Network failures and 5xx also count as
- * contacts (reachability); 401/403 are reported as rejections of the Event
- * only, not as an API that refuses our credentials (a node whose RBAC lacks
- * events still bridges). Dropped without a callback by api_client_free.
+ * KC_EAGAIN while one is in flight. The outcome is never a contact (no
+ * reachability): a 429 from EventRateLimit, a 5xx from a webhook or a
+ * timeout are logged and reported as API_POST_FAILED only; 401/403 are
+ * rejections of the Event, not an API that refuses our credentials (a node
+ * whose RBAC lacks events still bridges). Dropped without a callback by
+ * api_client_free.
  */
 kc_code api_client_post_event(struct api_client *c, const char *ns, const char *body, uint64_t id,
                               struct kc_error *err);

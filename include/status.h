@@ -70,6 +70,8 @@ struct status_snapshot {
 	const char *node_presence;
 	bool other_cluster;
 	bool collection_suspended;
+	/* The API answered and this node cannot sync with the answer: why (NULL: in sync). */
+	const char *api_sync_error;
 	const char *static_pod_path;
 	const char *state_dir; /* NULL: left out */
 	const struct status_checkpoint *checkpoints;

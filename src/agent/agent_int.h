@@ -78,6 +78,8 @@ struct agent {
 	struct api_client *api;
 	struct reachability reach;
 	struct agent_cluster cluster;
+	int64_t refused_since_ms; /* first of the current run of 401/403 (0: none) */
+	bool refusal_advised;     /* the kubeconfig advice was given for this run */
 	struct fs_watch *watch;
 	struct ckpt_store *store;
 	struct bridge_dir *bridge; /* NULL while the staticPodPath does not exist */

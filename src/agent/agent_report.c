@@ -109,6 +109,7 @@ static bool api_answering(const struct agent *a)
 static void write_status(struct agent *a, struct status_checkpoint *cps, size_t n)
 {
 	struct status_snapshot s;
+	struct api_stats st;
 	struct kc_error err;
 
 	memset(&s, 0, sizeof(s));
@@ -132,6 +133,10 @@ static void write_status(struct agent *a, struct status_checkpoint *cps, size_t 
 	s.collection_suspended = a->node_missing_logged;
 	if (a->cluster.uid[0] != '\0')
 		s.cluster_seen = a->start_wall + (time_t)((a->cluster.uid_ms - a->start_ms) / 1000);
+	if (a->api != NULL) { /* NULL while waiting for a prerequisite */
+		api_client_get_stats(a->api, &st);
+		s.api_sync_error = st.sync_error[0] != '\0' ? st.sync_error : NULL;
+	}
 	s.static_pod_path = a->cfg->static_pod_path;
 	s.state_dir = a->cfg->state_dir;
 	s.checkpoints = cps;
@@ -206,6 +211,8 @@ static void write_metrics(struct agent *a, const struct counts *c)
 	m.api_connections = st.connections;
 	m.api_tls_handshakes = st.tls_handshakes;
 	m.api_quorum_reads = st.quorum_reads;
+	m.api_sync_errors = st.sync_errors;
+	m.api_out_of_sync = st.sync_error[0] != '\0';
 	if (a->last_error.code != KC_OK) {
 		m.last_error_code = kc_code_name(a->last_error.code);
 		m.last_error_message = a->last_error.msg;

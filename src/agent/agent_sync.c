@@ -495,6 +495,24 @@ static void track_parent(struct agent *a, json_t *pod, const char *uid)
 	a->dirty = true;
 }
 
+/*
+ * A listed pod too big to read (api_client.h, API_POD_UNREADABLE): it exists,
+ * nothing else of it is known. A parent already tracked stays (keeping its
+ * last checkpoint) and is reported not checkpointable, with the reason.
+ */
+static bool handle_unreadable(struct agent *a, const json_t *pod, const char *uid)
+{
+	struct parent_rec *r = parent_table_find(&a->parents, uid);
+	struct kc_error why;
+
+	if (r == NULL || r->presence == DECISION_PARENT_ABSENT)
+		return false;
+	kc_fail(&why, KC_ETOOBIG, "%s",
+	        json_string_value(json_object_get(pod, API_POD_UNREADABLE)));
+	set_not_checkpointable(a, r, &why);
+	return true;
+}
+
 /* Returns true when pod is an eligible parent (and now tracked). */
 static bool handle_pod(struct agent *a, json_t *pod)
 {
@@ -503,6 +521,8 @@ static bool handle_pod(struct agent *a, json_t *pod)
 
 	if (!k8s_uuid_valid(uid))
 		return false;
+	if (json_object_get(pod, API_POD_UNREADABLE) != NULL)
+		return handle_unreadable(a, pod, uid);
 	if (render_check_eligible(pod, &a->ropts, &why) != KC_OK) {
 		forget_parent(a, uid, "is no longer eligible");
 		return false;
@@ -556,6 +576,50 @@ static void on_event_posted(void *ctx, uint64_t id, enum api_post_result res, co
 	agent_events_posted(ctx, id, res, detail);
 }
 
+/*
+ * Right after an apiserver restart its Node authorizer refuses nodes (403)
+ * for a few seconds, until its informers have synced: say what is known, and
+ * give the kubeconfig advice only once refusals have lasted the
+ * unreachable-after window (at least REFUSAL_ADVICE_MIN_S).
+ */
+#define REFUSAL_ADVICE_MIN_S 30
+
+static void note_refusal(struct agent *a, const char *detail, int64_t now)
+{
+	unsigned after = a->cfg->unreachable_after, advice_s;
+	int64_t refused_s;
+
+	advice_s = after > REFUSAL_ADVICE_MIN_S ? after : REFUSAL_ADVICE_MIN_S;
+	if (a->refused_since_ms == 0) {
+		a->refused_since_ms = now;
+		a->refusal_advised = false;
+		kc_log(KC_LOG_WARNING,
+		       "API refused our credentials (%s): a restarted apiserver does this for a "
+		       "few seconds, retrying; refusals for %us count as 'refused' (the kubelet, "
+		       "with the same identity, cannot get its pods either)",
+		       detail, after);
+		return;
+	}
+	refused_s = (now - a->refused_since_ms) / 1000;
+	if (a->refusal_advised || refused_s < (int64_t)advice_s)
+		return;
+	a->refusal_advised = true;
+	kc_log(KC_LOG_ERR,
+	       "API refused our credentials for %llds (%s): longer than a restarted apiserver "
+	       "takes; check the kubeconfig %s",
+	       (long long)refused_s, detail, a->cfg->kubeconfig);
+}
+
+static void note_refusals_end(struct agent *a, int64_t now)
+{
+	if (a->refused_since_ms == 0)
+		return;
+	kc_log(KC_LOG_NOTICE, "API accepts our credentials again (refused for %llds)",
+	       (long long)((now - a->refused_since_ms) / 1000));
+	a->refused_since_ms = 0;
+	a->refusal_advised = false;
+}
+
 static void on_contact(void *ctx, enum api_contact outcome, const char *detail)
 {
 	struct agent *a = ctx;
@@ -566,17 +630,16 @@ static void on_contact(void *ctx, enum api_contact outcome, const char *detail)
 	case API_CONTACT_SUCCESS:
 		reachability_on_success(&a->reach, now);
 		a->last_success_wall = time(NULL);
+		note_refusals_end(a, now);
 		break;
 	case API_CONTACT_AUTH_ERROR:
 		reachability_on_auth_error(&a->reach, now);
-		kc_log(KC_LOG_ERR,
-		       "API refused our credentials (%s): refusals for %us count as 'refused' "
-		       "(the kubelet cannot get its pods either); check the kubeconfig %s",
-		       detail, a->cfg->unreachable_after, a->cfg->kubeconfig);
+		note_refusal(a, detail, now);
 		kc_fail(&err, KC_EAUTH, "%s", detail);
 		agent_note_error(a, &err);
 		break;
 	case API_CONTACT_FAILURE:
+		note_refusals_end(a, now);
 		reachability_on_failure(&a->reach, now);
 		kc_log(KC_LOG_DEBUG, "API contact failed: %s", detail);
 		kc_fail(&err, KC_ENET, "%s", detail);

@@ -126,7 +126,18 @@ static kc_code format_api_cost(const struct metrics_snapshot *m, struct kc_buf *
 	                 "reads from etcd rather than its watch cache.",
 	                 err)))
 		return rc;
-	return sample_u64(out, "api_quorum_reads_total", "", m->api_quorum_reads, err);
+	if ((rc = sample_u64(out, "api_quorum_reads_total", "", m->api_quorum_reads, err)) ||
+	    (rc = family(out, "api_sync_errors_total", "counter",
+	                 "Answers of the API this node could not use (a body too big, malformed "
+	                 "JSON, a bad watch line, a 4xx): the API is up, never an outage.",
+	                 err)) ||
+	    (rc = sample_u64(out, "api_sync_errors_total", "", m->api_sync_errors, err)) ||
+	    (rc = family(out, "api_out_of_sync", "gauge",
+	                 "1 while the last answer of the API could not be used (status: "
+	                 "api.syncError says why).",
+	                 err)))
+		return rc;
+	return sample_u64(out, "api_out_of_sync", "", m->api_out_of_sync, err);
 }
 
 static kc_code format_api(const struct metrics_snapshot *m, time_t now, struct kc_buf *out,

@@ -61,6 +61,8 @@ struct metrics_snapshot {
 	uint64_t api_connections;      /* TCP connections opened to the apiserver */
 	uint64_t api_tls_handshakes;   /* of which completed a TLS handshake */
 	uint64_t api_quorum_reads;     /* reads the apiserver sends to etcd */
+	uint64_t api_sync_errors;      /* answers the agent could not use (too big, malformed) */
+	bool api_out_of_sync;          /* the last answer of the pods channel could not be used */
 	const char *last_error_code;   /* kc_code_name(); NULL: no error so far */
 	const char *last_error_message;
 	time_t last_error_time;

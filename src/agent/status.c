@@ -87,7 +87,8 @@ static json_t *build_api(const struct status_snapshot *s)
 	if (o == NULL || json_object_set_new(o, "reachable", reachable) != 0 ||
 	    set_str(o, "state", reach_state_name(shown)) != 0 ||
 	    set_time(o, "since", shown == REACH_UNKNOWN ? 0 : s->api_since) != 0 ||
-	    (answering && json_object_set_new(o, "confirming", json_true()) != 0)) {
+	    (answering && json_object_set_new(o, "confirming", json_true()) != 0) ||
+	    (s->api_sync_error != NULL && set_str(o, "syncError", s->api_sync_error) != 0)) {
 		json_decref(o);
 		return NULL;
 	}

@@ -44,6 +44,7 @@ kc_code api_client_new(const struct kubeconfig *kc, const char *node,
 	if (cb != NULL)
 		c->cb = *cb;
 	c->want_list = true;
+	c->watch_silence_ms = API_WATCH_SILENCE_MS;
 	if ((rc = api_transport_init(&c->t, kc, err)) != KC_OK) {
 		free(c);
 		return rc;
@@ -95,8 +96,9 @@ void api_client_set_unreachable(struct api_client *c, bool unreachable)
 
 /*
  * A retry already scheduled at the outage ceiling is brought forward: the
- * point is to answer before the kubelet's reflector does. Refusals keep
- * their backoff (the kubelet, with the same identity, is refused too).
+ * point is to answer before the kubelet's reflector does. A retry after an
+ * answer (a refusal, an answer this node cannot use) keeps its backoff: the
+ * API is up, asking every second would only load it (issue 19, finding 1).
  */
 void api_client_set_awaiting_answer(struct api_client *c, bool awaiting)
 {
@@ -105,11 +107,16 @@ void api_client_set_awaiting_answer(struct api_client *c, bool awaiting)
 	if (awaiting == c->awaiting_answer)
 		return;
 	c->awaiting_answer = awaiting;
-	if (!awaiting || c->pods_state != PODS_IDLE || c->retry_refused)
+	if (!awaiting || c->pods_state != PODS_IDLE || c->retry_answered)
 		return;
 	soon = kc_clock_ms() + api_jitter(c, API_RETRY_FAST_MS / 2, API_RETRY_FAST_MS);
 	if (c->pods_next_ms > soon)
 		c->pods_next_ms = soon;
+}
+
+void api_client_set_watch_silence(struct api_client *c, long silence_ms)
+{
+	c->watch_silence_ms = silence_ms > 0 ? silence_ms : API_WATCH_SILENCE_MS;
 }
 
 void api_client_relist(struct api_client *c)

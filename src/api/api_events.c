@@ -7,6 +7,13 @@
  * system:node role grants create/patch/update on core events. A 401/403
  * here is therefore reported as a refusal of this Event, not as an API that
  * refuses our credentials (that is the pods channel's business).
+ *
+ * The outcome of an Event never feeds reachability (issue 19, finding 9): the
+ * EventRateLimit admission plugin answers 429, a failing webhook 5xx, and a
+ * busy apiserver may let a POST time out while the pods watch is healthy.
+ * None of that says whether the kubelet can get its pods, so a failed Event
+ * is logged and counted here and retried by the agent with its own backoff
+ * (agent_events.c); it is never reported as a contact.
  */
 #include <stdio.h>
 #include <string.h>
@@ -30,7 +37,7 @@ static void event_done(struct api_client *c, struct request *r, CURLcode res)
 	c->event_req = NULL;
 	snprintf(detail, sizeof(detail), "%s: HTTP %ld", r->desc, r->status);
 	if (res == CURLE_OK && r->status / 100 == 2) {
-		api_report_request(c, API_CONTACT_SUCCESS, "%s", detail);
+		c->stats.requests_ok++;
 		out = API_POST_DONE;
 	} else if (res == CURLE_OK && r->status == 404) {
 		c->stats.requests_ok++;
@@ -42,7 +49,14 @@ static void event_done(struct api_client *c, struct request *r, CURLcode res)
 		         r->body.data != NULL ? r->body.data : "");
 		out = API_POST_REJECTED;
 	} else {
-		api_report_unusable(c, r, res);
+		if (res != CURLE_OK)
+			snprintf(detail, sizeof(detail), "%s: %s%s%s", r->desc,
+			         curl_easy_strerror(res), r->errbuf[0] ? ": " : "", r->errbuf);
+		c->stats.event_failures++;
+		kc_log(KC_LOG_WARNING,
+		       "apiserver: %s (Event not recorded, retried later; not a "
+		       "sign of an outage)",
+		       detail);
 		out = API_POST_FAILED;
 	}
 	if (c->cb.event_posted != NULL)

@@ -26,6 +26,7 @@
 
 #include "api_client.h"
 #include "api_transport.h"
+#include "doc_stream.h"
 #include "kc_buf.h"
 #include "watch_stream.h"
 
@@ -44,10 +45,13 @@ struct request {
 	enum req_kind kind;
 	CURL *easy;
 	struct curl_slist *headers;
-	char *desc;             /* "GET /api/v1/..." for messages */
-	struct kc_buf body;     /* LIST/GET body, or a failed watch's Status */
-	struct watch_stream ws; /* WATCH with a 2xx status */
-	long status;            /* HTTP status once headers are in, else 0 */
+	char *desc;                   /* "GET /api/v1/..." for messages */
+	struct kc_buf body;           /* GET body, or a failed request's Status */
+	struct watch_stream ws;       /* WATCH with a 2xx status */
+	struct doc_json_list_feed lf; /* LIST with a 2xx status: the items as they come */
+	long error_event;             /* WATCH: the code of an ERROR event (-1: none) */
+	int64_t last_event_ms;        /* WATCH: headers or the last event or bookmark */
+	long status;                  /* HTTP status once headers are in, else 0 */
 	bool headers_done;
 	bool gone;        /* watch ERROR event 410 */
 	kc_code abort_rc; /* why a callback aborted the transfer */
@@ -106,11 +110,13 @@ struct api_client {
 	char *list_continue;
 	json_t *list_items;
 	char *list_rv;
-	unsigned failures;
+	unsigned failures;     /* retries since the channel was last calm (client-go's backoff) */
+	int64_t last_retry_ms; /* when the last retry was scheduled */
+	int64_t watch_silence_ms; /* a watch silent this long is dead (API_WATCH_SILENCE_MS) */
 	bool healthy;
 	bool unreachable;
 	bool awaiting_answer; /* api_client_set_awaiting_answer */
-	bool retry_refused;   /* the pending retry follows a refusal (401/403/4xx) */
+	bool retry_answered;  /* the pending retry follows an answer (refused, unreadable) */
 	bool list_quorum;     /* the next LIST must come from etcd (after 410 Gone) */
 
 	struct parent **parents;
@@ -145,6 +151,11 @@ struct api_client {
 int64_t api_jitter(struct api_client *c, int64_t lo, int64_t hi);
 /* Delay before retry number failures: first, doubling up to cap, jittered in [d/2, d]. */
 int64_t api_backoff_ms(struct api_client *c, unsigned failures, int64_t first, int64_t cap);
+/*
+ * client-go's reflector backoff for retry number failures: 800 ms doubling
+ * up to 30 s, jittered in [d, 2d] (see API_BACKOFF_FIRST_MS).
+ */
+int64_t api_answer_backoff_ms(struct api_client *c, unsigned failures);
 
 /*
  * Create and start a request; verb names it in messages ("LIST", "WATCH",
@@ -160,8 +171,21 @@ void api_report(struct api_client *c, enum api_contact outcome, const char *fmt,
 /* The outcome of a finished request: counted for metrics, then reported. */
 void api_report_request(struct api_client *c, enum api_contact outcome, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Classify, log and report a request that brought nothing usable. */
+/*
+ * Classify, log and report a request that brought nothing usable. An answer
+ * that cannot be used (a 4xx other than 401/403, a body over its cap, bad
+ * content) is an api_sync_error and reported as SUCCESS: the API is up.
+ */
 enum api_contact api_report_unusable(struct api_client *c, const struct request *r, CURLcode res);
+/*
+ * The API answered and this node cannot sync with the answer (too big,
+ * malformed, refused): a success contact (the API is up, never an outage),
+ * logged as an error, counted, and kept in the stats until api_sync_ok.
+ */
+void api_sync_error(struct api_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* An answer was used: the node is in sync again (logged once). */
+void api_sync_ok(struct api_client *c);
 
 /* ---- api_pods.c ---- */
 
@@ -169,9 +193,12 @@ enum api_contact api_report_unusable(struct api_client *c, const struct request 
 void api_pods_start(struct api_client *c);
 /* Drop the watch or list in flight and LIST again. */
 void api_pods_relist_now(struct api_client *c);
-/* Deadline of a watch still waiting for its response headers; INT64_MAX if none. */
+/*
+ * Deadline of the watch: its response headers, then its next event or
+ * bookmark (silence past watch_silence_ms is a dead backend); INT64_MAX if none.
+ */
 int64_t api_pods_watch_header_deadline(const struct api_client *c);
-/* Fail a watch whose headers did not come by its deadline. */
+/* Fail a watch whose headers, or whose next event, did not come by its deadline. */
 void api_pods_check_watch_deadline(struct api_client *c, int64_t now);
 void api_pods_free(struct api_client *c);
 

@@ -375,8 +375,9 @@ static void get_done(struct api_client *c, struct request *r, CURLcode res)
 		obj = json_loadb(r->body.data ? r->body.data : "", r->body.len,
 		                 JSON_REJECT_DUPLICATES, &jerr);
 		if (obj == NULL || !json_is_object(obj) || !has_kind(obj, o->kind)) {
-			api_report_request(c, API_CONTACT_FAILURE, "%s: not a %s object%s%s",
-			                   r->desc, o->kind, obj ? "" : ": ", obj ? "" : jerr.text);
+			c->stats.requests_ok++;
+			api_sync_error(c, "%s: not a %s object%s%s", r->desc, o->kind,
+			               obj ? "" : ": ", obj ? "" : jerr.text);
 			json_decref(obj);
 			obj_retry_later(c, o);
 			return;

@@ -45,6 +45,17 @@ int64_t api_backoff_ms(struct api_client *c, unsigned failures, int64_t first, i
 	return api_jitter(c, d / 2, d);
 }
 
+int64_t api_answer_backoff_ms(struct api_client *c, unsigned failures)
+{
+	int64_t d = API_BACKOFF_FIRST_MS;
+
+	for (unsigned i = 1; i < failures && d < API_BACKOFF_MAX_MS; i++)
+		d *= 2;
+	if (d > API_BACKOFF_MAX_MS)
+		d = API_BACKOFF_MAX_MS;
+	return api_jitter(c, d, 2 * d);
+}
+
 const char *api_contact_name(enum api_contact outcome)
 {
 	switch (outcome) {
@@ -91,12 +102,11 @@ static void vreport(struct api_client *c, enum api_contact outcome, const char *
 			kc_log(KC_LOG_NOTICE, "apiserver: contact restored: %s", detail);
 	} else {
 		copy_truncated(c->stats.last_error, sizeof(c->stats.last_error), detail);
+		/* What a refusal means for the bridge is the caller's (agent_sync.c) to say. */
 		if (changed)
-			kc_log(outcome == API_CONTACT_AUTH_ERROR ? KC_LOG_ERR : KC_LOG_WARNING,
-			       "apiserver: %s%s", detail,
+			kc_log(KC_LOG_WARNING, "apiserver: %s%s", detail,
 			       outcome == API_CONTACT_AUTH_ERROR
-			           ? " (the API is up but refuses our credentials; never treated "
-			             "as an outage)"
+			           ? " (the API is up but refuses our credentials)"
 			           : "");
 	}
 	c->reported_any = true;
@@ -129,6 +139,41 @@ void api_report_request(struct api_client *c, enum api_contact outcome, const ch
 	va_end(ap);
 }
 
+void api_sync_error(struct api_client *c, const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	c->stats.sync_errors++;
+	/* Every time: each is a retry at backoff pace, never more than about one a second. */
+	kc_log(KC_LOG_ERR,
+	       "apiserver: %s: the API is up but this node cannot sync with its answer "
+	       "(never treated as an outage; retried with backoff)",
+	       detail);
+	copy_truncated(c->stats.sync_error, sizeof(c->stats.sync_error), detail);
+	/* It goes into the status file (JSON): no byte a cut could make invalid UTF-8. */
+	for (char *q = c->stats.sync_error; *q != '\0'; q++)
+		if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
+			*q = '?';
+	/* The API answered: for reachability that is a success. */
+	api_report(c, API_CONTACT_SUCCESS, "%s", detail);
+	if (c->cb.sync_error != NULL)
+		c->cb.sync_error(c->cb.ctx, detail);
+}
+
+void api_sync_ok(struct api_client *c)
+{
+	if (c->stats.sync_error[0] == '\0')
+		return;
+	kc_log(KC_LOG_NOTICE, "apiserver: in sync again (was: %s)", c->stats.sync_error);
+	c->stats.sync_error[0] = '\0';
+	if (c->cb.sync_error != NULL)
+		c->cb.sync_error(c->cb.ctx, NULL);
+}
+
 /* ---- one request ---- */
 
 void api_request_free(struct request *r)
@@ -144,6 +189,8 @@ void api_request_free(struct request *r)
 	kc_buf_free(&r->body);
 	if (r->kind == REQ_WATCH)
 		watch_stream_free(&r->ws);
+	if (r->kind == REQ_LIST)
+		doc_json_list_feed_free(&r->lf);
 	free(r);
 }
 
@@ -197,6 +244,10 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 
 	if (r->kind == REQ_WATCH && r->status / 100 == 2)
 		rc = watch_stream_feed(&r->ws, p, len, &r->abort_err);
+	else if (r->kind == REQ_LIST && r->status / 100 == 2)
+		rc = doc_json_list_feed_bytes(&r->lf, p, len, &r->abort_err) == KC_OK
+		         ? KC_OK
+		         : kc_error_prefix(&r->abort_err, "invalid PodList");
 	else
 		rc = kc_buf_append(&r->body, p, len, &r->abort_err);
 	if (rc != KC_OK) {
@@ -218,9 +269,8 @@ struct request *api_request_start(struct api_client *c, enum req_kind kind, cons
 	r->kind = kind;
 	r->done = done;
 	r->started_ms = kc_clock_ms();
-	kc_buf_init(&r->body, kind == REQ_LIST  ? API_MAX_LIST_BODY
-	                      : kind == REQ_GET ? API_MAX_OBJECT_BODY
-	                                        : MAX_ERROR_BODY);
+	r->error_event = -1;
+	kc_buf_init(&r->body, kind == REQ_GET ? API_MAX_OBJECT_BODY : MAX_ERROR_BODY);
 	if (asprintf(&r->desc, "%s %s", verb, http->path) < 0) {
 		r->desc = NULL;
 		goto fail;
@@ -249,11 +299,14 @@ fail:
 
 /*
  * Classify a finished transfer that did not end in a usable answer. Returns
- * the outcome and writes the detail. Other 4xx are answers, not failures: the
- * API is up, it rejected this request.
+ * the outcome and writes the detail; *unreadable: the API answered and the
+ * answer cannot be used (a body over its cap or malformed, which aborted the
+ * transfer from our side, or a 4xx other than 401/403).
  */
-static enum api_contact classify(const struct request *r, CURLcode res, char *detail, size_t n)
+static enum api_contact classify(const struct request *r, CURLcode res, char *detail, size_t n,
+                                 bool *unreadable)
 {
+	*unreadable = false;
 	if (res != CURLE_OK && !(res == CURLE_WRITE_ERROR && r->abort_rc != KC_OK)) {
 		snprintf(detail, n, "%s: %s%s%s", r->desc, curl_easy_strerror(res),
 		         r->errbuf[0] ? ": " : "", r->errbuf);
@@ -261,23 +314,29 @@ static enum api_contact classify(const struct request *r, CURLcode res, char *de
 	}
 	if (res != CURLE_OK) {
 		snprintf(detail, n, "%.200s: %.300s", r->desc, r->abort_err.msg);
-		return API_CONTACT_FAILURE;
+		*unreadable = true;
+		return API_CONTACT_SUCCESS;
 	}
 	snprintf(detail, n, "%s: HTTP %ld", r->desc, r->status);
 	if (r->status == 401 || r->status == 403)
 		return API_CONTACT_AUTH_ERROR;
 	if (r->status >= 500 || r->status == 429 || r->status < 200)
 		return API_CONTACT_FAILURE;
+	*unreadable = true;
 	return API_CONTACT_SUCCESS;
 }
 
 enum api_contact api_report_unusable(struct api_client *c, const struct request *r, CURLcode res)
 {
 	char detail[512];
-	enum api_contact outcome = classify(r, res, detail, sizeof(detail));
+	bool unreadable;
+	enum api_contact outcome = classify(r, res, detail, sizeof(detail), &unreadable);
 
-	if (outcome == API_CONTACT_SUCCESS)
-		kc_log(KC_LOG_ERR, "apiserver: %s (request rejected)", detail);
+	if (unreadable) {
+		c->stats.requests_ok++;
+		api_sync_error(c, "%s", detail);
+		return outcome;
+	}
 	api_report_request(c, outcome, "%s", detail);
 	return outcome;
 }

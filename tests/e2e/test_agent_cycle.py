@@ -151,6 +151,31 @@ class AgentCycleTest(unittest.TestCase):
                      "withdrawn", "handing off", "not checkpointable"):
             self.assertIn(line, log)
 
+    def test_brief_refusal_gets_no_kubeconfig_advice(self):
+        """Issue 19, finding 7: right after a restart the apiserver's Node
+        authorizer refuses nodes for a few seconds. That is said as such; the
+        kubeconfig is blamed only when the refusals last (30 s here)."""
+        env = self.env
+        env.start()
+        wait_for(lambda: os.path.exists(env.checkpoint_path(self.uid)), what="checkpoint")
+        self.api.fault("status", code=403)
+        self.api.cut("partial")
+        wait_for(lambda: "refused our credentials" in env.log_text(), timeout=10,
+                 what="the refusal logged")
+        time.sleep(1)
+        self.api.fault("none")
+        wait_for(lambda: any(t in env.log_text() for t in (
+            "accepts our credentials again", "check the kubeconfig")), timeout=40,
+            what="the end of the refusals logged")
+        log = env.log_text()
+        self.assertIn("a restarted apiserver does this", log)
+        self.assertNotIn("check the kubeconfig", log)
+        # Refusals that last: now the advice.
+        self.api.fault("status", code=403)
+        self.api.cut("partial")
+        wait_for(lambda: "check the kubeconfig" in env.log_text(), timeout=75,
+                 what="the kubeconfig advice after 30 s of refusals")
+
     def test_flapping_api_never_activates(self):
         env = self.env
         env.start()

@@ -14,6 +14,7 @@ allowed. The wall-clock test needs libfaketime (Debian package faketime,
 installed by scripts/setup.sh --test).
 """
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -73,6 +74,12 @@ def sanitized_binary():
     """An ASan build (scripts/test-sanitize.sh): shadow memory inflates RSS."""
     with open(BINARY, "rb") as f:
         return b"__asan_init" in f.read()
+
+
+def env_unreachable_after(env):
+    """The --unreachable-after the node runs with (agent_env's default is short)."""
+    args = env.args()
+    return int(args[args.index("--unreachable-after") + 1])
 
 
 SANITIZED = bool(BINARY) and os.path.exists(BINARY) and sanitized_binary()
@@ -532,6 +539,99 @@ class FaultTest(unittest.TestCase):
         if not SANITIZED and not os.environ.get("KC_AGENT_WRAPPER"):
             self.assertLess(hwm, 48 * 1024, "peak RSS %d KiB listing 3000 pods" % hwm)
         self.assertEqual(len(os.listdir(os.path.join(env.state, "pods"))), 100)
+        self.assertEqual(env.stop(), 0)
+
+    def test_67_mb_pod_list_is_no_outage(self):
+        """Issue 19, finding 1: any namespace user can bind pods to the node.
+        48 pods of ~1.4 MB (a 250 KB annotation, a 1.15 MB argument) make its
+        pod LIST 67 MB, over the old 64 MiB body cap: counted as a network
+        failure, the API was 'unreachable' for good and bridges were written.
+        Read item by item, it is a healthy API; peak RSS stays <= 48 MiB."""
+        env = self.env
+        big = []
+        for i in range(48):
+            pod = annotated_pod("big-%02d" % i, NODE, 20000 + i, namespace="attacker",
+                                annotations={"junk": "a" * (250 << 10)})
+            pod["spec"]["containers"][0]["command"] = ["x" * (1150 << 10)]
+            big.append(pod)
+        self.api.add_pods(big)
+        parents = self.add_parents(3)
+        uids = [p["metadata"]["uid"] for p in parents]
+        env.start()
+        self.wait_checkpoints(uids, timeout=60)
+        time.sleep(env_unreachable_after(env) + 3)  # past the unreachable window
+        status = env.status()
+        self.assertIs(status["api"]["reachable"], True, status["api"])
+        self.assertNotIn("syncError", status["api"])
+        self.assertEqual(env.bridge_files(), [])
+        # The flag is on and no parent runs: an 'unreachable' API would bridge.
+        log = env.log_text()
+        self.assertNotIn("API is unreachable", log)
+        self.assertIn("API listed: 3 eligible parents", log)
+        stats = self.api.stats()
+        self.assertGreater(stats["bytes_out"], 64 << 20)
+        self.assertLessEqual(stats["counts"].get("LIST pods", 0), 2)
+        with open("/proc/%d/status" % env.proc.pid) as f:
+            hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+        print("67 MB PodList: peak RSS %.1f MiB" % (hwm / 1024.0))
+        if not SANITIZED and not os.environ.get("KC_AGENT_WRAPPER"):
+            self.assertLessEqual(hwm, 48 * 1024, "peak RSS %d KiB reading a 67 MB LIST" % hwm)
+        self.assertEqual(env.stop(), 0)
+
+    def test_parent_over_the_object_cap_is_named_not_forgotten(self):
+        """A listed parent over the 4 MiB cap of one object costs no more than
+        the cap: it stays known (not 'not in the API'), is reported not
+        checkpointable with the reason, and keeps its last checkpoint."""
+        env = self.env
+        parents = self.add_parents(2)
+        uid = parents[0]["metadata"]["uid"]
+        env.start()
+        self.wait_checkpoints([p["metadata"]["uid"] for p in parents])
+        self.api.settings(silent_watch=True)  # the change reaches the agent by the relist
+        self.api.cut()
+        grown = json.loads(json.dumps(parents[0]))
+        grown["spec"]["containers"][0]["command"] = ["x" * (5 << 20)]
+        self.api.add_pod(grown)
+        self.api.compact()  # the next watch gets 410: relist
+        self.api.settings(silent_watch=False)
+        self.api.cut()
+
+        def reason():
+            for c in env.status()["checkpoints"]:
+                if c["uid"] == uid:
+                    return c.get("reason") or ""
+            return ""
+        wait_for(lambda: "over the 4194303-byte cap" in reason(), timeout=30,
+                 what="the parent reported not checkpointable, with the reason")
+        self.assertTrue(os.path.exists(env.checkpoint_path(uid)), "the last checkpoint is kept")
+        log = env.log_text()
+        self.assertNotIn("is not in the API", log)
+        self.assertIn("not checkpointable", log)
+        self.assertEqual(env.stop(), 0)
+
+    def test_unreadable_list_is_up_cannot_sync(self):
+        """A LIST the agent cannot read is 'up, cannot sync': loud in the log,
+        the status and the metrics, never an outage, never one LIST a second."""
+        env = self.env
+        self.add_parents(1)
+        self.api.settings(list_body='{"kind": "PodList", "items": [{"a": 1} {"b": 2}]}')
+        env.start()
+        wait_for(lambda: "invalid PodList" in env.log_text(), timeout=15,
+                 what="the sync error logged")
+        time.sleep(env_unreachable_after(env) + 3)
+        status = env.status()
+        self.assertIn("invalid PodList", status["api"].get("syncError", ""), status["api"])
+        self.assertIs(status["api"]["reachable"], True, status["api"])
+        with open(env.metrics_file) as f:
+            metrics = f.read()
+        self.assertRegex(metrics, r"kubelet_checkpoint_api_out_of_sync 1")
+        self.assertNotIn("API is unreachable", env.log_text())
+        self.api.reset_stats()
+        time.sleep(5)
+        self.assertLessEqual(self.api.stats()["counts"].get("LIST pods", 0), 4)
+        self.api.settings(list_body=None)
+        wait_for(lambda: "syncError" not in env.status()["api"], timeout=60,
+                 what="in sync again")
         self.assertEqual(env.stop(), 0)
 
     # Signals.

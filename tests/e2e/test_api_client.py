@@ -203,7 +203,7 @@ class ListWatch(Base):
         time.sleep(1.5)  # several bookmarks
         self.assertEqual(api.cut(), 1)
         p.wait_for(contact("failure", "WATCH"))
-        p.wait_for(contact("success", "WATCH.*connected"))
+        p.wait_for(contact("success", "WATCH"))
         last = self.watch_requests(api)[-1]
         q = urllib.parse.parse_qs(urllib.parse.urlsplit(last["path"]).query)
         self.assertEqual(q["resourceVersion"], [str(rv_now)])
@@ -325,8 +325,11 @@ class Refs(Base):
         p = self.probe(api)
         p.wait_for(ev("listed"))
         p.send("track u1 ns1 ConfigMap/big")
-        e = p.wait_for(contact("failure", "configmaps/big"))
-        self.assertIn("more than 4194304 bytes", e["detail"])
+        # The API answered: an answer this node cannot use, not a failure.
+        e = p.wait_for(sync("configmaps/big"))
+        self.assertIn("more than 4194304 bytes", e["error"])
+        self.assertFalse([x for x in p.events if x["ev"] == "contact" and
+                          x["outcome"] == "failure"])
         self.assertFalse([x for x in p.events if x["ev"] == "refs"])
 
     def test_transient_errors_are_retried_not_reported_as_results(self):
@@ -421,11 +424,14 @@ class Faults(Base):
             # The API is up, so nobody will call it unreachable: retries back
             # off on their own instead of hammering it every second.
             api.reset_stats()
+            # (client-go's backoff: 0.8-1.6 s, then doubling to 30-60 s.)
             p.collect(6)
             tries = sum(api.stats()["counts"].values())
-            self.assertTrue(2 <= tries <= 6, tries)
+            # The backoff carries on from the first round (no 2 min calm between):
+            # the second round may see no retry at all within 6 s.
+            self.assertLessEqual(tries, 4)
             api.fault("none")
-            p.wait_for(contact("success", "WATCH"), timeout=15)
+            p.wait_for(contact("success", "WATCH"), timeout=60)
 
     def test_cut_stream_rewatches(self):
         api = self.fake()
@@ -441,7 +447,7 @@ class Faults(Base):
         # The half event never reached the caller.
         self.assertFalse([e for e in p.events if e.get("pod") == "?/cut"])
 
-    def test_bad_stream_content_is_a_failure_and_rewatched(self):
+    def test_bad_stream_content_is_a_failure_or_sync_error_and_rewatched(self):
         api = self.fake()
         api.add_pod(make_pod("a", NODE))
         p = self.connected(api)
@@ -456,8 +462,11 @@ class Faults(Base):
             while api.stats()["active_watches"] != 1 and time.monotonic() < deadline:
                 time.sleep(0.1)
             self.assertEqual(api.inject(line), 1)
-            p.wait_for(contact("failure", re.escape(needle)), timeout=30)
-            p.wait_for(contact("success", "WATCH"), timeout=10)
+            # A 500 is a failure; a line this node cannot read is an answer it
+            # cannot use (issue 19, finding 1): a sync error, never a failure.
+            p.wait_for(lambda e: (contact("failure", re.escape(needle))(e) or
+                                  sync(re.escape(needle))(e)), timeout=30)
+            p.wait_for(contact("success", "WATCH.*(watch connected|BOOKMARK event)$"), timeout=30)
         self.assertEqual(api.stats()["counts"]["LIST pods"], 1)
         self.assertFalse([e for e in p.events if e["ev"] in ("changed", "deleted")])
 
@@ -478,6 +487,182 @@ class Faults(Base):
         self.assertGreater(max(gaps), 2000, gaps)  # it did back off
         api.fault("none")
         p.wait_for(ev("reachable"), timeout=15)
+
+
+def big_pod(name, namespace="attacker", mb=1.4):
+    """A pod of ~mb MB, as any namespace user may bind to a node: a 250 KB
+    annotation and the rest in one command argument (under etcd's limit)."""
+    pod = make_pod(name, NODE, namespace=namespace,
+                   annotations={"big": "a" * (250 << 10)})
+    pod["spec"]["containers"][0]["command"] = ["x" * (int(mb * (1 << 20)) - (250 << 10))]
+    return pod
+
+
+def sync(pattern=""):
+    rx = re.compile(pattern)
+    return lambda e: e["ev"] == "sync" and e.get("error") and rx.search(e["error"])
+
+
+class SyncErrors(Base):
+    """Issue 19, finding 1: an answer the agent cannot read is not an outage."""
+
+    def assert_no_failure(self, p):
+        self.assertFalse([e for e in p.events if e["ev"] == "contact" and
+                          e["outcome"] != "success"])
+
+    def test_list_of_67_mb_is_read_item_by_item(self):
+        api = self.fake()
+        api.add_pods([big_pod("big-%02d" % i) for i in range(48)])
+        # One pod over the 4 MiB cap of one object: named, not an error.
+        api.add_pod(big_pod("huge", namespace="kube-system", mb=5))
+        p = self.probe(api)
+        e = p.wait_for(ev("listed"), timeout=60)
+        self.assertEqual(e["count"], 49)
+        self.assertIn("kube-system/huge", e["pods"])
+        self.assertTrue([n for n in e["pods"] if n.startswith("!unreadable: the pod is ")], e)
+        self.assertEqual(len([n for n in e["pods"] if n.startswith("!")]), 1)
+        p.wait_for(contact("success", "WATCH"), timeout=10)
+        self.assert_no_failure(p)
+        st = p.stats()
+        self.assertEqual(st["pods_too_big"], 1)
+        self.assertEqual(st["sync_errors"], 0)
+        self.assertGreater(api.stats()["bytes_out"], 64 << 20)
+
+    def test_unreadable_list_is_up_cannot_sync_with_backoff(self):
+        api = self.fake()
+        api.settings(list_body='{"kind": "PodList", "items": [{"a": 1} {"b": 2}]}')
+        p = self.probe(api, "--unreachable-after-ms", "1000")
+        p.wait_for(sync("invalid PodList"), timeout=10)
+        # The bridge-holder's every-second rule does not apply to an answer.
+        p.send("awaiting 1")
+        api.reset_stats()
+        p.collect(6)
+        lists = api.stats()["counts"].get("LIST pods", 0)
+        self.assertLessEqual(lists, 4)
+        self.assert_no_failure(p)
+        self.assertFalse([e for e in p.events if e["ev"] == "unreachable"])
+        st = p.stats()
+        self.assertIn("invalid PodList", st["sync_error"])
+        self.assertGreaterEqual(st["sync_errors"], 2)
+        # Readable again: in sync.
+        api.settings(list_body=None)
+        p.wait_for(lambda e: e["ev"] == "sync" and e.get("error") is None, timeout=40)
+        p.wait_for(ev("listed"), timeout=5)
+        self.assertEqual(p.stats()["sync_error"], "")
+
+    def test_bad_watch_lines_are_sync_errors(self):
+        api = self.fake()
+        p = self.probe(api)
+        p.wait_for(ev("listed"))
+        p.wait_for(contact("success", "WATCH"))
+        for line, needle in (("{not json\n", "invalid JSON"),
+                             ('{"type":"RENAMED","object":{}}\n', "unknown event type")):
+            deadline = time.monotonic() + 5
+            while api.stats()["active_watches"] != 1 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(api.inject(line), 1)
+            p.wait_for(sync(re.escape(needle)), timeout=10)
+            p.wait_for(contact("success", "WATCH.*(watch connected|BOOKMARK event)$"), timeout=15)
+        self.assert_no_failure(p)
+
+
+class WatchBackoff(Base):
+    """Issue 19, finding 10: a watch that connects and fails at once backs off."""
+
+    def count_over(self, api, p, seconds):
+        api.reset_stats()
+        p.collect(seconds)
+        counts = api.stats()["counts"]
+        print("%s: %d WATCH, %d LIST in %d s" % (self.id().split(".")[-1],
+              counts.get("WATCH pods", 0), counts.get("LIST pods", 0), seconds))
+        return counts.get("WATCH pods", 0), counts.get("LIST pods", 0)
+
+    def test_error_events_back_off(self):
+        for code in (500, 403, 0):
+            with self.subTest(code=code):
+                api = self.fake()
+                p = self.probe(api)
+                p.wait_for(ev("listed"))
+                p.wait_for(contact("success", "WATCH"))
+                api.settings(watch_error=code)
+                api.cut()  # the watch running now ends; every new one fails at once
+                watches, lists = self.count_over(api, p, 10)
+                self.assertLessEqual(watches, 6, code)
+                self.assertGreaterEqual(watches, 2, code)
+                self.assertEqual(lists, 0)
+                p.close()
+                api.close()
+
+    def test_gone_relists_with_backoff(self):
+        api = self.fake()
+        p = self.probe(api)
+        p.wait_for(ev("listed"))
+        p.wait_for(contact("success", "WATCH"))
+        api.settings(watch_error=410)
+        api.cut()
+        watches, lists = self.count_over(api, p, 10)
+        self.assertLessEqual(lists, 6)
+        self.assertGreaterEqual(lists, 1)
+
+    def test_watch_that_ends_at_once_backs_off(self):
+        api = self.fake()
+        p = self.probe(api)
+        p.wait_for(ev("listed"))
+        p.wait_for(contact("success", "WATCH"))
+        api.settings(max_watch_timeout=0)
+        api.cut("clean")
+        watches, _ = self.count_over(api, p, 8)
+        self.assertLessEqual(watches, 6)
+
+
+class WatchLiveness(Base):
+    def test_silent_watch_is_a_failure_and_reconnects(self):
+        """Issue 19, finding 5: no event and no bookmark for the silence limit
+        (150 s; 2 s here) is a dead watch: a failure, and a new watch."""
+        api = self.fake()
+        p = self.probe(api, "--watch-silence-ms", "2000")
+        p.wait_for(ev("listed"))
+        p.wait_for(contact("success", "WATCH"))
+        # Bookmarks every 0.5 s keep it alive.
+        p.collect(3)
+        self.assertFalse([e for e in p.events if e["ev"] == "contact" and
+                          e["outcome"] == "failure"])
+        api.settings(silent_watch=True)
+        t0 = time.monotonic()
+        e = p.wait_for(contact("failure", "no event and no bookmark"), timeout=10)
+        self.assertLess(time.monotonic() - t0, 4.5)
+        before = api.stats()["counts"]["WATCH pods"]
+        api.settings(silent_watch=False)
+        p.wait_for(contact("success", "WATCH"), timeout=5)
+        self.assertGreater(api.stats()["counts"]["WATCH pods"], before - 1)
+        self.assertEqual(api.stats()["counts"]["LIST pods"], 1)
+
+
+class Events(Base):
+    def test_refused_event_is_no_contact(self):
+        """Issue 19, finding 9: an Event refused by EventRateLimit (429), a failing
+        webhook (5xx) or a timeout says nothing about whether the kubelet gets its
+        pods: it is reported to the caller as failed, never as a contact."""
+        api = self.fake()
+        p = self.probe(api)
+        p.wait_for(ev("listed"))
+        p.wait_for(contact("success", "WATCH"))
+        for code in (429, 500, 503):
+            api.fault("status", code=code, match="/events")
+            p.send("event kube-system")
+            e = p.wait_for(ev("posted"), timeout=15)
+            self.assertEqual(e["result"], "failed", e)
+            self.assertIn("HTTP %d" % code, e["detail"])
+        api.fault("stall", match="/events")
+        p.send("event kube-system")
+        e = p.wait_for(ev("posted"), timeout=20)
+        self.assertEqual(e["result"], "failed", e)
+        api.fault("none")
+        self.assertFalse([e for e in p.events if e["ev"] == "contact" and
+                          e["outcome"] != "success"])
+        p.send("event kube-system")
+        self.assertEqual(p.wait_for(ev("posted"), timeout=15)["result"], "done")
+        self.assertEqual(p.stats()["event_failures"], 4)
 
 
 class Tls(Base):

@@ -67,6 +67,14 @@ class State:
             "token": token,
             # The cluster's identity (the agent's api_cluster.c); None: no kube-system.
             "kube_system_uid": str(uuid.uuid4()),
+            # A dead apiserver behind a proxy that keeps the connection: watches
+            # answer 200 and then send nothing, no event and no bookmark.
+            "silent_watch": False,
+            # Every new watch answers 200, sends one ERROR event with this code
+            # (a metav1.Status) and ends: 500, 403, 0, 410, ...
+            "watch_error": None,
+            # Raw bytes every LIST answers with 200 (malformed answers), or null.
+            "list_body": None,
         }
         self.watches = set()
         self.connections = set()
@@ -456,6 +464,17 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
 
     def serve_list(self, q, node, done):
         st = self.server.state
+        with st.cond:
+            raw = st.settings.get("list_body")
+        if raw is not None:
+            done(200)
+            data = raw.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         try:
             limit = int(q.get("limit", "0") or 0)
         except ValueError:
@@ -525,6 +544,11 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self.wfile.flush()
+        with st.cond:
+            error_code = st.settings.get("watch_error")
+        if error_code is not None and not too_old:
+            gone = status_body(int(error_code), "Fault", "injected watch error")
+            too_old = True
         if too_old:
             self.write_chunk(json.dumps({"type": "ERROR", "object": gone}).encode() + b"\n")
             self.write_chunk(b"")
@@ -549,8 +573,12 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             with st.cond:
                 while True:
                     now = time.monotonic()
-                    pending = [e for e in st.events if e[0] > last and
-                               (node is None or pod_node(e[2]) == node)]
+                    silent = st.settings.get("silent_watch")
+                    if silent:
+                        next_bookmark = now + interval
+                    pending = [] if silent else [
+                        e for e in st.events if e[0] > last and
+                        (node is None or pod_node(e[2]) == node)]
                     if pending or w.cut or w.expire or w.inject or now >= deadline or \
                             (bookmarks and now >= next_bookmark):
                         break

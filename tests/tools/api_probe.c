@@ -7,7 +7,7 @@
  *   api_probe --server URL --node NAME [--ca F] [--ca-data F] [--cert F]
  *             [--cert-data F] [--key F] [--key-data F] [--token T]
  *             [--token-file F] [--tls-server-name N] [--insecure]
- *             [--unreachable-after-ms MS] [--duration-ms MS]
+ *             [--unreachable-after-ms MS] [--duration-ms MS] [--watch-silence-ms MS]
  *
  * --*-data F reads F and hands the bytes to the client as an in-memory blob
  * (the kubeconfig *-data path). Commands on stdin, one per line (stdin is one
@@ -15,6 +15,8 @@
  *
  *   track UID NS [Secret/NAME[?]|ConfigMap/NAME[?]]...   '?' = optional
  *   untrack UID | refresh UID | relist | unreachable 0|1 | stats | quit
+ *   event NS      POST a minimal core/v1 Event into NS (answer: a "posted" line)
+ *   awaiting 0|1  api_client_set_awaiting_answer
  */
 #include <errno.h>
 #include <stdint.h>
@@ -79,6 +81,10 @@ static void on_listed(void *ctx, json_t *pods)
 		json_array_append_new(names, pod_key(pod));
 		if (json_object_get(pod, "kind") == NULL)
 			json_array_append_new(names, json_string("!missing kind"));
+		if (json_object_get(pod, API_POD_UNREADABLE) != NULL)
+			json_array_append_new(names, json_sprintf("!unreadable: %s",
+			                                          json_string_value(json_object_get(
+			                                              pod, API_POD_UNREADABLE))));
 	}
 	emit("listed", json_pack("{s:o, s:I}", "pods", names, "count", (json_int_t)i));
 }
@@ -141,20 +147,56 @@ static void on_contact(void *ctx, enum api_contact outcome, const char *detail)
 	}
 }
 
+static void on_sync_error(void *ctx, const char *detail)
+{
+	emit("sync", json_pack("{s:s?}", "error", detail));
+}
+
+static const char *const post_results[] = {"done", "rejected", "failed", "not_found"};
+
+static void on_posted(void *ctx, uint64_t id, enum api_post_result res, const char *detail)
+{
+	emit("posted", json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "result",
+	                         post_results[res], "detail", detail));
+}
+
+/* "event NS": one Event about a Pod, enough for the fake apiserver to accept. */
+static void cmd_event(struct probe *p, const char *ns)
+{
+	static uint64_t next_id;
+	struct kc_error err;
+	char name[64], *body;
+	json_t *ev;
+
+	snprintf(name, sizeof(name), "probe.%llu", (unsigned long long)++next_id);
+	ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:s, s:s, s:s}", "apiVersion",
+	               "v1", "kind", "Event", "metadata", "name", name, "namespace", ns,
+	               "involvedObject", "kind", "Pod", "namespace", ns, "name", "probe", "reason",
+	               "Probe", "message", "probe", "type", "Normal");
+	body = ev != NULL ? json_dumps(ev, JSON_COMPACT) : NULL;
+	if (body == NULL || api_client_post_event(p->client, ns, body, next_id, &err) != KC_OK)
+		emit("error", json_pack("{s:s}", "msg", body ? err.msg : "out of memory"));
+	free(body);
+	json_decref(ev);
+}
+
 static void print_stats(struct probe *p)
 {
 	struct api_stats st;
 
 	api_client_get_stats(p->client, &st);
 	emit("stats",
-	     json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "requests_ok",
-	               (json_int_t)st.requests_ok, "requests_failure",
-	               (json_int_t)st.requests_failure, "requests_auth_error",
-	               (json_int_t)st.requests_auth_error, "lists", (json_int_t)st.lists, "watches",
-	               (json_int_t)st.watches, "watch_events", (json_int_t)st.watch_events, "gets",
-	               (json_int_t)st.gets, "quorum_reads", (json_int_t)st.quorum_reads,
-	               "connections", (json_int_t)st.connections, "tls_handshakes",
-	               (json_int_t)st.tls_handshakes, "last_error", st.last_error));
+	     json_pack(
+	         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s}",
+	         "requests_ok", (json_int_t)st.requests_ok, "requests_failure",
+	         (json_int_t)st.requests_failure, "requests_auth_error",
+	         (json_int_t)st.requests_auth_error, "lists", (json_int_t)st.lists, "watches",
+	         (json_int_t)st.watches, "watch_events", (json_int_t)st.watch_events, "gets",
+	         (json_int_t)st.gets, "quorum_reads", (json_int_t)st.quorum_reads, "connections",
+	         (json_int_t)st.connections, "tls_handshakes", (json_int_t)st.tls_handshakes,
+	         "event_failures", (json_int_t)st.event_failures, "sync_errors",
+	         (json_int_t)st.sync_errors, "pods_too_big", (json_int_t)st.pods_too_big,
+	         "sync_error", st.sync_error, "last_error", st.last_error));
 }
 
 /* "track UID NS Kind/name[?]..." */
@@ -200,11 +242,15 @@ static void run_command(struct probe *p, char *line)
 	} else if (strncmp(line, "refresh ", 8) == 0) {
 		if (api_client_refresh_refs(p->client, line + 8, &err) != KC_OK)
 			emit("error", json_pack("{s:s}", "msg", err.msg));
+	} else if (strncmp(line, "event ", 6) == 0) {
+		cmd_event(p, line + 6);
 	} else if (strcmp(line, "relist") == 0) {
 		api_client_relist(p->client);
 	} else if (strncmp(line, "unreachable ", 12) == 0) {
 		p->unreachable = line[12] == '1';
 		api_client_set_unreachable(p->client, p->unreachable);
+	} else if (strncmp(line, "awaiting ", 9) == 0) {
+		api_client_set_awaiting_answer(p->client, line[9] == '1');
 	} else if (strcmp(line, "stats") == 0) {
 		print_stats(p);
 	} else if (strcmp(line, "quit") == 0) {
@@ -267,7 +313,10 @@ int main(int argc, char **argv)
 	    .pod_deleted = on_deleted,
 	    .refs_fetched = on_refs,
 	    .contact = on_contact,
+	    .event_posted = on_posted,
+	    .sync_error = on_sync_error,
 	};
+	long watch_silence_ms = 0;
 	const char *node = NULL;
 	int64_t duration_ms = 0, end;
 	struct kc_error err;
@@ -309,6 +358,8 @@ int main(int argc, char **argv)
 			kc.tls_server_name = (char *)v;
 		else if (strcmp(a, "--unreachable-after-ms") == 0)
 			p.unreachable_after_ms = atoll(v);
+		else if (strcmp(a, "--watch-silence-ms") == 0)
+			watch_silence_ms = atol(v);
 		else if (strcmp(a, "--duration-ms") == 0)
 			duration_ms = atoll(v);
 		else
@@ -320,6 +371,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "api_probe: %s\n", err.msg);
 		return kc_exit_status(err.code);
 	}
+	api_client_set_watch_silence(p.client, watch_silence_ms);
 	kc_buf_init(&pending, 1 << 20);
 	end = duration_ms > 0 ? mono_ms() + duration_ms : INT64_MAX;
 	emit("started", json_object());

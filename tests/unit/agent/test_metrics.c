@@ -40,6 +40,8 @@ static const struct metrics_snapshot busy = {
     .api_connections = 4,
     .api_tls_handshakes = 2,
     .api_quorum_reads = 6,
+    .api_sync_errors = 3,
+    .api_out_of_sync = true,
     .last_error_code = "ENET",
     .last_error_message = "GET https://10.0.0.1:6443/api/v1/pods: connection refused",
     .last_error_time = 1700000200,
@@ -79,6 +81,8 @@ static void test_busy_snapshot(void **state)
 	assert_line(t, "kubelet_checkpoint_api_connections_total 4");
 	assert_line(t, "kubelet_checkpoint_api_tls_handshakes_total 2");
 	assert_line(t, "kubelet_checkpoint_api_quorum_reads_total 6");
+	assert_line(t, "kubelet_checkpoint_api_sync_errors_total 3");
+	assert_line(t, "kubelet_checkpoint_api_out_of_sync 1");
 	assert_line(t, "kubelet_checkpoint_checkpoints{state=\"ok\"} 3");
 	assert_line(t, "kubelet_checkpoint_checkpoints{state=\"corrupt\"} 1");
 	assert_line(t, "kubelet_checkpoint_checkpoints{state=\"not_checkpointable\"} 2");
@@ -127,7 +131,7 @@ static void test_every_sample_has_help_and_type(void **state)
 		assert_int_equal(strncmp(line, "kubelet_checkpoint_", 19), 0);
 		samples++;
 	}
-	assert_int_equal(samples, 36);
+	assert_int_equal(samples, 38);
 	free(t);
 }
 

@@ -155,6 +155,16 @@ static void test_build_no_agent(void **state)
 	assert_true(json_is_true(json_object_get(api, "confirming")));
 	assert_string_equal(json_string_value(json_object_get(api, "since")),
 	                    "2026-01-01T00:00:30Z");
+	assert_null(json_object_get(api, "syncError"));
+	json_decref(doc);
+	/* Up, cannot sync (issue 19, finding 1): reachable, and why it cannot sync. */
+	s.api = REACH_REACHABLE;
+	s.api_sync_error = "LIST /api/v1/pods: invalid PodList";
+	assert_int_equal(status_build(&s, &doc, NULL), KC_OK);
+	api = json_object_get(doc, "api");
+	assert_true(json_is_true(json_object_get(api, "reachable")));
+	assert_string_equal(json_string_value(json_object_get(api, "syncError")),
+	                    "LIST /api/v1/pods: invalid PodList");
 	json_decref(doc);
 }
 
