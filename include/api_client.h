@@ -208,6 +208,7 @@ struct api_callbacks {
 	 * not that Namespace (logged).
 	 */
 	void (*cluster_uid)(void *ctx, const char *uid);
+	/*
 	 * The API answered and the answer cannot be used (too big, malformed,
 	 * refused by a 4xx): detail says which request and why. NULL detail: in
 	 * sync again. Never a reachability failure (contact says SUCCESS).
@@ -324,6 +325,8 @@ void api_client_spread_start(struct api_client *c, long spread_ms);
  * restarting at once costs the apiserver that, the LISTs stay spread.
  */
 void api_client_probe_now(struct api_client *c);
+
+/*
  * How long a connected watch may bring no event and no bookmark before it
  * counts as dead (default API_WATCH_SILENCE_MS; <= 0 restores it). For tests.
  */
