@@ -47,6 +47,9 @@ class EventClock(unittest.TestCase):
                 f.write("+120h\n")
             time.sleep(1.0)
             env.api.fault("none")
+            # The parent gets a container again (its pod cgroup): the hand-off
+            # withdraws the bridge (the API's answer alone withdraws nothing).
+            env.set_running(parent["metadata"]["uid"], True)
             wait_for(lambda: manifest not in env.bridge_files(), timeout=30, what="withdrawn")
             wd, _ = wait_for(lambda: [e for e in env.api.events()
                                       if e["reason"] == "CheckpointBridgeWithdrawn"],
