@@ -654,6 +654,28 @@ static void on_contact(void *ctx, enum api_contact outcome, const char *detail)
  * while the agent runs means another cluster behind the same address (a new
  * or restored etcd, a bridge on an empty data dir): said loudly, every time.
  */
+/*
+ * Checkpoints written before the API named its cluster (the first LIST can
+ * answer before the Namespace GET) record none, and a checkpoint with no
+ * cluster is never "the same cluster": fetch their objects again so that
+ * the write that follows records it. Only those that have none: a
+ * checkpoint of another cluster keeps the cluster it was taken from.
+ */
+static void record_cluster_in_checkpoints(struct agent *a)
+{
+	struct kc_error err;
+	size_t i;
+
+	for (i = 0; i < a->parents.count; i++) {
+		struct parent_rec *r = &a->parents.recs[i];
+
+		if (r->ckpt != PARENT_CKPT_OK || r->pod_json == NULL || r->cluster_uid[0] != '\0')
+			continue;
+		if (api_client_refresh_refs(a->api, r->uid, &err) != KC_OK)
+			kc_log(KC_LOG_ERR, "%s", err.msg);
+	}
+}
+
 static void on_cluster_uid(void *ctx, const char *uid)
 {
 	struct agent *a = ctx;
@@ -669,6 +691,7 @@ static void on_cluster_uid(void *ctx, const char *uid)
 	snprintf(a->cluster.uid, sizeof(a->cluster.uid), "%s", uid);
 	a->cluster.uid_ms = kc_clock_ms();
 	a->dirty = true;
+	record_cluster_in_checkpoints(a);
 }
 
 void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb)
