@@ -288,11 +288,12 @@ static void checkpoint_pod(struct agent *a, struct parent_rec *r, const json_t *
 		kc_objects_free(idx);
 		return;
 	}
-	if ((rc = ckpt_store_write_cluster(a->store, pod, objects, a->cluster.uid, &written,
-	                                   &err)) == KC_OK)
+	if ((rc = ckpt_store_write_cluster(a->store, pod, objects, a->cluster.uid,
+	                                   a->cluster.service_uid, &written, &err)) == KC_OK) {
+		ckpt_cluster_merge(r->cluster_uid, r->cluster_service_uid, sizeof(r->cluster_uid),
+		                   a->cluster.uid, a->cluster.service_uid);
 		rc = materialise_volumes(a->cfg->state_dir, pod, idx, &err);
-	if (rc == KC_OK && a->cluster.uid[0] != '\0')
-		snprintf(r->cluster_uid, sizeof(r->cluster_uid), "%s", a->cluster.uid);
+	}
 	if (permanent_failure(rc)) {
 		set_not_checkpointable(a, r, &err);
 		kc_objects_free(idx);
@@ -608,6 +609,29 @@ static void on_cluster_uid(void *ctx, const char *uid)
 	a->dirty = true;
 }
 
+/*
+ * The API's default/kubernetes Service UID: the identity a node may read by
+ * default (decision.h), the one that decides while the kube-system
+ * Namespace is forbidden. A change is another cluster, as above.
+ */
+static void on_cluster_service_uid(void *ctx, const char *uid)
+{
+	struct agent *a = ctx;
+
+	if (a->cluster.service_uid[0] == '\0')
+		kc_log(KC_LOG_INFO, "API serves the cluster whose Service default/kubernetes is %s",
+		       uid);
+	else if (strcmp(a->cluster.service_uid, uid) != 0)
+		kc_log(
+		    KC_LOG_WARNING,
+		    "API now serves ANOTHER CLUSTER: Service default/kubernetes %s, was %s (a new "
+		    "or restored etcd?): nothing is withdrawn or collected on its word",
+		    uid, a->cluster.service_uid);
+	snprintf(a->cluster.service_uid, sizeof(a->cluster.service_uid), "%s", uid);
+	a->cluster.service_uid_ms = kc_clock_ms();
+	a->dirty = true;
+}
+
 void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb)
 {
 	memset(cb, 0, sizeof(*cb));
@@ -622,6 +646,7 @@ void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb)
 	cb->pod_confirmed = agent_pod_confirmed;
 	cb->node_confirmed = agent_node_confirmed;
 	cb->cluster_uid = on_cluster_uid;
+	cb->cluster_service_uid = on_cluster_service_uid;
 }
 
 /* One checkpoint from disk into the table: verified, rendered, volumes laid. */
@@ -647,6 +672,8 @@ static void load_one(struct agent *a, const struct ckpt_entry *e)
 	}
 	parent_rec_set_identity(r, e->namespace, e->name, e->creation_timestamp, &err);
 	snprintf(r->cluster_uid, sizeof(r->cluster_uid), "%s", e->cluster_uid);
+	snprintf(r->cluster_service_uid, sizeof(r->cluster_service_uid), "%s",
+	         e->cluster_service_uid);
 	/* The API last showed it gone (before a restart): still never bridged. */
 	if (e->gone) {
 		parent_rec_mark_absent(r, kc_clock_ms());
