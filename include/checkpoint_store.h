@@ -105,6 +105,16 @@ kc_code ckpt_store_write_cluster(struct ckpt_store *store, const json_t *pod, co
                                  const char *cluster_uid, const char *service_uid, bool *written,
                                  struct kc_error *err);
 /*
+ * The checkpoint of uid learns what it lacks of the cluster's identity
+ * (cluster_uid, service_uid as above): rewritten when a UID unknown in the
+ * file is known now, untouched (KC_OK, *written false) when a known UID
+ * contradicts the file: only a write of the pod as this cluster's API shows
+ * it may move a checkpoint to another cluster. For a checkpoint written
+ * before the API said who it is. KC_ENOTFOUND: no such checkpoint.
+ */
+kc_code ckpt_store_fill_cluster(struct ckpt_store *store, const char *uid, const char *cluster_uid,
+                                const char *service_uid, bool *written, struct kc_error *err);
+/*
  * The identity such a write records, from what the file recorded (rec_uid,
  * rec_service_uid: in and out, each of size bytes) and what the API answers
  * now (uid, service_uid; NULL or "": unknown), for a caller that mirrors the

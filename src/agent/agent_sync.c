@@ -588,6 +588,38 @@ static void on_contact(void *ctx, enum api_contact outcome, const char *detail)
 }
 
 /*
+ * The API said who it is: the checkpoints of parents it shows now that lack
+ * a UID it knows get it (one written just before the answer, or by an older
+ * agent), else they would stay "not the same cluster" until their parent
+ * changes. A checkpoint the API contradicts, or of a parent it does not show
+ * (perhaps another cluster's), is left as it is (ckpt_store_fill_cluster).
+ */
+static void fill_cluster(struct agent *a)
+{
+	struct kc_error err;
+	bool written;
+	size_t i;
+
+	for (i = 0; i < a->parents.count; i++) {
+		struct parent_rec *r = &a->parents.recs[i];
+
+		if (r->ckpt != PARENT_CKPT_OK || r->presence != DECISION_PARENT_PRESENT)
+			continue;
+		if (ckpt_store_fill_cluster(a->store, r->uid, a->cluster.uid,
+		                            a->cluster.service_uid, &written, &err) != KC_OK) {
+			kc_log(KC_LOG_ERR, "checkpoint of %s/%s: recording the cluster: %s",
+			       r->namespace, r->name, err.msg);
+			agent_note_error(a, &err);
+			continue;
+		}
+		if (written)
+			ckpt_cluster_merge(r->cluster_uid, r->cluster_service_uid,
+			                   sizeof(r->cluster_uid), a->cluster.uid,
+			                   a->cluster.service_uid);
+	}
+}
+
+/*
  * The API's kube-system UID: which cluster answers (api_cluster.c). A change
  * while the agent runs means another cluster behind the same address (a new
  * or restored etcd, a bridge on an empty data dir): said loudly, every time.
@@ -606,6 +638,7 @@ static void on_cluster_uid(void *ctx, const char *uid)
 		       uid, a->cluster.uid);
 	snprintf(a->cluster.uid, sizeof(a->cluster.uid), "%s", uid);
 	a->cluster.uid_ms = kc_clock_ms();
+	fill_cluster(a);
 	a->dirty = true;
 }
 
@@ -629,6 +662,7 @@ static void on_cluster_service_uid(void *ctx, const char *uid)
 		    uid, a->cluster.service_uid);
 	snprintf(a->cluster.service_uid, sizeof(a->cluster.service_uid), "%s", uid);
 	a->cluster.service_uid_ms = kc_clock_ms();
+	fill_cluster(a);
 	a->dirty = true;
 }
 

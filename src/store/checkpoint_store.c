@@ -292,6 +292,24 @@ void ckpt_cluster_merge(char *rec_uid, char *rec_service_uid, size_t size, const
 		snprintf(rec_service_uid, size, "%s", known_uid(service_uid) ? service_uid : "");
 }
 
+kc_code ckpt_store_fill_cluster(struct ckpt_store *store, const char *uid, const char *cluster_uid,
+                                const char *service_uid, bool *written, struct kc_error *err)
+{
+	struct ckpt old;
+	kc_code rc;
+
+	if (written != NULL)
+		*written = false;
+	if ((rc = ckpt_store_load(store, uid, &old, err)) != KC_OK)
+		return rc;
+	if (!uid_differs(cluster_uid, old.cluster_uid) &&
+	    !uid_differs(service_uid, old.cluster_service_uid))
+		rc = ckpt_store_write_cluster(store, old.pod, old.objects, cluster_uid, service_uid,
+		                              written, err);
+	ckpt_free(&old);
+	return rc;
+}
+
 kc_code ckpt_store_write_cluster(struct ckpt_store *store, const json_t *pod, const json_t *objects,
                                  const char *cluster_uid, const char *service_uid, bool *written,
                                  struct kc_error *err)

@@ -444,6 +444,41 @@ static void test_cluster_service_uid_recorded(void **state)
 	json_decref(pod);
 }
 
+/*
+ * A checkpoint written before the API said who it is learns it later
+ * (ckpt_store_fill_cluster), but one the API contradicts stays as it is:
+ * only a write of the pod may move it to another cluster.
+ */
+static void test_cluster_fill(void **state)
+{
+	static const char *const ns1 = "aaaaaaaa-0000-4000-8000-000000000001";
+	static const char *const sv1 = "cccccccc-0000-4000-8000-000000000003";
+	static const char *const sv2 = "dddddddd-0000-4000-8000-000000000004";
+	struct fixture *f = *state;
+	json_t *pod = make_pod(UID1, "img:1", "Running", "1");
+	struct kc_error err;
+	struct ckpt c;
+	bool written;
+
+	assert_int_equal(ckpt_store_fill_cluster(f->store, UID1, ns1, sv1, &written, &err),
+	                 KC_ENOTFOUND);
+	assert_int_equal(ckpt_store_write(f->store, pod, NULL, &written, &err), KC_OK);
+	assert_int_equal(ckpt_store_fill_cluster(f->store, UID1, NULL, sv1, &written, &err), KC_OK);
+	assert_true(written);
+	assert_int_equal(ckpt_store_fill_cluster(f->store, UID1, ns1, sv1, &written, &err), KC_OK);
+	assert_true(written);
+	assert_int_equal(ckpt_store_fill_cluster(f->store, UID1, ns1, sv1, &written, &err), KC_OK);
+	assert_false(written);
+	/* Another Service UID: not this call's to say. */
+	assert_int_equal(ckpt_store_fill_cluster(f->store, UID1, NULL, sv2, &written, &err), KC_OK);
+	assert_false(written);
+	assert_int_equal(ckpt_store_load(f->store, UID1, &c, &err), KC_OK);
+	assert_string_equal(c.cluster_uid, ns1);
+	assert_string_equal(c.cluster_service_uid, sv1);
+	ckpt_free(&c);
+	json_decref(pod);
+}
+
 /* The Gone_ mark: listed with its checkpoint, removed with it, never a symlink. */
 static void test_gone_mark(void **state)
 {
@@ -571,6 +606,7 @@ int main(void)
 	    cmocka_unit_test(test_uid_validation),
 	    cmocka_unit_test_setup_teardown(test_cluster_uid_recorded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cluster_service_uid_recorded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cluster_fill, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gone_mark, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fixture_pods_round_trip, setup, teardown),
 	};
