@@ -17,13 +17,13 @@
  * /api/v1/namespaces/default/services/kubernetes (whatever the first
  * answered, 403 included), after each (re)list completes (the
  * API that answered may be another one than before) and on a slow jittered
- * timer (API_REFS_REFRESH_MIN_S to twice that: well under one request an
- * hour, inside the idle budget of api_client.h). The read carries
- * resourceVersion=0: the apiserver answers from its watch cache, no etcd
- * read while idle. A cached answer cannot be of another cluster: the cache
- * is filled from the apiserver's own etcd, and the UID of kube-system never
- * changes while that etcd lives; staleness cannot matter for an immutable
- * field. Only while the pods channel is healthy, like the reference fetches
+ * timer (API_REFS_REFRESH_MIN_S to twice that: two GETs every 2-4 hours,
+ * at most one an hour, inside the idle budget of api_client.h). Both reads
+ * carry resourceVersion=0: the apiserver answers from its watch cache, no
+ * etcd read while idle. A cached answer cannot be of another cluster: the
+ * cache is filled from the apiserver's own etcd, and neither UID changes
+ * while that etcd lives (a Service deleted by hand aside); staleness cannot
+ * matter for an immutable field. Only while the pods channel is healthy, like the reference fetches
  * (except the probe at start, api_client_probe_now); a failed read is
  * retried with backoff (5 s doubling to 5 min), the Service's alone when it
  * fails (a 403'd Namespace is not asked again sooner than the next round).
