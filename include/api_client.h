@@ -25,9 +25,10 @@
  * one failing connection per retry, not one per object; a failing fetch is
  * retried with exponential backoff (5 s doubling to 5 min).
  *
- * Cluster identity (api_cluster.c): GET /api/v1/namespaces/kube-system
- * (resourceVersion=0) after each completed (re)list and every 2-4 hours;
- * its metadata.uid goes to the cluster_uid callback.
+ * Cluster identity (api_cluster.c): GET /api/v1/namespaces/kube-system, then
+ * GET /api/v1/namespaces/default/services/kubernetes (both resourceVersion=0)
+ * after each completed (re)list and every 2-4 hours; their metadata.uid go to
+ * the cluster_uid and cluster_service_uid callbacks.
  *
  * Which reads reach etcd: reads that may be a little stale are answered by
  * the apiserver's watch cache (resourceVersion=0): the first LIST (as the
@@ -214,6 +215,14 @@ struct api_callbacks {
 	 * sync again. Never a reachability failure (contact says SUCCESS).
 	 */
 	void (*sync_error)(void *ctx, const char *detail);
+	/*
+	 * GET /api/v1/namespaces/default/services/kubernetes answered, on the
+	 * same schedule: uid (as above) is its metadata.uid, the identity a node
+	 * may read by default (the Node authorizer grants Services, not
+	 * Namespaces); the apiserver's bootstrap controller creates the Service
+	 * in a new etcd.
+	 */
+	void (*cluster_service_uid)(void *ctx, const char *uid);
 	/* The POST of Event id ended (see api_client_post_event). */
 	void (*event_posted)(void *ctx, uint64_t id, enum api_post_result res, const char *detail);
 	/* A quorum read of pod uid answered; pod is the object when PRESENT

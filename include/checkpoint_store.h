@@ -7,6 +7,8 @@
  *   apiVersion: kubelet-checkpoint/v1
  *   kind: Checkpoint
  *   clusterUID: <uid>   (the kube-system Namespace UID; absent when unknown)
+ *   clusterServiceUID: <uid>  (the default/kubernetes Service UID; absent when
+ *                              unknown, and in files of older agents)
  *   objects: [...the referenced Secrets/ConfigMaps, sorted...]
  *   pod: {...the API Pod as received, status included...}
  *
@@ -53,6 +55,7 @@ struct ckpt {
 	json_t *objects;                    /* JSON array of Secrets/ConfigMaps */
 	struct kc_objects *index;           /* the same objects, for render/volume plan */
 	char cluster_uid[CKPT_UID_LEN + 1]; /* kube-system UID it was taken from; "" unknown */
+	char cluster_service_uid[CKPT_UID_LEN + 1]; /* default/kubernetes Service UID; "" unknown */
 };
 
 enum ckpt_state {
@@ -64,11 +67,12 @@ enum ckpt_state {
 struct ckpt_entry {
 	char uid[CKPT_UID_LEN + 1];
 	enum ckpt_state state;
-	char *reason;                       /* why it is corrupt; NULL when ok */
-	char *namespace;                    /* NULL when corrupt */
-	char *name;                         /* NULL when corrupt */
-	char *creation_timestamp;           /* NULL when corrupt; "" when absent */
-	char cluster_uid[CKPT_UID_LEN + 1]; /* "" when unknown or corrupt */
+	char *reason;                               /* why it is corrupt; NULL when ok */
+	char *namespace;                            /* NULL when corrupt */
+	char *name;                                 /* NULL when corrupt */
+	char *creation_timestamp;                   /* NULL when corrupt; "" when absent */
+	char cluster_uid[CKPT_UID_LEN + 1];         /* "" when unknown or corrupt */
+	char cluster_service_uid[CKPT_UID_LEN + 1]; /* "" when unknown or corrupt */
 	bool gone; /* ckpt_store_mark_gone: the API last showed the parent gone */
 };
 
@@ -90,12 +94,34 @@ void ckpt_store_close(struct ckpt_store *store);
 kc_code ckpt_store_write(struct ckpt_store *store, const json_t *pod, const json_t *objects,
                          bool *written, struct kc_error *err);
 /*
- * The same, recording cluster_uid (the kube-system Namespace UID the API
- * answered; NULL or "": unknown, the file keeps the one it has). A changed
- * cluster rewrites the file. KC_EINVAL for a cluster_uid that is no UUID.
+ * The same, recording the cluster's identity as the API answered it:
+ * cluster_uid (the kube-system Namespace UID) and service_uid (the Service
+ * default/kubernetes UID); NULL or "": unknown. An unknown one keeps what the
+ * file recorded, unless a known one contradicts the file (another cluster:
+ * its stale UIDs go; ckpt_cluster_merge). A changed identity rewrites the file. KC_EINVAL for a
+ * UID that is no UUID.
  */
 kc_code ckpt_store_write_cluster(struct ckpt_store *store, const json_t *pod, const json_t *objects,
-                                 const char *cluster_uid, bool *written, struct kc_error *err);
+                                 const char *cluster_uid, const char *service_uid, bool *written,
+                                 struct kc_error *err);
+/*
+ * The checkpoint of uid learns what it lacks of the cluster's identity
+ * (cluster_uid, service_uid as above): rewritten when a UID unknown in the
+ * file is known now, untouched (KC_OK, *written false) when a known UID
+ * contradicts the file: only a write of the pod as this cluster's API shows
+ * it may move a checkpoint to another cluster. For a checkpoint written
+ * before the API said who it is. KC_ENOTFOUND: no such checkpoint.
+ */
+kc_code ckpt_store_fill_cluster(struct ckpt_store *store, const char *uid, const char *cluster_uid,
+                                const char *service_uid, bool *written, struct kc_error *err);
+/*
+ * The identity such a write records, from what the file recorded (rec_uid,
+ * rec_service_uid: in and out, each of size bytes) and what the API answers
+ * now (uid, service_uid; NULL or "": unknown), for a caller that mirrors the
+ * file.
+ */
+void ckpt_cluster_merge(char *rec_uid, char *rec_service_uid, size_t size, const char *uid,
+                        const char *service_uid);
 
 /*
  * Read and verify Pod_<uid>.yaml into *out (free with ckpt_free).

@@ -11,10 +11,16 @@
  * "The kubelet cannot get its pods" = the API is UNREACHABLE or REFUSED
  * (401/403 for the window: the kubelet has the same identity). "On disk" =
  * the checkpoint's bridge manifest is in the staticPodPath (its written time
- * is known, bridge_written_ms >= 0). "Same cluster" = the checkpoint recorded
- * a kube-system Namespace UID and the API answers the same one now; a
- * checkpoint written by an older agent has none until its next write and is
- * NOT the same cluster until then (nothing is withdrawn by rules 3-4 or
+ * is known, bridge_written_ms >= 0). The cluster's identity is two UIDs, each
+ * made anew by a new or wiped etcd: the kube-system Namespace's (the strong
+ * one; a stock Node authorizer does not let a node read it, so it may be
+ * unknown) and the Service default/kubernetes's (which the apiserver's
+ * bootstrap controller creates in a new etcd; nodes may read Services).
+ * "Another cluster" = a pair known on both sides (checkpoint, API now)
+ * differs. "Same cluster" = not another, and the kube-system UIDs are both
+ * known and equal or, when either is unknown, the Service UIDs are. A
+ * checkpoint written by an older agent, or with neither pair known on both
+ * sides, is NOT the same cluster (nothing is withdrawn by rules 3-4 or
  * collected on the word of an API it cannot tell apart from a new etcd).
  *
  * Per checkpoint, in this order (first match wins):
@@ -137,6 +143,8 @@ struct decision_checkpoint {
 	const char *owner_ds_uid;
 	/* kube-system Namespace UID recorded in the checkpoint; NULL/"" unknown */
 	const char *cluster_uid;
+	/* Service default/kubernetes UID recorded in the checkpoint; NULL/"" unknown */
+	const char *cluster_service_uid;
 	/* A quorum read (no resourceVersion) answered 404, another UID or an
 	 * ineligible pod since the parent went ABSENT. */
 	bool confirmed_gone;
@@ -162,7 +170,8 @@ struct decision_input {
 	const struct local_pods *local; /* NULL is UNKNOWN */
 	int64_t gc_grace_ms;
 	int64_t now_ms;
-	const char *cluster_uid; /* kube-system UID the API answers now; NULL/"" unknown */
+	const char *cluster_uid;         /* kube-system UID the API answers now; NULL/"" unknown */
+	const char *cluster_service_uid; /* default/kubernetes Service UID now; NULL/"" unknown */
 	enum decision_node node;
 	int64_t handoff_timeout_ms;
 	int64_t last_bridge_ms; /* monotonic: last pass with a bridge on disk; -1 never */
@@ -218,8 +227,8 @@ struct decision_result {
 	bool confirm_node;
 	/* A collection is due but this Node is 404 in the API (say it loudly). */
 	bool node_missing_blocks;
-	/* The API answers another cluster than a checkpoint recorded (its
-	 * kube-system UID differs): nothing is withdrawn by W3/W4 or collected
+	/* The API answers another cluster than a checkpoint recorded (a UID
+	 * known on both sides differs): nothing is withdrawn by W3/W4 or collected
 	 * on its word. Also set when a checkpoint with no recorded cluster would
 	 * be collected. */
 	bool other_cluster;
@@ -236,7 +245,9 @@ bool decision_keeps_manifest(enum decision_verdict v);
 const char *decision_verdict_name(enum decision_verdict v);
 /* Least time between watchdog re-activation n (1, 2, ...) and the one before. */
 int64_t decision_watchdog_backoff_ms(unsigned n);
-/* Does c's recorded cluster match the API's (both known, equal)? */
-bool decision_same_cluster(const struct decision_checkpoint *c, const char *api_cluster_uid);
+/* Is in's API the cluster c was taken from ("same cluster" above)? */
+bool decision_same_cluster(const struct decision_checkpoint *c, const struct decision_input *in);
+/* Does a UID known both in c and in in's API differ ("another cluster")? */
+bool decision_other_cluster(const struct decision_checkpoint *c, const struct decision_input *in);
 
 #endif

@@ -67,6 +67,9 @@ struct status_snapshot {
 	 * (api.otherCluster) and collection suspended by a Node 404
 	 * (api.collectionSuspended). */
 	const char *cluster_uid;
+	/* the Service default/kubernetes UID it answers (api.clusterServiceUID,
+	 * cluster.serviceUID; NULL: null) */
+	const char *cluster_service_uid;
 	const char *node_presence;
 	bool other_cluster;
 	bool collection_suspended;

@@ -778,10 +778,11 @@ static void note_cluster(struct agent *a, const struct decision_result *res)
 {
 	if (res->other_cluster && !a->other_cluster_logged)
 		kc_log(KC_LOG_WARNING,
-		       "the API answers kube-system UID %s, not the cluster some checkpoints were "
-		       "taken from (or they recorded none): nothing is withdrawn or collected on "
-		       "its word",
-		       a->cluster.uid[0] != '\0' ? a->cluster.uid : "(unknown)");
+		       "the API answers kube-system UID %s, Service default/kubernetes UID %s, not "
+		       "the cluster some checkpoints were taken from (or they recorded none): "
+		       "nothing is withdrawn or collected on its word",
+		       a->cluster.uid[0] != '\0' ? a->cluster.uid : "(unknown)",
+		       a->cluster.service_uid[0] != '\0' ? a->cluster.service_uid : "(unknown)");
 	a->other_cluster_logged = res->other_cluster;
 	if (res->node_missing_blocks && !a->node_missing_logged)
 		kc_log(KC_LOG_WARNING,
@@ -810,6 +811,7 @@ void agent_pass(struct agent *a, int64_t now_ms)
 	in.gc_grace_ms = (int64_t)a->cfg->gc_grace * 1000;
 	in.now_ms = now_ms;
 	in.cluster_uid = a->cluster.uid;
+	in.cluster_service_uid = a->cluster.service_uid;
 	in.node = node_of(a);
 	in.handoff_timeout_ms = (int64_t)a->cfg->handoff_timeout * 1000;
 	in.last_bridge_ms = a->bridge_seen ? a->last_bridge_ms : -1;

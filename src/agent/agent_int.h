@@ -54,8 +54,9 @@ enum agent_wait {
 /*
  * What the API said of the cluster and of this node (docs/design.md §6,
  * "Cluster identity" and "Collect"): the API client's answers land here
- * (agent_sync.c), the pass reads them. An API whose kube-system UID is not
- * the one a checkpoint recorded is another cluster.
+ * (agent_sync.c), the pass reads them. An API whose kube-system or
+ * default/kubernetes Service UID is not the one a checkpoint recorded is
+ * another cluster (decision.h).
  */
 enum agent_node_presence {
 	AGENT_NODE_UNKNOWN = 0,
@@ -67,6 +68,9 @@ struct agent_cluster {
 	char
 	    uid[LOCAL_POD_UID_MAX + 1]; /* kube-system Namespace UID the API answered; "" unknown */
 	int64_t uid_ms;                 /* when (monotonic), -1 never */
+	/* Service default/kubernetes UID the API answered; "" unknown */
+	char service_uid[LOCAL_POD_UID_MAX + 1];
+	int64_t service_uid_ms; /* when (monotonic), -1 never */
 	enum agent_node_presence node;
 	int64_t node_ms; /* when (monotonic), -1 never */
 };

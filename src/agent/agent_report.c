@@ -126,13 +126,19 @@ static void write_status(struct agent *a, struct status_checkpoint *cps, size_t 
 		s.api_since = a->start_wall + (time_t)((a->reach.ok_since_ms - a->start_ms) / 1000);
 	}
 	s.cluster_uid = a->cluster.uid[0] != '\0' ? a->cluster.uid : NULL;
+	s.cluster_service_uid = a->cluster.service_uid[0] != '\0' ? a->cluster.service_uid : NULL;
 	s.node_presence = a->cluster.node == AGENT_NODE_PRESENT   ? "present"
 	                  : a->cluster.node == AGENT_NODE_MISSING ? "missing"
 	                                                          : "unknown";
 	s.other_cluster = a->other_cluster_logged;
 	s.collection_suspended = a->node_missing_logged;
-	if (a->cluster.uid[0] != '\0')
-		s.cluster_seen = a->start_wall + (time_t)((a->cluster.uid_ms - a->start_ms) / 1000);
+	if (a->cluster.uid[0] != '\0' || a->cluster.service_uid[0] != '\0')
+		s.cluster_seen =
+		    a->start_wall + (time_t)(((a->cluster.uid_ms > a->cluster.service_uid_ms
+		                                   ? a->cluster.uid_ms
+		                                   : a->cluster.service_uid_ms) -
+		                              a->start_ms) /
+		                             1000);
 	if (a->api != NULL) { /* NULL while waiting for a prerequisite */
 		api_client_get_stats(a->api, &st);
 		s.api_sync_error = st.sync_error[0] != '\0' ? st.sync_error : NULL;

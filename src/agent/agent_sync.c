@@ -288,11 +288,12 @@ static void checkpoint_pod(struct agent *a, struct parent_rec *r, const json_t *
 		kc_objects_free(idx);
 		return;
 	}
-	if ((rc = ckpt_store_write_cluster(a->store, pod, objects, a->cluster.uid, &written,
-	                                   &err)) == KC_OK)
+	if ((rc = ckpt_store_write_cluster(a->store, pod, objects, a->cluster.uid,
+	                                   a->cluster.service_uid, &written, &err)) == KC_OK) {
+		ckpt_cluster_merge(r->cluster_uid, r->cluster_service_uid, sizeof(r->cluster_uid),
+		                   a->cluster.uid, a->cluster.service_uid);
 		rc = materialise_volumes(a->cfg->state_dir, pod, idx, &err);
-	if (rc == KC_OK && a->cluster.uid[0] != '\0')
-		snprintf(r->cluster_uid, sizeof(r->cluster_uid), "%s", a->cluster.uid);
+	}
 	if (permanent_failure(rc)) {
 		set_not_checkpointable(a, r, &err);
 		kc_objects_free(idx);
@@ -650,32 +651,42 @@ static void on_contact(void *ctx, enum api_contact outcome, const char *detail)
 }
 
 /*
- * The API's kube-system UID: which cluster answers (api_cluster.c). A change
- * while the agent runs means another cluster behind the same address (a new
- * or restored etcd, a bridge on an empty data dir): said loudly, every time.
+ * The API said who it is: the checkpoints of parents it shows now that lack
+ * a UID it knows get it (one written just before the answer, or by an older
+ * agent), else they would stay "not the same cluster" until their parent
+ * changes. A checkpoint the API contradicts, or of a parent it does not show
+ * (perhaps another cluster's), is left as it is (ckpt_store_fill_cluster).
  */
-/*
- * Checkpoints written before the API named its cluster (the first LIST can
- * answer before the Namespace GET) record none, and a checkpoint with no
- * cluster is never "the same cluster": fetch their objects again so that
- * the write that follows records it. Only those that have none: a
- * checkpoint of another cluster keeps the cluster it was taken from.
- */
-static void record_cluster_in_checkpoints(struct agent *a)
+static void fill_cluster(struct agent *a)
 {
 	struct kc_error err;
+	bool written;
 	size_t i;
 
 	for (i = 0; i < a->parents.count; i++) {
 		struct parent_rec *r = &a->parents.recs[i];
 
-		if (r->ckpt != PARENT_CKPT_OK || r->pod_json == NULL || r->cluster_uid[0] != '\0')
+		if (r->ckpt != PARENT_CKPT_OK || r->presence != DECISION_PARENT_PRESENT)
 			continue;
-		if (api_client_refresh_refs(a->api, r->uid, &err) != KC_OK)
-			kc_log(KC_LOG_ERR, "%s", err.msg);
+		if (ckpt_store_fill_cluster(a->store, r->uid, a->cluster.uid,
+		                            a->cluster.service_uid, &written, &err) != KC_OK) {
+			kc_log(KC_LOG_ERR, "checkpoint of %s/%s: recording the cluster: %s",
+			       r->namespace, r->name, err.msg);
+			agent_note_error(a, &err);
+			continue;
+		}
+		if (written)
+			ckpt_cluster_merge(r->cluster_uid, r->cluster_service_uid,
+			                   sizeof(r->cluster_uid), a->cluster.uid,
+			                   a->cluster.service_uid);
 	}
 }
 
+/*
+ * The API's kube-system UID: which cluster answers (api_cluster.c). A change
+ * while the agent runs means another cluster behind the same address (a new
+ * or restored etcd, a bridge on an empty data dir): said loudly, every time.
+ */
 static void on_cluster_uid(void *ctx, const char *uid)
 {
 	struct agent *a = ctx;
@@ -690,8 +701,32 @@ static void on_cluster_uid(void *ctx, const char *uid)
 		       uid, a->cluster.uid);
 	snprintf(a->cluster.uid, sizeof(a->cluster.uid), "%s", uid);
 	a->cluster.uid_ms = kc_clock_ms();
+	fill_cluster(a);
 	a->dirty = true;
-	record_cluster_in_checkpoints(a);
+}
+
+/*
+ * The API's default/kubernetes Service UID: the identity a node may read by
+ * default (decision.h), the one that decides while the kube-system
+ * Namespace is forbidden. A change is another cluster, as above.
+ */
+static void on_cluster_service_uid(void *ctx, const char *uid)
+{
+	struct agent *a = ctx;
+
+	if (a->cluster.service_uid[0] == '\0')
+		kc_log(KC_LOG_INFO, "API serves the cluster whose Service default/kubernetes is %s",
+		       uid);
+	else if (strcmp(a->cluster.service_uid, uid) != 0)
+		kc_log(
+		    KC_LOG_WARNING,
+		    "API now serves ANOTHER CLUSTER: Service default/kubernetes %s, was %s (a new "
+		    "or restored etcd?): nothing is withdrawn or collected on its word",
+		    uid, a->cluster.service_uid);
+	snprintf(a->cluster.service_uid, sizeof(a->cluster.service_uid), "%s", uid);
+	a->cluster.service_uid_ms = kc_clock_ms();
+	fill_cluster(a);
+	a->dirty = true;
 }
 
 void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb)
@@ -708,6 +743,7 @@ void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb)
 	cb->pod_confirmed = agent_pod_confirmed;
 	cb->node_confirmed = agent_node_confirmed;
 	cb->cluster_uid = on_cluster_uid;
+	cb->cluster_service_uid = on_cluster_service_uid;
 }
 
 /* One checkpoint from disk into the table: verified, rendered, volumes laid. */
@@ -733,6 +769,8 @@ static void load_one(struct agent *a, const struct ckpt_entry *e)
 	}
 	parent_rec_set_identity(r, e->namespace, e->name, e->creation_timestamp, &err);
 	snprintf(r->cluster_uid, sizeof(r->cluster_uid), "%s", e->cluster_uid);
+	snprintf(r->cluster_service_uid, sizeof(r->cluster_service_uid), "%s",
+	         e->cluster_service_uid);
 	/* The API last showed it gone (before a restart): still never bridged. */
 	if (e->gone) {
 		parent_rec_mark_absent(r, kc_clock_ms());

@@ -227,6 +227,7 @@ kc_code parent_table_decision_view(const struct parent_table *t, struct decision
 		v[k].host_ports = r->host_ports;
 		v[k].owner_ds_uid = r->owner_ds_uid;
 		v[k].cluster_uid = r->cluster_uid;
+		v[k].cluster_service_uid = r->cluster_service_uid;
 		v[k].confirmed_gone = r->confirmed_gone && r->presence == DECISION_PARENT_ABSENT;
 		v[k].bridge_written_ms = r->bridge_written_ms;
 		v[k].handed_off_ms = r->handed_off_ms;

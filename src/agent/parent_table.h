@@ -50,6 +50,7 @@ struct parent_rec {
 	struct bridge_run run;  /* did the kubelet start its bridge (bridge_run.h) */
 	char owner_ds_uid[40];  /* controller DaemonSet ownerReference UID; "" none */
 	char cluster_uid[LOCAL_POD_UID_MAX + 1]; /* kube-system UID its checkpoint recorded */
+	char cluster_service_uid[LOCAL_POD_UID_MAX + 1]; /* default/kubernetes Service UID, too */
 	/* A quorum read confirmed the parent gone or ineligible (api_confirm.c)
 	 * since it went ABSENT; confirm_asked: one is in flight or answered. */
 	bool confirmed_gone, confirm_asked;

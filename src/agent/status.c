@@ -94,6 +94,7 @@ static json_t *build_api(const struct status_snapshot *s)
 	}
 	if (s->node_presence != NULL &&
 	    (set_str(o, "clusterUID", s->cluster_uid) != 0 ||
+	     set_str(o, "clusterServiceUID", s->cluster_service_uid) != 0 ||
 	     set_str(o, "node", s->node_presence) != 0 ||
 	     json_object_set_new(o, "otherCluster", json_boolean(s->other_cluster)) != 0 ||
 	     json_object_set_new(o, "collectionSuspended", json_boolean(s->collection_suspended)) !=
@@ -124,6 +125,7 @@ static json_t *build_cluster(const struct status_snapshot *s)
 	json_t *o = json_object();
 
 	if (o == NULL || set_str(o, "kubeSystemUID", s->cluster_uid) != 0 ||
+	    set_str(o, "serviceUID", s->cluster_service_uid) != 0 ||
 	    set_time(o, "seen", s->cluster_seen) != 0) {
 		json_decref(o);
 		return NULL;

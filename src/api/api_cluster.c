@@ -5,19 +5,28 @@
  * etcd bridge on an empty data dir, another cluster behind the same
  * address) has another one (issue 18; docs/design.md §6, "Cluster
  * identity"). The caller records it in checkpoints and trusts withdrawals
- * and collection only to an API of the same cluster.
+ * and collection only to an API of the same cluster. A stock Node
+ * authorizer does not let a node read Namespaces, so the UID of the Service
+ * default/kubernetes is read too: nodes may read Services
+ * (plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go, NodeRules),
+ * and the apiserver's bootstrap controller creates that Service when it is
+ * missing (pkg/controlplane/controller/kubernetesservice), so a new etcd
+ * gets a new one. decision.h says how the two are weighed.
  *
- * GET /api/v1/namespaces/kube-system after each (re)list completes (the
+ * A round is GET /api/v1/namespaces/kube-system, then GET
+ * /api/v1/namespaces/default/services/kubernetes (whatever the first
+ * answered, 403 included), after each (re)list completes (the
  * API that answered may be another one than before) and on a slow jittered
- * timer (API_REFS_REFRESH_MIN_S to twice that: well under one request an
- * hour, inside the idle budget of api_client.h). The read carries
- * resourceVersion=0: the apiserver answers from its watch cache, no etcd
- * read while idle. A cached answer cannot be of another cluster: the cache
- * is filled from the apiserver's own etcd, and the UID of kube-system never
- * changes while that etcd lives; staleness cannot matter for an immutable
- * field. Only while the pods channel is healthy, like the reference fetches
+ * timer (API_REFS_REFRESH_MIN_S to twice that: two GETs every 2-4 hours,
+ * at most one an hour, inside the idle budget of api_client.h). Both reads
+ * carry resourceVersion=0: the apiserver answers from its watch cache, no
+ * etcd read while idle. A cached answer cannot be of another cluster: the
+ * cache is filled from the apiserver's own etcd, and neither UID changes
+ * while that etcd lives (a Service deleted by hand aside); staleness cannot
+ * matter for an immutable field. Only while the pods channel is healthy, like the reference fetches
  * (except the probe at start, api_client_probe_now); a failed read is
- * retried with backoff (5 s doubling to 5 min).
+ * retried with backoff (5 s doubling to 5 min), the Service's alone when it
+ * fails (a 403'd Namespace is not asked again sooner than the next round).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +38,7 @@
 #include "pod_spec.h"
 
 #define CLUSTER_PATH           "/api/v1/namespaces/kube-system?resourceVersion=0"
+#define SERVICE_PATH           "/api/v1/namespaces/default/services/kubernetes?resourceVersion=0"
 #define CLUSTER_TIMEOUT_MS     30000
 #define CLUSTER_RETRY_FIRST_MS 5000
 #define CLUSTER_RETRY_MAX_MS   300000
@@ -40,34 +50,58 @@ static int64_t refresh_delay_ms(struct api_client *c)
 	                  (int64_t)API_REFS_REFRESH_MIN_S * 2000);
 }
 
-/* When the GET just finished is followed by another: at once if a list completed meanwhile. */
+/* The round just ended; the next: at once if a list completed meanwhile. */
 static void cluster_next(struct api_client *c, int64_t later_ms)
 {
 	struct api_cluster *k = &c->cluster;
 
 	k->next_ms = k->reread ? 0 : later_ms;
 	k->reread = false;
+	k->service_next = false;
 }
 
+static void round_done(struct api_client *c)
+{
+	c->cluster.failures = 0;
+	cluster_next(c, kc_clock_ms() + refresh_delay_ms(c));
+}
+
+/* The Namespace's GET is answered: the Service's, at once (a probe's too). */
+static void service_now(struct api_client *c)
+{
+	struct api_cluster *k = &c->cluster;
+
+	k->failures = 0;
+	k->service_next = true;
+	k->next_ms = 0;
+	k->probe = k->probe_round;
+}
+
+/* The same GET again after a backoff; a list completed meanwhile restarts the round. */
 static void cluster_retry_later(struct api_client *c)
 {
 	struct api_cluster *k = &c->cluster;
 
 	k->failures++;
-	cluster_next(c, kc_clock_ms() + api_backoff_ms(c, k->failures, CLUSTER_RETRY_FIRST_MS,
-	                                               CLUSTER_RETRY_MAX_MS));
+	k->next_ms = kc_clock_ms() +
+	             api_backoff_ms(c, k->failures, CLUSTER_RETRY_FIRST_MS, CLUSTER_RETRY_MAX_MS);
+	if (k->reread)
+		cluster_next(c, 0);
 }
 
-/* The Namespace's metadata.uid, or NULL when body is not the kube-system Namespace. */
-static const char *namespace_uid(const json_t *ns)
+/* The object's metadata.uid, or NULL when it is not the kind/namespace/name expected. */
+static const char *object_uid(const json_t *o, const char *kind_want, const char *ns_want,
+                              const char *name_want)
 {
-	const char *kind = json_string_value(json_object_get(ns, "kind"));
-	const char *name = pod_meta_string(ns, "name");
-	const char *uid = pod_meta_string(ns, "uid");
+	const char *kind = json_string_value(json_object_get(o, "kind"));
+	const char *name = pod_meta_string(o, "name");
+	const char *ns = pod_meta_string(o, "namespace");
+	const char *uid = pod_meta_string(o, "uid");
 
-	if (kind == NULL || strcmp(kind, "Namespace") != 0 || name == NULL ||
-	    strcmp(name, "kube-system") != 0 || uid == NULL || uid[0] == '\0' ||
-	    strlen(uid) > API_CLUSTER_UID_MAX)
+	if (kind == NULL || strcmp(kind, kind_want) != 0 || name == NULL ||
+	    strcmp(name, name_want) != 0 ||
+	    (ns_want != NULL && (ns == NULL || strcmp(ns, ns_want) != 0)) || uid == NULL ||
+	    uid[0] == '\0' || strlen(uid) > API_CLUSTER_UID_MAX)
 		return NULL;
 	return uid;
 }
@@ -81,8 +115,9 @@ static const char *namespace_uid(const json_t *ns)
  * namespaces/kube-system to the group system:nodes is needed
  * (packaging/cluster-identity-rbac.yaml). That is an answer about one
  * resource, not this node's identity refused (the pods channel says that):
- * a SUCCESS contact, the identity stays unknown (said once per client), and
- * the read is tried again at the slow refresh, when a grant may exist.
+ * a SUCCESS contact, the kube-system UID stays unknown (said once per
+ * client), the Service's GET follows, and the Namespace is tried again at
+ * the next round, when a grant may exist.
  */
 static void cluster_forbidden(struct api_client *c, struct request *r)
 {
@@ -93,50 +128,96 @@ static void cluster_forbidden(struct api_client *c, struct request *r)
 	if (!k->forbidden_said)
 		kc_log(KC_LOG_WARNING,
 		       "apiserver: %s: HTTP 403: this node may not read the kube-system Namespace, "
-		       "so the cluster's identity is unknown and nothing is withdrawn or collected "
-		       "on a quorum read (grant get on namespaces/kube-system to system:nodes: "
+		       "so the cluster is known by its Service default/kubernetes alone (grant get "
+		       "on namespaces/kube-system to system:nodes for the stronger identity: "
 		       "cluster-identity-rbac.yaml)",
 		       r->desc);
 	k->forbidden_said = true;
-	k->failures = 0;
-	cluster_next(c, kc_clock_ms() + refresh_delay_ms(c));
+	service_now(c);
+}
+
+/* A 403 for the Service too: nothing tells this cluster from another; said once. */
+static void service_forbidden(struct api_client *c, struct request *r)
+{
+	struct api_cluster *k = &c->cluster;
+
+	api_report_request(c, API_CONTACT_SUCCESS, "%s: HTTP 403 (not allowed to read it)",
+	                   r->desc);
+	if (!k->service_forbidden_said)
+		kc_log(KC_LOG_WARNING,
+		       "apiserver: %s: HTTP 403: this node may not read the Service "
+		       "default/kubernetes either (the Node authorizer allows it by default)",
+		       r->desc);
+	k->service_forbidden_said = true;
+	round_done(c);
+}
+
+/*
+ * One identity GET answered 2xx (or not): the UID read from it, or NULL
+ * (said, a retry planned). The API answered: whatever the body, it is up.
+ * *doc is to be freed by the caller.
+ */
+static const char *answered_uid(struct api_client *c, struct request *r, CURLcode res, json_t **doc,
+                                const char *kind, const char *ns, const char *name)
+{
+	const char *uid;
+
+	*doc = NULL;
+	if (res != CURLE_OK || r->status / 100 != 2) {
+		api_report_unusable(c, r, res);
+		cluster_retry_later(c);
+		return NULL;
+	}
+	api_report_request(c, API_CONTACT_SUCCESS, "%s: HTTP %ld", r->desc, r->status);
+	*doc =
+	    json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, NULL);
+	uid = *doc != NULL ? object_uid(*doc, kind, ns, name) : NULL;
+	if (uid == NULL) {
+		kc_log(KC_LOG_WARNING,
+		       "apiserver: %s: not the %s %s with a metadata.uid: the cluster's identity "
+		       "is not known",
+		       r->desc, kind, name);
+		cluster_retry_later(c);
+	}
+	return uid;
 }
 
 static void cluster_done(struct api_client *c, struct request *r, CURLcode res)
 {
-	struct api_cluster *k = &c->cluster;
 	json_t *ns;
 	const char *uid;
 
-	k->req = NULL;
+	c->cluster.req = NULL;
 	if (res == CURLE_OK && r->status == 403) {
 		cluster_forbidden(c, r);
 		return;
 	}
-	if (res != CURLE_OK || r->status / 100 != 2) {
-		api_report_unusable(c, r, res);
-		cluster_retry_later(c);
-		return;
+	uid = answered_uid(c, r, res, &ns, "Namespace", NULL, "kube-system");
+	if (uid != NULL) {
+		service_now(c);
+		if (c->cb.cluster_uid != NULL)
+			c->cb.cluster_uid(c->cb.ctx, uid);
 	}
-	/* The API answered: whatever the body, it is up. */
-	api_report_request(c, API_CONTACT_SUCCESS, "%s: HTTP %ld", r->desc, r->status);
-	ns =
-	    json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, NULL);
-	uid = ns != NULL ? namespace_uid(ns) : NULL;
-	if (uid == NULL) {
-		kc_log(KC_LOG_WARNING,
-		       "apiserver: %s: not the kube-system Namespace with a metadata.uid: the "
-		       "cluster's identity is not known",
-		       r->desc);
-		json_decref(ns);
-		cluster_retry_later(c);
-		return;
-	}
-	k->failures = 0;
-	cluster_next(c, kc_clock_ms() + refresh_delay_ms(c));
-	if (c->cb.cluster_uid != NULL)
-		c->cb.cluster_uid(c->cb.ctx, uid);
 	json_decref(ns);
+}
+
+static void service_done(struct api_client *c, struct request *r, CURLcode res)
+{
+	json_t *svc;
+	const char *uid;
+
+	c->cluster.req = NULL;
+	if (res == CURLE_OK && r->status == 403) {
+		service_forbidden(c, r);
+		return;
+	}
+	uid = answered_uid(c, r, res, &svc, "Service", "default", "kubernetes");
+	if (uid != NULL) {
+		round_done(c);
+		if (c->cb.cluster_service_uid != NULL)
+			c->cb.cluster_service_uid(c->cb.ctx, uid);
+	}
+	json_decref(svc);
 }
 
 void api_cluster_listed(struct api_client *c)
@@ -145,6 +226,8 @@ void api_cluster_listed(struct api_client *c)
 	c->cluster.failures = 0;
 	/* A GET in flight may have been answered by the API before this list's. */
 	c->cluster.reread = c->cluster.req != NULL;
+	if (c->cluster.req == NULL)
+		c->cluster.service_next = false;
 }
 
 void api_client_probe_now(struct api_client *c)
@@ -162,18 +245,21 @@ static bool cluster_due(const struct api_client *c, int64_t *due)
 
 void api_cluster_start_due(struct api_client *c, int64_t now)
 {
+	struct api_cluster *k = &c->cluster;
+	const char *path = k->service_next ? SERVICE_PATH : CLUSTER_PATH;
 	int64_t due;
 
 	if (!cluster_due(c, &due) || due > now)
 		return;
-	c->cluster.probe = false;
-	c->cluster.req = api_request_start(c, REQ_GET, "GET",
-	                                   &(struct api_http){.method = "GET",
-	                                                      .path = CLUSTER_PATH,
-	                                                      .timeout_ms = CLUSTER_TIMEOUT_MS},
-	                                   cluster_done);
-	if (c->cluster.req == NULL) {
-		kc_log(KC_LOG_ERR, "apiserver: cannot start GET " CLUSTER_PATH " (out of memory?)");
+	if (!k->service_next)
+		k->probe_round = k->probe;
+	k->probe = false;
+	k->req = api_request_start(
+	    c, REQ_GET, "GET",
+	    &(struct api_http){.method = "GET", .path = path, .timeout_ms = CLUSTER_TIMEOUT_MS},
+	    k->service_next ? service_done : cluster_done);
+	if (k->req == NULL) {
+		kc_log(KC_LOG_ERR, "apiserver: cannot start GET %s (out of memory?)", path);
 		cluster_retry_later(c);
 		return;
 	}

@@ -10,7 +10,8 @@
  *   api_pods.c       the pods channel: LIST pages, then one long WATCH
  *   api_refs.c       the Secrets/ConfigMaps referenced by tracked parents
  *   api_events.c     the POST of one Kubernetes Event at a time
- *   api_cluster.c    the kube-system Namespace UID: which cluster answers
+ *   api_cluster.c    the kube-system Namespace and default/kubernetes Service UIDs:
+ *                    which cluster answers
  *   api_client.c     the public face: new/free, the loop's step and timers
  * api_client.c calls api_pods.c, api_refs.c, api_events.c and api_cluster.c (api_pods.c
  * tells api_cluster.c that a list completed), which call api_request.c,
@@ -91,8 +92,12 @@ struct api_cluster {
 	int64_t next_ms;     /* when the next GET is due (0: at once) */
 	unsigned failures;
 	bool probe;          /* api_client_probe_now: due at once, healthy channel or not */
+	bool probe_round;    /* ... and this round was started by it */
 	bool forbidden_said; /* a 403 was logged */
 	bool reread;         /* a list completed while the GET was in flight: read again */
+	/* The round's second GET, the Service default/kubernetes, is next. */
+	bool service_next;
+	bool service_forbidden_said; /* a 403 for it was logged */
 };
 
 struct api_client {

@@ -475,6 +475,9 @@ static void print_text(const json_t *doc)
 	v = json_object_get(json_object_get(doc, "cluster"), "kubeSystemUID");
 	if (json_is_string(v))
 		printf("cluster:          kube-system %s\n", json_string_value(v));
+	v = json_object_get(json_object_get(doc, "cluster"), "serviceUID");
+	if (json_is_string(v))
+		printf("cluster:          service default/kubernetes %s\n", json_string_value(v));
 	if (json_is_string(json_object_get(doc, "bridgeOff")))
 		printf("staticPodPath:    none: BRIDGE OFF (%s)\n",
 		       show(json_object_get(doc, "bridgeOff")));

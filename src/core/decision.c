@@ -93,10 +93,32 @@ static bool group_runs_locally(const struct decision_input *in, size_t i)
 	return false;
 }
 
-bool decision_same_cluster(const struct decision_checkpoint *c, const char *api_cluster_uid)
+static bool both_known(const char *a, const char *b)
 {
-	return known(c->cluster_uid) && known(api_cluster_uid) &&
-	       strcmp(c->cluster_uid, api_cluster_uid) == 0;
+	return known(a) && known(b);
+}
+
+bool decision_other_cluster(const struct decision_checkpoint *c, const struct decision_input *in)
+{
+	return (both_known(c->cluster_uid, in->cluster_uid) &&
+	        strcmp(c->cluster_uid, in->cluster_uid) != 0) ||
+	       (both_known(c->cluster_service_uid, in->cluster_service_uid) &&
+	        strcmp(c->cluster_service_uid, in->cluster_service_uid) != 0);
+}
+
+/*
+ * The kube-system UID decides when both sides know it; the Service UID
+ * stands in when either does not (a node may not read Namespaces by
+ * default). A known pair that differs always wins: a recreated
+ * default/kubernetes Service under the same kube-system UID is rare, and
+ * "not the same" only holds a checkpoint back, never withdraws a bridge.
+ */
+bool decision_same_cluster(const struct decision_checkpoint *c, const struct decision_input *in)
+{
+	if (decision_other_cluster(c, in))
+		return false;
+	return both_known(c->cluster_uid, in->cluster_uid) ||
+	       both_known(c->cluster_service_uid, in->cluster_service_uid);
 }
 
 static bool on_disk(const struct decision_checkpoint *c)
@@ -158,7 +180,7 @@ static enum decision_verdict gate(const struct decision_input *in, size_t i,
                                   struct decision_item *item, int64_t *next)
 {
 	const struct decision_checkpoint *c = &in->checkpoints[i];
-	bool same = decision_same_cluster(c, in->cluster_uid);
+	bool same = decision_same_cluster(c, in);
 	size_t winner;
 
 	if (c->state == DECISION_CKPT_CORRUPT)
@@ -281,7 +303,7 @@ static void collect(const struct decision_input *in, size_t i, bool quiet,
 	if (c->state == DECISION_CKPT_CORRUPT || c->parent != DECISION_PARENT_ABSENT ||
 	    in->api.state != REACH_REACHABLE)
 		return;
-	if (!decision_same_cluster(c, in->cluster_uid)) {
+	if (!decision_same_cluster(c, in)) {
 		out->other_cluster = true;
 		return;
 	}
@@ -335,9 +357,7 @@ kc_code decision_compute(const struct decision_input *in, struct decision_result
 			out->nhold++;
 		if (decision_keeps_manifest(item->verdict) && in->checkpoints[i].host_ports)
 			out->awaits_api_answer = true;
-		if (is_ok(&in->checkpoints[i]) && known(in->checkpoints[i].cluster_uid) &&
-		    known(in->cluster_uid) &&
-		    !decision_same_cluster(&in->checkpoints[i], in->cluster_uid))
+		if (is_ok(&in->checkpoints[i]) && decision_other_cluster(&in->checkpoints[i], in))
 			out->other_cluster = true;
 	}
 	quiet = !bridges_lately(in, out, &next);

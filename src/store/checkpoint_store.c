@@ -25,8 +25,9 @@
 #include "kc_str.h"
 #include "pod_spec.h"
 
-#define CKPT_FILE_MODE 0600
-#define CKPT_DIR_MODE  0700
+#define CKPT_FILE_MODE   0600
+#define CKPT_DIR_MODE    0700
+#define CKPT_SERVICE_KEY "clusterServiceUID"
 /* "Pod_" + uuid + ".yaml" + NUL */
 #define CKPT_NAME_MAX (sizeof(KC_CKPT_FILE_PREFIX) - 1 + CKPT_UID_LEN + sizeof(KC_CKPT_FILE_SUFFIX))
 
@@ -188,12 +189,13 @@ static void strip_volatile_meta(json_t *obj)
 /*
  * {pod minus status, objects, cluster} minus volatile metadata: what a write
  * must change. The cluster is in it so that a file of an older agent gets
- * its kube-system UID at the next write.
+ * its kube-system and Service UIDs at the next write.
  */
-static json_t *relevant_view(const json_t *pod, const json_t *objects, const char *cluster_uid)
+static json_t *relevant_view(const json_t *pod, const json_t *objects, const char *cluster_uid,
+                             const char *service_uid)
 {
-	json_t *view =
-	    json_pack("{s:O, s:O, s:s}", "pod", pod, "objects", objects, "cluster", cluster_uid);
+	json_t *view = json_pack("{s:O, s:O, s:s, s:s}", "pod", pod, "objects", objects, "cluster",
+	                         cluster_uid, "service", service_uid);
 	json_t *copy = json_deep_copy(view);
 	json_t *obj;
 	size_t i;
@@ -211,8 +213,14 @@ static json_t *relevant_view(const json_t *pod, const json_t *objects, const cha
 }
 
 /* Header line + canonical YAML body. */
+/* Set key to uid in doc unless uid is unknown; 0 or -1 (out of memory). */
+static int set_known_uid(json_t *doc, const char *key, const char *uid)
+{
+	return uid[0] == '\0' ? 0 : json_object_set_new(doc, key, json_string(uid));
+}
+
 static kc_code serialise(const json_t *pod, const json_t *objects, const char *cluster_uid,
-                         struct kc_buf *out, struct kc_error *err)
+                         const char *service_uid, struct kc_buf *out, struct kc_error *err)
 {
 	struct kc_buf body;
 	json_t *doc;
@@ -220,8 +228,8 @@ static kc_code serialise(const json_t *pod, const json_t *objects, const char *c
 
 	doc = json_pack("{s:s, s:s, s:O, s:O}", "apiVersion", CKPT_API_VERSION, "kind", CKPT_KIND,
 	                "objects", objects, "pod", pod);
-	if (doc != NULL && cluster_uid[0] != '\0' &&
-	    json_object_set_new(doc, "clusterUID", json_string(cluster_uid)) != 0) {
+	if (doc != NULL && (set_known_uid(doc, "clusterUID", cluster_uid) != 0 ||
+	                    set_known_uid(doc, CKPT_SERVICE_KEY, service_uid) != 0)) {
 		json_decref(doc);
 		doc = NULL;
 	}
@@ -242,13 +250,71 @@ static kc_code serialise(const json_t *pod, const json_t *objects, const char *c
 kc_code ckpt_store_write(struct ckpt_store *store, const json_t *pod, const json_t *objects,
                          bool *written, struct kc_error *err)
 {
-	return ckpt_store_write_cluster(store, pod, objects, NULL, written, err);
+	return ckpt_store_write_cluster(store, pod, objects, NULL, NULL, written, err);
+}
+
+static bool known_uid(const char *uid)
+{
+	return uid != NULL && uid[0] != '\0';
+}
+
+/* Copy uid (NULL or "": unknown) into out; KC_EINVAL when it is no UUID. */
+static kc_code take_uid(const char *uid, const char *what, char out[CKPT_UID_LEN + 1],
+                        struct kc_error *err)
+{
+	out[0] = '\0';
+	if (uid == NULL || uid[0] == '\0')
+		return KC_OK;
+	if (!k8s_uuid_valid(uid))
+		return kc_fail(err, KC_EINVAL, "checkpoint: %s UID %.64s: not a UUID", what, uid);
+	snprintf(out, CKPT_UID_LEN + 1, "%s", uid);
+	return KC_OK;
+}
+
+static bool uid_differs(const char *now, const char *recorded)
+{
+	return known_uid(now) && recorded[0] != '\0' && strcmp(now, recorded) != 0;
+}
+
+/*
+ * What the API does not say now, the file keeps; but not when what it says
+ * contradicts the file (another cluster): a file must never mix the UIDs of
+ * two clusters, or the stale one would call its own cluster another later.
+ */
+void ckpt_cluster_merge(char *rec_uid, char *rec_service_uid, size_t size, const char *uid,
+                        const char *service_uid)
+{
+	bool other = uid_differs(uid, rec_uid) || uid_differs(service_uid, rec_service_uid);
+
+	if (other || known_uid(uid))
+		snprintf(rec_uid, size, "%s", known_uid(uid) ? uid : "");
+	if (other || known_uid(service_uid))
+		snprintf(rec_service_uid, size, "%s", known_uid(service_uid) ? service_uid : "");
+}
+
+kc_code ckpt_store_fill_cluster(struct ckpt_store *store, const char *uid, const char *cluster_uid,
+                                const char *service_uid, bool *written, struct kc_error *err)
+{
+	struct ckpt old;
+	kc_code rc;
+
+	if (written != NULL)
+		*written = false;
+	if ((rc = ckpt_store_load(store, uid, &old, err)) != KC_OK)
+		return rc;
+	if (!uid_differs(cluster_uid, old.cluster_uid) &&
+	    !uid_differs(service_uid, old.cluster_service_uid))
+		rc = ckpt_store_write_cluster(store, old.pod, old.objects, cluster_uid, service_uid,
+		                              written, err);
+	ckpt_free(&old);
+	return rc;
 }
 
 kc_code ckpt_store_write_cluster(struct ckpt_store *store, const json_t *pod, const json_t *objects,
-                                 const char *cluster_uid, bool *written, struct kc_error *err)
+                                 const char *cluster_uid, const char *service_uid, bool *written,
+                                 struct kc_error *err)
 {
-	char name[CKPT_NAME_MAX], cluster[CKPT_UID_LEN + 1] = "";
+	char name[CKPT_NAME_MAX], cluster[CKPT_UID_LEN + 1], service[CKPT_UID_LEN + 1];
 	struct ckpt old = {0};
 	struct kc_error lerr;
 	struct kc_buf out;
@@ -266,30 +332,34 @@ kc_code ckpt_store_write_cluster(struct ckpt_store *store, const json_t *pod, co
 		kc_error_prefix(err, "checkpoint");
 		return rc;
 	}
-	if (cluster_uid != NULL && cluster_uid[0] != '\0') {
-		if (!k8s_uuid_valid(cluster_uid)) {
-			json_decref(empty);
-			return kc_fail(err, KC_EINVAL, "checkpoint: cluster UID %.64s: not a UUID",
-			               cluster_uid);
-		}
-		snprintf(cluster, sizeof(cluster), "%s", cluster_uid);
+	if ((rc = take_uid(cluster_uid, "cluster", cluster, err)) != KC_OK ||
+	    (rc = take_uid(service_uid, "cluster Service", service, err)) != KC_OK) {
+		json_decref(empty);
+		return rc;
 	}
 	uid = pod_meta_or(pod, "uid", NULL);
 	file_name(uid, name);
 	sorted = sorted_objects(objects);
 	json_decref(empty);
 	lrc = ckpt_store_load(store, uid, &old, &lerr);
-	/* Unknown now: keep the cluster the file recorded. */
-	if (lrc == KC_OK && cluster[0] == '\0')
+	if (lrc == KC_OK) {
+		char now_cluster[CKPT_UID_LEN + 1], now_service[CKPT_UID_LEN + 1];
+
+		memcpy(now_cluster, cluster, sizeof(now_cluster));
+		memcpy(now_service, service, sizeof(now_service));
 		memcpy(cluster, old.cluster_uid, sizeof(cluster));
-	if (sorted == NULL || (newview = relevant_view(pod, sorted, cluster)) == NULL) {
+		memcpy(service, old.cluster_service_uid, sizeof(service));
+		ckpt_cluster_merge(cluster, service, sizeof(cluster), now_cluster, now_service);
+	}
+	if (sorted == NULL || (newview = relevant_view(pod, sorted, cluster, service)) == NULL) {
 		if (lrc == KC_OK)
 			ckpt_free(&old);
 		rc = kc_fail(err, KC_ENOMEM, "out of memory");
 		goto out;
 	}
 	if (lrc == KC_OK) {
-		oldview = relevant_view(old.pod, old.objects, old.cluster_uid);
+		oldview =
+		    relevant_view(old.pod, old.objects, old.cluster_uid, old.cluster_service_uid);
 		ckpt_free(&old);
 		if (oldview == NULL) {
 			rc = kc_fail(err, KC_ENOMEM, "out of memory");
@@ -304,7 +374,7 @@ kc_code ckpt_store_write_cluster(struct ckpt_store *store, const json_t *pod, co
 		kc_log(KC_LOG_WARNING, "rewriting unreadable checkpoint: %s", lerr.msg);
 	}
 	kc_buf_init(&out, CKPT_MAX_FILE);
-	rc = serialise(pod, sorted, cluster, &out, err);
+	rc = serialise(pod, sorted, cluster, service, &out, err);
 	if (rc == KC_OK)
 		rc = fs_write_atomic_at(store->pods_fd, store->pods_path, name, out.data, out.len,
 		                        CKPT_FILE_MODE, written, err);
@@ -359,6 +429,21 @@ static kc_code verify_header(const char *data, size_t len, const char **body, si
 	return KC_OK;
 }
 
+/* An optional UID key of the body: absent is unknown (""); present, a UUID. */
+static kc_code read_optional_uid(const json_t *doc, const char *key, char out[CKPT_UID_LEN + 1],
+                                 struct kc_error *err)
+{
+	const char *v = str_at(doc, key);
+
+	out[0] = '\0';
+	if (json_object_get(doc, key) == NULL)
+		return KC_OK;
+	if (v == NULL || !k8s_uuid_valid(v))
+		return kc_fail(err, KC_ECORRUPT, "body: %s is not a UUID", key);
+	snprintf(out, CKPT_UID_LEN + 1, "%s", v);
+	return KC_OK;
+}
+
 /* Parse a verified body and check its shape; fills c->pod/objects/index. */
 static kc_code decode_body(const char *body, size_t len, const char *uid, struct ckpt *c,
                            struct kc_error *err)
@@ -385,15 +470,10 @@ static kc_code decode_body(const char *body, size_t len, const char *uid, struct
 	}
 	c->pod = json_incref(json_object_get(doc, "pod"));
 	c->objects = json_incref(json_object_get(doc, "objects"));
-	c->cluster_uid[0] = '\0';
-	if (json_object_get(doc, "clusterUID") != NULL) {
-		const char *cl = str_at(doc, "clusterUID");
-
-		if (cl == NULL || !k8s_uuid_valid(cl)) {
-			json_decref(docs);
-			return kc_fail(err, KC_ECORRUPT, "body: clusterUID is not a UUID");
-		}
-		snprintf(c->cluster_uid, sizeof(c->cluster_uid), "%s", cl);
+	if (read_optional_uid(doc, "clusterUID", c->cluster_uid, err) != KC_OK ||
+	    read_optional_uid(doc, CKPT_SERVICE_KEY, c->cluster_service_uid, err) != KC_OK) {
+		json_decref(docs);
+		return KC_ECORRUPT;
 	}
 	json_decref(docs);
 	if (check_pod(c->pod, &e) != KC_OK ||
@@ -531,6 +611,8 @@ static kc_code list_entry(struct ckpt_store *store, const char *uid, struct ckpt
 		e->name = kc_strdup_opt(c.name, &oom);
 		e->creation_timestamp = kc_strdup_opt(c.creation_timestamp, &oom);
 		memcpy(e->cluster_uid, c.cluster_uid, sizeof(e->cluster_uid));
+		memcpy(e->cluster_service_uid, c.cluster_service_uid,
+		       sizeof(e->cluster_service_uid));
 		ckpt_free(&c);
 	} else {
 		/* Unreadable (EIO, not a regular file) is as unusable as corrupt. */

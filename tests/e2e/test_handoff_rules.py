@@ -19,8 +19,10 @@ container list):
 - a checkpoint is collected only after a quorum read confirmed its parent gone
   and the Node is in the API (a 404 suspends collection); an idle agent makes
   no quorum read; a bridge whose parent never gets a container while the API
-  answers goes after --handoff-timeout (Warning Event). These three need the API's kube-system Namespace UID (the
-  checkpoint and the API must be of the same cluster: h8inputs' api_cluster.c).
+  answers goes after --handoff-timeout (Warning Event). These three need the
+  checkpoint and the API to be of the same cluster (api_cluster.c: the
+  kube-system Namespace UID, or the Service default/kubernetes UID when the
+  Namespace is forbidden; test_cluster_identity.py covers the 403 case).
 """
 import json
 import os

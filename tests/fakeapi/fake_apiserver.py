@@ -11,6 +11,8 @@ endpoints the agent uses:
   GET /api/v1/namespaces/NS/pods/NAME                                   GET a pod
   GET /api/v1/nodes/NAME              200, or 404 for a name in settings missing_nodes
   GET /api/v1/namespaces/kube-system (UID: setting kube_system_uid)      GET
+  GET /api/v1/namespaces/default/services/kubernetes
+      (UID: setting kubernetes_service_uid)                             GET
   POST /api/v1/namespaces/NS/events                                     create Event
 
 and a plain-HTTP control port (also 127.0.0.1) with JSON endpoints the tests
@@ -75,6 +77,8 @@ class State:
             "watch_error": None,
             # Raw bytes every LIST answers with 200 (malformed answers), or null.
             "list_body": None,
+            # ... and the Service default/kubernetes's UID; None: no such Service.
+            "kubernetes_service_uid": str(uuid.uuid4()),
         }
         self.watches = set()
         self.connections = set()
@@ -272,6 +276,26 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
 
     # -- requests --
 
+    def serve_service(self, namespace, name, done):
+        """The Service default/kubernetes that the apiserver's bootstrap
+        controller keeps (its UID: the setting kubernetes_service_uid)."""
+        st = self.server.state
+        with st.cond:
+            uid = st.settings.get("kubernetes_service_uid")
+        if (namespace, name) != ("default", "kubernetes") or not uid:
+            done(404)
+            return self.send_json(404, status_body(
+                404, "NotFound", 'services "%s" not found' % name))
+        done(200)
+        return self.send_json(200, {
+            "kind": "Service", "apiVersion": "v1",
+            "metadata": {"name": "kubernetes", "namespace": "default", "uid": uid,
+                         "resourceVersion": "1",
+                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1",
+                     "ports": [{"name": "https", "port": 443, "protocol": "TCP",
+                                "targetPort": 6443}]}})
+
     def do_GET(self):
         st = self.server.state
         url = urllib.parse.urlsplit(self.path)
@@ -289,6 +313,9 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             resource = "pod" if parts[4] == "pods" else parts[4]
         elif len(parts) == 4 and parts[:3] == ["api", "v1", "nodes"]:
             resource = "node"
+        elif len(parts) == 6 and parts[:3] == ["api", "v1", "namespaces"] and \
+                parts[4] == "services":
+            resource = "services"
         elif len(parts) == 4 and parts[:3] == ["api", "v1", "namespaces"]:
             resource = "namespaces"
         user = self.user()
@@ -337,6 +364,8 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                     404, "NotFound", '%s "%s" not found' % (resource, parts[5])))
             done(200)
             return self.send_json(200, obj)
+        if resource == "services":
+            return self.serve_service(parts[3], parts[5], done)
         if resource == "namespaces":
             with st.cond:
                 uid = st.settings.get("kube_system_uid")

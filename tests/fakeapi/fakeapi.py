@@ -121,7 +121,9 @@ class FakeAPI:
 
     def settings(self, **kw):
         """bookmark_interval (s), max_watch_timeout (s), gone_as_event, token,
-        kube_system_uid (the cluster's identity; None: no kube-system Namespace)."""
+        kube_system_uid (the cluster's identity; None: no kube-system Namespace),
+        kubernetes_service_uid (the Service default/kubernetes's UID; None: no
+        such Service)."""
         return self.call("POST", "/settings", kw)
 
     def cut(self, mode="partial"):

@@ -108,6 +108,7 @@ static void test_build_cluster(void **state)
 	c = json_object_get(doc, "cluster");
 	assert_true(json_is_object(c));
 	assert_true(json_is_null(json_object_get(c, "kubeSystemUID")));
+	assert_true(json_is_null(json_object_get(c, "serviceUID")));
 	assert_true(json_is_null(json_object_get(c, "seen")));
 	json_decref(doc);
 	s.cluster_uid = "3f0e0d0c-0b0a-4909-8807-060504030201";
@@ -117,6 +118,15 @@ static void test_build_cluster(void **state)
 	assert_string_equal(json_string_value(json_object_get(c, "kubeSystemUID")),
 	                    "3f0e0d0c-0b0a-4909-8807-060504030201");
 	assert_string_equal(json_string_value(json_object_get(c, "seen")), "2026-01-01T00:00:30Z");
+	json_decref(doc);
+	/* A namespace 403: the Service's UID alone. */
+	s.cluster_uid = NULL;
+	s.cluster_service_uid = "4f0e0d0c-0b0a-4909-8807-060504030201";
+	assert_int_equal(status_build(&s, &doc, NULL), KC_OK);
+	c = json_object_get(doc, "cluster");
+	assert_true(json_is_null(json_object_get(c, "kubeSystemUID")));
+	assert_string_equal(json_string_value(json_object_get(c, "serviceUID")),
+	                    "4f0e0d0c-0b0a-4909-8807-060504030201");
 	json_decref(doc);
 }
 

@@ -27,6 +27,8 @@
 #define UID_C   "2f0e0d0c-0b0a-4909-8807-060504030201"
 #define CLUSTER "aaaaaaaa-0000-4000-8000-000000000001"
 #define OTHER   "bbbbbbbb-0000-4000-8000-000000000002"
+#define SVC     "cccccccc-0000-4000-8000-000000000003" /* default/kubernetes Service UID */
+#define SVC2    "dddddddd-0000-4000-8000-000000000004"
 #define HOT     600000 /* --handoff-timeout */
 
 static struct local_pods local_set(enum local_pods_state st, const char *uid)
@@ -73,6 +75,7 @@ static struct decision_checkpoint ckpt(const char *uid, const char *ns, const ch
 	/* Same cluster, no bridge on disk, no hand-off; the old GC rule's "gone"
 	 * was quorum-confirmed (the new inputs are set where they are tested). */
 	c.cluster_uid = CLUSTER;
+	c.cluster_service_uid = SVC;
 	c.confirmed_gone = parent == DECISION_PARENT_ABSENT;
 	c.bridge_written_ms = -1;
 	c.handed_off_ms = -1;
@@ -94,6 +97,7 @@ static struct decision_input mkin(const struct decision_checkpoint *c, size_t n,
 	                            .now_ms = now};
 
 	in.cluster_uid = CLUSTER;
+	in.cluster_service_uid = SVC;
 	in.node = DECISION_NODE_PRESENT;
 	in.handoff_timeout_ms = HOT;
 	in.last_bridge_ms = -1;
@@ -215,7 +219,7 @@ struct combo {
 	enum decision_ckpt_state st;
 	enum decision_parent parent;
 	bool confirmed;
-	int cluster; /* 0 same, 1 other, 2 unknown in the checkpoint */
+	int cluster; /* index into identities[] */
 	bool on_disk;
 	bool host_ports;
 	int handoff; /* 0 none, 1 under way not due, 2 due, 3 due but backed off */
@@ -228,6 +232,24 @@ struct combo {
 #define NOW   10000000
 #define WRITE 1700000000000 /* wall ms the bridge was written */
 
+/* The cluster identity as the checkpoint recorded it and as the API answers
+ * now (NULL: unknown; the API's kube-system UID is unknown after a 403), and
+ * what decision.h says that is. */
+static const struct identity {
+	const char *ckpt_ns, *ckpt_svc, *api_ns, *api_svc;
+	bool same, other;
+} identities[] = {
+    {CLUSTER, SVC, CLUSTER, SVC, true, false},  /* both known, equal */
+    {OTHER, SVC, CLUSTER, SVC, false, true},    /* kube-system differs */
+    {NULL, NULL, CLUSTER, SVC, false, false},   /* an older agent's checkpoint */
+    {CLUSTER, SVC, NULL, SVC, true, false},     /* namespace 403: the Service decides */
+    {CLUSTER, SVC2, NULL, SVC, false, true},    /* ... and differs */
+    {NULL, SVC, CLUSTER, SVC, true, false},     /* recorded under a 403 */
+    {CLUSTER, SVC2, CLUSTER, SVC, false, true}, /* any known pair that differs */
+    {CLUSTER, NULL, NULL, SVC, false, false},   /* nothing known on both sides */
+};
+#define NIDENT (int)(sizeof(identities) / sizeof(identities[0]))
+
 static void run_combo(const struct combo *k)
 {
 	struct decision_checkpoint c = ckpt(UID_A, "ns", "n", "", k->st, k->parent, 0);
@@ -236,7 +258,8 @@ static void run_combo(const struct combo *k)
 	struct decision_input in;
 	struct decision_result res;
 	const struct decision_item *it;
-	bool same = k->cluster == 0, running = k->local == 4, keeps, active, w1, cannot;
+	const struct identity *id = &identities[k->cluster];
+	bool same = id->same, running = k->local == 4, keeps, active, w1, cannot;
 
 	if (k->local >= 2) {
 		struct local_pod p = local_pod_blank(UID_A);
@@ -252,7 +275,8 @@ static void run_combo(const struct combo *k)
 	v.answered = k->answered;
 	v.since_ms = k->timed ? NOW - HOT : NOW - HOT + 1;
 	c.confirmed_gone = k->confirmed;
-	c.cluster_uid = k->cluster == 0 ? CLUSTER : k->cluster == 1 ? OTHER : NULL;
+	c.cluster_uid = id->ckpt_ns;
+	c.cluster_service_uid = id->ckpt_svc;
 	c.bridge_written_ms = k->on_disk ? WRITE : -1;
 	c.host_ports = k->host_ports;
 	c.parent_absent_since_ms = 0;
@@ -263,8 +287,14 @@ static void run_combo(const struct combo *k)
 	in = mkin(&c, 1, k->flag, v, &lp, NOW);
 	in.node = k->node;
 	in.last_bridge_ms = k->recent ? NOW - 60000 : -1;
+	in.cluster_uid = id->api_ns;
+	in.cluster_service_uid = id->api_svc;
+	assert_int_equal(decision_same_cluster(&c, &in), id->same);
+	assert_int_equal(decision_other_cluster(&c, &in), id->other);
 	assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
 	it = &res.items[0];
+	if (id->other && k->st == OK)
+		assert_true(res.other_cluster);
 	keeps = decision_keeps_manifest(it->verdict);
 	active = it->verdict == DECISION_ACTIVE;
 	w1 = k->on_disk && (k->local >= 3 || (k->local >= 2 && !k->detail));
@@ -337,7 +367,8 @@ static void test_all_combinations(void **state)
 						for (s = 0; s < 3; s++)
 							for (p = 0; p < 3; p++)
 								for (cf = 0; cf < 2; cf++)
-									for (cl = 0; cl < 3; cl++)
+									for (cl = 0; cl < NIDENT;
+									     cl++)
 										for (od = 0; od < 2;
 										     od++)
 											for (hp = 0;
@@ -891,6 +922,18 @@ static struct decision_item one(const struct decision_checkpoint *c, const struc
 	return it;
 }
 
+/* The first checkpoint's verdict item (copied) for a whole input. */
+static struct decision_item one_in(const struct decision_input *in)
+{
+	struct decision_result res;
+	struct decision_item it;
+
+	assert_int_equal(decision_compute(in, &res, NULL), KC_OK);
+	it = res.items[0];
+	decision_result_free(&res);
+	return it;
+}
+
 /* A local set with the parent's entry: running or not, newest container at created. */
 static struct local_pods parent_entry(bool running, int64_t created)
 {
@@ -949,6 +992,47 @@ static void test_defect2_ready_sandbox_keeps_bridge(void **state)
 }
 
 /*
+ * A stock Node authorizer answers 403 to a node's GET of the kube-system
+ * Namespace, so its UID is unknown on both sides; the Service
+ * default/kubernetes stands in. Old rule (kube-system UIDs only): never the
+ * same cluster, nothing ever collected or timed out, checkpoints pile up
+ * after every DaemonSet rollout.
+ */
+static void test_namespace_forbidden_service_uid_decides(void **state)
+{
+	struct decision_checkpoint c = ckpt(UID_A, "kube-system", "ds", "", OK, PA, 0);
+	struct local_pods lp = local_set(K, NULL);
+	struct decision_input in = mkin(&c, 1, true, api(RE), &lp, 10 * GRACE);
+	struct decision_result res;
+
+	c.cluster_uid = NULL; /* recorded while the namespace GET was 403 */
+	in.cluster_uid = NULL;
+	assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
+	assert_true(res.items[0].drop);
+	assert_false(res.other_cluster);
+	decision_result_free(&res);
+	/* A wiped etcd: the bootstrap controller made the Service anew. */
+	in.cluster_service_uid = SVC2;
+	assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
+	assert_false(res.items[0].drop);
+	assert_true(res.other_cluster);
+	decision_result_free(&res);
+	/* W4 too: a bridge waits out the hand-off timeout only on the same cluster. */
+	c.parent = PP;
+	c.confirmed_gone = false;
+	c.bridge_written_ms = WRITE;
+	in.api.since_ms = in.now_ms - HOT;
+	assert_int_equal(one_in(&in).verdict, DECISION_HOLD_HANDOFF);
+	in.cluster_service_uid = SVC;
+	assert_int_equal(one_in(&in).verdict, DECISION_INACTIVE_HANDOFF_TIMEOUT);
+	/* The kube-system UID, known on both sides, outranks an equal Service UID. */
+	c.cluster_uid = OTHER;
+	in.cluster_uid = CLUSTER;
+	assert_int_equal(one_in(&in).verdict, DECISION_HOLD_HANDOFF);
+	local_pods_free(&lp);
+}
+
+/*
  * Issue 18 defect 3: collection believed any API. Now only the same
  * cluster's quorum read, with this Node present, and no bridge lately.
  * Old code: dropped in every case below.
@@ -970,10 +1054,12 @@ static void test_defect3_collection_needs_same_cluster_quorum(void **state)
 	/* A checkpoint of an older agent: no cluster recorded, not the same. */
 	in.cluster_uid = CLUSTER;
 	c.cluster_uid = NULL;
+	c.cluster_service_uid = NULL;
 	assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
 	assert_false(res.items[0].drop);
 	decision_result_free(&res);
 	c.cluster_uid = CLUSTER;
+	c.cluster_service_uid = SVC;
 	/* Gone from the watch only: a quorum read is asked for, nothing dropped. */
 	c.confirmed_gone = false;
 	assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
@@ -1222,6 +1308,7 @@ int main(void)
 	    cmocka_unit_test(test_defect1_bridged_api_answering_keeps_bridge),
 	    cmocka_unit_test(test_defect2_ready_sandbox_keeps_bridge),
 	    cmocka_unit_test(test_defect3_collection_needs_same_cluster_quorum),
+	    cmocka_unit_test(test_namespace_forbidden_service_uid_decides),
 	    cmocka_unit_test(test_defect4_refused_activates),
 	    cmocka_unit_test(test_defect5_only_containers_after_the_bridge_count),
 	    cmocka_unit_test(test_defect6_host_port_bridge_at_start),

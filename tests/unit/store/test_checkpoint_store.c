@@ -371,13 +371,15 @@ static void test_cluster_uid_recorded(void **state)
 	assert_string_equal(c.cluster_uid, "");
 	ckpt_free(&c);
 	/* The next write knows it: the file gets it. */
-	assert_int_equal(ckpt_store_write_cluster(f->store, pod, NULL, cl1, &written, &err), KC_OK);
+	assert_int_equal(ckpt_store_write_cluster(f->store, pod, NULL, cl1, NULL, &written, &err),
+	                 KC_OK);
 	assert_true(written);
 	assert_int_equal(ckpt_store_load(f->store, UID1, &c, &err), KC_OK);
 	assert_string_equal(c.cluster_uid, cl1);
 	ckpt_free(&c);
 	/* Unknown now: nothing changes, the recorded cluster stays. */
-	assert_int_equal(ckpt_store_write_cluster(f->store, pod, NULL, "", &written, &err), KC_OK);
+	assert_int_equal(ckpt_store_write_cluster(f->store, pod, NULL, "", NULL, &written, &err),
+	                 KC_OK);
 	assert_false(written);
 	assert_int_equal(ckpt_store_write(f->store, pod, NULL, &written, &err), KC_OK);
 	assert_false(written);
@@ -386,12 +388,93 @@ static void test_cluster_uid_recorded(void **state)
 	assert_string_equal(list.entries[0].cluster_uid, cl1);
 	ckpt_list_free(&list);
 	/* Another cluster: rewritten. A cluster that is no UUID: refused. */
-	assert_int_equal(ckpt_store_write_cluster(f->store, pod, NULL, cl2, &written, &err), KC_OK);
+	assert_int_equal(ckpt_store_write_cluster(f->store, pod, NULL, cl2, NULL, &written, &err),
+	                 KC_OK);
 	assert_true(written);
-	assert_int_equal(ckpt_store_write_cluster(f->store, pod, NULL, "../x", &written, &err),
-	                 KC_EINVAL);
+	assert_int_equal(
+	    ckpt_store_write_cluster(f->store, pod, NULL, "../x", NULL, &written, &err), KC_EINVAL);
 	assert_int_equal(ckpt_store_load(f->store, UID1, &c, &err), KC_OK);
 	assert_string_equal(c.cluster_uid, cl2);
+	ckpt_free(&c);
+	json_decref(pod);
+}
+
+/*
+ * The default/kubernetes Service UID (decision.h: the identity a node may
+ * read by default): recorded beside the kube-system UID, kept while unknown,
+ * and a file never mixes two clusters' UIDs: a known UID that contradicts the
+ * file drops the file's other, stale one.
+ */
+static void test_cluster_service_uid_recorded(void **state)
+{
+	static const char *const ns1 = "aaaaaaaa-0000-4000-8000-000000000001";
+	static const char *const sv1 = "cccccccc-0000-4000-8000-000000000003";
+	static const char *const sv2 = "dddddddd-0000-4000-8000-000000000004";
+	struct fixture *f = *state;
+	json_t *pod = make_pod(UID1, "img:1", "Running", "1");
+	struct ckpt_list list;
+	struct kc_error err;
+	struct ckpt c;
+	bool written;
+
+	assert_int_equal(ckpt_store_write_cluster(f->store, pod, NULL, ns1, sv1, &written, &err),
+	                 KC_OK);
+	assert_true(written);
+	assert_int_equal(ckpt_store_load(f->store, UID1, &c, &err), KC_OK);
+	assert_string_equal(c.cluster_uid, ns1);
+	assert_string_equal(c.cluster_service_uid, sv1);
+	ckpt_free(&c);
+	/* The namespace GET answers 403 now: nothing changes. */
+	assert_int_equal(ckpt_store_write_cluster(f->store, pod, NULL, NULL, sv1, &written, &err),
+	                 KC_OK);
+	assert_false(written);
+	assert_int_equal(ckpt_store_list(f->store, &list, &err), KC_OK);
+	assert_string_equal(list.entries[0].cluster_service_uid, sv1);
+	ckpt_list_free(&list);
+	/* Another Service UID under a 403: rewritten, the stale kube-system UID goes. */
+	assert_int_equal(ckpt_store_write_cluster(f->store, pod, NULL, NULL, sv2, &written, &err),
+	                 KC_OK);
+	assert_true(written);
+	assert_int_equal(ckpt_store_load(f->store, UID1, &c, &err), KC_OK);
+	assert_string_equal(c.cluster_uid, "");
+	assert_string_equal(c.cluster_service_uid, sv2);
+	ckpt_free(&c);
+	assert_int_equal(ckpt_store_write_cluster(f->store, pod, NULL, NULL, "x", &written, &err),
+	                 KC_EINVAL);
+	json_decref(pod);
+}
+
+/*
+ * A checkpoint written before the API said who it is learns it later
+ * (ckpt_store_fill_cluster), but one the API contradicts stays as it is:
+ * only a write of the pod may move it to another cluster.
+ */
+static void test_cluster_fill(void **state)
+{
+	static const char *const ns1 = "aaaaaaaa-0000-4000-8000-000000000001";
+	static const char *const sv1 = "cccccccc-0000-4000-8000-000000000003";
+	static const char *const sv2 = "dddddddd-0000-4000-8000-000000000004";
+	struct fixture *f = *state;
+	json_t *pod = make_pod(UID1, "img:1", "Running", "1");
+	struct kc_error err;
+	struct ckpt c;
+	bool written;
+
+	assert_int_equal(ckpt_store_fill_cluster(f->store, UID1, ns1, sv1, &written, &err),
+	                 KC_ENOTFOUND);
+	assert_int_equal(ckpt_store_write(f->store, pod, NULL, &written, &err), KC_OK);
+	assert_int_equal(ckpt_store_fill_cluster(f->store, UID1, NULL, sv1, &written, &err), KC_OK);
+	assert_true(written);
+	assert_int_equal(ckpt_store_fill_cluster(f->store, UID1, ns1, sv1, &written, &err), KC_OK);
+	assert_true(written);
+	assert_int_equal(ckpt_store_fill_cluster(f->store, UID1, ns1, sv1, &written, &err), KC_OK);
+	assert_false(written);
+	/* Another Service UID: not this call's to say. */
+	assert_int_equal(ckpt_store_fill_cluster(f->store, UID1, NULL, sv2, &written, &err), KC_OK);
+	assert_false(written);
+	assert_int_equal(ckpt_store_load(f->store, UID1, &c, &err), KC_OK);
+	assert_string_equal(c.cluster_uid, ns1);
+	assert_string_equal(c.cluster_service_uid, sv1);
 	ckpt_free(&c);
 	json_decref(pod);
 }
@@ -522,6 +605,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_input_touches_nothing, setup, teardown),
 	    cmocka_unit_test(test_uid_validation),
 	    cmocka_unit_test_setup_teardown(test_cluster_uid_recorded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cluster_service_uid_recorded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cluster_fill, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gone_mark, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fixture_pods_round_trip, setup, teardown),
 	};
