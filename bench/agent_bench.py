@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""agent_bench.py: the performance proof of `kubelet-checkpoint run` (DESIGN 7).
+"""agent_bench.py: the performance proof of `kubelet-checkpoint run` (docs/design.md §7).
 
 Drives the real binary against the fake apiserver (tests/fakeapi) on throwaway
 nodes built by tests/e2e/agent_env.py, and measures:

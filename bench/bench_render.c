@@ -1,5 +1,5 @@
 /*
- * bench_render.c: render throughput on one core (DESIGN.md 7: >= 10,000
+ * bench_render.c: render throughput on one core (docs/design.md §7: >= 10,000
  * pods/s on the fixture corpus). Each round does what `kubelet-checkpoint
  * render` does per input, minus process start and file reads: parse the bytes
  * (doc_parse), index the Secrets/ConfigMaps, check eligibility, render, emit

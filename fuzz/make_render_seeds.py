@@ -7,7 +7,7 @@ seed here is one fixture made eligible for node "fuzz-node" and followed by
 every Secret/ConfigMap it references (fake data, keys from items/env refs), as
 one multi-document JSON stream, so the fuzzer starts from pods that render.
 
-    fuzz/make_render_seeds.py FIXTURES_DIR fuzz/corpus/fuzz_render
+    fuzz/make_render_seeds.py tests/fixtures/pods fuzz/corpus/fuzz_render
 """
 import base64
 import json

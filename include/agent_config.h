@@ -1,5 +1,5 @@
 /*
- * agent_config.h: the configuration of `kubelet-checkpoint run` (DESIGN.md 4).
+ * agent_config.h: the configuration of `kubelet-checkpoint run` (docs/design.md §4).
  *
  * Every flag of run is also a camelCase key of an optional YAML config file
  * (--config FILE); flags win over the file. What neither gives is resolved

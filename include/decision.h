@@ -1,5 +1,5 @@
 /*
- * decision.h: THE decision (DESIGN.md 6), as one pure function: which bridge
+ * decision.h: THE decision (docs/design.md §6), as one pure function: which bridge
  * manifests should exist and which checkpoints should be dropped, given the
  * checkpoints, the flag, API reachability and the pods running locally. No
  * I/O, no clock: "now" is an input. The output does not depend on what is on

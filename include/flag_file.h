@@ -1,5 +1,5 @@
 /*
- * flag_file.h: the bridge switch (DESIGN.md 4). The file present means the
+ * flag_file.h: the bridge switch (docs/design.md §4). The file present means the
  * bridge is enabled; absent means standby. enable/disable are idempotent.
  */
 #ifndef KC_FLAG_FILE_H

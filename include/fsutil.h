@@ -47,7 +47,7 @@ struct fs_batch_entry {
  * once (sync_file_range) and then waited for (fdatasync), each is renamed into
  * place, and the directory is fsynced once. Same guarantees as
  * fs_write_atomic_at for each file, at a fraction of the cost of two fsyncs
- * per file (DESIGN 7: 110 manifests durable in <= 50 ms), and unlike syncfs()
+ * per file (docs/design.md §7: 110 manifests durable in <= 50 ms), and unlike syncfs()
  * it never waits for unrelated dirty data of the file system. Returns the
  * first entry's error, if any; the other entries go on.
  */

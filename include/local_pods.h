@@ -1,6 +1,7 @@
 /*
- * local_pods.h: which pod UIDs are running on this node right now, read from
- * the kubelet's pod cgroups under the cgroup root (default /sys/fs/cgroup).
+ * local_pods.h: which pod UIDs have a pod cgroup on this node right now (the
+ * set itself is core's local_pods_set.h), read from the kubelet's pod cgroups under the cgroup root
+ * (default /sys/fs/cgroup).
  *
  * Layouts understood (<base> is the root on cgroup v2, and the first of
  * <root>/memory, <root>/cpu,cpuacct, <root>/cpu, <root>/pids and, on a
@@ -29,21 +30,7 @@
 #include <stddef.h>
 
 #include "kc_error.h"
-
-/* API UIDs are 36-character UUIDs, static pod UIDs 32 hex digits. */
-#define LOCAL_POD_UID_MAX 64
-
-enum local_pods_state {
-	LOCAL_PODS_UNKNOWN = 0,
-	LOCAL_PODS_KNOWN,
-};
-
-struct local_pods {
-	enum local_pods_state state;
-	char (*uids)[LOCAL_POD_UID_MAX + 1]; /* sorted, unique, '-' form */
-	size_t count;
-	size_t cap;
-};
+#include "local_pods_set.h"
 
 /* The kubelet's cgroup settings that decide where pod cgroups are. */
 #define LOCAL_PODS_ROOT_DEPTH_MAX 8
@@ -87,10 +74,5 @@ kc_code local_pods_scan_layout(const char *cgroup_mount, const struct local_pods
  * zero-initialised (or from a previous scan) before the first call.
  */
 kc_code local_pods_scan(const char *cgroup_root, struct local_pods *out, struct kc_error *err);
-
-/* Is uid in the set? Always false when the state is UNKNOWN. */
-bool local_pods_contains(const struct local_pods *lp, const char *uid);
-
-void local_pods_free(struct local_pods *lp);
 
 #endif

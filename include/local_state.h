@@ -1,6 +1,6 @@
 /*
  * local_state.h: which pods really run on this node, from the best source
- * that answers (DESIGN.md 6, issue 10):
+ * that answers (docs/design.md §6, issue 10):
  *
  *   1. the container runtime (CRI ListPodSandbox on the kubelet's runtime
  *      socket): a pod runs when a sandbox labelled io.kubernetes.pod.uid=<uid>

@@ -1,6 +1,6 @@
 /*
  * reachability.h: turns the outcomes of API requests into "reachable",
- * "unreachable" or "unknown", with hysteresis (DESIGN.md 6). Pure: time is a
+ * "unreachable" or "unknown", with hysteresis (docs/design.md §6). Pure: time is a
  * parameter (monotonic milliseconds), nothing here reads a clock.
  *
  * - A failure (refused, reset, timeout, TLS, 5xx) starts a failure run unless

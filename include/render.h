@@ -1,7 +1,7 @@
 /*
  * render.h: from an API pod (plus the Secrets/ConfigMaps it references) to a
  * self-contained static-pod manifest a stock kubelet (1.34+ included) runs
- * with no apiserver. Pure: no I/O. DESIGN.md section 5 is the rule book.
+ * with no apiserver. Pure: no I/O. docs/design.md §5 is the rule book.
  */
 #ifndef KC_RENDER_H
 #define KC_RENDER_H
@@ -50,12 +50,5 @@ kc_code render_pod(const json_t *pod, const struct kc_objects *objs, const struc
 
 /* Canonical YAML bytes of a manifest (sorted keys); over 10 MiB is KC_ETOOBIG. */
 kc_code render_manifest_bytes(const json_t *manifest, struct kc_buf *out, struct kc_error *err);
-
-/*
- * "kubelet-checkpoint_<namespace>_<name>.yaml"; over KC_MANIFEST_NAME_MAX
- * bytes is KC_ENOTCHECKPOINTABLE saying so.
- */
-kc_code render_manifest_name(const char *ns, const char *name, char *out, size_t outsz,
-                             struct kc_error *err);
 
 #endif

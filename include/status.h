@@ -1,7 +1,7 @@
 /*
  * status.h: the agent's status file (default /run/kubelet-checkpoint/status.json)
  * and its JSON form, also printed by `kubelet-checkpoint status -o json`
- * (DESIGN.md 4: the keys agent, flag, api, staticPodPath, checkpoints,
+ * (docs/design.md §4: the keys agent, flag, api, staticPodPath, checkpoints,
  * bridgeManifests are a contract; more may be added, none renamed).
  *
  * status_build() is pure (a snapshot in, a json_t out); status_write()

@@ -61,7 +61,7 @@ done
 echo "test-kubernetes: tier took $(($(date +%s) - start)) s"
 # Known bugs are checked strictly but reported as skips (KC_K8S_STRICT=1 makes them fail).
 if grep -h "KNOWN BUG" "$log"/*.log >/dev/null 2>&1; then
-	echo "!!! test-kubernetes: KNOWN BUG hit in this run (a real failure, not counted; see README):"
+	echo "!!! test-kubernetes: KNOWN BUG hit in this run (a real failure, not counted; see tests/kubernetes/README.md):"
 	grep -h "KNOWN BUG" "$log"/*.log | sed 's/^.*\(KNOWN BUG\)/!!!   \1/' | cut -c1-400
 fi
 rm -rf "$log"

@@ -19,7 +19,7 @@ cmake --build "$build" -j2 --target kubelet-checkpoint kc_render_tool
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 export KC_BINARY="$build/kubelet-checkpoint" KC_SOURCE_DIR="$src"
-export KC_FIXTURES_DIR="$src/../shared/fixtures/pods"
+export KC_FIXTURES_DIR="$src/tests/fixtures/pods"
 # agent_env.py prepends KC_AGENT_WRAPPER (shlex syntax) to the agent's command
 # line. `status` recognises the running agent by the argv[0] of the pid in the
 # status file, and valgrind would show its own there: so valgrind's real binary

@@ -6,7 +6,7 @@ add_library(kctestsupport STATIC ${KC_TEST_SUPPORT})
 target_include_directories(kctestsupport PUBLIC ${CMAKE_SOURCE_DIR}/tests/unit/support)
 target_compile_definitions(kctestsupport PUBLIC
   KC_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
-  KC_FIXTURES_DIR="${CMAKE_SOURCE_DIR}/../shared/fixtures/pods")
+  KC_FIXTURES_DIR="${CMAKE_SOURCE_DIR}/tests/fixtures/pods")
 target_link_libraries(kctestsupport PUBLIC kcinternals PkgConfig::CMOCKA)
 
 file(GLOB KC_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/*/test_*.c)
@@ -28,7 +28,7 @@ foreach(src ${KC_E2E_TESTS})
   get_filename_component(name ${src} NAME_WE)
   add_test(NAME e2e.${name} COMMAND ${Python3_EXECUTABLE} ${src})
   set_tests_properties(e2e.${name} PROPERTIES
-    ENVIRONMENT "KC_BINARY=$<TARGET_FILE:kubelet-checkpoint>;KC_SOURCE_DIR=${CMAKE_SOURCE_DIR};KC_FIXTURES_DIR=${CMAKE_SOURCE_DIR}/../shared/fixtures/pods"
+    ENVIRONMENT "KC_BINARY=$<TARGET_FILE:kubelet-checkpoint>;KC_SOURCE_DIR=${CMAKE_SOURCE_DIR};KC_FIXTURES_DIR=${CMAKE_SOURCE_DIR}/tests/fixtures/pods"
     TIMEOUT 600)
 endforeach()
 # test_package installs the .deb here (CI) and so creates and removes

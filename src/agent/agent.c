@@ -410,6 +410,7 @@ static kc_code agent_start(struct agent *a, int argc, char **argv, struct kc_err
 	a->reach_since_wall = a->start_wall;
 	a->sigfd = -1;
 	a->dirty = true;
+	a->cluster.uid_ms = a->cluster.node_ms = -1;
 	evq_init(&a->events, EVQ_DEFAULT_CAP);
 	if ((a->ignored_logged = json_array()) == NULL || (a->activated_at = json_object()) == NULL)
 		return kc_fail(err, KC_ENOMEM, "out of memory");

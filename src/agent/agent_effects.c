@@ -1,7 +1,7 @@
 /*
  * agent_effects.c: one pass of the agent. Gather the inputs (flag file,
  * reachability, local pods), ask the pure decision function, then make the
- * disk match its answer in the DESIGN order: write wanted manifests (their
+ * disk match its answer in the docs/design.md §6 order: write wanted manifests (their
  * volumes were laid at checkpoint time), remove unwanted ones of ours, and
  * only then drop the volumes and checkpoints that expired.
  */
@@ -328,7 +328,7 @@ static void write_active(struct agent *a, const struct decision_result *res, con
 			event_activated(a, recs[i], w[i].file);
 		}
 	}
-	/* The activation overhead DESIGN 7 budgets, measured where it happens. */
+	/* The activation overhead docs/design.md §7 budgets, measured where it happens. */
 	if (n > 0 && api->state == REACH_UNREACHABLE && !a->activation_timed) {
 		kc_log(KC_LOG_INFO,
 		       "activated %zu manifests in %lld ms (%lld ms after the window ended)", n,

@@ -48,12 +48,33 @@ enum agent_wait {
 	AGENT_WAIT_COUNT,
 };
 
+/*
+ * What the API said of the cluster and of this node (docs/design.md §6,
+ * "Cluster identity" and "Collect"): the API client's answers land here
+ * (agent_sync.c), the pass reads them. An API whose kube-system UID is not
+ * the one a checkpoint recorded is another cluster.
+ */
+enum agent_node_presence {
+	AGENT_NODE_UNKNOWN = 0,
+	AGENT_NODE_PRESENT,
+	AGENT_NODE_MISSING, /* GET nodes/<self> answered 404: collection is suspended */
+};
+
+struct agent_cluster {
+	char
+	    uid[LOCAL_POD_UID_MAX + 1]; /* kube-system Namespace UID the API answered; "" unknown */
+	int64_t uid_ms;                 /* when (monotonic), -1 never */
+	enum agent_node_presence node;
+	int64_t node_ms; /* when (monotonic), -1 never */
+};
+
 struct agent {
 	struct agent_config *cfg;
 	struct render_opts ropts; /* points into cfg */
 	struct kubeconfig *kubeconfig;
 	struct api_client *api;
 	struct reachability reach;
+	struct agent_cluster cluster;
 	struct fs_watch *watch;
 	struct ckpt_store *store;
 	struct bridge_dir *bridge; /* NULL while the staticPodPath does not exist */

@@ -12,6 +12,7 @@
 
 #include "agent_int.h"
 #include "doc.h"
+#include "bridge_name.h"
 #include "bridge_warnings.h"
 #include "k8s_validate.h"
 #include "kc_clock.h"
@@ -78,7 +79,7 @@ static kc_code cache_manifest(struct agent *a, struct parent_rec *r, const json_
 	kc_buf_init(&bytes, RENDER_MAX_MANIFEST);
 	if ((rc = render_pod(pod, idx, &a->ropts, &manifest, err)) == KC_OK &&
 	    (rc = render_manifest_bytes(manifest, &bytes, err)) == KC_OK &&
-	    (rc = render_manifest_name(pod_meta_or(pod, "namespace", ""),
+	    (rc = bridge_manifest_name(pod_meta_or(pod, "namespace", ""),
 	                               pod_meta_or(pod, "name", ""), file, sizeof(file), err)) ==
 	        KC_OK)
 		rc = bridge_dir_check_bytes(file, bytes.data, bytes.len, err);

@@ -1,5 +1,5 @@
 /*
- * cli.h: the subcommands of the kubelet-checkpoint binary (DESIGN.md 4).
+ * cli.h: the subcommands of the kubelet-checkpoint binary (docs/design.md §4).
  * Each returns the process exit status: 0 ok, 1 runtime failure, 2 usage or
  * bad input.
  */

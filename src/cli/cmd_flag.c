@@ -1,6 +1,6 @@
 /*
  * cmd_flag.c: `kubelet-checkpoint enable | disable [--flag-file F]`: create or
- * remove the bridge flag file (DESIGN.md 4). Both are idempotent and exit 0
+ * remove the bridge flag file (docs/design.md §4). Both are idempotent and exit 0
  * when the file ends up as asked.
  */
 #include <getopt.h>

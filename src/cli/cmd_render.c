@@ -1,6 +1,6 @@
 /*
- * cmd_render.c: `kubelet-checkpoint render`, the offline converter (DESIGN.md
- * 4 and 5). Reads API objects (Pods, PodLists, Lists, and the Secrets and
+ * cmd_render.c: `kubelet-checkpoint render`, the offline converter (docs/design.md
+ * §4 and §5). Reads API objects (Pods, PodLists, Lists, and the Secrets and
  * ConfigMaps they reference; JSON or YAML, multi-document) and prints one
  * static-pod manifest per pod. Output is built in memory and printed only
  * when every pod rendered: a failing run prints nothing on stdout and one

@@ -1,6 +1,6 @@
 /*
  * cmd_status.c: `kubelet-checkpoint status`: what the agent knows and did
- * (DESIGN.md 4). It always reads the disk (checkpoint files, verified; bridge
+ * (docs/design.md §4). It always reads the disk (checkpoint files, verified; bridge
  * manifests; the flag file) and, when the agent that wrote the status file
  * is alive, adds what only the agent knows (API reachability, pods that are
  * not checkpointable). It never creates or changes a file. Exit 0 whether or

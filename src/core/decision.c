@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "decision.h"
-#include "render.h"
+#include "bridge_name.h"
 
 static bool is_ok(const struct decision_checkpoint *c)
 {
@@ -86,7 +86,7 @@ static enum decision_verdict verdict_of(const struct decision_input *in, size_t 
 	if (c->state == DECISION_CKPT_NOT_CHECKPOINTABLE)
 		return DECISION_INACTIVE_NOT_CHECKPOINTABLE;
 	if (c->namespace == NULL || c->name == NULL ||
-	    render_manifest_name(c->namespace, c->name, item->manifest, sizeof(item->manifest),
+	    bridge_manifest_name(c->namespace, c->name, item->manifest, sizeof(item->manifest),
 	                         NULL) != KC_OK) {
 		item->manifest[0] = '\0';
 		return DECISION_INACTIVE_BAD_NAME;

@@ -77,17 +77,10 @@ static bool parse_pod_dir(const char *d_name, const char *slice_prefix,
 
 static kc_code add_uid(struct local_pods *lp, const char *uid, struct kc_error *err)
 {
-	if (lp->count == lp->cap) {
-		size_t ncap = lp->cap ? lp->cap * 2 : 64;
-		void *p = realloc(lp->uids, ncap * sizeof(*lp->uids));
+	struct local_pod p = local_pod_blank(uid);
 
-		if (p == NULL)
-			return kc_fail(err, KC_ENOMEM, "local pods: out of memory");
-		lp->uids = p;
-		lp->cap = ncap;
-	}
-	memcpy(lp->uids[lp->count++], uid, LOCAL_POD_UID_MAX + 1);
-	return KC_OK;
+	p.running = true; /* an existing pod cgroup counts as running (see local_pods.h) */
+	return local_pods_add(lp, &p, err);
 }
 
 /*
@@ -180,24 +173,6 @@ static kc_code scan_cgroupfs(struct local_pods *lp, const char *top, struct kc_e
 	return KC_OK;
 }
 
-static int cmp_uid(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-static void sort_unique(struct local_pods *lp)
-{
-	size_t i, n = 0;
-
-	if (lp->count < 2)
-		return; /* also: qsort(NULL, 0) is undefined */
-	qsort(lp->uids, lp->count, sizeof(*lp->uids), cmp_uid);
-	for (i = 0; i < lp->count; i++)
-		if (n == 0 || strcmp(lp->uids[n - 1], lp->uids[i]) != 0)
-			memmove(lp->uids[n++], lp->uids[i], sizeof(*lp->uids));
-	lp->count = n;
-}
-
 static bool is_dir(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -276,7 +251,7 @@ kc_code local_pods_scan_layout(const char *cgroup_mount, const struct local_pods
 			break;
 		if (have_cgroupfs && (rc = scan_cgroupfs(out, cgroupfs_top, err)) != KC_OK)
 			break;
-		sort_unique(out);
+		local_pods_finish(out);
 		out->state = LOCAL_PODS_KNOWN;
 		return KC_OK;
 	}
@@ -336,19 +311,4 @@ kc_code local_pods_layout_parse(const char *cgroup_root, const char *driver, boo
 			p += 6;
 	}
 	return KC_OK;
-}
-
-bool local_pods_contains(const struct local_pods *lp, const char *uid)
-{
-	if (lp->state != LOCAL_PODS_KNOWN || lp->count == 0 || uid == NULL)
-		return false;
-	return bsearch(uid, lp->uids, lp->count, sizeof(*lp->uids), cmp_uid) != NULL;
-}
-
-void local_pods_free(struct local_pods *lp)
-{
-	free(lp->uids);
-	lp->uids = NULL;
-	lp->count = lp->cap = 0;
-	lp->state = LOCAL_PODS_UNKNOWN;
 }

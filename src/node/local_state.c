@@ -49,27 +49,19 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int cmp_uid(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-/* READY sandboxes into ls->pods (uids) and ls->sandbox_names. */
+/*
+ * READY sandboxes into ls->pods and ls->sandbox_names. Until the runtime's
+ * containers are read, a READY sandbox stands for "runs" (no container
+ * detail: containers_known stays false).
+ */
 static kc_code take_sandboxes(struct local_state *ls, const struct cri_sandboxes *sb,
                               struct kc_error *err)
 {
 	size_t i, n = 0;
+	kc_code rc;
 
-	ls->pods.count = 0;
+	local_pods_reset(&ls->pods);
 	free_names(ls);
-	if (sb->count > ls->pods.cap) {
-		void *p = realloc(ls->pods.uids, sb->count * sizeof(*ls->pods.uids));
-
-		if (p == NULL)
-			return kc_fail(err, KC_ENOMEM, "local state: out of memory");
-		ls->pods.uids = p;
-		ls->pods.cap = sb->count;
-	}
 	if (sb->count > 0 && (ls->sandbox_names = calloc(sb->count, sizeof(char *))) == NULL)
 		return kc_fail(err, KC_ENOMEM, "local state: out of memory");
 	for (i = 0; i < sb->count; i++) {
@@ -77,17 +69,20 @@ static kc_code take_sandboxes(struct local_state *ls, const struct cri_sandboxes
 
 		if (!s->ready)
 			continue;
-		if (s->uid[0] != '\0' && strlen(s->uid) <= LOCAL_POD_UID_MAX)
-			snprintf(ls->pods.uids[ls->pods.count++], LOCAL_POD_UID_MAX + 1, "%s",
-			         s->uid);
+		if (s->uid[0] != '\0' && strlen(s->uid) <= LOCAL_POD_UID_MAX) {
+			struct local_pod p = local_pod_blank(s->uid);
+
+			p.running = true;
+			if ((rc = local_pods_add(&ls->pods, &p, err)) != KC_OK)
+				return rc;
+		}
 		if (asprintf(&ls->sandbox_names[n], "%s/%s", s->namespace, s->name) < 0) {
 			ls->sandbox_names[n] = NULL;
 			return kc_fail(err, KC_ENOMEM, "local state: out of memory");
 		}
 		ls->nsandbox_names = ++n;
 	}
-	if (ls->pods.count > 1)
-		qsort(ls->pods.uids, ls->pods.count, sizeof(*ls->pods.uids), cmp_uid);
+	local_pods_finish(&ls->pods);
 	if (n > 1)
 		qsort(ls->sandbox_names, n, sizeof(char *), cmp_str);
 	ls->pods.state = LOCAL_PODS_KNOWN;

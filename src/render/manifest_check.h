@@ -1,6 +1,6 @@
 /*
  * manifest_check.h: the project's own rule checker for bridge manifests
- * (DESIGN.md section 5). Independent of render: it re-derives every rule from
+ * (docs/design.md §5). Independent of render: it re-derives every rule from
  * the output (and, when given, the source pod), so a render bug cannot hide
  * behind itself. The agent calls manifest_verify() before writing a manifest;
  * tests call manifest_check() to see every broken rule at once.

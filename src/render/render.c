@@ -1,5 +1,5 @@
 /*
- * render.c: API pod -> self-contained static-pod manifest (DESIGN.md 5).
+ * render.c: API pod -> self-contained static-pod manifest (docs/design.md §5).
  * The steps: check identity (names, uid) before anything else; let the
  * volume plan resolve every volume reference (one source of truth for the
  * files); then build the manifest from a copy of the spec with every API
@@ -378,28 +378,4 @@ kc_code render_manifest_bytes(const json_t *manifest, struct kc_buf *out, struct
 		             "manifest is over the kubelet's %u MiB static pod file limit",
 		             RENDER_MAX_MANIFEST / (1024 * 1024));
 	return rc;
-}
-
-kc_code render_manifest_name(const char *ns, const char *name, char *out, size_t outsz,
-                             struct kc_error *err)
-{
-	int n;
-
-	if (k8s_check_dns_label(ns, err) != KC_OK)
-		return kc_error_prefix(err, "namespace");
-	if (k8s_check_dns_subdomain(name, err) != KC_OK)
-		return kc_error_prefix(err, "name");
-	n = snprintf(out, outsz, KC_MANIFEST_PREFIX "%s_%s" KC_MANIFEST_SUFFIX, ns, name);
-	if (n > KC_MANIFEST_NAME_MAX)
-		return kc_fail(err, KC_ENOTCHECKPOINTABLE,
-		               "metadata.name: the manifest file name " KC_MANIFEST_PREFIX
-		               "%s_<name>" KC_MANIFEST_SUFFIX " would be %d bytes, over the %d a "
-		               "file system allows (with its temp name): namespace and name "
-		               "together must stay within %d characters",
-		               ns, n, KC_MANIFEST_NAME_MAX,
-		               KC_MANIFEST_NAME_MAX -
-		                   (int)strlen(KC_MANIFEST_PREFIX "_" KC_MANIFEST_SUFFIX));
-	if (n < 0 || (size_t)n >= outsz)
-		return kc_fail(err, KC_ETOOBIG, "manifest name for %s/%s too long", ns, name);
-	return KC_OK;
 }

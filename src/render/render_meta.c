@@ -2,7 +2,7 @@
  * render_meta.c: the manifest's metadata. Only what identifies the pod and
  * what its containers may read back (labels, annotations) survives; anything
  * the apiserver or a controller owns is dropped, and the marker annotations
- * tie the file to its parent (DESIGN.md 4, "Ownership").
+ * tie the file to its parent (docs/design.md §4, "Ownership").
  */
 #include <stdio.h>
 #include <string.h>

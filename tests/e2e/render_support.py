@@ -15,7 +15,7 @@ import tempfile
 
 BINARY = os.environ.get("KC_BINARY", "")
 SOURCE_DIR = os.environ.get("KC_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-FIXTURES = os.environ.get("KC_FIXTURES_DIR", os.path.join(SOURCE_DIR, "..", "shared", "fixtures", "pods"))
+FIXTURES = os.environ.get("KC_FIXTURES_DIR", os.path.join(SOURCE_DIR, "tests", "fixtures", "pods"))
 TOOL = os.environ.get("KC_RENDER_TOOL") or os.path.join(os.path.dirname(BINARY), "kc_render_tool")
 TRIGGER = "node.kubernetes.io/bootstrap-checkpoint"
 NODE = "kc-node-1"

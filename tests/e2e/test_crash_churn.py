@@ -181,7 +181,7 @@ def check_manifests(root, snapshot):
         if doc.get("apiVersion") != "v1" or doc.get("kind") != "Pod":
             raise Failure("%s: not a v1 Pod" % name)
         present[idx[0]] = int(ann[VERSION_AN])
-        # DESIGN order: the volumes are materialised before the manifest.
+        # docs/design.md §6 order: the volumes are materialised before the manifest.
         check_volume(root, pod_uid(idx[0]), idx[0], name)
     return present
 

@@ -86,7 +86,7 @@ def cycles(graph):
 def readme_table():
     """[(layer, [module files])] from the README's module table, in its order."""
     rows = []
-    with open(os.path.join(SRC, "README.md")) as f:
+    with open(os.path.join(SRC, "docs", "architecture.md")) as f:
         for line in f:
             m = re.match(r"\| `src/([a-z0-9]+)/` \| ([^|]*) \|", line)
             if m:

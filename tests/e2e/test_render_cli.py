@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""End-to-end: the `kubelet-checkpoint render` command line (DESIGN.md 4).
+"""End-to-end: the `kubelet-checkpoint render` command line (docs/design.md §4).
 
 -f repeatable and '-' / no -f for stdin, --node-name (checked when given,
 spec.nodeName used for the '<name>-<node>' length otherwise), --state-dir

@@ -77,7 +77,7 @@ def yaml_stream(docs):
 
 
 def independent_check(test, manifest, source):
-    """Main rules of DESIGN 5, re-derived here without the C checker."""
+    """Main rules of docs/design.md §5, re-derived here without the C checker."""
     test.assertEqual(manifest["apiVersion"], "v1")
     test.assertEqual(manifest["kind"], "Pod")
     test.assertEqual(set(manifest), {"apiVersion", "kind", "metadata", "spec"})

@@ -1,5 +1,5 @@
 """test_run_config.py: the configuration of `kubelet-checkpoint run` through the
-real binary: --help lists every flag of DESIGN 4; every kind of bad flag, config
+real binary: --help lists every flag of docs/design.md §4; every kind of bad flag, config
 key, value and kubeconfig exits 2 with a message naming it and writes nothing;
 a --config file is read (flags win), each setting is logged with its source,
 and SIGHUP re-reads it (a broken file keeps the running configuration).

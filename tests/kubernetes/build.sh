@@ -73,7 +73,7 @@ if [ -z "$missing" ]; then
 fi
 
 echo "kubernetes tier: building$missing (k8s $k8s_version, $go_version) into $cache" >&2
-echo "kubernetes tier: the first build takes a long time on 2 cores (see README)" >&2
+echo "kubernetes tier: the first build takes a long time on 2 cores (see tests/kubernetes/README.md)" >&2
 mkdir -p "$cache"
 tmp="$cache/.build.$$"
 mkdir -p "$tmp"

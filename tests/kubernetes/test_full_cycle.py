@@ -426,7 +426,7 @@ class FullCycle(kn.KeepOnFailure, unittest.TestCase):
         else:
             print("note: this agent build posts no Events (not checked)", file=sys.stderr)
 
-    # The hand-off race (see README, "The hand-off", rule 2, and BENCHMARKS.md): the kubelet
+    # The hand-off race (docs/design.md §6, withdraw rule 2; BENCHMARKS.md): the kubelet
     # admits the returning API pod as soon as its own reflector relists; while the bridge,
     # which declares the same hostPort, is still in its pod manager, admission rejects the
     # parent for good (pkg/kubelet/lifecycle/predicate.go, GeneralPredicates -> NodePorts: "Pod

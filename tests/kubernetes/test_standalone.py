@@ -3,7 +3,7 @@
 
 A real containerd and runc, and the kubelet built from k8s.io/kubernetes (tests/kubernetes/
 build.sh), with its staticPodPath in a temp dir. The agent (the real binary) checkpoints every
-pod fixture of ../shared/fixtures/pods (annotated, bound to this node, with plausible Secrets and
+pod fixture of tests/fixtures/pods (annotated, bound to this node, with plausible Secrets and
 ConfigMaps, the same inputs as tests/e2e/test_render_fixtures.py) from the fake apiserver, which
 is then taken down: the agent writes its bridge manifests into the kubelet's staticPodPath
 (byte-identical to what `kubelet-checkpoint render` prints for the same pod), and for every one:

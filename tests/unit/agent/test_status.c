@@ -1,5 +1,5 @@
 /*
- * test_status.c: the status document keeps the contract keys (DESIGN.md 4),
+ * test_status.c: the status document keeps the contract keys (docs/design.md §4),
  * maps unknown to null, and the file is written atomically with its
  * directory; the agent liveness check needs a live kubelet-checkpoint.
  */

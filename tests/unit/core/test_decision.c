@@ -1,5 +1,5 @@
 /*
- * test_decision.c: the decision table (DESIGN.md 6), row by row, then
+ * test_decision.c: the decision table (docs/design.md §6), row by row, then
  * property loops over every combination of its inputs, groups (two UIDs of
  * one workload), GC timing, and whole-scenario runs through the reachability
  * tracker (never reached since start, flapping API, 401/403, restart during
@@ -24,14 +24,15 @@
 
 static struct local_pods local_set(enum local_pods_state st, const char *uid)
 {
-	struct local_pods lp = {st, NULL, 0, 0};
+	struct local_pods lp = {0};
 
 	if (uid != NULL) {
-		lp.uids = calloc(1, sizeof(*lp.uids));
-		assert_non_null(lp.uids);
-		snprintf(lp.uids[0], sizeof(lp.uids[0]), "%s", uid);
-		lp.count = lp.cap = 1;
+		struct local_pod p = local_pod_blank(uid);
+
+		p.running = true;
+		assert_int_equal(local_pods_add(&lp, &p, NULL), KC_OK);
 	}
+	lp.state = st;
 	return lp;
 }
 
@@ -320,11 +321,6 @@ static uint32_t next_rand(uint32_t *s)
 	return *s;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
 /*
  * Random sets of checkpoints over few workloads: at most one item keeps any
  * manifest file, nothing is kept for a workload with a UID running here,
@@ -345,16 +341,13 @@ static void test_random_sets(void **state)
 	int iter;
 	size_t i, j;
 
-	lp.uids = calloc(N, sizeof(*lp.uids));
-	assert_non_null(lp.uids);
 	for (iter = 0; iter < 20000; iter++) {
 		size_t n = 1 + next_rand(&seed) % N;
 		struct decision_input in = {
 		    c,     n,     next_rand(&seed) % 4 != 0, api(apis[next_rand(&seed) % 3]), &lp,
 		    GRACE, 100000};
 
-		lp.state = next_rand(&seed) % 5 ? K : U;
-		lp.count = 0;
+		local_pods_reset(&lp);
 		for (i = 0; i < n; i++) {
 			snprintf(uids[i], sizeof(uids[i]), "%08x-0000-4000-8000-%012zx",
 			         next_rand(&seed) % 4, i);
@@ -364,12 +357,14 @@ static void test_random_sets(void **state)
 			            (enum decision_parent)(next_rand(&seed) % 3),
 			            (int64_t)(next_rand(&seed) % 100000));
 			if (next_rand(&seed) % 4 == 0) {
-				memcpy(lp.uids[lp.count], uids[i], sizeof(uids[i]));
-				lp.count++;
+				struct local_pod p = local_pod_blank(uids[i]);
+
+				p.running = true;
+				assert_int_equal(local_pods_add(&lp, &p, NULL), KC_OK);
 			}
 		}
-		/* local_pods keeps its set sorted and unique. */
-		qsort(lp.uids, lp.count, sizeof(*lp.uids), cmp_str);
+		local_pods_finish(&lp);
+		lp.state = next_rand(&seed) % 5 ? K : U;
 		for (i = 0; i < n; i++)
 			rev[i] = c[n - 1 - i];
 		assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);

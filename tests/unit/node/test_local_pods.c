@@ -119,10 +119,10 @@ static void expect_all_four(const char *root)
 	assert_int_equal(lp.state, LOCAL_PODS_KNOWN);
 	assert_int_equal(lp.count, 4);
 	/* Sorted, '-' form. */
-	assert_string_equal(lp.uids[0], UID_S);
-	assert_string_equal(lp.uids[1], UID_G);
-	assert_string_equal(lp.uids[2], UID_B);
-	assert_string_equal(lp.uids[3], UID_E);
+	assert_string_equal(lp.pods[0].uid, UID_S);
+	assert_string_equal(lp.pods[1].uid, UID_G);
+	assert_string_equal(lp.pods[2].uid, UID_B);
+	assert_string_equal(lp.pods[3].uid, UID_E);
 	assert_true(local_pods_contains(&lp, UID_G));
 	assert_true(local_pods_contains(&lp, UID_B));
 	assert_true(local_pods_contains(&lp, UID_E));
@@ -279,7 +279,7 @@ static void test_rescan_reuses_and_many_pods(void **state)
 	assert_int_equal(local_pods_scan(root, &lp, NULL), KC_OK);
 	assert_int_equal(lp.count, 300);
 	for (i = 1; i < 300; i++)
-		assert_true(strcmp(lp.uids[i - 1], lp.uids[i]) < 0);
+		assert_true(strcmp(lp.pods[i - 1].uid, lp.pods[i].uid) < 0);
 	assert_int_equal(local_pods_scan(root, &lp, NULL), KC_OK);
 	assert_int_equal(lp.count, 300);
 	assert_true(local_pods_contains(&lp, "0000012b-0000-4000-8000-000000000000"));

@@ -1,6 +1,6 @@
 /*
  * test_render_eligible.c: render_check_eligible, one test per reason a pod
- * is (not) an eligible parent (DESIGN.md 5).
+ * is (not) an eligible parent (docs/design.md §5).
  */
 #include "kc_names.h"
 #include "render_testpod.h"

@@ -1,5 +1,5 @@
 /*
- * test_render_pod.c: render_pod rule by rule (DESIGN.md 5): metadata and spec
+ * test_render_pod.c: render_pod rule by rule (docs/design.md §5): metadata and spec
  * filtering, every volume kind, kube-api-access, env and envFrom, ports on
  * hostNetwork, hostile names, determinism and the 10 MiB cap.
  */
@@ -728,38 +728,6 @@ static void test_manifest_too_big(void **state)
 	json_decref(pod);
 }
 
-static void test_manifest_name(void **state)
-{
-	char name[512];
-	struct kc_error err;
-
-	assert_int_equal(
-	    render_manifest_name("kube-system", "kube-proxy-8jj5r", name, sizeof(name), &err),
-	    KC_OK);
-	assert_string_equal(name, "kubelet-checkpoint_kube-system_kube-proxy-8jj5r.yaml");
-	assert_int_equal(render_manifest_name("kube-system", "../x", name, sizeof(name), &err),
-	                 KC_EINVAL);
-	assert_int_equal(render_manifest_name("a_b", "x", name, sizeof(name), &err), KC_EINVAL);
-	assert_int_equal(render_manifest_name("ns", "x", name, 10, &err), KC_ETOOBIG);
-	/* A legal name whose file name is over what the file system takes: not checkpointable. */
-	{
-		char longname[231], big[512];
-
-		/* A DNS subdomain: labels of at most 63, so a dot every 60. */
-		memset(longname, 'a', 230);
-		longname[60] = longname[121] = longname[182] = '.';
-		longname[230] = '\0';
-		assert_int_equal(
-		    render_manifest_name("kube-system", longname, big, sizeof(big), &err),
-		    KC_ENOTCHECKPOINTABLE);
-		tp_assert_msg(err.msg, "would be 266 bytes, over the 250");
-		longname[250 - 36] = '\0'; /* exactly 250 */
-		assert_int_equal(
-		    render_manifest_name("kube-system", longname, big, sizeof(big), &err), KC_OK);
-		assert_int_equal(strlen(big), 250);
-	}
-}
-
 static void test_output_passes_checker(void **state)
 {
 	struct kc_objects *objs = tp_objects("[" SECRET_TLS "," CM_CONF "," CM_ROOT_CA "]");
@@ -878,7 +846,6 @@ int main(void)
 	    cmocka_unit_test(test_hostile_volume_fields),
 	    cmocka_unit_test(test_deterministic_bytes),
 	    cmocka_unit_test(test_manifest_too_big),
-	    cmocka_unit_test(test_manifest_name),
 	    cmocka_unit_test(test_output_passes_checker),
 	    cmocka_unit_test(test_source_pod_untouched),
 	    cmocka_unit_test(test_source_pod_untouched),

@@ -19,7 +19,7 @@ void tu_rmrf(const char *path);
 char *tu_read_file(const char *path, size_t *len);
 /* Write a file (not atomically: tests build fixtures with it). */
 void tu_write_file(const char *path, const char *data, size_t len, int mode);
-/* Path of a fixture in ../shared/fixtures/pods, in a static buffer. */
+/* Path of a fixture in tests/fixtures/pods, in a static buffer. */
 const char *tu_fixture(const char *name);
 
 #endif
