@@ -408,11 +408,35 @@ class SelfHostedNode:
             out[name] = (act, wd)
         return out, len(re.findall(r"checkpoint dropped", log))
 
-    def logs_tail(self, n=40):
+    def logs_tail(self, n=30):
+        """For failure messages: the agent's last non-debug lines, the kubelet's last lines
+        (cut to 300 characters) and its last sync error about each parent, and what the
+        runtime holds of the parents."""
         parts = []
-        for p in (self.agent, self.node.kubelet):
-            if p is not None:
-                parts.append("==== %s (%s)\n%s" % (p.name, p.log_path, p.tail(n)))
+        if self.agent is not None:
+            lines = [ln for ln in self.agent_log().splitlines() if ": debug: " not in ln]
+            parts.append("==== %s (%s), without debug lines\n%s"
+                         % (self.agent.name, self.agent.log_path, "\n".join(lines[-n:])))
+        klog = os.path.join(self.node.logs, "kubelet.log")
+        try:
+            with open(klog, errors="replace") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            lines = []
+        parts.append("==== kubelet (%s)\n%s" % (klog, "\n".join(ln[:300] for ln in lines[-n:])))
+        for name, uid in self.uids.items():
+            errs = [ln for ln in lines if "Error syncing pod" in ln and uid in ln]
+            if errs:
+                parts.append("kubelet's last sync error for %s: %s" % (name, errs[-1][:400]))
+        try:
+            sbs = self.node.cri.sandboxes()
+            cs = self.node.cri.containers()
+            for name, uid in self.uids.items():
+                parts.append("runtime, parent %s: sandboxes %s, containers %s" % (
+                    name, [s["state"] for s in sbs if s["uid"] == uid],
+                    [(c["attempt"], c["state"]) for c in self.containers_of(uid, cs)]))
+        except Exception as e:  # containerd down: say so, the rest still helps
+            parts.append("runtime: %s" % e)
         return "\n".join(parts)
 
     def close(self):
