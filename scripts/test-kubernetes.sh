@@ -5,6 +5,7 @@
 #   tests/kubernetes/test_full_cycle.py   apiserver lost, node rebooted, bridges run, API back
 #   tests/kubernetes/test_self_hosted.py  etcd and kube-apiserver as checkpointed pods, cold
 #                                         reboot with no apiserver anywhere (~3 min)
+# bench/cold_reboot.py (not run here) does N such reboots in a row.
 # Needs root (containerd, runc, the kubelet's cgroups and mounts) and Go (the first run builds
 # kubelet, kube-apiserver, kubectl and etcd into a cache keyed by versions: see
 # tests/kubernetes/build.sh; later runs reuse it).

@@ -549,17 +549,20 @@ class Observer:
         return first[0] if first else None
 
     def gaps(self, since, until=None):
-        """[(start, length)] of /readyz failures between two oks after since."""
+        """[(start, length)] of /readyz failures after since that began by until (a gap's
+        length runs from the last ok before it to the first ok after it)."""
         ready, _ = self.snapshot()
         out, last_ok, down_from = [], None, None
         for t, ok in ready:
-            if t < since or (until is not None and t > until):
+            if t < since:
                 continue
             if ok:
                 if down_from is not None and last_ok is not None:
                     out.append((down_from, t - last_ok))
                 last_ok, down_from = t, None
             elif last_ok is not None and down_from is None:
+                if until is not None and t > until:
+                    break
                 down_from = t
         return out
 
