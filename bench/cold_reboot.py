@@ -106,6 +106,7 @@ def one_reboot(sh, shm, args, n):
         gaps = obs.gaps(t_served or t_ref, t_steady)
         r["API gaps at the hand-off (s)"] = [round(g, 1) for _, g in gaps]
         r["gaps start at (s)"] = [round(a - t_ref, 1) for a, _ in gaps]
+        r["readyz blips"] = len(obs.blips(t_served or t_ref, t_steady))
         if t_steady is None:
             r["stuck"] = True
         else:
@@ -143,6 +144,12 @@ def summarise(results, args):
             notes.append("CYCLED %s" % r["activations, withdrawals"])
         if "lost after steady at (s)" in r:
             notes.append("lost at %s s" % r["lost after steady at (s)"])
+        if len(r["API gaps at the hand-off (s)"]) > 1:
+            notes.append("MORE THAN ONE GAP")
+        if any(g > 20 for g in r["API gaps at the hand-off (s)"]):
+            notes.append("gap > 20 s (target)")
+        if r.get("bridges serve /readyz (s)") is None or r["bridges serve /readyz (s)"] > 60:
+            notes.append("bridges not serving within 60 s (target)")
         print("%-6d %-12s %-26s %-10s %s" % (r["reboot"], r.get("bridges serve /readyz (s)"),
                                              r["API gaps at the hand-off (s)"],
                                              r.get("steady (s)"), " ".join(notes)))

@@ -42,6 +42,10 @@ PKI_SECRET = "kc-apiserver-pki"
 PKI_FILES = ("ca.crt", "apiserver.crt", "apiserver.key", "apiserver-kubelet-client.crt",
              "apiserver-kubelet-client.key", "sa.pub", "sa.key")
 MARKER_KEY = "/kc-test/written-before-the-reboot"
+# /readyz is asked every 0.25 s with this timeout. One failed answer between two good ones is a
+# blip (a slow answer on a loaded machine), reported but not an API gap: a gap is two or more
+# failed answers in a row (an apiserver that is down fails every one for seconds).
+READYZ_TIMEOUT = 2.0
 
 
 def bridge_file(name):
@@ -473,7 +477,7 @@ class Observer:
     def _readyz(self):
         while not self.stop_flag.is_set():
             t = time.monotonic()
-            ok = self.sh.readyz.ok(timeout=1.0)
+            ok = self.sh.readyz.ok(timeout=READYZ_TIMEOUT)
             with self.lock:
                 self.ready.append((t, ok))
             self.stop_flag.wait(max(0.0, 0.25 - (time.monotonic() - t)))
@@ -531,39 +535,63 @@ class Observer:
                 return t
         return None
 
-    def steady_since(self, since):
-        """Start of the current run of samples in which both parents run, no bridge
-        manifest exists, no bridge container runs and /readyz is ok; None if not steady now."""
-        ready, states = self.snapshot()
-        states = [s for s in states if s[0] >= since]
-        ready = [r for r in ready if r[0] >= since]
-
-        def good(s):
-            return not s[1] and all(s[2].values()) and not any(s[3].values())
-
-        if not states or not ready or not good(states[-1]) or not ready[-1][1]:
-            return None
-        last_bad = max([s[0] for s in states if not good(s)] +
-                       [t for t, ok in ready if not ok] + [since])
-        first = [s[0] for s in states if s[0] > last_bad]
-        return first[0] if first else None
-
-    def gaps(self, since, until=None):
-        """[(start, length)] of /readyz failures after since that began by until (a gap's
-        length runs from the last ok before it to the first ok after it)."""
+    def down_runs(self, since):
+        """[(first failed t, last failed t, number of failed answers, last ok t before or
+        None)] of /readyz after since."""
         ready, _ = self.snapshot()
-        out, last_ok, down_from = [], None, None
+        runs, cur, last_ok = [], None, None
         for t, ok in ready:
             if t < since:
                 continue
             if ok:
-                if down_from is not None and last_ok is not None:
-                    out.append((down_from, t - last_ok))
-                last_ok, down_from = t, None
-            elif last_ok is not None and down_from is None:
-                if until is not None and t > until:
-                    break
-                down_from = t
+                if cur is not None:
+                    runs.append(tuple(cur))
+                    cur = None
+                last_ok = t
+            elif cur is None:
+                cur = [t, t, 1, last_ok]
+            else:
+                cur[1], cur[2] = t, cur[2] + 1
+        if cur is not None:
+            runs.append(tuple(cur) + ("open",))
+        return runs
+
+    def blips(self, since, until=None):
+        """Single failed /readyz answers between good ones (not gaps)."""
+        return [r[0] for r in self.down_runs(since) if r[2] == 1 and len(r) == 4 and
+                r[3] is not None and (until is None or r[0] <= until)]
+
+    def steady_since(self, since):
+        """Start of the current run of samples in which both parents run, no bridge
+        manifest exists, no bridge container runs and /readyz is ok (blips aside); None if
+        not steady now."""
+        ready, states = self.snapshot()
+        states = [s for s in states if s[0] >= since]
+
+        def good(s):
+            return not s[1] and all(s[2].values()) and not any(s[3].values())
+
+        runs = self.down_runs(since)
+        if not states or not good(states[-1]):
+            return None
+        if runs and len(runs[-1]) == 5 and runs[-1][2] >= 2:
+            return None  # /readyz is down now
+        bad = [s[0] for s in states if not good(s)] + [r[1] for r in runs if r[2] >= 2]
+        last_bad = max(bad + [since])
+        first = [s[0] for s in states if s[0] > last_bad]
+        return first[0] if first else None
+
+    def gaps(self, since, until=None):
+        """[(start, length)] of /readyz gaps (two or more failed answers in a row) after
+        since that began by until; a gap runs from the last ok before it to the first ok
+        after it."""
+        ready, _ = self.snapshot()
+        out = []
+        for r in self.down_runs(since):
+            if r[2] < 2 or len(r) == 5 or r[3] is None or (until is not None and r[0] > until):
+                continue
+            after = [t for t, ok in ready if ok and t > r[1]]
+            out.append((r[0], after[0] - r[3]))
         return out
 
     def transitions(self, since):
