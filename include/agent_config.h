@@ -126,6 +126,7 @@ struct agent_config {
 	bool allow_insecure_http;         /* a named kubeconfig may use http:// */
 
 	pid_t kubelet_pid; /* the kubelet consulted, 0 if none was (needed or found) */
+	unsigned long long kubelet_start_time; /* its start (kubelet_still_running) */
 	/*
 	 * Where the kubelet puts pod cgroups (its cgroupRoot, cgroupDriver,
 	 * cgroupsPerQOS: its config file, drop-ins and flags); not settings of
@@ -134,6 +135,10 @@ struct agent_config {
 	char *kubelet_cgroup_root;
 	char *kubelet_cgroup_driver;
 	bool kubelet_cgroups_per_qos;
+	/* 1.35+ checks (agent_node_facts.c): its failCgroupV1 (-1 unset) and
+	 * --image-credential-provider-config (NULL: none, or not known). */
+	int kubelet_fail_cgroup_v1;
+	char *kubelet_image_credential_provider_config;
 	/*
 	 * Non-empty: the bridge is off, and why (the kubelet watches no static
 	 * pod directory: no staticPodPath in its config, no --pod-manifest-path).

@@ -66,7 +66,7 @@
 #include <stdint.h>
 
 #include "kc_error.h"
-#include "local_pods.h"
+#include "local_pods_set.h"
 #include "reachability.h"
 
 /* "kubelet-checkpoint_" + 63 + "_" + 253 + ".yaml" + NUL */

@@ -60,9 +60,17 @@ kc_code doc_emit_yaml(const json_t *doc, unsigned flags, struct kc_buf *out, str
  * 4 MiB kept; see doc_recycle.c). Process-wide: for a command that parses,
  * renders and frees documents one after another, never for the agent. Call
  * before the first Jansson allocation worth recycling. A no-op under
- * AddressSanitizer.
+ * AddressSanitizer (DOC_RECYCLE_OFF): reuse would hide a use-after-free from it.
  */
 void doc_recycle_allocations(void);
+/* gcc says AddressSanitizer with __SANITIZE_ADDRESS__, clang with __has_feature. */
+#if defined(__SANITIZE_ADDRESS__)
+#define DOC_RECYCLE_OFF 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DOC_RECYCLE_OFF 1
+#endif
+#endif
 /* Bytes the recycling lists hold now (tests). */
 size_t doc_recycle_kept_bytes(void);
 

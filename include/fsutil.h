@@ -1,8 +1,9 @@
 /*
  * fsutil.h: the only way kubelet-checkpoint changes files.
  *
- * Writes are atomic and durable: a temp file ".<name>.tmp" in the same
- * directory, write, fsync, rename over <name>, fsync the directory. A write
+ * Writes are atomic and durable: a temp file ".<name>.<pid>.<random>.tmp"
+ * (a new one for every write) in the same directory, write, fsync, rename
+ * over <name>, fsync the directory. A write
  * whose bytes (and mode) already match the file is skipped, because a
  * rewritten static-pod manifest makes the kubelet restart the pod. Nothing
  * here follows a symlink in the last path component.
@@ -12,6 +13,7 @@
 
 #include <stdbool.h>
 #include <dirent.h>
+#include <limits.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -19,6 +21,8 @@
 #include "kc_error.h"
 
 #define FS_TMP_SUFFIX ".tmp"
+/* A temp name keeps at least this much of its file's name (a prefix rule holds). */
+#define FS_TEMP_NAME_KEEP 24
 
 /* Open a directory (not a symlink to one) for *at() calls. */
 kc_code fs_open_dir(const char *path, int *fd_out, struct kc_error *err);
@@ -37,8 +41,9 @@ struct fs_batch_entry {
 	const char *name;
 	const void *data;
 	size_t len;
-	bool changed;        /* it was written */
-	struct kc_error err; /* .code KC_OK, or why this entry failed (others go on) */
+	bool changed;           /* it was written */
+	char tmp[NAME_MAX + 1]; /* its temp name while staged (fsutil's) */
+	struct kc_error err;    /* .code KC_OK, or why this entry failed (others go on) */
 };
 
 /*
@@ -84,7 +89,18 @@ kc_code fs_dir_stream(int dirfd, const char *dirpath, DIR **out, struct kc_error
 /* Does fd (a regular file at offset 0) hold exactly len bytes equal to data? */
 bool fs_fd_holds(int fd, const void *data, size_t len);
 
-/* The temp name fs_write_atomic_at uses for name: "." name ".tmp". */
+/*
+ * A new temp name for name: "." name "." pid "." random ".tmp", name cut
+ * (never below FS_TEMP_NAME_KEEP bytes) to fit NAME_MAX; unique per call.
+ */
 kc_code fs_temp_name(const char *name, char *out, size_t outsz, struct kc_error *err);
+
+/*
+ * Remove the regular files "." prefix "*" ".tmp" of dirfd: temp files a
+ * crashed writer left (each write has a name of its own, so none is ever
+ * reused). Only for a directory no other writer uses now (the agent's lock).
+ */
+kc_code fs_remove_temps_at(int dirfd, const char *dirpath, const char *prefix, size_t *removed,
+                           struct kc_error *err);
 
 #endif

@@ -7,7 +7,10 @@
  * fake tree in tests), and only if it is trustworthy: all four uids of its
  * status (real, effective, saved, fs) are 0 and its executable (stat through
  * <pid>/exe) is a regular file owned by root that group and others cannot
- * write. Any user can start a process called "kubelet" with a kubeconfig and
+ * write, it runs in the agent's mount namespace or init's (a container's
+ * process sees other files under the same paths) and not in a pod's cgroup
+ * (kubepods ... pod<uid>, either driver). Any user can start a process
+ * called "kubelet" with a kubeconfig and
  * a node name of their choosing; such processes are ignored (a warning names
  * them), never adopted and never an error. Among trusted ones, the process in
  * the kubelet's systemd unit (kubelet.service in <pid>/cgroup) wins. From its command line we take
@@ -46,6 +49,8 @@ struct kubelet_cmdline {
 	char *cgroup_root;      /* --cgroup-root */
 	char *cgroup_driver;    /* --cgroup-driver */
 	char *cgroups_per_qos;  /* --cgroups-per-qos (boolean: "true" when given alone) */
+	/* Flag only (no config key): file or directory of CredentialProviderConfig. */
+	char *image_credential_provider_config; /* --image-credential-provider-config */
 };
 
 /*
@@ -59,11 +64,13 @@ struct kubelet_settings {
 	char *cgroup_root;      /* cgroupRoot */
 	char *cgroup_driver;    /* cgroupDriver */
 	int cgroups_per_qos;    /* cgroupsPerQOS: -1 unset (the kubelet's default is true) */
+	int fail_cgroup_v1;     /* failCgroupV1: -1 unset (the default is true from 1.35) */
 };
 
 struct kubelet_info {
-	pid_t pid;    /* 0: no trustworthy kubelet process was found */
-	bool in_unit; /* it runs in kubelet.service */
+	pid_t pid;                     /* 0: no trustworthy kubelet process was found */
+	unsigned long long start_time; /* its start (clock ticks after boot; 0 unknown) */
+	bool in_unit;                  /* it runs in kubelet.service */
 	struct kubelet_cmdline flags;
 	unsigned ignored;   /* processes named kubelet that were not trusted */
 	char why_none[320]; /* pid == 0: why ("no process named kubelet runs", or the
@@ -89,6 +96,13 @@ kc_code kubelet_parse_cmdline(const char *data, size_t len, bool *is_kubelet,
  * Relative paths are made absolute against the kubelet's cwd.
  */
 kc_code kubelet_discover(const char *proc_root, struct kubelet_info *out, struct kc_error *err);
+
+/*
+ * Is proc_root/<pid> still the process that started at start_time (a
+ * kubelet_info's)? A restarted kubelet has another pid or, when its pid was
+ * reused, another start time. One open and one small read: cheap to poll.
+ */
+bool kubelet_still_running(const char *proc_root, pid_t pid, unsigned long long start_time);
 
 /*
  * staticPodPath of a KubeletConfiguration file plus the *.conf drop-ins of

@@ -52,10 +52,6 @@ struct mat_result {
 kc_code materialise_plan(const char *state_dir, const struct vp_plan *plan,
                          struct mat_result *result, struct kc_error *err);
 
-/* volume_plan_build(pod, objs) then materialise_plan. */
-kc_code materialise_pod(const char *state_dir, const json_t *pod, const struct kc_objects *objs,
-                        struct mat_result *result, struct kc_error *err);
-
 /* Remove <state_dir>/volumes/<uid> entirely (durably); missing is fine. */
 kc_code materialise_remove(const char *state_dir, const char *uid, struct kc_error *err);
 

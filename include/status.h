@@ -92,7 +92,14 @@ kc_code status_write(const char *path, const struct status_snapshot *s, struct k
 /* "2026-01-02T03:04:05Z" (UTC) into buf (at least 21 bytes). */
 kc_code status_rfc3339(time_t t, char *buf, size_t bufsz, struct kc_error *err);
 
-/* Is pid a live process whose argv[0] is kubelet-checkpoint (per /proc)? */
+/*
+ * Is pid a live agent of ours: a process running this very executable (its
+ * /proc/<pid>/exe is the file /proc/self/exe is, or was before an upgrade
+ * replaced it) as our uid? Not argv[0]: anyone can name a process
+ * kubelet-checkpoint, and a stale status file must never make `reload`
+ * signal an unrelated process that got the pid (issue 19 item 13). A caller
+ * not allowed to look at the exe (an unprivileged `status`) goes by argv[0].
+ */
 bool status_pid_is_agent(pid_t pid);
 
 #endif

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian machine, builds with -Werror and runs every test:
-# unit (cmocka), end-to-end against the fake apiserver, fixtures against the
-# Kubernetes schema, crash/fault/package tests (ctest), the kubernetes tier
-# (a real kubelet, containerd and kube-apiserver; root only), then the whole suite
-# under ASan+UBSan, the bridge cycle under valgrind, and short fuzz runs.
+# Sets up a fresh Debian machine, checks the C formatting (clang-format), builds
+# with -Werror and runs every test: unit (cmocka), end-to-end against the fake
+# apiserver, fixtures against the Kubernetes schema, crash/fault/package tests
+# (ctest), the kubernetes tier (a real kubelet, containerd and kube-apiserver;
+# root only), then the whole suite under ASan+UBSan (gcc; the unit and render
+# tests under clang's as well), the bridge cycle under valgrind, and short fuzz
+# runs.
 # This is what CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 start=$(date +%s)
 step() { echo; echo "=== test.sh: $* ($(( $(date +%s) - start ))s)"; }
+
+step "clang-format --dry-run --Werror over every C file"
+scripts/check-format.sh
 
 step "build (-Wall -Wextra -Werror) and ctest"
 cmake -S . -B build/test -DKC_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -38,7 +43,7 @@ else
   echo "!!! test.sh: SKIPPED the kubernetes tier (scripts/test-kubernetes.sh): not root !!!"
 fi
 
-step "the suite under ASan+UBSan"
+step "the suite under ASan+UBSan (gcc), unit and render tests under clang's too"
 KC_ASAN_BUILD_DIR="$PWD/build/asan" scripts/test-sanitize.sh
 
 step "the bridge cycle under valgrind memcheck"

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "agent_int.h"
+#include "agent_kubelet.h"
 #include "kc_clock.h"
 #include "kc_log.h"
 #include "kc_names.h"
@@ -108,6 +109,7 @@ static kc_code sources_open(struct agent *a, struct kc_error *err)
 	                           a->cfg->kubelet_cgroup_driver, a->cfg->kubelet_cgroups_per_qos,
 	                           err)) != KC_OK)
 		return rc;
+	agent_node_facts_load(a);
 	a->local_source_logged = LOCAL_SOURCE_NONE;
 	a->bridge_off_logged = false;
 	a->local_unknown_logged = false;
@@ -135,6 +137,7 @@ static void sources_close(struct agent *a)
 		ckpt_store_close(a->store);
 	parent_table_free(&a->parents);
 	local_state_free(&a->local);
+	agent_node_facts_free(a);
 	a->event_in_flight = false; /* its request goes with the API client */
 	for (i = 0; i < a->nbridge_files; i++)
 		free(a->bridge_files[i]);
@@ -178,6 +181,13 @@ static void reload(struct agent *a, int argc, char **argv)
 		agent_config_free(cfg);
 		cfg = NULL;
 	}
+	if (cfg != NULL &&
+	    ((agent_lock_state(&a->lock, cfg->state_dir, &err)) != KC_OK ||
+	     (cfg->bridge_off[0] == '\0' &&
+	      agent_lock_static_dir(&a->lock, cfg->static_pod_path, &err) != KC_OK))) {
+		agent_config_free(cfg);
+		cfg = NULL;
+	}
 	if (cfg == NULL) {
 		kc_log(KC_LOG_ERR, "reload failed, keeping the running configuration: %s", err.msg);
 		agent_reload_answer(a, &err);
@@ -205,7 +215,8 @@ static void reload(struct agent *a, int argc, char **argv)
 		agent_reload_answer(a, &err);
 		sources_close(a);
 		a->cfg = old;
-		if (sources_open(a, &err) != KC_OK) {
+		if (agent_lock_state(&a->lock, old->state_dir, &err) != KC_OK ||
+		    sources_open(a, &err) != KC_OK) {
 			kc_log(KC_LOG_ERR, "reload: cannot restore: %s", err.msg);
 			a->stop = true;
 		}
@@ -226,9 +237,23 @@ static void reload(struct agent *a, int argc, char **argv)
 	notify_ready(&a->notify, &err);
 }
 
+/* How often the kubelet's pid is looked at: one open and one read of /proc. */
+#define KUBELET_CHECK_MS 5000
+/* How often a kubelet none was found of is searched for: a scan of /proc. */
+#define KUBELET_SEARCH_MS 30000
+
+/* Is a kubelet to be looked at: the one the settings came from, or one looked for and not found? */
+static bool kubelet_watched(const struct agent_config *cfg)
+{
+	return cfg->kubelet_pid != 0 || cfg->kubelet_why_none[0] != '\0';
+}
+
 static int wait_ms(struct agent *a, int64_t now)
 {
-	int64_t next = a->dirty ? now : a->next_pass_ms;
+	int64_t next = a->dirty || a->reload ? now : a->next_pass_ms;
+
+	if (kubelet_watched(a->cfg) && a->kubelet_check_ms < next)
+		next = a->kubelet_check_ms;
 
 	if (notify_watchdog_interval_ms(&a->notify) > 0 && a->next_watchdog_ms < next)
 		next = a->next_watchdog_ms;
@@ -264,13 +289,74 @@ static void drain_watch(struct agent *a)
 }
 
 /*
+ * The kubelet the configuration came from exited (issue 19 item 6), or one
+ * was looked for at start and none ran (the agent starts before the kubelet
+ * at boot): find it (again). With the same settings only its pid is new;
+ * with other flags they are followed as a reload follows them (SIGHUP's
+ * path: a new configuration that does not load or open is rejected, the
+ * running one kept). While none runs (a restart in progress), the settings
+ * stay and the next check looks again. A kubelet that runs is checked by its
+ * pid every KUBELET_CHECK_MS; a missing one is searched for (a scan of
+ * /proc) every KUBELET_SEARCH_MS.
+ */
+static void follow_kubelet(struct agent *a, int64_t now, int argc, char **argv)
+{
+	struct agent_config *cfg = NULL;
+	struct kc_error err;
+	long old = (long)a->cfg->kubelet_pid;
+
+	if (!kubelet_watched(a->cfg) || now < a->kubelet_check_ms)
+		return;
+	a->kubelet_check_ms = now + (old != 0 ? KUBELET_CHECK_MS : KUBELET_SEARCH_MS);
+	if (old != 0 && !agent_kubelet_gone(a->cfg, "/proc"))
+		return;
+	if (agent_config_load(argc, argv, NULL, &cfg, &err) != KC_OK || cfg->kubelet_pid == 0) {
+		if (old != 0 && !a->kubelet_gone_said)
+			kc_log(KC_LOG_WARNING,
+			       "the kubelet (pid %ld) exited and no other one is adopted (%s): "
+			       "keeping its settings, looking again every %d s",
+			       old, cfg == NULL ? err.msg : cfg->kubelet_why_none,
+			       KUBELET_CHECK_MS / 1000);
+		a->kubelet_gone_said = old != 0;
+		agent_config_free(cfg);
+		return;
+	}
+	a->kubelet_gone_said = false;
+	if (agent_kubelet_same_settings(a->cfg, cfg)) {
+		kc_log(KC_LOG_NOTICE, "the kubelet %s (pid %ld, was %ld): same settings",
+		       old != 0 ? "restarted" : "runs now", (long)cfg->kubelet_pid, old);
+		a->cfg->kubelet_pid = cfg->kubelet_pid;
+		a->cfg->kubelet_start_time = cfg->kubelet_start_time;
+		a->cfg->kubelet_why_none[0] = '\0';
+		a->dirty = true; /* status names the new pid */
+	} else {
+		kc_log(KC_LOG_NOTICE,
+		       "the kubelet %s (pid %ld, was %ld) with other settings: following them, "
+		       "as a reload does",
+		       old != 0 ? "restarted" : "runs now", (long)cfg->kubelet_pid, old);
+		a->reload = true;
+		a->dirty = true;
+	}
+	agent_config_free(cfg);
+}
+
+/*
  * One turn after the sources were read (signals, file watch, API): sync
  * first, so the pass decides on the checkpoints as they now are; then the
  * pass; then the report. agent.c is the only module that calls all three.
  */
 static void turn(struct agent *a, int64_t now)
 {
-	int64_t sync_next = agent_sync_turn(a, now), events_next;
+	int64_t sync_next, events_next;
+	struct kc_error err;
+
+	if (a->cfg->bridge_off[0] == '\0' &&
+	    agent_lock_static_dir(&a->lock, a->cfg->static_pod_path, &err) != KC_OK) {
+		agent_note_error(a, &err);
+		a->fatal = true;
+		return;
+	}
+	sync_next = agent_sync_turn(a, now);
 
 	agent_pass(a, now);
 	if (sync_next < a->next_pass_ms)
@@ -309,6 +395,7 @@ static kc_code loop(struct agent *a, int argc, char **argv, struct kc_error *err
 		if ((rc = api_client_step(a->api, err)) != KC_OK)
 			return rc;
 		now = kc_clock_ms();
+		follow_kubelet(a, now, argc, argv);
 		if (a->dirty || now >= a->next_pass_ms)
 			turn(a, now);
 		if (a->fatal) {
@@ -329,9 +416,12 @@ static void reload_waiting(struct agent *a, int argc, char **argv)
 
 	a->reload = false;
 	notify_reloading(&a->notify, &err);
-	if (agent_config_load(argc, argv, NULL, &cfg, &err) != KC_OK) {
+	if (agent_config_load(argc, argv, NULL, &cfg, &err) != KC_OK ||
+	    agent_check_early(cfg, &err) != KC_OK ||
+	    agent_lock_state(&a->lock, cfg->state_dir, &err) != KC_OK) {
 		kc_log(KC_LOG_ERR, "reload failed, keeping the running configuration: %s", err.msg);
 		agent_reload_answer(a, &err);
+		agent_config_free(cfg);
 	} else {
 		kc_log(KC_LOG_NOTICE, "reloading configuration");
 		agent_config_log(cfg);
@@ -425,6 +515,12 @@ static kc_code agent_start(struct agent *a, int argc, char **argv, struct kc_err
 	 * writable paths either, however it appears later (agent_effects.c).
 	 */
 	a->static_dir_moved = access(a->cfg->static_pod_path, F_OK) != 0;
+	/* Before any wait: a wrong setting, or a second agent on these directories. */
+	if ((rc = agent_check_early(a->cfg, err)) != KC_OK ||
+	    (rc = agent_lock_state(&a->lock, a->cfg->state_dir, err)) != KC_OK ||
+	    (a->cfg->bridge_off[0] == '\0' &&
+	     (rc = agent_lock_static_dir(&a->lock, a->cfg->static_pod_path, err)) != KC_OK))
+		return rc;
 	if ((rc = wait_prerequisites(a, argc, argv, err)) != KC_OK || a->stop)
 		return rc;
 	a->next_pass_ms = 0;
@@ -442,6 +538,7 @@ int agent_main(int argc, char **argv)
 	kc_code rc;
 
 	memset(&a, 0, sizeof(a));
+	agent_lock_init(&a.lock);
 	block_signals();
 	if (agent_config_wants_help(argc, argv)) {
 		agent_config_print_usage(stdout);
@@ -475,6 +572,7 @@ int agent_main(int argc, char **argv)
 	if (a.sigfd >= 0)
 		close(a.sigfd);
 	agent_config_free(a.cfg);
+	agent_lock_release(&a.lock);
 	curl_global_cleanup();
 	return rc == KC_OK ? 0 : (rc == KC_EINVAL ? 2 : 1);
 }

@@ -229,6 +229,19 @@ static bool name_kept(const struct decision_result *res, const char *file)
 	return false;
 }
 
+/*
+ * Durations in Events come from the monotonic clock (kc_clock.h): a wall
+ * clock step (NTP, a VM resumed, a wrong RTC at boot) between activation and
+ * withdrawal made "after running 120h00m01s" (issue 19 item 13). The wall
+ * clock only dates them.
+ */
+static int64_t seconds_since(int64_t then_ms)
+{
+	int64_t d = kc_clock_ms() - then_ms;
+
+	return d > 0 ? d / 1000 : 0;
+}
+
 /* The Event of an activation: when, and after how long without the API. */
 static void event_activated(struct agent *a, const struct parent_rec *r, const char *file)
 {
@@ -237,8 +250,8 @@ static void event_activated(struct agent *a, const struct parent_rec *r, const c
 
 	if (status_rfc3339(now, when, sizeof(when), NULL) != KC_OK)
 		snprintf(when, sizeof(when), "?");
-	if (a->last_success_wall != 0) {
-		agent_event_duration(now - a->last_success_wall, ago, sizeof(ago));
+	if (a->last_success_wall != 0 && a->reach.last_ok_ms >= 0) {
+		agent_event_duration(seconds_since(a->reach.last_ok_ms), ago, sizeof(ago));
 		if (status_rfc3339(a->last_success_wall, since, sizeof(since), NULL) != KC_OK)
 			snprintf(since, sizeof(since), "?");
 		agent_event_pod(a, r->namespace, r->name, r->uid, true, EVQ_ACTIVATED,
@@ -247,7 +260,7 @@ static void event_activated(struct agent *a, const struct parent_rec *r, const c
 		                file, a->cfg->node_name, when, ago, since, r->name,
 		                a->cfg->node_name);
 	} else {
-		agent_event_duration(now - a->start_wall, ago, sizeof(ago));
+		agent_event_duration(seconds_since(a->start_ms), ago, sizeof(ago));
 		agent_event_pod(
 		    a, r->namespace, r->name, r->uid, true, EVQ_ACTIVATED,
 		    "Bridge static pod %s written on node %s at %s; the API has not "
@@ -256,7 +269,8 @@ static void event_activated(struct agent *a, const struct parent_rec *r, const c
 		    file, a->cfg->node_name, when, ago, r->name, a->cfg->node_name);
 	}
 	if (a->activated_at != NULL)
-		json_object_set_new(a->activated_at, r->uid, json_integer((json_int_t)now));
+		json_object_set_new(a->activated_at, r->uid,
+		                    json_integer((json_int_t)kc_clock_ms()));
 }
 
 /* The Event of a withdrawal: how long the bridge ran. */
@@ -265,11 +279,11 @@ static void event_withdrawn(struct agent *a, const struct bridge_manifest *m)
 	const char *of = m->checkpoint_of, *slash = strchr(of, '/');
 	json_t *at = m->source_uid != NULL ? json_object_get(a->activated_at, m->source_uid) : NULL;
 	char ns[256], ran[32];
-	time_t now = time(NULL);
 
 	snprintf(ns, sizeof(ns), "%.*s", slash != NULL ? (int)(slash - of) : 0, of);
 	if (json_is_integer(at)) {
-		agent_event_duration(now - (time_t)json_integer_value(at), ran, sizeof(ran));
+		agent_event_duration(seconds_since((int64_t)json_integer_value(at)), ran,
+		                     sizeof(ran));
 		agent_event_pod(a, ns, slash != NULL ? slash + 1 : NULL, m->source_uid, false,
 		                EVQ_WITHDRAWN,
 		                "Bridge static pod %s withdrawn from node %s after running %s",
@@ -277,7 +291,7 @@ static void event_withdrawn(struct agent *a, const struct bridge_manifest *m)
 		json_object_del(a->activated_at, m->source_uid);
 	} else {
 		/* Written before this agent started: it ran at least since then. */
-		agent_event_duration(now - a->start_wall, ran, sizeof(ran));
+		agent_event_duration(seconds_since(a->start_ms), ran, sizeof(ran));
 		agent_event_pod(
 		    a, ns, slash != NULL ? slash + 1 : NULL, m->source_uid, false, EVQ_WITHDRAWN,
 		    "Bridge static pod %s withdrawn from node %s after running at least "

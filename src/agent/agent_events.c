@@ -21,6 +21,10 @@
 #define EVENT_RETRY_FIRST_MS 5000
 #define EVENT_RETRY_MAX_MS   300000
 
+/* printf-like, so that compilers check the callers' formats (clang insists). */
+static void vraise(struct agent *a, const struct evq_object *o, bool warning, const char *reason,
+                   const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
 static void vraise(struct agent *a, const struct evq_object *o, bool warning, const char *reason,
                    const char *fmt, va_list ap)
 {

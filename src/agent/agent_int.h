@@ -19,9 +19,12 @@
 #include <time.h>
 
 #include "agent_config.h"
+#include "agent_lock.h"
 #include "api_client.h"
 #include "bridge_dir.h"
+#include "bridge_warnings.h"
 #include "checkpoint_store.h"
+#include "credential_providers.h"
 #include "decision.h"
 #include "event_queue.h"
 #include "agent.h"
@@ -81,6 +84,7 @@ struct agent {
 	struct parent_table parents;
 	struct local_state local; /* container runtime, then pod cgroups */
 	struct notify_conn notify;
+	struct agent_lock lock; /* this agent's claim on its directories */
 	int sigfd;
 
 	bool flag_on;
@@ -137,11 +141,26 @@ struct agent {
 	bool event_patch; /* the request in flight is a PATCH of a posted Event */
 	unsigned event_failures;
 	int64_t event_retry_ms;
-	json_t *activated_at; /* uid -> wall time its bridge manifest was written */
+	json_t *activated_at; /* uid -> kc_clock_ms() its bridge manifest was written at */
+
+	/* The kubelet's pid, looked at again every few seconds (agent.c, follow_kubelet). */
+	int64_t kubelet_check_ms; /* when next */
+	bool kubelet_gone_said;   /* "the kubelet exited" logged, none adopted since */
+
+	/* What the node's kubelet makes bridges do, 1.35+ (agent_node_facts.c). */
+	struct credential_providers cred_providers;
+	struct bridge_node bridge_node; /* points into cred_providers */
 
 	struct kc_error last_error;
 	time_t last_error_time;
 };
+
+/*
+ * agent_node_facts.c: read (again) what the node's kubelet makes bridges do
+ * and say what matters at start; free it. Never fatal.
+ */
+void agent_node_facts_load(struct agent *a);
+void agent_node_facts_free(struct agent *a);
 
 /* agent_sync.c: API callbacks and the disk state they produce. */
 void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb);
@@ -209,5 +228,7 @@ int64_t agent_events_turn(struct agent *a, int64_t now);
  */
 kc_code agent_check_kubeconfig(const struct agent_config *cfg, const struct kubeconfig *kc,
                                struct kc_error *err);
+/* The same at start, before any wait, for what is known by then (an existing kubeconfig). */
+kc_code agent_check_early(const struct agent_config *cfg, struct kc_error *err);
 
 #endif

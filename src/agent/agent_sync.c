@@ -22,6 +22,26 @@
 #include "objects.h"
 #include "pod_refs.h"
 #include "pod_spec.h"
+#include "volume_plan.h"
+
+/*
+ * The volumes of a checkpoint on disk: render plans them (volume_plan.h), the
+ * store writes the plan (materialise.h). Here, because neither layer uses the
+ * other.
+ */
+static kc_code materialise_volumes(const char *state_dir, const json_t *pod,
+                                   const struct kc_objects *objs, struct kc_error *err)
+{
+	struct vp_plan plan;
+	kc_code rc;
+
+	memset(&plan, 0, sizeof(plan));
+	if ((rc = volume_plan_build(pod, objs, &plan, err)) != KC_OK)
+		return rc;
+	rc = materialise_plan(state_dir, &plan, NULL, err);
+	volume_plan_free(&plan);
+	return rc;
+}
 
 static kc_code objects_index(const json_t *objects, struct kc_objects **out, struct kc_error *err)
 {
@@ -49,13 +69,13 @@ static kc_code objects_index(const json_t *objects, struct kc_objects **out, str
  * for status, and logged when the set changes (once per pod change, once at
  * start for what is on disk).
  */
-static void note_warnings(struct parent_rec *r, const json_t *pod)
+static void note_warnings(const struct agent *a, struct parent_rec *r, const json_t *pod)
 {
 	struct kc_error err;
 	json_t *w = NULL, *v;
 	size_t i;
 
-	if (bridge_warnings(pod, &w, &err) != KC_OK) {
+	if (bridge_warnings_on(pod, &a->bridge_node, &w, &err) != KC_OK) {
 		kc_log(KC_LOG_ERR, "pod %s: %s", r->uid, err.msg);
 		return;
 	}
@@ -87,7 +107,7 @@ static kc_code cache_manifest(struct agent *a, struct parent_rec *r, const json_
 		rc = parent_rec_set_manifest(r, file, &bytes, err);
 	if (rc == KC_OK) {
 		r->host_ports = pod_spec_holds_host_ports(json_object_get(manifest, "spec"));
-		note_warnings(r, pod);
+		note_warnings(a, r, pod);
 	}
 	a->effects_dirty = true;
 	json_decref(manifest);
@@ -269,7 +289,7 @@ static void checkpoint_pod(struct agent *a, struct parent_rec *r, const json_t *
 		return;
 	}
 	if ((rc = ckpt_store_write(a->store, pod, objects, &written, &err)) == KC_OK)
-		rc = materialise_pod(a->cfg->state_dir, pod, idx, NULL, &err);
+		rc = materialise_volumes(a->cfg->state_dir, pod, idx, &err);
 	if (permanent_failure(rc)) {
 		set_not_checkpointable(a, r, &err);
 		kc_objects_free(idx);
@@ -578,7 +598,7 @@ static void load_one(struct agent *a, const struct ckpt_entry *e)
 		parent_rec_set_problem(r, err.msg);
 		kc_log(KC_LOG_WARNING, "checkpoint %s/%s (%s) no longer renders: %s", e->namespace,
 		       e->name, e->uid, err.msg);
-	} else if (materialise_pod(a->cfg->state_dir, c.pod, c.index, NULL, &err) != KC_OK) {
+	} else if (materialise_volumes(a->cfg->state_dir, c.pod, c.index, &err) != KC_OK) {
 		kc_log(KC_LOG_ERR, "checkpoint %s: volumes: %s", e->uid, err.msg);
 		agent_note_error(a, &err);
 		parent_rec_clear_manifest(r);

@@ -15,8 +15,10 @@
  *   what its own node needs, so an agent that names another node would
  *   checkpoint pods it must not.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "agent_int.h"
 #include "kc_log.h"
@@ -112,4 +114,33 @@ kc_code agent_check_kubeconfig(const struct agent_config *cfg, const struct kube
 	if ((rc = check_transport(cfg, kc, err)) != KC_OK)
 		return rc;
 	return check_node_identity(cfg, kc, err);
+}
+
+/*
+ * What can be checked now is checked now, before any wait (issue 19 item 6):
+ * an admin's mistake (an http kubeconfig, a node name that is not the
+ * certificate's) must end the start, not surface whenever a kubelet or the
+ * kubeconfig turns up. A kubeconfig or node name that is still a guess (no
+ * kubelet found yet, and it was left to the kubelet) waits for the kubelet;
+ * a kubeconfig not written yet waits for kubeadm (agent_wait.c). Neither
+ * sources_open's check nor its place changes: this one only comes earlier.
+ */
+kc_code agent_check_early(const struct agent_config *cfg, struct kc_error *err)
+{
+	enum agent_source nsrc = cfg->source[AGENT_NODE_NAME];
+	bool node_settled =
+	    !cfg->kubelet_missing || nsrc == AGENT_SRC_FLAG || nsrc == AGENT_SRC_CONFIG_FILE;
+	struct kubeconfig *kc;
+	struct stat st;
+	kc_code rc;
+
+	if ((cfg->kubelet_missing && !named_by_admin(cfg)) ||
+	    (stat(cfg->kubeconfig, &st) != 0 && errno == ENOENT))
+		return KC_OK;
+	if ((rc = kubeconfig_load(cfg->kubeconfig, &kc, err)) != KC_OK)
+		return rc;
+	if ((rc = check_transport(cfg, kc, err)) == KC_OK && node_settled)
+		rc = check_node_identity(cfg, kc, err);
+	kubeconfig_free(kc);
+	return rc;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -239,15 +240,14 @@ kc_code status_write(const char *path, const struct status_snapshot *s, struct k
 	return rc;
 }
 
-bool status_pid_is_agent(pid_t pid)
+/* argv[0]'s base name is kubelet-checkpoint: all an unprivileged caller can see. */
+static bool argv0_is_agent(pid_t pid)
 {
 	char path[64], argv0[PATH_MAX];
 	const char *base;
 	ssize_t n;
 	int fd;
 
-	if (pid <= 0)
-		return false;
 	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -260,4 +260,64 @@ bool status_pid_is_agent(pid_t pid)
 	base = strrchr(argv0, '/');
 	base = base != NULL ? base + 1 : argv0;
 	return strcmp(base, "kubelet-checkpoint") == 0;
+}
+
+/* The real and effective uid of the Uid: line of /proc/<pid>/status. */
+static bool process_uids(pid_t pid, unsigned long *real, unsigned long *effective)
+{
+	char path[64], line[256];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = sscanf(line, "Uid: %lu %lu", real, effective) == 2;
+	fclose(f);
+	return found;
+}
+
+/*
+ * The same program: the file /proc/<pid>/exe stats to is ours, or, after a
+ * package upgrade replaced it, its link names our path with " (deleted)".
+ */
+static int same_executable(pid_t pid)
+{
+	char path[64], link[PATH_MAX], self[PATH_MAX];
+	struct stat st, mine;
+	ssize_t n, m;
+
+	snprintf(path, sizeof(path), "/proc/%ld/exe", (long)pid);
+	if (stat(path, &st) != 0)
+		return errno == EACCES || errno == EPERM ? -1 : 0;
+	if (stat("/proc/self/exe", &mine) != 0)
+		return 0;
+	if (st.st_dev == mine.st_dev && st.st_ino == mine.st_ino)
+		return 1;
+	if ((n = readlink(path, link, sizeof(link) - 1)) < 0 ||
+	    (m = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 0)
+		return 0;
+	link[n] = '\0';
+	self[m] = '\0';
+	return strncmp(link, self, (size_t)m) == 0 && strcmp(link + m, " (deleted)") == 0;
+}
+
+bool status_pid_is_agent(pid_t pid)
+{
+	unsigned long real, effective;
+	int same;
+
+	if (pid <= 0 || !process_uids(pid, &real, &effective))
+		return false; /* gone */
+	same = same_executable(pid);
+	/*
+	 * Not allowed to look (an unprivileged `status` of a root agent): such a
+	 * caller cannot signal the agent either, and status only decides whether
+	 * to show the agent's own report; argv[0] is all there is to go by.
+	 */
+	if (same < 0)
+		return geteuid() != 0 && argv0_is_agent(pid);
+	return same == 1 && real == (unsigned long)geteuid() &&
+	       effective == (unsigned long)geteuid();
 }

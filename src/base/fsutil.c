@@ -4,10 +4,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,13 +55,73 @@ kc_code fs_mkdir_p(const char *path, mode_t mode, struct kc_error *err)
 	return KC_OK;
 }
 
+/*
+ * A temp name of its own for every write: "." name "." pid "." random ".tmp".
+ * One fixed name per file let two writers (two agents on one directory, or
+ * an agent and `enable`/`render` of an admin) unlink and rename each other's
+ * half-written file into place (issue 19). The name keeps its leading "."
+ * (the kubelet skips dot files: pkg/kubelet/config/file.go, extractFromDir)
+ * and starts with "." name, so the prefix rules of the staticPodPath and the
+ * cleaning of crash leftovers (fs_remove_temps_at) still hold; a name too
+ * long for NAME_MAX with the suffix is cut, never the prefix.
+ */
 kc_code fs_temp_name(const char *name, char *out, size_t outsz, struct kc_error *err)
 {
-	int n = snprintf(out, outsz, ".%s" FS_TMP_SUFFIX, name);
+	char suffix[48];
+	uint32_t r;
+	struct timespec ts;
+	size_t room, n;
 
-	if (n < 0 || (size_t)n >= outsz || strchr(name, '/') != NULL || name[0] == '\0')
+	if (strchr(name, '/') != NULL || name[0] == '\0')
 		return kc_fail(err, KC_EINVAL, "%s: bad file name", name);
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec;
+	}
+	snprintf(suffix, sizeof(suffix), ".%ld.%08" PRIx32 FS_TMP_SUFFIX, (long)getpid(), r);
+	room = (outsz > NAME_MAX + 1 ? NAME_MAX + 1 : outsz);
+	if (room < 1 + FS_TEMP_NAME_KEEP + strlen(suffix) + 1)
+		return kc_fail(err, KC_EINVAL, "%s: no room for a temp name", name);
+	n = strlen(name);
+	if (n > room - 1 - strlen(suffix) - 1)
+		n = room - 1 - strlen(suffix) - 1;
+	snprintf(out, outsz, ".%.*s%s", (int)n, name, suffix);
 	return KC_OK;
+}
+
+kc_code fs_remove_temps_at(int dirfd, const char *dirpath, const char *prefix, size_t *removed,
+                           struct kc_error *err)
+{
+	size_t plen = strlen(prefix), slen = strlen(FS_TMP_SUFFIX), len, n = 0;
+	struct dirent *de;
+	struct stat st;
+	kc_code rc;
+	DIR *d;
+
+	if (removed != NULL)
+		*removed = 0;
+	if ((rc = fs_dir_stream(dirfd, dirpath, &d, err)) != KC_OK)
+		return rc;
+	while (rc == KC_OK && (de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len <= 1 + plen + slen || de->d_name[0] != '.' ||
+		    strncmp(de->d_name + 1, prefix, plen) != 0 ||
+		    strcmp(de->d_name + len - slen, FS_TMP_SUFFIX) != 0 ||
+		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (unlinkat(dirfd, de->d_name, 0) == 0)
+			n++;
+		else if (errno != ENOENT)
+			rc = kc_fail_errno(err, KC_EIO, errno, "%s/%s: remove stale temp file",
+			                   dirpath, de->d_name);
+	}
+	closedir(d);
+	if (n > 0 && rc == KC_OK)
+		rc = fs_fsync_dir(dirfd, dirpath, err);
+	if (removed != NULL)
+		*removed = n;
+	return rc;
 }
 
 kc_code fs_fsync_dir(int dirfd, const char *dirpath, struct kc_error *err)
@@ -134,17 +197,26 @@ static kc_code write_all(int fd, const char *path, const void *data, size_t len,
 	return KC_OK;
 }
 
-/* Create dirfd/tmp holding data with mode; fsync it too when durable. */
-static kc_code stage_temp(int dirfd, const char *dirpath, const char *tmp, const void *data,
-                          size_t len, mode_t mode, bool durable, struct kc_error *err)
+/*
+ * Create a new temp file for name in dirfd holding data with mode (its name
+ * in tmp); fsync it too when durable. O_EXCL and a fresh name on a clash:
+ * nothing another writer staged is ever removed or reused.
+ */
+static kc_code stage_temp(int dirfd, const char *dirpath, const char *name, char *tmp, size_t tmpsz,
+                          const void *data, size_t len, mode_t mode, bool durable,
+                          struct kc_error *err)
 {
 	kc_code rc = KC_OK;
-	int fd;
+	int fd = -1, tries;
 
-	if (unlinkat(dirfd, tmp, 0) != 0 && errno != ENOENT)
-		return kc_fail_errno(err, KC_EIO, errno, "%s/%s: remove stale temp file", dirpath,
-		                     tmp);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+	for (tries = 0; fd < 0 && tries < 16; tries++) {
+		if ((rc = fs_temp_name(name, tmp, tmpsz, err)) != KC_OK)
+			return kc_error_prefix(err, "%s", dirpath);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		            mode & 07777);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
 	if (fd < 0)
 		return kc_fail_errno(err, KC_EIO, errno, "%s/%s: create", dirpath, tmp);
 	if (fchmod(fd, mode & 07777) != 0)
@@ -174,7 +246,8 @@ static kc_code replace_at(int dirfd, const char *dirpath, const char *name, cons
 		return kc_error_prefix(err, "%s", dirpath);
 	if (same_content(dirfd, name, data, len, mode))
 		return KC_OK;
-	if ((rc = stage_temp(dirfd, dirpath, tmp, data, len, mode, durable, err)) != KC_OK)
+	if ((rc = stage_temp(dirfd, dirpath, name, tmp, sizeof(tmp), data, len, mode, durable,
+	                     err)) != KC_OK)
 		return rc;
 	if (renameat(dirfd, tmp, dirfd, name) != 0) {
 		rc = kc_fail_errno(err, KC_EIO, errno, "%s/%s: rename into place", dirpath, name);
@@ -207,10 +280,7 @@ static void batch_fail(struct fs_batch_entry *e, kc_code *first, struct kc_error
 static void unstage(int dirfd, struct fs_batch_entry *e, const struct kc_error *why, kc_code *first,
                     struct kc_error *err)
 {
-	char tmp[NAME_MAX + 1];
-
-	fs_temp_name(e->name, tmp, sizeof(tmp), NULL);
-	unlinkat(dirfd, tmp, 0);
+	unlinkat(dirfd, e->tmp, 0);
 	e->changed = false;
 	batch_fail(e, first, err, why);
 }
@@ -219,15 +289,13 @@ static void unstage(int dirfd, struct fs_batch_entry *e, const struct kc_error *
 static void batch_commit(int dirfd, const char *dirpath, struct fs_batch_entry *entries, size_t n,
                          kc_code *first, struct kc_error *err)
 {
-	char tmp[NAME_MAX + 1];
 	struct kc_error why;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		if (!entries[i].changed)
 			continue;
-		fs_temp_name(entries[i].name, tmp, sizeof(tmp), NULL);
-		if (renameat(dirfd, tmp, dirfd, entries[i].name) == 0)
+		if (renameat(dirfd, entries[i].tmp, dirfd, entries[i].name) == 0)
 			continue;
 		kc_fail_errno(&why, KC_EIO, errno, "%s/%s: rename into place", dirpath,
 		              entries[i].name);
@@ -245,7 +313,7 @@ static void batch_commit(int dirfd, const char *dirpath, struct fs_batch_entry *
 static void flush_staged(int dirfd, const char *dirpath, struct fs_batch_entry *entries, size_t n,
                          kc_code *first, struct kc_error *err)
 {
-	char tmp[NAME_MAX + 1];
+	const char *tmp;
 	struct kc_error why;
 	int *fds = calloc(n, sizeof(int));
 	size_t i;
@@ -255,7 +323,7 @@ static void flush_staged(int dirfd, const char *dirpath, struct fs_batch_entry *
 			fds[i] = -1;
 		if (!entries[i].changed)
 			continue;
-		fs_temp_name(entries[i].name, tmp, sizeof(tmp), NULL);
+		tmp = entries[i].tmp;
 		int fd = openat(dirfd, tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 || (fds == NULL && fdatasync(fd) != 0)) {
 			kc_fail_errno(&why, KC_EIO, errno, "%s/%s: open for sync", dirpath, tmp);
@@ -275,8 +343,8 @@ static void flush_staged(int dirfd, const char *dirpath, struct fs_batch_entry *
 		if (fds[i] < 0)
 			continue;
 		if (fdatasync(fds[i]) != 0) {
-			fs_temp_name(entries[i].name, tmp, sizeof(tmp), NULL);
-			kc_fail_errno(&why, KC_EIO, errno, "%s/%s: fdatasync", dirpath, tmp);
+			kc_fail_errno(&why, KC_EIO, errno, "%s/%s: fdatasync", dirpath,
+			              entries[i].tmp);
 			unstage(dirfd, &entries[i], &why, first, err);
 		}
 		close(fds[i]);
@@ -303,7 +371,8 @@ kc_code fs_write_batch_at(int dirfd, const char *dirpath, struct fs_batch_entry 
 		}
 		if (same_content(dirfd, e->name, e->data, e->len, mode))
 			continue;
-		if (stage_temp(dirfd, dirpath, tmp, e->data, e->len, mode, false, &why) != KC_OK) {
+		if (stage_temp(dirfd, dirpath, e->name, e->tmp, sizeof(e->tmp), e->data, e->len,
+		               mode, false, &why) != KC_OK) {
 			batch_fail(e, &first, err, &why);
 			continue;
 		}

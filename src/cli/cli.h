@@ -6,6 +6,7 @@
 #ifndef KC_CLI_H
 #define KC_CLI_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 int cmd_run(int argc, char **argv);
@@ -27,5 +28,13 @@ int cli_usage_error(const char *cmd, const char *what, const char *arg, const ch
 int cli_help_or_bad_option(const char *cmd, int c, char **argv, const char *usage);
 /* -o text|json into *json; -1 (said on stderr) for anything else. */
 int cli_output_format(const char *cmd, const char *arg, bool *json);
+
+/* cli_table.c. What a table cell shows of v: the string, or "-" (absent, null, empty). */
+const char *cli_cell(const json_t *v);
+/*
+ * The width of the column of key in rows (an array of objects): the longest
+ * cell, at least min, at most max (a longer cell is cut or overflows).
+ */
+int cli_column_width(const json_t *rows, const char *key, int min, int max);
 
 #endif

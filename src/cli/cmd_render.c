@@ -8,23 +8,21 @@
  * it goes and one line per pod that does not; --report prints a table (or
  * JSON) of every pod, checkpointable or not and why, and no manifest.
  *
- * Fleet scale: a JSON List (kubectl get pods -A -o json) is read item by item
- * (doc_stream.h): Secrets and ConfigMaps are indexed in a first scan, then each
- * pod is parsed, rendered and dropped, so memory holds the input text, the
- * referenced objects and one pod tree, never a tree of the whole list.
+ * The input is read by object_input.h (k8s); a pod of a streamed List is
+ * parsed, rendered and dropped in its turn, so memory holds the input text,
+ * the referenced objects and one pod tree, never a tree of the whole list.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bridge_warnings.h"
 #include "cli.h"
 #include "doc.h"
-#include "doc_stream.h"
 #include "kc_buf.h"
 #include "kc_names.h"
+#include "object_input.h"
 #include "objects.h"
 #include "render.h"
 
@@ -42,27 +40,6 @@ struct render_cli {
 	bool keep_going; /* print what renders, report the rest, exit 2 at the end */
 	bool report;     /* a table of every pod instead of manifests */
 	bool json;       /* -o json (with --report) */
-};
-
-/*
- * A pod found in the input, and where: "pods.yaml: document 2: items[1]".
- * Either parsed (pod) or, from a streamed List, the bytes of its item (src),
- * parsed when its turn comes.
- */
-struct input_pod {
-	json_t *pod;
-	const char *src;
-	size_t len;
-	char where[320];
-};
-
-struct inputs {
-	struct input_pod *pods;
-	size_t npods;
-	struct kc_objects *objs;
-	json_t *docs;         /* every parsed stream, kept alive for the borrowed pods */
-	struct kc_buf *texts; /* the text of every streamed List, for its pods */
-	size_t ntexts;
 };
 
 static const char usage_text[] =
@@ -185,169 +162,6 @@ static int parse_args(int argc, char **argv, struct render_cli *cli)
 	return rc;
 }
 
-static kc_code add_pod(struct inputs *in, json_t *pod, const char *src, size_t len,
-                       const char *where, struct kc_error *err)
-{
-	struct input_pod *grown = in->pods;
-
-	/* Doubling: a cluster-wide List holds thousands of pods. */
-	if ((in->npods & (in->npods - 1)) == 0 &&
-	    (grown = realloc(in->pods, (in->npods ? in->npods * 2 : 1) * sizeof(*grown))) == NULL)
-		return kc_fail(err, KC_ENOMEM, "out of memory");
-	in->pods = grown;
-	grown[in->npods] = (struct input_pod){.pod = pod, .src = src, .len = len};
-	snprintf(grown[in->npods].where, sizeof(grown[in->npods].where), "%s", where);
-	in->npods++;
-	return KC_OK;
-}
-
-/* A document without kind is a pod when it looks like one (insights-style dumps). */
-static bool looks_like_pod(const json_t *obj)
-{
-	return json_is_object(json_object_get(obj, "metadata")) &&
-	       json_is_array(json_object_get(json_object_get(obj, "spec"), "containers"));
-}
-
-static kc_code add_object(struct inputs *in, json_t *obj, const char *where, bool in_list,
-                          struct kc_error *err);
-
-static kc_code add_list_items(struct inputs *in, json_t *list, const char *where,
-                              struct kc_error *err)
-{
-	json_t *items = json_object_get(list, "items"), *item;
-	char item_where[320];
-	size_t i;
-	kc_code rc;
-
-	if (!json_is_array(items))
-		return kc_fail(err, KC_EINVAL, "%s: items: missing or not a list", where);
-	json_array_foreach(items, i, item)
-	{
-		snprintf(item_where, sizeof(item_where), "%s: items[%zu]", where, i);
-		if ((rc = add_object(in, item, item_where, true, err)) != KC_OK)
-			return rc;
-	}
-	return KC_OK;
-}
-
-static kc_code add_object(struct inputs *in, json_t *obj, const char *where, bool in_list,
-                          struct kc_error *err)
-{
-	const json_t *kind_json = json_object_get(obj, "kind");
-	const char *kind = json_string_value(kind_json);
-
-	if (!json_is_object(obj))
-		return kc_fail(err, KC_EINVAL, "%s: not a mapping", where);
-	if (kind_json != NULL && !json_is_null(kind_json) && kind == NULL)
-		return kc_fail(err, KC_EINVAL, "%s: kind: must be a string", where);
-	if ((kind == NULL && looks_like_pod(obj)) || (kind != NULL && strcmp(kind, "Pod") == 0))
-		return add_pod(in, obj, NULL, 0, where, err);
-	if (kind != NULL && (strcmp(kind, "Secret") == 0 || strcmp(kind, "ConfigMap") == 0)) {
-		json_incref(obj);
-		if (kc_objects_add(in->objs, obj, err) != KC_OK)
-			return kc_error_prefix(err, "%s", where);
-		return KC_OK;
-	}
-	if (!in_list && (kind == NULL || strcmp(kind, "PodList") == 0 || strcmp(kind, "List") == 0))
-		if (kind != NULL || json_is_array(json_object_get(obj, "items")))
-			return add_list_items(in, obj, where, err);
-	return kc_fail(err, KC_EINVAL,
-	               "%s: kind: %.64s is not Pod, PodList, List, Secret or ConfigMap", where,
-	               kind != NULL ? kind : "(none)");
-}
-
-/* One item of a streamed List: index a Secret/ConfigMap now, keep a pod's bytes. */
-static kc_code add_stream_item(struct inputs *in, const char *item, size_t len, const char *where,
-                               struct kc_error *err)
-{
-	char kind[32];
-	json_t *docs = NULL;
-	kc_code rc;
-
-	doc_json_top_string(item, len, "kind", kind, sizeof(kind));
-	if (strcmp(kind, "Secret") != 0 && strcmp(kind, "ConfigMap") != 0)
-		return add_pod(in, NULL, item, len, where, err); /* checked when parsed */
-	if ((rc = doc_parse_json(item, len, where, &docs, err)) != KC_OK)
-		return rc;
-	rc = add_object(in, json_array_get(docs, 0), where, true, err);
-	json_decref(docs);
-	return rc;
-}
-
-/* text is one JSON List: index its objects, note its pods; the text is kept. */
-static kc_code read_stream(struct inputs *in, struct kc_buf *text, struct doc_json_list *l,
-                           const char *source, struct kc_error *err)
-{
-	struct kc_buf *grown;
-	char where[320];
-	const char *item;
-	size_t len;
-	bool done;
-	kc_code rc;
-
-	if ((grown = realloc(in->texts, (in->ntexts + 1) * sizeof(*grown))) == NULL)
-		return kc_fail(err, KC_ENOMEM, "out of memory");
-	in->texts = grown;
-	grown[in->ntexts++] = *text; /* ownership moves; l points into it */
-	kc_buf_init(text, 0);
-	for (;;) {
-		snprintf(where, sizeof(where), "%s: document 1: items[%zu]", source, l->index);
-		if ((rc = doc_json_list_next(l, &item, &len, &done, err)) != KC_OK)
-			return kc_error_prefix(err, "%s: document 1", source);
-		if (done)
-			return KC_OK;
-		if ((rc = add_stream_item(in, item, len, where, err)) != KC_OK)
-			return rc;
-	}
-}
-
-/* A JSON List (or PodList) to read item by item? */
-static bool streamable(const struct kc_buf *text, struct doc_json_list *l)
-{
-	struct kc_error ignored;
-
-	if (doc_json_list_open(text->data, text->len, l, &ignored) != KC_OK)
-		return false;
-	return l->kind[0] == '\0' || strcmp(l->kind, "List") == 0 ||
-	       strcmp(l->kind, "PodList") == 0;
-}
-
-static kc_code read_input(struct inputs *in, const char *file, struct kc_error *err)
-{
-	const char *source = strcmp(file, "-") == 0 ? "<stdin>" : file;
-	struct doc_json_list list;
-	char where[320];
-	struct kc_buf buf;
-	json_t *docs = NULL, *doc;
-	size_t i;
-	kc_code rc;
-
-	kc_buf_init(&buf, DOC_MAX_INPUT);
-	rc = strcmp(file, "-") == 0 ? kc_buf_read_fd(&buf, STDIN_FILENO, source, err)
-	                            : kc_buf_read_file(&buf, file, err);
-	if (rc == KC_OK && buf.len == 0)
-		rc = kc_fail(err, KC_EINVAL, "%s: empty input", source);
-	if (rc == KC_OK && streamable(&buf, &list)) {
-		rc = read_stream(in, &buf, &list, source, err);
-		kc_buf_free(&buf);
-		return rc;
-	}
-	if (rc == KC_OK)
-		rc = doc_parse(buf.data, buf.len, source, &docs, err);
-	kc_buf_free(&buf);
-	if (rc != KC_OK)
-		return rc;
-	if (json_array_append_new(in->docs, docs) != 0)
-		return kc_fail(err, KC_ENOMEM, "out of memory");
-	json_array_foreach(docs, i, doc)
-	{
-		snprintf(where, sizeof(where), "%s: document %zu", source, i + 1);
-		if ((rc = add_object(in, doc, where, false, err)) != KC_OK)
-			return rc;
-	}
-	return KC_OK;
-}
-
 /* Render pod into out (one YAML document); the error says why not. */
 static kc_code render_one(const json_t *pod, const struct kc_objects *objs,
                           const struct render_opts *opts, struct kc_buf *out, struct kc_error *err)
@@ -360,35 +174,6 @@ static kc_code render_one(const json_t *pod, const struct kc_objects *objs,
 		rc = render_manifest_bytes(manifest, out, err);
 	json_decref(manifest);
 	return rc;
-}
-
-/* The pod of ip: parsed already, or parsed now from its List item (*owned: free it). */
-static kc_code pod_of(const struct input_pod *ip, json_t **pod, json_t **owned,
-                      struct kc_error *err)
-{
-	json_t *docs = NULL, *obj, *kind_json;
-	const char *kind;
-	kc_code rc;
-
-	*owned = NULL;
-	*pod = ip->pod;
-	if (ip->pod != NULL)
-		return KC_OK;
-	if ((rc = doc_parse_json(ip->src, ip->len, ip->where, &docs, err)) != KC_OK)
-		return rc;
-	obj = json_array_get(docs, 0);
-	kind_json = json_object_get(obj, "kind");
-	kind = json_string_value(kind_json);
-	if (!json_is_object(obj) || (kind_json != NULL && !json_is_null(kind_json) && !kind) ||
-	    !(kind != NULL ? strcmp(kind, "Pod") == 0 : looks_like_pod(obj))) {
-		json_decref(docs);
-		return kc_fail(err, KC_EINVAL,
-		               "%s: kind: %.64s is not Pod, PodList, List, Secret or ConfigMap",
-		               ip->where, kind != NULL ? kind : "(none)");
-	}
-	*pod = obj;
-	*owned = docs;
-	return KC_OK;
 }
 
 static const char *meta_of(const json_t *pod, const char *key)
@@ -475,7 +260,7 @@ static void emit_one(struct run *r, const json_t *pod, const char *where, kc_cod
 	}
 }
 
-static void render_all(struct run *r, const struct inputs *in)
+static void render_all(struct run *r, const struct object_input *in)
 {
 	struct kc_error err;
 	json_t *pod, *owned;
@@ -483,7 +268,7 @@ static void render_all(struct run *r, const struct inputs *in)
 
 	for (size_t i = 0; i < in->npods; i++) {
 		r->one.len = 0;
-		if ((rc = pod_of(&in->pods[i], &pod, &owned, &err)) != KC_OK) {
+		if ((rc = object_input_pod_tree(&in->pods[i], &pod, &owned, &err)) != KC_OK) {
 			if (r->cli->report)
 				print_line("", err.msg); /* no pod to put in a row */
 			emit_one(r, NULL, "", rc, &err);
@@ -497,27 +282,11 @@ static void render_all(struct run *r, const struct inputs *in)
 	}
 }
 
-static int col_width(const json_t *rows, const char *key, int min)
-{
-	size_t i, n;
-	json_t *row;
-	int w = min;
-
-	json_array_foreach(rows, i, row)
-	{
-		const char *v = json_string_value(json_object_get(row, key));
-
-		n = v != NULL ? strlen(v) : 1;
-		if ((int)n > w)
-			w = n > 80 ? 80 : (int)n;
-	}
-	return w;
-}
-
 /* The report: a table (reason, or the warnings joined) and a count, or JSON. */
 static int print_report(const json_t *rows, bool as_json)
 {
-	int wns = col_width(rows, "namespace", 9), wname = col_width(rows, "name", 4);
+	int wns = cli_column_width(rows, "namespace", 9, 80);
+	int wname = cli_column_width(rows, "name", 4, 80);
 	size_t i, j, ok = 0;
 	json_t *row, *w;
 
@@ -558,7 +327,7 @@ static int print_report(const json_t *rows, bool as_json)
 int cmd_render(int argc, char **argv)
 {
 	struct render_cli cli;
-	struct inputs in = {0};
+	struct object_input in;
 	struct run r = {0};
 	struct kc_error err;
 	kc_code input = KC_OK;
@@ -573,16 +342,14 @@ int cmd_render(int argc, char **argv)
 	r.cli = &cli;
 	kc_buf_init(&r.out, 0);
 	kc_buf_init(&r.one, RENDER_MAX_MANIFEST);
-	in.objs = kc_objects_new();
-	in.docs = json_array();
 	r.rows = json_array();
-	if (in.objs == NULL || in.docs == NULL || r.rows == NULL) {
+	if (object_input_init(&in, &err) != KC_OK || r.rows == NULL) {
 		print_line("", "out of memory");
 		r.first = KC_ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < cli.nfiles; i++) {
-		if (read_input(&in, cli.files[i], &err) != KC_OK) {
+		if (object_input_read(&in, cli.files[i], &err) != KC_OK) {
 			print_line("", err.msg);
 			if (input == KC_OK)
 				input = err.code;
@@ -625,11 +392,6 @@ out:
 	kc_buf_free(&r.out);
 	kc_buf_free(&r.one);
 	json_decref(r.rows);
-	kc_objects_free(in.objs);
-	free(in.pods);
-	for (i = 0; i < in.ntexts; i++)
-		kc_buf_free(&in.texts[i]);
-	free(in.texts);
-	json_decref(in.docs);
+	object_input_free(&in);
 	return kc_exit_status(r.first);
 }

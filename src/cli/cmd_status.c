@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,22 +409,7 @@ static kc_code build_doc(const struct status_cli *cli, struct gathered *g, json_
 /* A string value, or "-" for null/absent. */
 static const char *show(const json_t *v)
 {
-	return json_is_string(v) && json_string_value(v)[0] != '\0' ? json_string_value(v) : "-";
-}
-
-static int width_of(const json_t *rows, const char *key, int min)
-{
-	const json_t *r;
-	size_t i;
-	int w = min, n;
-
-	json_array_foreach(rows, i, r)
-	{
-		n = (int)strlen(show(json_object_get(r, key)));
-		if (n > w)
-			w = n;
-	}
-	return w;
+	return cli_cell(v);
 }
 
 /* "local: unknown (<why>)" is the line an admin must not miss. */
@@ -487,9 +473,9 @@ static void print_text(const json_t *doc)
 	if (json_array_size(rows) == 0) {
 		printf("no checkpoints\n");
 	} else {
-		wns = width_of(rows, "namespace", 9);
-		wname = width_of(rows, "name", 4);
-		wstate = width_of(rows, "state", 5);
+		wns = cli_column_width(rows, "namespace", 9, INT_MAX);
+		wname = cli_column_width(rows, "name", 4, INT_MAX);
+		wstate = cli_column_width(rows, "state", 5, INT_MAX);
 		printf("%-*s  %-*s  %-36s  %-*s  %-6s  %s\n", wns, "NAMESPACE", wname, "NAME",
 		       "UID", wstate, "STATE", "ACTIVE", "REASON");
 		json_array_foreach(rows, i, r)

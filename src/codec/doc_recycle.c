@@ -12,8 +12,8 @@
  * from malloc() may reach Jansson's free. At most DOC_RECYCLE_MAX_BYTES are
  * kept. The state is process-wide because Jansson's allocator hooks take no
  * context: only the render command turns it on, never the agent (it would keep
- * freed memory), and not under AddressSanitizer (reuse would hide a
- * use-after-free from it).
+ * freed memory), and not under AddressSanitizer, gcc's or clang's (reuse
+ * would hide a use-after-free from it).
  */
 #include <malloc.h>
 #include <stdlib.h>
@@ -21,6 +21,7 @@
 #include "doc.h"
 
 #define CLASSES               64 /* chunks of 32 .. 1008 bytes, in steps of 16 */
+#define FIRST_CLASS           2  /* the smallest chunk glibc hands out: 32 bytes */
 #define DOC_RECYCLE_MAX_BYTES (4u * 1024 * 1024)
 
 static struct {
@@ -33,7 +34,7 @@ static size_t class_of_request(size_t n)
 {
 	size_t c = (n + 8 + 15) / 16;
 
-	return c < 2 ? 2 : c;
+	return c < FIRST_CLASS ? FIRST_CLASS : c;
 }
 
 static void *recycled_malloc(size_t n)
@@ -51,13 +52,21 @@ static void *recycled_malloc(size_t n)
 
 static void recycled_free(void *p)
 {
-	size_t c;
+	size_t usable, c;
 
 	if (p == NULL)
 		return;
-	/* A chunk may be larger than asked for: it serves requests of its own size. */
-	c = (malloc_usable_size(p) + 8) / 16;
-	if (c < CLASSES && lists.bytes + c * 16 <= DOC_RECYCLE_MAX_BYTES) {
+	/*
+	 * A chunk may be larger than asked for: it serves requests of its own
+	 * size. glibc's chunks hold at least 24 bytes, but an allocator that
+	 * reports the size asked for (AddressSanitizer's) may give 7: such a
+	 * chunk cannot hold the list's link, and no request of a class the lists
+	 * serve would fit it anyway.
+	 */
+	usable = malloc_usable_size(p);
+	c = (usable + 8) / 16;
+	if (usable >= sizeof(void *) && c >= FIRST_CLASS && c < CLASSES &&
+	    lists.bytes + c * 16 <= DOC_RECYCLE_MAX_BYTES) {
 		*(void **)p = lists.head[c];
 		lists.head[c] = p;
 		lists.bytes += c * 16;
@@ -68,7 +77,7 @@ static void recycled_free(void *p)
 
 void doc_recycle_allocations(void)
 {
-#ifdef __SANITIZE_ADDRESS__
+#ifdef DOC_RECYCLE_OFF
 	/* Referenced, so that the sanitizer build compiles them (and -Werror holds). */
 	(void)recycled_malloc;
 	(void)recycled_free;

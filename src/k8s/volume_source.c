@@ -64,10 +64,37 @@ static bool has_ref(const json_t *obj, const char *field)
 	return ref != NULL && !json_is_null(ref);
 }
 
+/*
+ * Projected sources whose data only the API has, and that the agent cannot
+ * copy: the kubelet fills them from live API objects, and 1.34's
+ * HasAPIObjectReference (pkg/api/pod/util.go) refuses them in a static pod
+ * ("clustertrustbundles", "podcertificates").
+ * - clusterTrustBundle: the kubelet reads the bundles through its
+ *   ClusterTrustBundle informer (pkg/kubelet/clustertrustbundle/
+ *   clustertrustbundle_manager.go, GetTrustAnchorsByName/BySigner).
+ * - podCertificate (1.35+): the kubelet makes a key, reads the pod's
+ *   ServiceAccount and creates a PodCertificateRequest in the API, then waits
+ *   for the signer (pkg/kubelet/podcertificate/podcertificatemanager.go,
+ *   IssuingManager.handleProjection; the volume reads it through
+ *   GetPodCertificateCredentialBundle). Key and certificate live in the
+ *   kubelet's memory only; a copied certificate would be bound to another pod
+ *   and could not be renewed.
+ */
+static const char *api_projected_why(const char *kind)
+{
+	if (strcmp(kind, "clusterTrustBundle") == 0)
+		return "the kubelet reads ClusterTrustBundle objects from the API and refuses a "
+		       "static pod that uses them";
+	if (strcmp(kind, "podCertificate") == 0)
+		return "the kubelet gets the certificate by a PodCertificateRequest to the API for "
+		       "the pod's ServiceAccount, and refuses a static pod that uses it";
+	return NULL;
+}
+
 static kc_code classify_projected(const json_t *projected, enum vs_class *out, struct kc_error *err)
 {
 	const json_t *sources = json_object_get(projected, "sources"), *src;
-	const char *kind;
+	const char *kind, *why;
 	bool api = false;
 	size_t i;
 
@@ -90,11 +117,11 @@ static kc_code classify_projected(const json_t *projected, enum vs_class *out, s
 			api = true;
 			continue;
 		}
-		if (strcmp(kind, "clusterTrustBundle") == 0 || strcmp(kind, "podCertificate") == 0)
-			return kc_fail(err, KC_ENOTCHECKPOINTABLE,
-			               "projected.sources[%zu].%s: needs the API, cannot be made "
-			               "self-contained",
-			               i, kind);
+		if ((why = api_projected_why(kind)) != NULL)
+			return kc_fail(
+			    err, KC_ENOTCHECKPOINTABLE,
+			    "projected.sources[%zu].%s: %s, cannot be made self-contained", i, kind,
+			    why);
 		return kc_fail(err, KC_ENOTCHECKPOINTABLE,
 		               "projected.sources[%zu].%s: unknown projected source", i, kind);
 	}

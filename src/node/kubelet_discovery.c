@@ -36,6 +36,8 @@ static const struct {
     {"cgroup-root", offsetof(struct kubelet_cmdline, cgroup_root), false, false},
     {"cgroup-driver", offsetof(struct kubelet_cmdline, cgroup_driver), false, false},
     {"cgroups-per-qos", offsetof(struct kubelet_cmdline, cgroups_per_qos), false, true},
+    {"image-credential-provider-config",
+     offsetof(struct kubelet_cmdline, image_credential_provider_config), true, false},
 };
 #define N_KUBELET_FLAGS (sizeof(kubelet_flags) / sizeof(kubelet_flags[0]))
 
@@ -345,6 +347,178 @@ static bool in_kubelet_unit(int dfd)
 }
 
 /*
+ * Whether one cgroup path ("/kubepods.slice/kubepods-burstable.slice/
+ * kubepods-burstable-pod<uid>.slice/cri-containerd-<id>.scope", or the
+ * cgroupfs form "/kubepods/burstable/pod<uid>/<id>") lies in a pod's cgroup:
+ * an element starting with "kubepods" and, below it, a pod element (the
+ * layouts of pkg/kubelet/cm/cgroup_manager_linux.go and pod_container_
+ * manager_linux.go, GetPodContainerName: "pod" + UID, under either driver).
+ */
+static bool pod_cgroup_path(const char *path, size_t len)
+{
+	const char *p = path, *end = path + len, *slash;
+	bool under_kubepods = false;
+	size_t n;
+
+	while (p < end) {
+		slash = memchr(p, '/', (size_t)(end - p));
+		n = (size_t)((slash != NULL ? slash : end) - p);
+		if (under_kubepods &&
+		    ((n > 3 && memcmp(p, "pod", 3) == 0) ||
+		     (n > strlen(".slice") && memcmp(p, "kubepods", 8) == 0 &&
+		      memmem(p, n, "-pod", 4) != NULL &&
+		      memcmp(p + n - strlen(".slice"), ".slice", strlen(".slice")) == 0)))
+			return true;
+		if (n >= 8 && memcmp(p, "kubepods", 8) == 0)
+			under_kubepods = true;
+		p += n + 1;
+	}
+	return false;
+}
+
+/*
+ * The first pod cgroup a line of /proc/<pid>/cgroup ("hierarchy:controllers:
+ * path", v1 and v2) names, copied into where; false when none does. The
+ * kubelet is a host service; a process in a pod's cgroup is some
+ * container's, whatever it is called and whoever it runs as.
+ */
+static bool in_pod_cgroup(int dfd, char *where, size_t size)
+{
+	struct kc_buf buf;
+	const char *line, *next, *end, *path;
+	bool found = false;
+	size_t len;
+
+	if (!read_at(dfd, "cgroup", 64 * 1024, &buf))
+		return false;
+	end = buf.data + buf.len;
+	for (line = buf.data; !found && line < end; line = next + 1) {
+		if ((next = memchr(line, '\n', (size_t)(end - line))) == NULL)
+			next = end;
+		if ((path = memchr(line, ':', (size_t)(next - line))) == NULL ||
+		    (path = memchr(path + 1, ':', (size_t)(next - path - 1))) == NULL)
+			continue;
+		path++;
+		len = (size_t)(next - path);
+		if ((found = pod_cgroup_path(path, len)))
+			snprintf(where, size, "%.*s", (int)(len > 160 ? 160 : len), path);
+	}
+	kc_buf_free(&buf);
+	return found;
+}
+
+/*
+ * The mount namespaces a kubelet of this node may run in: the agent's own,
+ * and init's (systemd gives the agent's unit a namespace of its own for
+ * ProtectSystem= and friends, while kubelet.service runs in init's). Known
+ * only when <proc_root>/self/ns/mnt can be looked at (fake trees in tests
+ * may leave it out: then nothing is checked, as with the PID namespace).
+ */
+struct mount_namespaces {
+	bool known;
+	struct stat self, init;
+	bool init_known;
+};
+
+static void own_mount_namespaces(const char *proc_root, struct mount_namespaces *ns)
+{
+	char path[PATH_MAX];
+
+	memset(ns, 0, sizeof(*ns));
+	snprintf(path, sizeof(path), "%s/self/ns/mnt", proc_root);
+	ns->known = stat(path, &ns->self) == 0;
+	snprintf(path, sizeof(path), "%s/1/ns/mnt", proc_root);
+	ns->init_known = ns->known && stat(path, &ns->init) == 0;
+}
+
+/*
+ * A process named kubelet in another mount namespace (a hostPID container
+ * running a root-owned binary) sees other files under the paths its flags
+ * name: adopting it would have the agent write, as root on the host, what a
+ * container's configuration says (issue 19 item 4).
+ */
+static bool shares_mount_namespace(int dfd, const struct mount_namespaces *ns, char *why,
+                                   size_t size)
+{
+	struct stat st;
+
+	if (!ns->known)
+		return true;
+	if (fstatat(dfd, "ns/mnt", &st, 0) != 0) {
+		snprintf(why, size, "its mount namespace cannot be inspected: %s", strerror(errno));
+		return false;
+	}
+	if ((st.st_dev == ns->self.st_dev && st.st_ino == ns->self.st_ino) ||
+	    (ns->init_known && st.st_dev == ns->init.st_dev && st.st_ino == ns->init.st_ino))
+		return true;
+	snprintf(why, size,
+	         "it runs in another mount namespace than this agent and init (a container's "
+	         "process): the files its flags name are not the node's");
+	return false;
+}
+
+/* Field 22 of /proc/<pid>/stat: the start time in clock ticks after boot; 0 if unreadable. */
+/* True (why said) when the process runs in a pod's cgroup. */
+static bool in_pod(int dfd, char *why, size_t size)
+{
+	char where[200];
+
+	if (!in_pod_cgroup(dfd, where, sizeof(where)))
+		return false;
+	snprintf(why, size, "it runs inside the pod cgroup %s (a container's process)", where);
+	return true;
+}
+
+static unsigned long long start_time_at(int dfd)
+{
+	unsigned long long t = 0;
+	struct kc_buf buf;
+	const char *p;
+	int field;
+
+	if (!read_at(dfd, "stat", 4096, &buf))
+		return 0;
+	/* The command name (field 2) may hold spaces and ')': skip to the last ')'. */
+	if (buf.data != NULL && (p = strrchr(buf.data, ')')) != NULL) {
+		for (field = 2; field < 22 && p != NULL; field++)
+			p = strchr(p + 1, ' ');
+		if (p != NULL && sscanf(p + 1, "%llu", &t) != 1)
+			t = 0;
+	}
+	kc_buf_free(&buf);
+	return t;
+}
+
+/* State 'Z' (zombie) or 'X' (dead) in /proc/<pid>/stat: exited, not yet reaped. */
+static bool exited(int dfd)
+{
+	struct kc_buf buf;
+	const char *p;
+	bool dead = false;
+
+	if (!read_at(dfd, "stat", 4096, &buf))
+		return false;
+	if (buf.data != NULL && (p = strrchr(buf.data, ')')) != NULL)
+		dead = p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+	kc_buf_free(&buf);
+	return dead;
+}
+
+bool kubelet_still_running(const char *proc_root, pid_t pid, unsigned long long start_time)
+{
+	char path[PATH_MAX];
+	bool same;
+	int dfd;
+
+	snprintf(path, sizeof(path), "%s/%ld", proc_root, (long)pid);
+	if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return false;
+	same = start_time_at(dfd) == start_time && !exited(dfd);
+	close(dfd);
+	return same;
+}
+
+/*
  * Read and parse the cmdline of the open /proc/<pid> directory; a vanished or
  * unreadable process is not a kubelet.
  */
@@ -381,6 +555,8 @@ kc_code kubelet_discover(const char *proc_root, struct kubelet_info *out, struct
 	struct kubelet_info found = {0};
 	struct kubelet_cmdline flags;
 	struct dirent *de;
+	struct mount_namespaces mnt_ns;
+	unsigned long long started;
 	char *own_ns, why[256];
 	bool is_kubelet, unit, take;
 	long pid, conflict = 0, conflict2 = 0;
@@ -391,6 +567,7 @@ kc_code kubelet_discover(const char *proc_root, struct kubelet_info *out, struct
 	if ((d = opendir(proc_root)) == NULL)
 		return kc_fail_errno(err, KC_EIO, errno, "%s", proc_root);
 	own_ns = read_link(proc_root, "self", "ns/pid");
+	own_mount_namespaces(proc_root, &mnt_ns);
 	snprintf(found.why_none, sizeof(found.why_none), "no process named kubelet runs");
 	while ((de = readdir(d)) != NULL) {
 		if (!is_pid_name(de->d_name))
@@ -411,7 +588,9 @@ kc_code kubelet_discover(const char *proc_root, struct kubelet_info *out, struct
 			continue;
 		}
 		/* Trust first: a bad cmdline of someone else's "kubelet" is no error of ours. */
-		if (!trusted_process(dfd, why, sizeof(why))) {
+		if (!trusted_process(dfd, why, sizeof(why)) ||
+		    !shares_mount_namespace(dfd, &mnt_ns, why, sizeof(why)) ||
+		    in_pod(dfd, why, sizeof(why))) {
 			close(dfd);
 			kubelet_cmdline_free(&flags);
 			ignore_process(&found, proc_root, de->d_name, why);
@@ -423,6 +602,7 @@ kc_code kubelet_discover(const char *proc_root, struct kubelet_info *out, struct
 			break;
 		}
 		unit = in_kubelet_unit(dfd);
+		started = start_time_at(dfd);
 		close(dfd);
 		if ((rc = absolute_flags(proc_root, de->d_name, &flags, err)) != KC_OK) {
 			kubelet_cmdline_free(&flags);
@@ -450,6 +630,7 @@ kc_code kubelet_discover(const char *proc_root, struct kubelet_info *out, struct
 			kubelet_cmdline_free(&found.flags);
 			found.flags = flags;
 			found.pid = (pid_t)pid;
+			found.start_time = started;
 			found.in_unit = unit;
 		} else {
 			kubelet_cmdline_free(&flags);
@@ -499,6 +680,20 @@ static kc_code apply_string(const char *file, json_t *doc, const char *key, bool
 	return KC_OK;
 }
 
+/* A boolean key: 1 or 0 into *slot; absent or null leaves it alone. */
+static kc_code apply_bool(const char *file, json_t *doc, const char *key, int *slot,
+                          struct kc_error *err)
+{
+	json_t *v = json_object_get(doc, key);
+
+	if (v == NULL || json_is_null(v))
+		return KC_OK;
+	if (!json_is_boolean(v))
+		return kc_fail(err, KC_EINVAL, "%s: %s: expected true or false", file, key);
+	*slot = json_is_true(v) ? 1 : 0;
+	return KC_OK;
+}
+
 /*
  * Apply one KubeletConfiguration document over *ks: a key the document does
  * not mention is left alone; "" unsets a string.
@@ -507,7 +702,7 @@ static kc_code apply_config_file(const char *file, struct kubelet_settings *ks,
                                  struct kc_error *err)
 {
 	struct kc_buf buf;
-	json_t *docs = NULL, *doc, *kind, *qos;
+	json_t *docs = NULL, *doc, *kind;
 	kc_code rc;
 
 	kc_buf_init(&buf, KUBELET_CONFIG_MAX);
@@ -535,13 +730,9 @@ static kc_code apply_config_file(const char *file, struct kubelet_settings *ks,
 	    (rc = apply_string(file, doc, "cgroupRoot", false, &ks->cgroup_root, err)) != KC_OK ||
 	    (rc = apply_string(file, doc, "cgroupDriver", false, &ks->cgroup_driver, err)) != KC_OK)
 		goto out;
-	if ((qos = json_object_get(doc, "cgroupsPerQOS")) != NULL && !json_is_null(qos)) {
-		if (!json_is_boolean(qos))
-			rc = kc_fail(err, KC_EINVAL, "%s: cgroupsPerQOS: expected true or false",
-			             file);
-		else
-			ks->cgroups_per_qos = json_is_true(qos) ? 1 : 0;
-	}
+	if ((rc = apply_bool(file, doc, "cgroupsPerQOS", &ks->cgroups_per_qos, err)) != KC_OK)
+		goto out;
+	rc = apply_bool(file, doc, "failCgroupV1", &ks->fail_cgroup_v1, err);
 out:
 	json_decref(docs);
 	kc_buf_free(&buf);
@@ -626,6 +817,7 @@ kc_code kubelet_config_read(const char *config_path, const char *config_dir,
 
 	memset(out, 0, sizeof(*out));
 	out->cgroups_per_qos = -1;
+	out->fail_cgroup_v1 = -1;
 	rc = apply_config_file(config_path, out, err);
 	if (rc == KC_OK && config_dir != NULL)
 		rc = apply_dropins(config_dir, out, err);
@@ -656,4 +848,5 @@ void kubelet_settings_free(struct kubelet_settings *ks)
 	free(ks->cgroup_driver);
 	memset(ks, 0, sizeof(*ks));
 	ks->cgroups_per_qos = -1;
+	ks->fail_cgroup_v1 = -1;
 }

@@ -604,20 +604,6 @@ out:
 	return rc;
 }
 
-kc_code materialise_pod(const char *state_dir, const json_t *pod, const struct kc_objects *objs,
-                        struct mat_result *result, struct kc_error *err)
-{
-	struct vp_plan plan;
-	kc_code rc;
-
-	memset(&plan, 0, sizeof(plan));
-	if ((rc = volume_plan_build(pod, objs, &plan, err)) != KC_OK)
-		return rc;
-	rc = materialise_plan(state_dir, &plan, result, err);
-	volume_plan_free(&plan);
-	return rc;
-}
-
 kc_code materialise_remove(const char *state_dir, const char *uid, struct kc_error *err)
 {
 	char volpath[PATH_MAX];

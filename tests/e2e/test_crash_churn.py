@@ -196,8 +196,8 @@ def check_checkpoints(root):
         raise Failure("pods/ is not 0700")
     for name in os.listdir(pods):
         p = os.path.join(pods, name)
-        if name.startswith(".Pod_") and name.endswith(".yaml.tmp"):
-            continue  # fsutil temp file of an interrupted write
+        if name.startswith(".Pod_") and name.endswith(".tmp"):
+            continue  # fsutil temp file of an interrupted write (.Pod_<uid>.yaml.<pid>.<n>.tmp)
         m = re.fullmatch(r"Pod_([0-9a-f-]{36})\.yaml", name)
         if not m:
             raise Failure("unexpected file %s in pods/" % name)

@@ -134,6 +134,32 @@ class RenderCli(unittest.TestCase):
         self.assertIn("items[1]: pod kube-system/b: metadata.annotations.kubernetes.io/config.mirror",
                       lines[1])
 
+    def test_kubernetes_135_projected_sources_exit_2(self):
+        """podCertificate and clusterTrustBundle need the API: refused, reason named."""
+        cert = {"podCertificate": {"signerName": "example.com/s", "keyType": "ED25519",
+                                   "credentialBundlePath": "cred.pem"}}
+        bundle = {"clusterTrustBundle": {"signerName": "example.com/s", "path": "ca.pem"}}
+        f = self.write("p.json", {"kind": "List", "items": [
+            pod("a", volumes=[{"name": "id", "projected": {"sources": [
+                {"downwardAPI": {"items": [{"path": "n", "fieldRef": {
+                    "fieldPath": "metadata.name"}}]}}, cert]}}]),
+            pod("b", volumes=[{"name": "ca", "projected": {"sources": [bundle]}}])]})
+        rc, out, err = rs.run(["render", "-f", f])
+        self.assertEqual((rc, out), (2, b""))
+        lines = err.strip().split("\n")
+        self.assertEqual(len(lines), 2, err)
+        self.assertIn("items[0]: pod kube-system/a: spec.volumes[0]: "
+                      "projected.sources[1].podCertificate: ", lines[0])
+        self.assertIn("PodCertificateRequest", lines[0])
+        self.assertIn("items[1]: pod kube-system/b: spec.volumes[0]: "
+                      "projected.sources[0].clusterTrustBundle: ", lines[1])
+        self.assertIn("ClusterTrustBundle objects from the API", lines[1])
+        rc, out, err = rs.run(["render", "--report", "-o", "json", "-f", f])
+        self.assertEqual((rc, err), (0, ""))
+        rows = json.loads(out)
+        self.assertEqual([r["checkpointable"] for r in rows], [False, False])
+        self.assertIn("PodCertificateRequest", rows[0]["reason"])
+
     def fleet_list(self):
         """A cluster-wide List as kubectl prints it: pods first, the Secret after."""
         secret_user = pod("d", volumes=[{"name": "s", "secret": {"secretName": "tls"}}])

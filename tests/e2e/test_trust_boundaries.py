@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -215,6 +216,31 @@ class KubeconfigTrust(unittest.TestCase):
             self.assertIn("node name node-2 (flag) does not match the client certificate",
                           p.stderr)
             self.assertIn("which is node node-1 (CN system:node:node-1)", p.stderr)
+
+    def test_explicit_settings_are_checked_before_waiting_for_a_kubelet(self):
+        # No kubelet in sight (a PID namespace of its own) and its --config needed:
+        # the agent would wait for one; a named http kubeconfig or a node name that
+        # is not the certificate's must end the start first (issue 19 item 6).
+        if os.geteuid() != 0 or not can_unshare():
+            self.skipTest("needs root and a PID namespace")
+        with AgentEnv(node="node-1") as env:
+            args = env.args()
+            i = args.index("--kubelet-config")
+            del args[i:i + 2]
+            ns = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
+            wrong_node = list(args)
+            wrong_node[wrong_node.index("--node-name") + 1] = "node-2"
+            p = subprocess.run(ns + wrong_node, capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("node name node-2 (flag) does not match the client certificate",
+                          p.stderr)
+            self.assertNotIn("waiting for the kubelet", p.stderr)
+            with open(env.kubeconfig, "w") as f:
+                f.write(HTTP_KUBECONFIG)
+            p = subprocess.run(ns + args, capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("server http://127.0.0.1:9 is plain http", p.stderr)
+            self.assertNotIn("waiting for the kubelet", p.stderr)
 
     def test_kubeconfig_found_from_the_kubelet_must_be_https(self):
         if os.geteuid() != 0 or not can_unshare():
@@ -437,6 +463,38 @@ class ReloadOrder(unittest.TestCase):
 def make_annotated(node):
     from fakeapi import make_pod
     return make_pod("agent", node, uid="00000000-0000-4000-8000-000000000001")
+
+
+class StaleStatusFile(unittest.TestCase):
+    """`reload` and `status` take a pid from the status file: only this program,
+    run as this uid, counts as the agent, never a process merely called
+    kubelet-checkpoint (issue 19 item 13)."""
+
+    def test_unrelated_process_is_not_signalled(self):
+        from agent_env import BINARY
+        root = tempfile.mkdtemp(prefix="kc-stale-")
+        try:
+            link = os.path.join(root, "kubelet-checkpoint")
+            os.symlink(shutil.which("sleep"), link)
+            sleeper = subprocess.Popen([link, "60"])
+            status = os.path.join(root, "status.json")
+            with open(status, "w") as f:
+                json.dump({"agent": {"running": True, "pid": sleeper.pid,
+                                     "reload": {"generation": 0}}}, f)
+            p = subprocess.run([BINARY, "reload", "--status-file", status, "--timeout", "2"],
+                               capture_output=True, text=True, timeout=20)
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertIn("no running agent with pid %d" % sleeper.pid, p.stderr)
+            time.sleep(0.2)
+            self.assertIsNone(sleeper.poll(), "reload signalled an unrelated process")
+            p = subprocess.run([BINARY, "status", "--status-file", status, "--state-dir",
+                                os.path.join(root, "state"), "-o", "json"],
+                               capture_output=True, text=True, timeout=20)
+            self.assertIs(json.loads(p.stdout)["agent"]["running"], False, p.stdout)
+            sleeper.kill()
+            sleeper.wait()
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ static bool exists(const struct agent_fixture *f, const char *rel)
 	struct stat st;
 
 	snprintf(path, sizeof(path), "%s/%s", f->state, rel);
-	return stat(path, &st) == 0;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 static void test_list_then_checkpoint(void **state)
@@ -208,9 +208,9 @@ static void test_turn_idle(void **state)
 }
 
 /*
- * A checkpoint write that fails (here a directory sits where its temp file
- * goes) is retried by agent_sync_turn when due, with the objects in hand,
- * and the turn says when it wants to run again until the write succeeds.
+ * A checkpoint write that fails (here a non-empty directory sits where the
+ * file goes, so the rename into place fails) is retried by agent_sync_turn when due, with the
+ * objects in hand, and the turn says when it wants to run again until the write succeeds.
  */
 static void test_retry_failed_write(void **state)
 {
@@ -220,8 +220,7 @@ static void test_retry_failed_write(void **state)
 	struct parent_rec *r;
 	int64_t now = kc_clock_ms(), due;
 
-	snprintf(block, sizeof(block),
-	         "%s/pods/." KC_CKPT_FILE_PREFIX TP_UID KC_CKPT_FILE_SUFFIX ".tmp", f->state);
+	snprintf(block, sizeof(block), "%s/" POD_FILE, f->state);
 	snprintf(inner, sizeof(inner), "%s/x", block);
 	assert_int_equal(mkdir(block, 0700), 0);
 	tu_write_file(inner, "x", 1, 0600);

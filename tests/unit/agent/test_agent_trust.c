@@ -4,6 +4,7 @@
  * allowInsecureHttp, and the node name equal to the client certificate's
  * system:node:<name>.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,6 +171,70 @@ static void test_client_cn(void **state)
 	kubeconfig_free(kc);
 }
 
+/* Write a kubeconfig for server and user into dir; returns its path. */
+static char *kubeconfig_file(const char *dir, const char *server, const char *user)
+{
+	char *text, *path;
+
+	if (asprintf(&text,
+	             "current-context: c\n"
+	             "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+	             "clusters: [{name: k, cluster: {server: '%s'}}]\n"
+	             "users: [{name: u, user: {%s}}]\n",
+	             server, user) < 0 ||
+	    asprintf(&path, "%s/kubelet.conf", dir) < 0)
+		abort();
+	tu_write_file(path, text, strlen(text), 0600);
+	free(text);
+	return path;
+}
+
+/*
+ * Explicit settings are checked at start, before any wait for a kubelet
+ * (issue 19 item 6); what is still a guess while no kubelet runs is not.
+ */
+static void test_early_check_before_any_kubelet(void **state)
+{
+	char *dir = tu_mkdtemp(), *http, *node1, missing[4096];
+	struct agent_config cfg;
+	struct kc_error err;
+
+	(void)state;
+	http = kubeconfig_file(dir, "http://127.0.0.1:9", "token: t");
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.kubelet_missing = true; /* no kubelet yet: the wait is next */
+	cfg.kubeconfig = http;
+	cfg.node_name = (char *)"node-1";
+	cfg.source[AGENT_KUBECONFIG] = AGENT_SRC_FLAG;
+	cfg.source[AGENT_NODE_NAME] = AGENT_SRC_HOSTNAME;
+	assert_int_equal(agent_check_early(&cfg, &err), KC_EINVAL);
+	assert_non_null(strstr(err.msg, "is plain http"));
+	cfg.allow_insecure_http = true;
+	assert_int_equal(agent_check_early(&cfg, &err), KC_OK);
+	/* The default path, while no kubelet says which kubeconfig is its own: not yet. */
+	cfg.allow_insecure_http = false;
+	cfg.source[AGENT_KUBECONFIG] = AGENT_SRC_DEFAULT;
+	assert_int_equal(agent_check_early(&cfg, &err), KC_OK);
+	free(http);
+
+	node1 = kubeconfig_file(dir, "https://127.0.0.1:6443", node1_user);
+	cfg.kubeconfig = node1;
+	cfg.source[AGENT_KUBECONFIG] = AGENT_SRC_FLAG;
+	cfg.node_name = (char *)"node-2";
+	/* A host name may yet be overridden by the kubelet's --hostname-override. */
+	assert_int_equal(agent_check_early(&cfg, &err), KC_OK);
+	cfg.source[AGENT_NODE_NAME] = AGENT_SRC_FLAG;
+	assert_int_equal(agent_check_early(&cfg, &err), KC_EINVAL);
+	assert_non_null(strstr(err.msg, "node name node-2 (flag) does not match"));
+	/* A kubeconfig not written yet is waited for, not refused. */
+	snprintf(missing, sizeof(missing), "%s/later.conf", dir);
+	cfg.kubeconfig = missing;
+	assert_int_equal(agent_check_early(&cfg, &err), KC_OK);
+	free(node1);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -177,6 +242,7 @@ int main(void)
 	    cmocka_unit_test(test_named_kubeconfig_http_needs_the_option),
 	    cmocka_unit_test(test_node_name_is_the_certificates),
 	    cmocka_unit_test(test_client_cn),
+	    cmocka_unit_test(test_early_check_before_any_kubelet),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

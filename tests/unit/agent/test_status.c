@@ -218,22 +218,44 @@ static void test_rfc3339(void **state)
 
 static void test_pid_is_agent(void **state)
 {
-	pid_t child;
+	pid_t child, impostor;
 	int st;
 
 	assert_false(status_pid_is_agent(0));
 	assert_false(status_pid_is_agent(-1));
-	assert_false(status_pid_is_agent(getpid())); /* test_status, not the agent */
-	/* A live process whose argv[0] is kubelet-checkpoint. */
+	/* This very executable as our uid: what the agent is to `reload` (same binary). */
+	assert_true(status_pid_is_agent(getpid()));
 	child = fork();
 	assert_true(child >= 0);
 	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	assert_true(status_pid_is_agent(child));
+	/*
+	 * Another program that calls itself kubelet-checkpoint (argv[0]): a pid a
+	 * stale status file may name. It must not be taken for the agent (issue 19
+	 * item 13); argv[0] was all the old check looked at.
+	 */
+	impostor = fork();
+	assert_true(impostor >= 0);
+	if (impostor == 0) {
 		execl("/bin/sleep", "/usr/sbin/kubelet-checkpoint", "5", (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 200 && !status_pid_is_agent(child); i++)
+	for (int i = 0; i < 200; i++) {
+		char exe[64], link[256];
+		ssize_t n;
+
+		snprintf(exe, sizeof(exe), "/proc/%ld/exe", (long)impostor);
+		if ((n = readlink(exe, link, sizeof(link) - 1)) > 0 &&
+		    (link[n] = '\0', strstr(link, "sleep") != NULL))
+			break; /* exec'd */
 		usleep(10000);
-	assert_true(status_pid_is_agent(child));
+	}
+	assert_false(status_pid_is_agent(impostor));
+	kill(impostor, 9);
+	waitpid(impostor, &st, 0);
 	kill(child, 9);
 	waitpid(child, &st, 0);
 	assert_false(status_pid_is_agent(child)); /* dead and reaped */

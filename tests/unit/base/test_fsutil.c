@@ -151,6 +151,97 @@ static void test_buf_limit(void **state)
 	kc_buf_free(&b);
 }
 
+/*
+ * Two writers of one file (two agents on a directory) must never remove or
+ * rename each other's half-written temp file: a fixed temp name did both.
+ */
+static void test_temp_names_are_never_shared(void **state)
+{
+	char *dir = tu_mkdtemp(), path[PATH_MAX], a[NAME_MAX + 1], b[NAME_MAX + 1];
+	struct kc_error err;
+	bool changed;
+	int dfd;
+
+	(void)state;
+	assert_int_equal(fs_temp_name("kubelet-checkpoint_x.yaml", a, sizeof(a), &err), KC_OK);
+	assert_int_equal(fs_temp_name("kubelet-checkpoint_x.yaml", b, sizeof(b), &err), KC_OK);
+	assert_string_not_equal(a, b);
+	assert_memory_equal(a, ".kubelet-checkpoint_x.yaml.",
+	                    strlen(".kubelet-checkpoint_x.yaml."));
+	assert_string_equal(a + strlen(a) - strlen(FS_TMP_SUFFIX), FS_TMP_SUFFIX);
+	/* Another writer's staged file, at the name the old code used for everyone. */
+	snprintf(path, sizeof(path), "%s/.a.yaml.tmp", dir);
+	tu_write_file(path, "half", 4, 0600);
+	assert_int_equal(fs_open_dir(dir, &dfd, &err), KC_OK);
+	assert_int_equal(fs_write_atomic_at(dfd, dir, "a.yaml", "mine\n", 5, 0600, &changed, &err),
+	                 KC_OK);
+	char *got = tu_read_file(path, NULL);
+	assert_string_equal(got, "half");
+	free(got);
+	snprintf(path, sizeof(path), "%s/a.yaml", dir);
+	got = tu_read_file(path, NULL);
+	assert_string_equal(got, "mine\n");
+	free(got);
+	close(dfd);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* A name as long as NAME_MAX allows still gets a temp name, its prefix kept. */
+static void test_long_name_temp_keeps_prefix(void **state)
+{
+	char name[251], tmp[NAME_MAX + 1];
+	struct kc_error err;
+
+	(void)state;
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	memcpy(name, "kubelet-checkpoint_", strlen("kubelet-checkpoint_"));
+	assert_int_equal(fs_temp_name(name, tmp, sizeof(tmp), &err), KC_OK);
+	assert_true(strlen(tmp) <= NAME_MAX);
+	assert_memory_equal(tmp, ".kubelet-checkpoint_", strlen(".kubelet-checkpoint_"));
+}
+
+/* Crash leftovers of a prefix go; anything else stays. */
+static void test_remove_temps(void **state)
+{
+	static const char *const gone[] = {".Pod_u.yaml.12.0a0b0c0d.tmp", ".Pod_u.yaml.tmp"};
+	static const char *const kept[] = {"Pod_u.yaml", ".Pod_u.yaml.tmp.keep", ".other.tmp",
+	                                   "Pod_u.yaml.tmp"};
+	char *dir = tu_mkdtemp(), path[PATH_MAX];
+	struct kc_error err;
+	size_t i, removed;
+	int dfd;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, gone[i]);
+		tu_write_file(path, "x", 1, 0600);
+	}
+	for (i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, kept[i]);
+		tu_write_file(path, "x", 1, 0600);
+	}
+	snprintf(path, sizeof(path), "%s/.Pod_link.tmp", dir);
+	assert_int_equal(symlink("Pod_u.yaml", path), 0);
+	assert_int_equal(fs_open_dir(dir, &dfd, &err), KC_OK);
+	assert_int_equal(fs_remove_temps_at(dfd, dir, "Pod_", &removed, &err), KC_OK);
+	assert_int_equal(removed, 2);
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, gone[i]);
+		assert_int_not_equal(access(path, F_OK), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, kept[i]);
+		assert_int_equal(access(path, F_OK), 0);
+	}
+	snprintf(path, sizeof(path), "%s/.Pod_link.tmp", dir);
+	assert_int_equal(faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW), 0);
+	close(dfd);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -159,6 +250,9 @@ int main(void)
 	    cmocka_unit_test(test_remove_tree_keeps_symlink_targets),
 	    cmocka_unit_test(test_batch_write),
 	    cmocka_unit_test(test_buf_limit),
+	    cmocka_unit_test(test_temp_names_are_never_shared),
+	    cmocka_unit_test(test_long_name_temp_keeps_prefix),
+	    cmocka_unit_test(test_remove_temps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

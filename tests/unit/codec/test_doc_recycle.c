@@ -1,8 +1,11 @@
 /*
  * test_doc_recycle.c: with recycling on, documents parse and free as before,
  * freed trees serve the next ones, what Jansson hands out is still freed with
- * free(), and no more than 4 MiB is kept.
+ * free(), no more than 4 MiB is kept, and a chunk too small for the free
+ * list's link goes back to free() (the test links with --wrap=free and
+ * --wrap=malloc_usable_size, tests/tests.cmake).
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +25,7 @@ static void test_trees_reuse_freed_memory(void **state)
 	char *text;
 
 	(void)state;
-#ifdef __SANITIZE_ADDRESS__
+#ifdef DOC_RECYCLE_OFF
 	skip(); /* recycling is off under AddressSanitizer */
 #endif
 	doc_recycle_allocations();
@@ -46,13 +49,61 @@ static void test_trees_reuse_freed_memory(void **state)
 	json_decref(first);
 }
 
+/* The chunk whose usable size the wrapper below reports as 7, and whether it was freed. */
+static void *tiny_chunk;
+static bool tiny_freed;
+
+size_t __real_malloc_usable_size(void *p);
+size_t __wrap_malloc_usable_size(void *p);
+void __real_free(void *p);
+void __wrap_free(void *p);
+
+size_t __wrap_malloc_usable_size(void *p)
+{
+	return p != NULL && p == tiny_chunk ? 7 : __real_malloc_usable_size(p);
+}
+
+void __wrap_free(void *p)
+{
+	if (p != NULL && p == tiny_chunk)
+		tiny_freed = true;
+	__real_free(p);
+}
+
+/*
+ * An allocator that reports the size asked for (clang's AddressSanitizer does)
+ * can hand out a 7-byte chunk: the recycler must not write its 8-byte link
+ * into it, but give it back to free().
+ */
+static void test_chunk_smaller_than_a_link_is_freed(void **state)
+{
+	json_malloc_t malloc_fn;
+	json_free_t free_fn;
+	size_t kept;
+
+	(void)state;
+#ifdef DOC_RECYCLE_OFF
+	skip(); /* recycling is off under AddressSanitizer */
+#endif
+	doc_recycle_allocations();
+	json_get_alloc_funcs(&malloc_fn, &free_fn);
+	kept = doc_recycle_kept_bytes();
+	tiny_chunk = malloc(7);
+	assert_non_null(tiny_chunk);
+	memcpy(tiny_chunk, "abcdefg", 7);
+	free_fn(tiny_chunk);
+	assert_true(tiny_freed);
+	assert_int_equal(doc_recycle_kept_bytes(), kept);
+	tiny_chunk = NULL;
+}
+
 static void test_at_most_4_mib_kept(void **state)
 {
 	json_t *big;
 	size_t i;
 
 	(void)state;
-#ifdef __SANITIZE_ADDRESS__
+#ifdef DOC_RECYCLE_OFF
 	skip(); /* recycling is off under AddressSanitizer (before any allocation: no leak) */
 #endif
 	doc_recycle_allocations();
@@ -68,6 +119,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_trees_reuse_freed_memory),
+	    cmocka_unit_test(test_chunk_smaller_than_a_link_is_freed),
 	    cmocka_unit_test(test_at_most_4_mib_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

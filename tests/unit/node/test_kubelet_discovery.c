@@ -412,6 +412,138 @@ static void test_kubelet_service_wins(void **state)
 	free(root);
 }
 
+/*
+ * A root "kubelet" of a hostPID container (another mount namespace) is not
+ * the node's, however trustworthy its binary looks; the agent's own
+ * namespace and init's (systemd sandboxes the agent's unit) are (issue 19
+ * item 4). Namespaces are compared by what the ns/mnt links stat to.
+ */
+static void test_other_mount_namespace_is_ignored(void **state)
+{
+	char *root = noisy_proc(), *host, *sandbox, *container;
+	const char *evil[] = {"/usr/bin/kubelet", "--kubeconfig=/evil.conf", NULL};
+	const char *real[] = {"/usr/bin/kubelet", "--kubeconfig=/etc/kubernetes/kubelet.conf",
+	                      NULL};
+	struct kubelet_info ki;
+	struct kc_error err;
+
+	(void)state;
+	host = tu_put(root, "nsfs/host", "");
+	sandbox = tu_put(root, "nsfs/sandbox", "");
+	container = tu_put(root, "nsfs/container", "");
+	tu_put_link(root, "self/ns/mnt", sandbox); /* the agent, sandboxed by its unit */
+	tu_put_link(root, "1/ns/mnt", host);
+	tu_fake_process(root, 700, evil);
+	tu_put_link(root, "700/ns/mnt", container);
+	assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+	assert_int_equal(ki.pid, 0);
+	assert_int_equal(ki.ignored, 1);
+	assert_non_null(strstr(ki.why_none, "700"));
+	assert_non_null(strstr(ki.why_none, "mount namespace"));
+	kubelet_info_free(&ki);
+
+	/* In init's namespace (kubelet.service): the node's kubelet. */
+	tu_fake_process(root, 800, real);
+	tu_put_link(root, "800/ns/mnt", host);
+	assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+	assert_int_equal(ki.pid, 800);
+	assert_string_equal(ki.flags.kubeconfig, "/etc/kubernetes/kubelet.conf");
+	kubelet_info_free(&ki);
+	tu_rmrf(root);
+	free(root);
+
+	/* In the agent's own namespace (both started by hand), and one that hides its namespace. */
+	root = noisy_proc();
+	sandbox = tu_put(root, "nsfs/own", "");
+	tu_put_link(root, "self/ns/mnt", sandbox);
+	tu_fake_process(root, 900, real);
+	tu_put_link(root, "900/ns/mnt", sandbox);
+	tu_fake_process(root, 901, evil); /* no ns/mnt to look at */
+	assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+	assert_int_equal(ki.pid, 900);
+	assert_int_equal(ki.ignored, 1);
+	kubelet_info_free(&ki);
+	free(host);
+	free(sandbox);
+	free(container);
+	tu_rmrf(root);
+	free(root);
+}
+
+/* A process in a pod's cgroup is a container's, under either driver, v1 or v2. */
+static void test_pod_cgroup_is_ignored(void **state)
+{
+	char *root = noisy_proc();
+	const char *evil[] = {"/usr/bin/kubelet", "--kubeconfig=/evil.conf", NULL};
+	const char *real[] = {"/usr/bin/kubelet", "--kubeconfig=/etc/kubernetes/kubelet.conf",
+	                      NULL};
+	const struct tu_identity systemd_pod = {
+	    "0\t0\t0\t0", 0755, 0,
+	    "0::/kubepods.slice/kubepods-burstable.slice/"
+	    "kubepods-burstable-pod0b8f4a52_3c1e_4d2a_9f1e_7a6b5c4d3e2f.slice/"
+	    "cri-containerd-abc.scope\n"};
+	const struct tu_identity guaranteed = {
+	    "0\t0\t0\t0", 0755, 0,
+	    "0::/kubepods.slice/kubepods-pod0b8f4a52_3c1e_4d2a_9f1e_7a6b5c4d3e2f.slice/x\n"};
+	const struct tu_identity cgroupfs_v1 = {"0\t0\t0\t0", 0755, 0,
+	                                        "12:pids:/system.slice/containerd.service\n"
+	                                        "4:memory:/custom/kubepods/besteffort/"
+	                                        "pod0b8f4a52-3c1e-4d2a-9f1e-7a6b5c4d3e2f/abc\n"};
+	const struct tu_identity host = {"0\t0\t0\t0", 0755, 0,
+	                                 "0::/system.slice/kubelet.service\n"
+	                                 "1:name=systemd:/podman/kubepods\n"};
+	struct kubelet_info ki;
+	struct kc_error err;
+
+	(void)state;
+	tu_fake_process_as(root, 60, evil, &systemd_pod);
+	tu_fake_process_as(root, 61, evil, &guaranteed);
+	tu_fake_process_as(root, 62, evil, &cgroupfs_v1);
+	assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+	assert_int_equal(ki.pid, 0);
+	assert_int_equal(ki.ignored, 3);
+	assert_non_null(strstr(ki.why_none, "pod cgroup"));
+	kubelet_info_free(&ki);
+	tu_fake_process_as(root, 70, real, &host);
+	assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+	assert_int_equal(ki.pid, 70);
+	assert_int_equal(ki.ignored, 3);
+	kubelet_info_free(&ki);
+	tu_rmrf(root);
+	free(root);
+}
+
+/* A restarted kubelet is another process: another pid, or its pid with another start time. */
+static void test_start_time_tells_a_restart(void **state)
+{
+	char *root = noisy_proc();
+	const char *real[] = {"/usr/bin/kubelet", "--kubeconfig=/etc/kubernetes/kubelet.conf",
+	                      NULL};
+	struct kubelet_info ki;
+	struct kc_error err;
+
+	(void)state;
+	tu_fake_process(root, 70, real);
+	/* The command name may hold ") ": only the last ')' ends it. Field 22 is 987654. */
+	free(tu_put(root, "70/stat",
+	            "70 (kube) let) S 1 70 70 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 12 0 987654 "
+	            "800000 1000 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0\n"));
+	assert_int_equal(kubelet_discover(root, &ki, &err), KC_OK);
+	assert_int_equal(ki.pid, 70);
+	assert_true(ki.start_time == 987654ULL);
+	assert_true(kubelet_still_running(root, 70, 987654ULL));
+	assert_false(kubelet_still_running(root, 70, 987655ULL));
+	assert_false(kubelet_still_running(root, 71, 987654ULL));
+	/* Exited but not reaped yet: a zombie keeps its /proc entry, not its job. */
+	free(tu_put(root, "70/stat",
+	            "70 (kube) let) Z 1 70 70 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 12 0 987654 "
+	            "800000 1000 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0\n"));
+	assert_false(kubelet_still_running(root, 70, 987654ULL));
+	kubelet_info_free(&ki);
+	tu_rmrf(root);
+	free(root);
+}
+
 /* The real /proc: whatever runs here, scanning it must work and find at most one kubelet. */
 static void test_real_proc(void **state)
 {
@@ -509,6 +641,49 @@ static void test_dropins_override_in_lexical_order(void **state)
 	free(dir);
 }
 
+/*
+ * What issue 19's 1.35 checks read: failCgroupV1 (unset, false, true; a
+ * drop-in wins; not a boolean is refused) and --image-credential-provider-config.
+ */
+static void test_fail_cgroup_v1_and_credential_provider_flag(void **state)
+{
+	const char *argv[] = {"kubelet", "--image-credential-provider-config=/etc/kubernetes/cp",
+	                      NULL};
+	char *dir = tu_mkdtemp(), *base, *dropins;
+	struct kubelet_settings ks;
+	struct kubelet_cmdline c;
+	struct kc_error err;
+	bool is;
+
+	assert_int_equal(parse_argv(argv, &is, &c, &err), KC_OK);
+	assert_string_equal(c.image_credential_provider_config, "/etc/kubernetes/cp");
+	kubelet_cmdline_free(&c);
+	if (asprintf(&dropins, "%s/conf.d", dir) < 0)
+		abort();
+	base = tu_put(dir, "config.yaml", "kind: KubeletConfiguration\n");
+	assert_int_equal(kubelet_config_read(base, NULL, &ks, &err), KC_OK);
+	assert_int_equal(ks.fail_cgroup_v1, -1);
+	kubelet_settings_free(&ks);
+	free(base);
+	base = tu_put(dir, "config.yaml", "kind: KubeletConfiguration\nfailCgroupV1: false\n");
+	assert_int_equal(kubelet_config_read(base, NULL, &ks, &err), KC_OK);
+	assert_int_equal(ks.fail_cgroup_v1, 0);
+	kubelet_settings_free(&ks);
+	free(tu_put(dir, "conf.d/10-strict.conf",
+	            "kind: KubeletConfiguration\nfailCgroupV1: true\n"));
+	assert_int_equal(kubelet_config_read(base, dropins, &ks, &err), KC_OK);
+	assert_int_equal(ks.fail_cgroup_v1, 1);
+	assert_int_equal(ks.cgroups_per_qos, -1);
+	kubelet_settings_free(&ks);
+	free(tu_put(dir, "conf.d/20-bad.conf", "failCgroupV1: \"no\"\n"));
+	assert_int_equal(kubelet_config_read(base, dropins, &ks, &err), KC_EINVAL);
+	assert_non_null(strstr(err.msg, "20-bad.conf: failCgroupV1: expected true or false"));
+	free(base);
+	free(dropins);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -524,10 +699,14 @@ int main(void)
 	    cmocka_unit_test(test_untrusted_reasons),
 	    cmocka_unit_test(test_kubelet_service_wins),
 	    cmocka_unit_test(test_relative_flags_use_kubelet_cwd),
+	    cmocka_unit_test(test_other_mount_namespace_is_ignored),
+	    cmocka_unit_test(test_pod_cgroup_is_ignored),
+	    cmocka_unit_test(test_start_time_tells_a_restart),
 	    cmocka_unit_test(test_real_proc),
 	    cmocka_unit_test(test_static_pod_path_from_config),
 	    cmocka_unit_test(test_missing_config_file),
 	    cmocka_unit_test(test_dropins_override_in_lexical_order),
+	    cmocka_unit_test(test_fail_cgroup_v1_and_credential_provider_flag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -289,6 +289,21 @@ static void test_remove_and_list_uids(void **state)
 	free(dir);
 }
 
+/* volume_plan_build (render) then materialise_plan, as the agent does. */
+static kc_code materialise_pod(const char *dir, const json_t *pod, const struct kc_objects *objs,
+                               struct mat_result *res, struct kc_error *err)
+{
+	struct vp_plan plan;
+	kc_code rc;
+
+	memset(&plan, 0, sizeof(plan));
+	if ((rc = volume_plan_build(pod, objs, &plan, err)) != KC_OK)
+		return rc;
+	rc = materialise_plan(dir, &plan, res, err);
+	volume_plan_free(&plan);
+	return rc;
+}
+
 /* From a pod and its objects, through volume_plan_build, to files on disk. */
 static void test_materialise_pod_end_to_end(void **state)
 {
