@@ -67,6 +67,7 @@ def main():
                             port_sharing=args.permit_port_sharing)
     sh.node.keep = args.keep
     results = []
+    interrupted = None
     try:
         sh.bootstrap()
         sh.pivot()
@@ -77,9 +78,14 @@ def main():
         for i in range(args.reboots):
             results.append(one_reboot(sh, shm, args, i + 1))
             print(json.dumps(results[-1]), flush=True)
+    except (KeyboardInterrupt, SystemExit) as e:  # still report the reboots done
+        interrupted = e
     finally:
         sh.close()
     summarise(results, args)
+    if interrupted is not None:
+        print("interrupted during reboot %d" % (len(results) + 1))
+        sys.exit(1)
 
 
 def one_reboot(sh, shm, args, n):
