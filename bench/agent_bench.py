@@ -358,8 +358,25 @@ def activation_cycle(env, npods, events, dirty_mib=0):
         "outside_poll_ms": round((t_all - window_end) * 1000, 1),
     }
     env.api.fault("none")
-    bridges_down(env, 0, env.windows[1] + 30, "withdrawal")
+    end_outage(env)
     return out
+
+
+def end_outage(env):
+    """The API is back. A bridge now stays until its parent gets a container
+    (docs/design.md §6): the standby flag withdraws them all at once, so the next
+    outage starts from a node with no bridge and no hand-off under way."""
+    def reachable():
+        try:
+            with open(env.status_file) as f:
+                return json.load(f).get("api", {}).get("reachable") is True
+        except (OSError, ValueError):
+            return False
+    wait_for(lambda: check_alive(env) and reachable(), timeout=env.windows[1] + 30,
+             what="API reachable again")
+    os.unlink(env.flag)
+    bridges_down(env, 0, 30, "withdrawal (flag off)")
+    open(env.flag, "w").close()
 
 
 def bench_activation(npods=MAX_PODS, cycles=5, unreachable_after=3, base=None, dirty_mib=0):
@@ -420,7 +437,7 @@ def bench_footprint(npods=MAX_PODS, cycles=2, idle_seconds=60, base=None, wrappe
         time.sleep(2.0)
         idle_down = wakeups(pid, idle_seconds)
         env.api.fault("none")
-        bridges_down(env, 0, 40, "withdrawal")
+        end_outage(env)
         final = proc_status(pid)
         where = mappings_by_rss(pid)
         env.stop(timeout=60)  # SIGTERM: a wrapper (massif) writes its report

@@ -50,6 +50,7 @@
 #define AGENT_DEFAULT_UNREACHABLE_AFTER 30
 #define AGENT_DEFAULT_REACHABLE_AFTER   15
 #define AGENT_DEFAULT_GC_GRACE          60
+#define AGENT_DEFAULT_HANDOFF_TIMEOUT   600
 #define AGENT_DEFAULT_STARTUP_SPREAD    30
 #define AGENT_DEFAULT_BRIDGE_START      60
 #define AGENT_DEFAULT_BRIDGE_GRACE      5
@@ -81,6 +82,7 @@ enum agent_setting {
 	AGENT_UNREACHABLE_AFTER,
 	AGENT_REACHABLE_AFTER,
 	AGENT_GC_GRACE,
+	AGENT_HANDOFF_TIMEOUT,
 	AGENT_STARTUP_SPREAD,
 	AGENT_BRIDGE_START_TIMEOUT,
 	AGENT_BRIDGE_GRACE_PERIOD,
@@ -114,6 +116,7 @@ struct agent_config {
 	unsigned unreachable_after;       /* seconds, >= 1 */
 	unsigned reachable_after;         /* seconds, >= 1 */
 	unsigned gc_grace;                /* seconds, >= 0 */
+	unsigned handoff_timeout;         /* seconds, >= 1: decision.h W4 */
 	unsigned startup_spread;          /* seconds, >= 0: first LIST at a random instant */
 	unsigned bridge_start_timeout; /* seconds, >= 1: a bridge not running by then is reported */
 	unsigned bridge_grace_period; /* seconds: cap of a bridge's terminationGracePeriodSeconds */

@@ -107,6 +107,13 @@ enum api_contact {
 
 const char *api_contact_name(enum api_contact outcome); /* "success", "failure", "auth_error" */
 
+/* What a quorum read answered (api_client_confirm_pod / _node). */
+enum api_confirm_result {
+	API_CONFIRM_UNKNOWN, /* no usable answer (network, 5xx, 401/403, garbage) */
+	API_CONFIRM_PRESENT, /* 200 with an object */
+	API_CONFIRM_ABSENT,  /* 404 */
+};
+
 /* How the POST of a Kubernetes Event ended (api_client_post_event). */
 enum api_post_result {
 	API_POST_DONE,      /* 2xx */
@@ -154,6 +161,12 @@ struct api_callbacks {
 	void (*contact)(void *ctx, enum api_contact outcome, const char *detail);
 	/* The POST of Event id ended (see api_client_post_event). */
 	void (*event_posted)(void *ctx, uint64_t id, enum api_post_result res, const char *detail);
+	/* A quorum read of pod uid answered; pod is the object when PRESENT
+	 * (the caller checks its UID and eligibility), else NULL. */
+	void (*pod_confirmed)(void *ctx, const char *uid, enum api_confirm_result res,
+	                      const json_t *pod);
+	/* GET nodes/<self> answered. */
+	void (*node_confirmed)(void *ctx, enum api_confirm_result res);
 };
 
 struct api_stats {
@@ -259,6 +272,16 @@ kc_code api_client_post_event(struct api_client *c, const char *ns, const char *
 /* The same for PATCH /api/v1/namespaces/<ns>/events/<name> with a merge patch. */
 kc_code api_client_patch_event(struct api_client *c, const char *ns, const char *name,
                                const char *body, uint64_t id, struct kc_error *err);
+
+/*
+ * Quorum reads (no resourceVersion: etcd), for the decision's confirmations
+ * (decision.h W3 and collection): GET the pod ns/name, remembered as uid, or
+ * GET nodes/<node>. One at a time: KC_EAGAIN while one is in flight. The
+ * answer comes through pod_confirmed / node_confirmed.
+ */
+kc_code api_client_confirm_pod(struct api_client *c, const char *ns, const char *name,
+                               const char *uid, struct kc_error *err);
+kc_code api_client_confirm_node(struct api_client *c, struct kc_error *err);
 
 void api_client_get_stats(const struct api_client *c, struct api_stats *out);
 

@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kc_error.h"
 #include "kc_names.h"
@@ -36,6 +37,12 @@ struct bridge_manifest {
 	char *file;          /* file name within the directory */
 	char *checkpoint_of; /* "<namespace>/<name>" */
 	char *source_uid;    /* NULL when the annotation is missing */
+	/*
+	 * When it was written: the file's mtime, wall-clock ms. The agent writes
+	 * a manifest only when its bytes change, so this is when the bridge (as
+	 * the kubelet runs it) began, also across an agent restart (decision.h W1).
+	 */
+	int64_t written_ms;
 };
 
 /* A file with our prefix that is not ours, and why. */

@@ -6,6 +6,7 @@
  *   # kubelet-checkpoint checkpoint v1 fnv1a64=<16 hex> length=<n>
  *   apiVersion: kubelet-checkpoint/v1
  *   kind: Checkpoint
+ *   clusterUID: <uid>   (the kube-system Namespace UID; absent when unknown)
  *   objects: [...the referenced Secrets/ConfigMaps, sorted...]
  *   pod: {...the API Pod as received, status included...}
  *
@@ -14,7 +15,7 @@
  * file that fails verification is reported as corrupt with the reason, never
  * activated and never deleted by the store: only a new good write for the same
  * uid replaces it (atomically, and logged). Names in pods/ that are not
- * Pod_<uuid>.yaml are ignored and never touched.
+ * Pod_<uuid>.yaml or Gone_<uuid> are ignored and never touched.
  *
  * Writes skip when nothing "relevant" changed: the pod minus status,
  * resourceVersion and managedFields, plus the objects minus their
@@ -47,10 +48,11 @@ struct ckpt {
 	char uid[CKPT_UID_LEN + 1];
 	const char *namespace;
 	const char *name;
-	const char *creation_timestamp; /* "" when the pod carries none */
-	json_t *pod;                    /* the API Pod as received */
-	json_t *objects;                /* JSON array of Secrets/ConfigMaps */
-	struct kc_objects *index;       /* the same objects, for render/volume plan */
+	const char *creation_timestamp;     /* "" when the pod carries none */
+	json_t *pod;                        /* the API Pod as received */
+	json_t *objects;                    /* JSON array of Secrets/ConfigMaps */
+	struct kc_objects *index;           /* the same objects, for render/volume plan */
+	char cluster_uid[CKPT_UID_LEN + 1]; /* kube-system UID it was taken from; "" unknown */
 };
 
 enum ckpt_state {
@@ -62,10 +64,12 @@ enum ckpt_state {
 struct ckpt_entry {
 	char uid[CKPT_UID_LEN + 1];
 	enum ckpt_state state;
-	char *reason;             /* why it is corrupt; NULL when ok */
-	char *namespace;          /* NULL when corrupt */
-	char *name;               /* NULL when corrupt */
-	char *creation_timestamp; /* NULL when corrupt; "" when absent */
+	char *reason;                       /* why it is corrupt; NULL when ok */
+	char *namespace;                    /* NULL when corrupt */
+	char *name;                         /* NULL when corrupt */
+	char *creation_timestamp;           /* NULL when corrupt; "" when absent */
+	char cluster_uid[CKPT_UID_LEN + 1]; /* "" when unknown or corrupt */
+	bool gone; /* ckpt_store_mark_gone: the API last showed the parent gone */
 };
 
 struct ckpt_list {
@@ -85,6 +89,13 @@ void ckpt_store_close(struct ckpt_store *store);
  */
 kc_code ckpt_store_write(struct ckpt_store *store, const json_t *pod, const json_t *objects,
                          bool *written, struct kc_error *err);
+/*
+ * The same, recording cluster_uid (the kube-system Namespace UID the API
+ * answered; NULL or "": unknown, the file keeps the one it has). A changed
+ * cluster rewrites the file. KC_EINVAL for a cluster_uid that is no UUID.
+ */
+kc_code ckpt_store_write_cluster(struct ckpt_store *store, const json_t *pod, const json_t *objects,
+                                 const char *cluster_uid, bool *written, struct kc_error *err);
 
 /*
  * Read and verify Pod_<uid>.yaml into *out (free with ckpt_free).
@@ -105,7 +116,16 @@ kc_code ckpt_parse(const char *data, size_t len, const char *uid, struct ckpt *o
 kc_code ckpt_store_list(struct ckpt_store *store, struct ckpt_list *out, struct kc_error *err);
 void ckpt_list_free(struct ckpt_list *list);
 
-/* Remove Pod_<uid>.yaml (durably); a missing file is not an error. */
+/*
+ * Record (gone) or forget that the API last showed the parent of uid
+ * deleted, opted out, finished or terminating: <state-dir>/pods/Gone_<uid>,
+ * so that an agent restarted during an outage still never bridges it
+ * (decision.h, "eligible as last seen"). ckpt_store_list reports it.
+ */
+kc_code ckpt_store_mark_gone(struct ckpt_store *store, const char *uid, bool gone,
+                             struct kc_error *err);
+
+/* Remove Pod_<uid>.yaml and its Gone_ mark (durably); a missing file is not an error. */
 kc_code ckpt_store_delete(struct ckpt_store *store, const char *uid, struct kc_error *err);
 
 #endif

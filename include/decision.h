@@ -1,62 +1,94 @@
 /*
- * decision.h: THE decision (docs/design.md §6), as one pure function: which bridge
- * manifests should exist and which checkpoints should be dropped, given the
- * checkpoints, the flag, API reachability and the pods running locally. No
- * I/O, no clock: "now" is an input. The output does not depend on what is on
- * disk; the effects layer diffs it against the staticPodPath.
+ * decision.h: THE decision (docs/design.md §6), as one pure function: which
+ * bridge manifests should exist, which checkpoints should be dropped, and what
+ * the hand-off state of each becomes, given the checkpoints, the flag, API
+ * reachability, the cluster identity, the pods running locally and the
+ * agent's hand-off records. No I/O, no clock: "now" is an input (monotonic
+ * ms; bridge_written_ms and the runtime's creation times are wall-clock ms,
+ * compared only with each other). The effects layer diffs the output
+ * against the staticPodPath.
+ *
+ * "The kubelet cannot get its pods" = the API is UNREACHABLE or REFUSED
+ * (401/403 for the window: the kubelet has the same identity). "On disk" =
+ * the checkpoint's bridge manifest is in the staticPodPath (its written time
+ * is known, bridge_written_ms >= 0). "Same cluster" = the checkpoint recorded
+ * a kube-system Namespace UID and the API answers the same one now; a
+ * checkpoint written by an older agent has none until its next write and is
+ * NOT the same cluster until then (nothing is withdrawn by rules 3-4 or
+ * collected on the word of an API it cannot tell apart from a new etcd).
  *
  * Per checkpoint, in this order (first match wins):
- *   corrupt                       -> INACTIVE_CORRUPT (never activated, never dropped)
- *   not checkpointable            -> INACTIVE_NOT_CHECKPOINTABLE
- *   manifest name invalid         -> INACTIVE_BAD_NAME
- *   another ok checkpoint of the same namespace/name wins
- *                                 -> INACTIVE_SHADOWED (see "groups" below)
- *   flag off                      -> INACTIVE_FLAG_OFF
- *   API reachable                 -> INACTIVE_API_REACHABLE (withdraw all)
- *   a UID of the group runs here  -> INACTIVE_RUNNING_LOCALLY
- *   the bridge holds host ports and the API answered during this outage
- *                                 -> INACTIVE_API_ANSWERED (see "hand-off")
- *   API state unknown (start)     -> HOLD_API_UNKNOWN
- *   local pods unknown            -> HOLD_LOCAL_UNKNOWN
- *   otherwise (unreachable, not running, ok)
- *                                 -> ACTIVE
+ *   corrupt                        -> INACTIVE_CORRUPT (never activated, never dropped)
+ *   not checkpointable             -> INACTIVE_NOT_CHECKPOINTABLE
+ *   manifest name invalid          -> INACTIVE_BAD_NAME
+ *   another ok checkpoint of the same group wins
+ *                                  -> INACTIVE_SHADOWED (see "groups")
+ *   W5 flag off                    -> INACTIVE_FLAG_OFF
+ *   W1 on disk, and a container of the parent created after the bridge was
+ *      written is in the runtime (any state; with cgroups only or sandbox
+ *      data, the parent's entry)  -> INACTIVE_HANDED_OFF, item.handed_off
+ *   a UID of the group runs here   -> INACTIVE_RUNNING_LOCALLY (a RUNNING
+ *                                     container; with cgroups only, the pod
+ *                                     cgroup; unknown is not "not running")
+ *   W2 the bridge holds host ports (non-hostNetwork parent) and the API
+ *      answered (reach_view.answered, also from UNKNOWN at start)
+ *                                  -> INACTIVE_API_ANSWERED
+ *   W3 same cluster, and a quorum read confirmed the parent gone or
+ *      ineligible                  -> INACTIVE_CONFIRMED_GONE
+ *   W4 on disk, same cluster, REACHABLE for handoff_timeout (the parent
+ *      never got a container, else W1) -> INACTIVE_HANDOFF_TIMEOUT,
+ *                                     item.handoff_timed_out (warn)
+ *   a hand-off is under way (handed_off_ms >= 0) and the watchdog is not due
+ *                                  -> INACTIVE_HANDED_OFF
+ *   the API last showed the parent deleted, opted out, finished or
+ *      terminating (parent ABSENT) -> HOLD_PARENT_ABSENT on disk (kept until
+ *                                     W3 confirms), else INACTIVE_PARENT_ABSENT
+ *   API state unknown (start)      -> HOLD_API_UNKNOWN
+ *   the kubelet can get its pods (REACHABLE)
+ *                                  -> HOLD_HANDOFF on disk, else INACTIVE_API_REACHABLE
+ *   local pods unknown             -> HOLD_LOCAL_UNKNOWN
+ *   otherwise                      -> ACTIVE (item.watchdog_fired when a
+ *                                     hand-off was under way)
  * ACTIVE: the manifest must exist. HOLD: keep the manifest if it is on disk,
- * never create it (an agent restarted during an outage must not withdraw the
- * bridge it wrote before, nor activate before it knows). INACTIVE: the
- * manifest must not exist. The effects layer keeps exactly the manifest
- * names of ACTIVE and HOLD items and removes every other bridge manifest.
+ * never create it. INACTIVE: the manifest must not exist. So a bridge is
+ * withdrawn only by W1-W5 (or when it is shadowed, corrupt, ...), NEVER merely
+ * because the API answers: in a self-hosted control plane the API that answers
+ * is served by the bridges themselves (issue 18 defect 1), and the kubelet
+ * builds an API pod's containers only once its informers synced, so a READY
+ * parent sandbox proves nothing (defect 2): a created container does.
  *
- * Groups: checkpoints with the same namespace/name map to one manifest file
- * (a DaemonSet rollout leaves the old UID beside the new one). The winner is
- * the ok one whose parent is still in the API, then the newest
- * creationTimestamp, then the greatest UID; the others are SHADOWED. If any
- * UID of the group runs locally the workload is running, so the winner is
- * INACTIVE_RUNNING_LOCALLY too (never two copies).
+ * Hand-off watchdog (W1 may hand off to a parent that then never runs): the
+ * agent records handed_off_ms when W1 withdraws. The hand-off is done
+ * (item.handoff_done: the agent forgets the record and the backoff) once a
+ * parent container has run HANDOFF_RUN_MS without a break (parent_run_ms).
+ * Otherwise, from HANDOFF_WATCH_MS after the withdrawal, the bridge is
+ * activated again (item.watchdog_fired) if every activation condition holds
+ * (the kubelet still cannot get its pods, the parent does not run, ...), at
+ * most once per backoff: 2, 4, 8 ... 30 min between two re-activations
+ * (decision_watchdog_backoff_ms). The records are inputs; the item says what
+ * changes.
  *
- * Hand-off (issue 10; the kubelet's side is in the README):
- * - "Runs here" comes from the container runtime when it answers (a READY
- *   sandbox of the parent's UID, local_state.h), so a parent the kubelet
- *   starts again once the API answers withdraws its bridge at the next pass,
- *   before reachable_after: every second of overlap only delays the parent.
- * - A bridge whose manifest holds host ports (a non-hostNetwork parent with
- *   hostPort, pod_spec_holds_host_ports) is withdrawn at the first real API
- *   success of the outage (reach_view.answered): the kubelet admits the
- *   returning parent only if no running pod holds its ports (NodePorts), and
- *   a rejected pod is Failed for good. It stays withdrawn while the API keeps
- *   answering now and then (a flapping API costs one restart per outage, not
- *   one per flap) and comes back only after a whole unreachable window of
- *   failure, which is a new outage. While such a bridge is kept the result
- *   says awaits_api_answer: the agent then asks the API every second, not
- *   at its 10 s outage ceiling, so that its first success comes before the
- *   kubelet's pod reflector relists (client-go reflector.go: backoff 800 ms
- *   doubling to [30, 60) s while the API is down).
- * A withdrawn bridge's verdict is INACTIVE: HOLD never keeps it (unknown
- * local state must not keep a bridge the parent now needs gone).
+ * Groups: checkpoints that map to one manifest file (same namespace/name: an
+ * old UID replaced by a new pod of the same name), and checkpoints whose
+ * parents have the same controller ownerReference of kind DaemonSet (a
+ * rollout replaces the node's one pod by a new one with a new name). A
+ * DaemonSet runs at most one pod per node, so two of its pods here are two
+ * generations of one workload and never both wanted. ReplicaSet pods are NOT
+ * grouped: several replicas of one ReplicaSet may legitimately share a node,
+ * and grouping them would leave all but one unbridged. The winner is the ok
+ * one whose parent is still in the API, then the newest creationTimestamp,
+ * then the greatest UID; the others are SHADOWED. If any UID of the group
+ * runs locally, the workload runs: the winner is INACTIVE_RUNNING_LOCALLY.
  *
- * GC: a checkpoint (ok or not checkpointable; never a corrupt one) is dropped
- * when the API is REACHABLE and its parent has been absent from the API (gone
- * or no longer eligible) for at least gc_grace. Never while the API is
- * unreachable or unknown, never when the parent's presence is unknown.
+ * Collection (item.drop: withdraw, then delete the checkpoint and volumes),
+ * never for a corrupt file, only when all hold: the API is REACHABLE and of
+ * the same cluster; a quorum read confirmed the parent gone or ineligible
+ * (confirmed_gone) and it has been absent for gc_grace; this Node is PRESENT
+ * in the API (a 404 suspends collection, loudly); no bridge of this node is
+ * on disk or wanted now, and none was for DECISION_BRIDGE_QUIET_MS
+ * (last_bridge_ms). The quorum reads are asked for only when needed
+ * (item.confirm_parent, result.confirm_node): a parent absent from the watch
+ * whose bridge is on disk (W3) or whose grace has passed (collection).
  */
 #ifndef KC_DECISION_H
 #define KC_DECISION_H
@@ -71,6 +103,12 @@
 
 /* "kubelet-checkpoint_" + 63 + "_" + 253 + ".yaml" + NUL */
 #define DECISION_MANIFEST_MAX 352
+
+#define HANDOFF_RUN_MS           (30 * 1000)      /* a parent container ran this long: done */
+#define HANDOFF_WATCH_MS         (120 * 1000)     /* ... within this long after W1 */
+#define DECISION_WATCHDOG_MIN_MS (2 * 60 * 1000)  /* first backoff between re-activations */
+#define DECISION_WATCHDOG_MAX_MS (30 * 60 * 1000) /* backoff ceiling */
+#define DECISION_BRIDGE_QUIET_MS (10 * 60 * 1000) /* no collection this soon after a bridge */
 
 enum decision_ckpt_state {
 	DECISION_CKPT_OK = 0,
@@ -95,6 +133,25 @@ struct decision_checkpoint {
 	enum decision_parent parent;
 	int64_t parent_absent_since_ms; /* monotonic; only when parent is ABSENT */
 	bool host_ports;                /* its bridge manifest holds host ports */
+	/* UID of the parent's controller ownerReference of kind DaemonSet; NULL/"" none */
+	const char *owner_ds_uid;
+	/* kube-system Namespace UID recorded in the checkpoint; NULL/"" unknown */
+	const char *cluster_uid;
+	/* A quorum read (no resourceVersion) answered 404, another UID or an
+	 * ineligible pod since the parent went ABSENT. */
+	bool confirmed_gone;
+	int64_t bridge_written_ms; /* wall ms its manifest on disk was written; -1: not on disk */
+	/* The agent's hand-off records (parent_table): */
+	int64_t handed_off_ms;    /* monotonic, when W1 withdrew it; -1: no hand-off */
+	unsigned watchdog_fires;  /* re-activations since the last completed hand-off */
+	int64_t watchdog_last_ms; /* monotonic, the last one; -1 none */
+	int64_t parent_run_ms;    /* how long a parent container has run without a break; -1 */
+};
+
+enum decision_node {
+	DECISION_NODE_UNKNOWN = 0,
+	DECISION_NODE_PRESENT, /* GET nodes/<self> answered 200 */
+	DECISION_NODE_MISSING, /* ... 404: collection is suspended */
 };
 
 struct decision_input {
@@ -105,6 +162,10 @@ struct decision_input {
 	const struct local_pods *local; /* NULL is UNKNOWN */
 	int64_t gc_grace_ms;
 	int64_t now_ms;
+	const char *cluster_uid; /* kube-system UID the API answers now; NULL/"" unknown */
+	enum decision_node node;
+	int64_t handoff_timeout_ms;
+	int64_t last_bridge_ms; /* monotonic: last pass with a bridge on disk; -1 never */
 };
 
 enum decision_verdict {
@@ -119,12 +180,24 @@ enum decision_verdict {
 	DECISION_INACTIVE_NOT_CHECKPOINTABLE,
 	DECISION_INACTIVE_BAD_NAME,
 	DECISION_INACTIVE_API_ANSWERED,
+	DECISION_HOLD_PARENT_ABSENT,
+	DECISION_HOLD_HANDOFF,
+	DECISION_INACTIVE_PARENT_ABSENT,
+	DECISION_INACTIVE_HANDED_OFF,
+	DECISION_INACTIVE_CONFIRMED_GONE,
+	DECISION_INACTIVE_HANDOFF_TIMEOUT,
 };
 
 struct decision_item {
 	enum decision_verdict verdict;
 	bool drop;          /* gc: withdraw its manifest, then delete the checkpoint */
 	size_t shadowed_by; /* index of the group winner when SHADOWED */
+	/* What changes in the agent's hand-off records: */
+	bool handed_off;        /* W1 withdraws it now: record handed_off_ms = now */
+	bool handoff_done;      /* a parent container ran HANDOFF_RUN_MS: forget the records */
+	bool watchdog_fired;    /* activated again by the watchdog (warn) */
+	bool handoff_timed_out; /* W4 (warn) */
+	bool confirm_parent;    /* a quorum read of the parent is needed */
 	char manifest[DECISION_MANIFEST_MAX]; /* "" when the name is unknown/invalid */
 };
 
@@ -141,6 +214,15 @@ struct decision_result {
 	 * "hand-off" above), so the API is to be asked often while this holds.
 	 */
 	bool awaits_api_answer;
+	/* A collection waits only for GET nodes/<self> (node not known PRESENT). */
+	bool confirm_node;
+	/* A collection is due but this Node is 404 in the API (say it loudly). */
+	bool node_missing_blocks;
+	/* The API answers another cluster than a checkpoint recorded (its
+	 * kube-system UID differs): nothing is withdrawn by W3/W4 or collected
+	 * on its word. Also set when a checkpoint with no recorded cluster would
+	 * be collected. */
+	bool other_cluster;
 };
 
 /* KC_EINVAL for a checkpoint without a uid; KC_ENOMEM. */
@@ -152,5 +234,9 @@ void decision_result_free(struct decision_result *r);
 bool decision_keeps_manifest(enum decision_verdict v);
 /* Short stable name: "active", "hold-api-unknown", "flag-off", ... */
 const char *decision_verdict_name(enum decision_verdict v);
+/* Least time between watchdog re-activation n (1, 2, ...) and the one before. */
+int64_t decision_watchdog_backoff_ms(unsigned n);
+/* Does c's recorded cluster match the API's (both known, equal)? */
+bool decision_same_cluster(const struct decision_checkpoint *c, const char *api_cluster_uid);
 
 #endif

@@ -48,6 +48,8 @@
 #define EVQ_NOT_RUNNING        "CheckpointNotRunning"
 #define EVQ_NOT_CHECKPOINTABLE "NotCheckpointable"
 #define EVQ_CORRUPT            "CheckpointCorrupt"
+#define EVQ_HANDOFF_TIMEOUT    "CheckpointHandOffTimeout"
+#define EVQ_HANDOFF_WATCHDOG   "CheckpointHandOffWatchdog"
 
 /* What an Event is about: a Pod (namespace, name, uid) or the Node (name). */
 struct evq_object {

@@ -37,6 +37,12 @@ struct status_checkpoint {
 	 * "not-running", "unknown"; NULL: no bridge, or not known here (JSON null). */
 	const char *bridge;
 	const char *bridge_reason; /* why not-running / unknown; NULL: null */
+	/* decision.h hand-off: "waiting" (bridge kept, the API answers, no parent
+	 * container yet), "handed-off" (W1 withdrew it; watchdog armed),
+	 * "timed-out" (W4); NULL: none (JSON null). */
+	const char *handoff;
+	const char *handoff_since; /* RFC 3339; NULL: unknown */
+	unsigned watchdog_fires;   /* re-activations since the last completed hand-off */
 };
 
 struct status_snapshot {
@@ -55,6 +61,15 @@ struct status_snapshot {
 	 * reachable-after window settles it for the bridge.
 	 */
 	bool api_answering;
+	/* Cluster identity (decision.h): the kube-system UID the API answers
+	 * (api.clusterUID, NULL: null), this Node in it (api.node: "present",
+	 * "missing", "unknown"; NULL: left out), a checkpoint of another cluster
+	 * (api.otherCluster) and collection suspended by a Node 404
+	 * (api.collectionSuspended). */
+	const char *cluster_uid;
+	const char *node_presence;
+	bool other_cluster;
+	bool collection_suspended;
 	const char *static_pod_path;
 	const char *state_dir; /* NULL: left out */
 	const struct status_checkpoint *checkpoints;

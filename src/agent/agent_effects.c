@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent_int.h"
@@ -42,12 +43,18 @@ static void announce_reachability(struct agent *a, const struct reach_view *v)
 	if (v->state == REACH_UNREACHABLE)
 		kc_log(KC_LOG_WARNING, "API is unreachable (failing for %us or more)",
 		       a->cfg->unreachable_after);
+	else if (v->state == REACH_REFUSED)
+		kc_log(
+		    KC_LOG_ERR,
+		    "API refuses this node's credentials (401/403 for %us or more): the kubelet, "
+		    "with the same identity, cannot get its pods either; bridges may be activated",
+		    a->cfg->unreachable_after);
 	else if (v->state == REACH_REACHABLE)
 		kc_log(KC_LOG_NOTICE, "API is reachable");
 	a->reach_logged = v->state;
 	a->activation_timed = false;
 	a->reach_since_wall = time(NULL);
-	api_client_set_unreachable(a->api, v->state == REACH_UNREACHABLE);
+	api_client_set_unreachable(a->api, reach_cannot_get_pods(v->state));
 }
 
 /*
@@ -77,12 +84,26 @@ static void await_api_answer(struct agent *a, bool awaiting)
  * and `status` and the metrics show it with its reason. A change of source
  * is said once.
  */
+/* Is a hand-off under way or a bridge on disk (W1 then needs the local pods)? */
+static bool handoff_watched(const struct agent *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->parents.count; i++) {
+		const struct parent_rec *r = &a->parents.recs[i];
+
+		if (r->bridge_written_ms >= 0 || r->handed_off_ms >= 0 || r->watchdog_fires > 0)
+			return true;
+	}
+	return false;
+}
+
 static const struct local_pods *scan_local(struct agent *a, const struct reach_view *v,
                                            int64_t now_ms)
 {
 	const struct local_pods *lp;
 
-	if (v->state == REACH_REACHABLE)
+	if (v->state == REACH_REACHABLE && !handoff_watched(a))
 		return NULL;
 	lp = local_state_refresh(&a->local, now_ms);
 	a->local_looked = true;
@@ -374,6 +395,9 @@ static void log_ignored(struct agent *a, const struct bridge_list *l)
 	}
 }
 
+static void note_written(struct agent *a, const struct bridge_list *l,
+                         const struct decision_result *res);
+
 static void remember_files(struct agent *a, const struct bridge_list *l,
                            const struct decision_result *res)
 {
@@ -425,12 +449,38 @@ static bool remove_unwanted(struct agent *a, struct bridge_dir *bd, const char *
 	return true;
 }
 
+/*
+ * Each parent's bridge written time (decision.h W1) from a listing: the
+ * file's mtime, so it survives an agent restart. Files removed by this
+ * listing's pass are gone (-1).
+ */
+static void note_written(struct agent *a, const struct bridge_list *l,
+                         const struct decision_result *res)
+{
+	size_t i, j;
+
+	for (i = 0; i < a->parents.count; i++)
+		a->parents.recs[i].bridge_written_ms = -1;
+	for (j = 0; j < l->count; j++) {
+		struct parent_rec *r;
+
+		if (l->manifests[j].source_uid == NULL ||
+		    (res != NULL && !name_kept(res, l->manifests[j].file)))
+			continue;
+		r = parent_table_find(&a->parents, l->manifests[j].source_uid);
+		if (r != NULL)
+			r->bridge_written_ms = l->manifests[j].written_ms;
+	}
+	a->bridges_listed = true;
+}
+
 static void withdraw_unwanted(struct agent *a, const struct decision_result *res)
 {
 	struct bridge_list l;
 
 	if (!remove_unwanted(a, a->bridge, a->cfg->static_pod_path, res, &l))
 		return;
+	note_written(a, &l, res);
 	log_ignored(a, &l);
 	remember_files(a, &l, res);
 	a->nactive = a->nbridge_files;
@@ -593,6 +643,154 @@ static void track_bridges(struct agent *a, int64_t now_ms, int64_t *next)
 	}
 }
 
+/* Before the first decision: what is on disk (the bridges an earlier run wrote). */
+static void list_bridges_once(struct agent *a)
+{
+	struct bridge_list l;
+	struct kc_error err;
+
+	if (a->bridges_listed || a->cfg->bridge_off[0] != '\0' || !bridge_ready(a))
+		return;
+	if (bridge_dir_list(a->bridge, &l, &err) != KC_OK) {
+		kc_log(KC_LOG_ERR, "%s", err.msg);
+		return;
+	}
+	note_written(a, &l, NULL);
+	bridge_list_free(&l);
+}
+
+/* Wall-clock ms: the runtime's container times are wall clock. */
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * How long each parent has run without a break (decision.h hand-off): from
+ * the runtime's start time of its oldest running container, or with the
+ * pod cgroups only, since the agent first saw it run.
+ */
+static void fill_run_times(struct agent *a, struct decision_checkpoint *view, const size_t *idx,
+                           size_t n, const struct local_pods *lp, int64_t now_ms)
+{
+	int64_t wall = wall_ms();
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct parent_rec *r = &a->parents.recs[idx[i]];
+		const struct local_pod *p = local_pods_find(lp, r->uid);
+
+		if (p == NULL || !p->running) {
+			r->seen_running_ms = -1;
+			continue;
+		}
+		if (r->seen_running_ms < 0)
+			r->seen_running_ms = now_ms;
+		if (lp->containers_known && p->running_since_ms >= 0)
+			view[i].parent_run_ms =
+			    wall > p->running_since_ms ? wall - p->running_since_ms : 0;
+		else
+			view[i].parent_run_ms = now_ms - r->seen_running_ms;
+	}
+}
+
+static enum decision_node node_of(const struct agent *a)
+{
+	if (a->cluster.node == AGENT_NODE_PRESENT)
+		return DECISION_NODE_PRESENT;
+	if (a->cluster.node == AGENT_NODE_MISSING)
+		return DECISION_NODE_MISSING;
+	return DECISION_NODE_UNKNOWN;
+}
+
+/* What the decision says changed in the hand-off records: record, say, warn. */
+static void note_handoffs(struct agent *a, const struct decision_result *res, const size_t *idx,
+                          int64_t now_ms)
+{
+	size_t i;
+
+	for (i = 0; i < res->count; i++) {
+		const struct decision_item *it = &res->items[i];
+		struct parent_rec *r = &a->parents.recs[idx[i]];
+
+		if (it->handed_off && r->handed_off_ms < 0) {
+			r->handed_off_ms = now_ms;
+			r->handoff_timed_out = false;
+			r->handoff_wall = time(NULL);
+			kc_log(
+			    KC_LOG_NOTICE,
+			    "%s/%s (%s): a container of the parent was created after its bridge: "
+			    "handing off (the bridge comes back if the parent has not run %ds "
+			    "within %ds while the kubelet cannot get its pods)",
+			    r->namespace, r->name, r->uid, HANDOFF_RUN_MS / 1000,
+			    HANDOFF_WATCH_MS / 1000);
+		}
+		if (it->watchdog_fired) {
+			r->handed_off_ms = -1;
+			r->watchdog_fires++;
+			r->watchdog_last_ms = now_ms;
+			r->handoff_wall = time(NULL);
+			kc_log(
+			    KC_LOG_WARNING,
+			    "%s/%s (%s): the parent did not run %ds within %ds of the hand-off and "
+			    "the kubelet still cannot get its pods: bridge activated again (%u)",
+			    r->namespace, r->name, r->uid, HANDOFF_RUN_MS / 1000,
+			    HANDOFF_WATCH_MS / 1000, r->watchdog_fires);
+			agent_event_pod(
+			    a, r->namespace, r->name, r->uid, true, EVQ_HANDOFF_WATCHDOG,
+			    "The parent did not run %ds within %ds of its bridge's "
+			    "withdrawal on node %s and the kubelet still cannot get its "
+			    "pods: bridge activated again (time %u)",
+			    HANDOFF_RUN_MS / 1000, HANDOFF_WATCH_MS / 1000, a->cfg->node_name,
+			    r->watchdog_fires);
+		}
+		if (it->handoff_done) {
+			if (r->handed_off_ms >= 0 || r->watchdog_fires > 0)
+				kc_log(KC_LOG_INFO, "%s/%s (%s): hand-off done: the parent runs",
+				       r->namespace, r->name, r->uid);
+			r->handed_off_ms = -1;
+			r->watchdog_fires = 0;
+			r->watchdog_last_ms = -1;
+			r->handoff_wall = time(NULL);
+		}
+		if (it->handoff_timed_out && !r->handoff_timed_out) {
+			r->handoff_timed_out = true;
+			r->handoff_wall = time(NULL);
+			kc_log(KC_LOG_WARNING,
+			       "%s/%s (%s): the API answered for %us and the parent never got a "
+			       "container: bridge withdrawn (hand-off timeout)",
+			       r->namespace, r->name, r->uid, a->cfg->handoff_timeout);
+			agent_event_pod(a, r->namespace, r->name, r->uid, true, EVQ_HANDOFF_TIMEOUT,
+			                "The API answered for %us and the parent never got a "
+			                "container on node %s: bridge withdrawn",
+			                a->cfg->handoff_timeout, a->cfg->node_name);
+		}
+		if (it->verdict == DECISION_ACTIVE)
+			r->handoff_timed_out = false;
+	}
+}
+
+/* What blocks a collection or a withdrawal is said loudly, once per episode. */
+static void note_cluster(struct agent *a, const struct decision_result *res)
+{
+	if (res->other_cluster && !a->other_cluster_logged)
+		kc_log(KC_LOG_WARNING,
+		       "the API answers kube-system UID %s, not the cluster some checkpoints were "
+		       "taken from (or they recorded none): nothing is withdrawn or collected on "
+		       "its word",
+		       a->cluster.uid[0] != '\0' ? a->cluster.uid : "(unknown)");
+	a->other_cluster_logged = res->other_cluster;
+	if (res->node_missing_blocks && !a->node_missing_logged)
+		kc_log(KC_LOG_WARNING,
+		       "Node %s is not in the API (404): checkpoint collection is "
+		       "suspended",
+		       a->cfg->node_name);
+	a->node_missing_logged = res->node_missing_blocks;
+}
+
 void agent_pass(struct agent *a, int64_t now_ms)
 {
 	struct decision_checkpoint *view = NULL;
@@ -600,8 +798,10 @@ void agent_pass(struct agent *a, int64_t now_ms)
 	struct decision_input in;
 	struct kc_error err;
 	size_t *idx = NULL, n = 0;
+	int64_t recheck;
 
 	read_flag(a);
+	list_bridges_once(a);
 	memset(&in, 0, sizeof(in));
 	in.api = reachability_view(&a->reach, now_ms);
 	announce_reachability(a, &in.api);
@@ -609,20 +809,34 @@ void agent_pass(struct agent *a, int64_t now_ms)
 	in.flag_on = a->flag_on;
 	in.gc_grace_ms = (int64_t)a->cfg->gc_grace * 1000;
 	in.now_ms = now_ms;
+	in.cluster_uid = a->cluster.uid;
+	in.node = node_of(a);
+	in.handoff_timeout_ms = (int64_t)a->cfg->handoff_timeout * 1000;
+	in.last_bridge_ms = a->bridge_seen ? a->last_bridge_ms : -1;
 	a->next_pass_ms = REACH_NEVER;
-	if (parent_table_decision_view(&a->parents, &view, &idx, &n, &err) != KC_OK ||
+	if (parent_table_decision_view(&a->parents, &view, &idx, &n, &err) == KC_OK)
+		fill_run_times(a, view, idx, n, in.local, now_ms);
+	if (view == NULL ||
 	    (in.checkpoints = view, in.count = n, decision_compute(&in, &res, &err)) != KC_OK) {
 		kc_log(KC_LOG_ERR, "decision: %s", err.msg);
 		agent_note_error(a, &err);
 		a->next_pass_ms = now_ms + 1000;
 		goto out;
 	}
+	note_handoffs(a, &res, idx, now_ms);
+	note_cluster(a, &res);
+	recheck = agent_confirm_wanted(a, &res, idx);
 	apply(a, &res, idx, &in.api);
+	if (a->nactive > 0) {
+		a->bridge_seen = true;
+		a->last_bridge_ms = now_ms;
+	}
 	await_api_answer(a, res.awaits_api_answer);
-	a->next_pass_ms = res.next_change_ms;
+	a->next_pass_ms = min64(res.next_change_ms, recheck);
 	track_bridges(a, now_ms, &a->next_pass_ms);
-	/* While the API is not known to be up, follow the pod cgroups each second. */
-	if (in.api.state != REACH_REACHABLE || a->bridge == NULL)
+	/* While the API is not known to be up, or a bridge or hand-off needs the
+	 * local pods (W1, the watchdog), follow them each second. */
+	if (in.api.state != REACH_REACHABLE || a->bridge == NULL || in.local != NULL)
 		a->next_pass_ms = min64(a->next_pass_ms, now_ms + 1000);
 out:
 	decision_result_free(&res);

@@ -114,6 +114,13 @@ struct agent {
 	int64_t ckpt_retry_ms;         /* when to retry those writes */
 	enum reach_state reach_logged; /* last state announced in the log */
 	bool awaiting_api_answer;      /* the API is asked every second (await_api_answer) */
+	/* decision.h inputs the effects keep: the staticPodPath was listed once
+	 * (bridge_written_ms known), and the last pass a bridge was on disk. */
+	bool bridges_listed;
+	bool bridge_seen;
+	int64_t last_bridge_ms;
+	bool other_cluster_logged; /* "another cluster" said */
+	bool node_missing_logged;  /* "Node is 404: collection suspended" said */
 	/* "local pods unknown" said; a flag, not the last state: unknown from the start is said too
 	 */
 	bool local_unknown_logged;
@@ -172,6 +179,16 @@ kc_code agent_sync_load_disk(struct agent *a, struct kc_error *err);
  * wants a turn (REACH_NEVER: not for itself).
  */
 int64_t agent_sync_turn(struct agent *a, int64_t now_ms);
+/*
+ * agent_confirm.c: start the quorum read the decision asks for (one at a
+ * time), if any; returns when to ask again (a Node that was 404), else
+ * REACH_NEVER. The API client's answers (api_callbacks pod_confirmed and
+ * node_confirmed, ctx is the agent).
+ */
+int64_t agent_confirm_wanted(struct agent *a, const struct decision_result *res, const size_t *idx);
+void agent_pod_confirmed(void *ctx, const char *uid, enum api_confirm_result res,
+                         const json_t *pod);
+void agent_node_confirmed(void *ctx, enum api_confirm_result res);
 
 /* agent_effects.c: one pass of decision and effects at now_ms; sets next_pass_ms. */
 void agent_pass(struct agent *a, int64_t now_ms);

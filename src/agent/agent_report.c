@@ -56,7 +56,7 @@ struct counts {
 };
 
 static size_t fill_checkpoints(const struct agent *a, struct status_checkpoint *out,
-                               struct counts *c)
+                               char (*since)[32], struct counts *c)
 {
 	const struct parent_rec *r;
 	size_t i, n = 0;
@@ -71,7 +71,17 @@ static size_t fill_checkpoints(const struct agent *a, struct status_checkpoint *
 		out[n].uid = r->uid;
 		out[n].state = state_name(r);
 		out[n].reason = r->problem;
-		out[n].active = agent_bridge_on_disk(a, r);
+		/* The bridge on disk is this UID's, not a shadowed one of the same
+		 * name (issue 19 finding 8): the listing says whose it is. */
+		out[n].active = agent_bridge_on_disk(a, r) && r->bridge_written_ms >= 0;
+		out[n].handoff = r->handed_off_ms >= 0  ? "handed-off"
+		                 : r->handoff_timed_out ? "timed-out"
+		                 : out[n].active && a->reach_logged == REACH_REACHABLE ? "waiting"
+		                                                                       : NULL;
+		if (out[n].handoff != NULL && r->handoff_wall != 0 &&
+		    status_rfc3339(r->handoff_wall, since[n], sizeof(since[n]), NULL) == KC_OK)
+			out[n].handoff_since = since[n];
+		out[n].watchdog_fires = r->watchdog_fires;
 		if (out[n].active && r->run.state != BRIDGE_RUN_NONE) {
 			out[n].bridge = bridge_run_name(r->run.state);
 			out[n].bridge_reason = agent_bridge_run_reason(r->run.state);
@@ -113,6 +123,12 @@ static void write_status(struct agent *a, struct status_checkpoint *cps, size_t 
 		s.api_answering = true;
 		s.api_since = a->start_wall + (time_t)((a->reach.ok_since_ms - a->start_ms) / 1000);
 	}
+	s.cluster_uid = a->cluster.uid[0] != '\0' ? a->cluster.uid : NULL;
+	s.node_presence = a->cluster.node == AGENT_NODE_PRESENT   ? "present"
+	                  : a->cluster.node == AGENT_NODE_MISSING ? "missing"
+	                                                          : "unknown";
+	s.other_cluster = a->other_cluster_logged;
+	s.collection_suspended = a->node_missing_logged;
 	s.static_pod_path = a->cfg->static_pod_path;
 	s.state_dir = a->cfg->state_dir;
 	s.checkpoints = cps;
@@ -160,6 +176,7 @@ static void write_metrics(struct agent *a, const struct counts *c)
 	m.start_time = a->start_wall;
 	m.api = a->reach_logged == REACH_REACHABLE     ? METRICS_API_REACHABLE
 	        : a->reach_logged == REACH_UNREACHABLE ? METRICS_API_UNREACHABLE
+	        : a->reach_logged == REACH_REFUSED     ? METRICS_API_REFUSED
 	                                               : METRICS_API_UNKNOWN;
 	m.api_last_success = a->last_success_wall;
 	m.bridge_enabled = a->flag_on;
@@ -216,17 +233,22 @@ static void tell_systemd(struct agent *a, const struct counts *c)
 void agent_report(struct agent *a)
 {
 	struct status_checkpoint *cps;
+	char(*since)[32];
 	struct counts c;
 	size_t n;
 
 	cps = calloc(a->parents.count ? a->parents.count : 1, sizeof(*cps));
-	if (cps == NULL) {
+	since = calloc(a->parents.count ? a->parents.count : 1, sizeof(*since));
+	if (cps == NULL || since == NULL) {
 		kc_log(KC_LOG_ERR, "status: out of memory");
+		free(cps);
+		free(since);
 		return;
 	}
-	n = fill_checkpoints(a, cps, &c);
+	n = fill_checkpoints(a, cps, since, &c);
 	write_status(a, cps, n);
 	write_metrics(a, &c);
 	tell_systemd(a, &c);
 	free(cps);
+	free(since);
 }

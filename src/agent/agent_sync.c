@@ -288,8 +288,11 @@ static void checkpoint_pod(struct agent *a, struct parent_rec *r, const json_t *
 		kc_objects_free(idx);
 		return;
 	}
-	if ((rc = ckpt_store_write(a->store, pod, objects, &written, &err)) == KC_OK)
+	if ((rc = ckpt_store_write_cluster(a->store, pod, objects, a->cluster.uid, &written,
+	                                   &err)) == KC_OK)
 		rc = materialise_volumes(a->cfg->state_dir, pod, idx, &err);
+	if (rc == KC_OK && a->cluster.uid[0] != '\0')
+		snprintf(r->cluster_uid, sizeof(r->cluster_uid), "%s", a->cluster.uid);
 	if (permanent_failure(rc)) {
 		set_not_checkpointable(a, r, &err);
 		kc_objects_free(idx);
@@ -355,6 +358,26 @@ static void on_refs_fetched(void *ctx, const char *uid, json_t *objects,
 	checkpoint_parent(a, r, objects);
 }
 
+/*
+ * What the API last showed of r's parent, kept on disk beside its checkpoint
+ * so that an agent restarted during an outage never bridges a parent the API
+ * last showed gone (decision.h, issue 19 finding 3). Only for a parent with
+ * a checkpoint; a failed write is said and tried again at the next change.
+ */
+static void mark_gone(struct agent *a, struct parent_rec *r, bool gone)
+{
+	struct kc_error err;
+
+	if (gone == r->gone_marked || (gone && r->ckpt == PARENT_CKPT_NONE))
+		return;
+	if (ckpt_store_mark_gone(a->store, r->uid, gone, &err) != KC_OK) {
+		kc_log(KC_LOG_ERR, "%s", err.msg);
+		agent_note_error(a, &err);
+		return;
+	}
+	r->gone_marked = gone;
+}
+
 static void forget_parent(struct agent *a, const char *uid, const char *why)
 {
 	struct parent_rec *r = parent_table_find(&a->parents, uid);
@@ -365,6 +388,7 @@ static void forget_parent(struct agent *a, const char *uid, const char *why)
 	kc_log(KC_LOG_INFO, "parent %s/%s (%s) %s; its checkpoint goes after %us", r->namespace,
 	       r->name, uid, why, a->cfg->gc_grace);
 	parent_rec_mark_absent(r, kc_clock_ms());
+	mark_gone(a, r, true);
 	a->dirty = true;
 }
 
@@ -405,6 +429,31 @@ static bool pod_changed(const struct parent_rec *r, const json_t *pod)
 	return differs;
 }
 
+/*
+ * The UID of pod's controller ownerReference of kind DaemonSet ("" none):
+ * the decision groups a DaemonSet's pods on this node (decision.h).
+ */
+static void note_owner(struct parent_rec *r, const json_t *pod)
+{
+	const json_t *refs = json_object_get(json_object_get(pod, "metadata"), "ownerReferences");
+	const json_t *ref;
+	size_t i;
+
+	r->owner_ds_uid[0] = '\0';
+	json_array_foreach(refs, i, ref)
+	{
+		const char *kind = json_string_value(json_object_get(ref, "kind"));
+		const char *uid = json_string_value(json_object_get(ref, "uid"));
+
+		if (json_is_true(json_object_get(ref, "controller")) && kind != NULL &&
+		    strcmp(kind, "DaemonSet") == 0 && uid != NULL && k8s_uuid_valid(uid) &&
+		    strlen(uid) < sizeof(r->owner_ds_uid)) {
+			snprintf(r->owner_ds_uid, sizeof(r->owner_ds_uid), "%s", uid);
+			return;
+		}
+	}
+}
+
 /* Start tracking an eligible parent: identity, pod, references. */
 static void track_parent(struct agent *a, json_t *pod, const char *uid)
 {
@@ -430,6 +479,9 @@ static void track_parent(struct agent *a, json_t *pod, const char *uid)
 		return;
 	}
 	r->presence = DECISION_PARENT_PRESENT;
+	r->confirmed_gone = false;
+	mark_gone(a, r, false);
+	note_owner(r, pod);
 	if (pod_refs_collect(pod, &refs, &err) != KC_OK) {
 		set_not_checkpointable(a, r, &err);
 		return;
@@ -517,11 +569,10 @@ static void on_contact(void *ctx, enum api_contact outcome, const char *detail)
 		break;
 	case API_CONTACT_AUTH_ERROR:
 		reachability_on_auth_error(&a->reach, now);
-		kc_log(
-		    KC_LOG_ERR,
-		    "API refused our credentials (%s): the API is up, so no bridge is activated; "
-		    "check the kubeconfig %s",
-		    detail, a->cfg->kubeconfig);
+		kc_log(KC_LOG_ERR,
+		       "API refused our credentials (%s): refusals for %us count as 'refused' "
+		       "(the kubelet cannot get its pods either); check the kubeconfig %s",
+		       detail, a->cfg->unreachable_after, a->cfg->kubeconfig);
 		kc_fail(&err, KC_EAUTH, "%s", detail);
 		agent_note_error(a, &err);
 		break;
@@ -546,6 +597,8 @@ void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb)
 	cb->refs_fetched = on_refs_fetched;
 	cb->contact = on_contact;
 	cb->event_posted = on_event_posted;
+	cb->pod_confirmed = agent_pod_confirmed;
+	cb->node_confirmed = agent_node_confirmed;
 }
 
 /* One checkpoint from disk into the table: verified, rendered, volumes laid. */
@@ -570,6 +623,12 @@ static void load_one(struct agent *a, const struct ckpt_entry *e)
 		return;
 	}
 	parent_rec_set_identity(r, e->namespace, e->name, e->creation_timestamp, &err);
+	snprintf(r->cluster_uid, sizeof(r->cluster_uid), "%s", e->cluster_uid);
+	/* The API last showed it gone (before a restart): still never bridged. */
+	if (e->gone) {
+		parent_rec_mark_absent(r, kc_clock_ms());
+		r->gone_marked = true;
+	}
 	if (ckpt_store_load(a->store, e->uid, &c, &err) != KC_OK) {
 		r->ckpt = PARENT_CKPT_CORRUPT;
 		parent_rec_set_problem(r, err.msg);
@@ -586,6 +645,7 @@ static void load_one(struct agent *a, const struct ckpt_entry *e)
 	 * never activated. This holds with the API down, when nothing else
 	 * would say so.
 	 */
+	note_owner(r, c.pod);
 	if (render_check_eligible(c.pod, &a->ropts, &err) != KC_OK) {
 		kc_error_prefix(&err, "not eligible under the current configuration (never "
 		                      "activated)");

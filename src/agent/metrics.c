@@ -147,6 +147,12 @@ static kc_code format_api(const struct metrics_snapshot *m, time_t now, struct k
 	if (m->api != METRICS_API_UNKNOWN &&
 	    (rc = sample_u64(out, "api_reachable", "", m->api == METRICS_API_REACHABLE, err)))
 		return rc;
+	if ((rc = family(out, "api_refused", "gauge",
+	                 "1 while the API has refused this node's credentials (401/403) for the "
+	                 "unreachable window: the kubelet cannot get its pods either.",
+	                 err)) ||
+	    (rc = sample_u64(out, "api_refused", "", m->api == METRICS_API_REFUSED, err)))
+		return rc;
 	if ((rc = family(out, "api_last_success_timestamp_seconds", "gauge",
 	                 "Time of the last successful API contact since the Unix epoch; absent "
 	                 "when there was none.",

@@ -26,6 +26,7 @@ enum metrics_reachability {
 	METRICS_API_UNKNOWN = 0, /* never decided yet: the gauge is left out */
 	METRICS_API_UNREACHABLE,
 	METRICS_API_REACHABLE,
+	METRICS_API_REFUSED, /* 401/403 for the window: the kubelet cannot get its pods */
 };
 
 struct metrics_snapshot {

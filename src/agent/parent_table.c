@@ -66,6 +66,10 @@ struct parent_rec *parent_table_get(struct parent_table *t, const char *uid)
 	memset(r, 0, sizeof(*r));
 	strcpy(r->uid, uid);
 	r->presence = DECISION_PARENT_UNKNOWN;
+	r->bridge_written_ms = -1;
+	r->handed_off_ms = -1;
+	r->watchdog_last_ms = -1;
+	r->seen_running_ms = -1;
 	kc_buf_init(&r->manifest, 0);
 	return r;
 }
@@ -180,6 +184,8 @@ void parent_rec_mark_absent(struct parent_rec *r, int64_t now_ms)
 	if (r->presence != DECISION_PARENT_ABSENT) {
 		r->presence = DECISION_PARENT_ABSENT;
 		r->absent_since_ms = now_ms;
+		r->confirmed_gone = false;
+		r->confirm_asked = false;
 	}
 }
 
@@ -219,6 +225,14 @@ kc_code parent_table_decision_view(const struct parent_table *t, struct decision
 		v[k].parent = r->presence;
 		v[k].parent_absent_since_ms = r->absent_since_ms;
 		v[k].host_ports = r->host_ports;
+		v[k].owner_ds_uid = r->owner_ds_uid;
+		v[k].cluster_uid = r->cluster_uid;
+		v[k].confirmed_gone = r->confirmed_gone && r->presence == DECISION_PARENT_ABSENT;
+		v[k].bridge_written_ms = r->bridge_written_ms;
+		v[k].handed_off_ms = r->handed_off_ms;
+		v[k].watchdog_fires = r->watchdog_fires;
+		v[k].watchdog_last_ms = r->watchdog_last_ms;
+		v[k].parent_run_ms = -1; /* the pass fills it from the local pods */
 		ix[k++] = i;
 	}
 	*view = v;

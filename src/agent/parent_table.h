@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "bridge_run.h"
 #include "decision.h"
@@ -47,6 +48,22 @@ struct parent_rec {
 	json_t *warnings;       /* bridge_warnings of the checkpointed pod; NULL: none yet */
 	bool host_ports;        /* its bridge manifest holds host ports (pod_spec.h) */
 	struct bridge_run run;  /* did the kubelet start its bridge (bridge_run.h) */
+	char owner_ds_uid[40];  /* controller DaemonSet ownerReference UID; "" none */
+	char cluster_uid[LOCAL_POD_UID_MAX + 1]; /* kube-system UID its checkpoint recorded */
+	/* A quorum read confirmed the parent gone or ineligible (api_confirm.c)
+	 * since it went ABSENT; confirm_asked: one is in flight or answered. */
+	bool confirmed_gone, confirm_asked;
+	bool gone_marked;          /* its Gone_ mark is on disk (ckpt_store_mark_gone) */
+	int64_t bridge_written_ms; /* wall ms of its manifest on disk (mtime); -1 none */
+	/* The hand-off (decision.h): W1 withdrew it at handed_off_ms (monotonic,
+	 * -1 none), the watchdog re-activated it watchdog_fires times since the
+	 * last completed hand-off, the last at watchdog_last_ms. */
+	int64_t handed_off_ms;
+	unsigned watchdog_fires;
+	int64_t watchdog_last_ms;
+	int64_t seen_running_ms; /* monotonic: the agent saw it run since (cgroups); -1 */
+	bool handoff_timed_out;  /* W4 withdrew its bridge (status "timed-out") */
+	time_t handoff_wall;     /* when the hand-off state last changed (status) */
 };
 
 struct parent_table {

@@ -91,6 +91,15 @@ static json_t *build_api(const struct status_snapshot *s)
 		json_decref(o);
 		return NULL;
 	}
+	if (s->node_presence != NULL &&
+	    (set_str(o, "clusterUID", s->cluster_uid) != 0 ||
+	     set_str(o, "node", s->node_presence) != 0 ||
+	     json_object_set_new(o, "otherCluster", json_boolean(s->other_cluster)) != 0 ||
+	     json_object_set_new(o, "collectionSuspended", json_boolean(s->collection_suspended)) !=
+	         0)) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -124,6 +133,10 @@ static json_t *build_checkpoints(const struct status_snapshot *s)
 		    json_object_set_new(o, "active", json_boolean(c->active)) != 0 ||
 		    set_str(o, "bridge", c->bridge) != 0 ||
 		    set_str(o, "bridgeReason", c->bridge_reason) != 0 ||
+		    set_str(o, "handoff", c->handoff) != 0 ||
+		    set_str(o, "handoffSince", c->handoff_since) != 0 ||
+		    json_object_set_new(o, "watchdogFires",
+		                        json_integer((json_int_t)c->watchdog_fires)) != 0 ||
 		    json_object_set_new(o, "warnings",
 		                        c->warnings != NULL ? json_deep_copy(c->warnings)
 		                                            : json_array()) != 0 ||

@@ -112,6 +112,10 @@ struct api_client {
 	struct request *event_req;
 	uint64_t event_id;
 
+	/* The quorum read in flight (api_confirm.c); confirm_uid NULL: the Node. */
+	struct request *confirm_req;
+	char *confirm_uid;
+
 	/* Contact reporting. */
 	bool reported_any;
 	enum api_contact last_outcome;
@@ -171,5 +175,10 @@ void api_refs_free(struct api_client *c);
 
 /* Drop the Event POST in flight, without a callback. */
 void api_events_free(struct api_client *c);
+
+/* ---- api_confirm.c ---- */
+
+/* Drop the quorum read in flight, without a callback. */
+void api_confirm_free(struct api_client *c);
 
 #endif

@@ -304,6 +304,13 @@ static kc_code merge_rows(struct gathered *g, struct kc_error *err)
 			r->bridge = json_str(a, "bridge");
 			r->bridge_reason = json_str(a, "bridgeReason");
 		}
+		/* The hand-off state lives in the agent only (decision.h). */
+		if (a != NULL) {
+			r->handoff = json_str(a, "handoff");
+			r->handoff_since = json_str(a, "handoffSince");
+			r->watchdog_fires =
+			    (unsigned)json_integer_value(json_object_get(a, "watchdogFires"));
+		}
 	}
 	json_array_foreach(arr, i, c)
 	{

@@ -31,6 +31,7 @@ struct inspection {
 	bool ours;
 	dev_t dev; /* the file inspected, when loaded */
 	ino_t ino;
+	int64_t mtime_ms;    /* wall clock, when loaded */
 	struct kc_error why; /* when not ours */
 	char *checkpoint_of;
 	char *source_uid;
@@ -143,6 +144,7 @@ static kc_code load_candidate(struct bridge_dir *bd, const char *file, struct kc
 	*mode = st.st_mode & 07777;
 	in->dev = st.st_dev;
 	in->ino = st.st_ino;
+	in->mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
 	rc = kc_buf_read_fd(b, fd, file, &in->why);
 	close(fd);
 	if (rc == KC_ENOMEM)
@@ -283,8 +285,11 @@ static kc_code list_add(struct bridge_list *out, size_t *cap, size_t *icap, cons
 	if (in->ours) {
 		if (!grow((void **)&out->manifests, out->count, cap, sizeof(*out->manifests)))
 			goto oom;
-		out->manifests[out->count++] = (struct bridge_manifest){
-		    .file = name, .checkpoint_of = in->checkpoint_of, .source_uid = in->source_uid};
+		out->manifests[out->count++] =
+		    (struct bridge_manifest){.file = name,
+		                             .checkpoint_of = in->checkpoint_of,
+		                             .source_uid = in->source_uid,
+		                             .written_ms = in->mtime_ms};
 		in->checkpoint_of = in->source_uid = NULL;
 		return KC_OK;
 	}

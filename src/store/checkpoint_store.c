@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -184,10 +185,15 @@ static void strip_volatile_meta(json_t *obj)
 	json_object_del(meta, "managedFields");
 }
 
-/* {pod minus status, objects} minus volatile metadata: what a write must change. */
-static json_t *relevant_view(const json_t *pod, const json_t *objects)
+/*
+ * {pod minus status, objects, cluster} minus volatile metadata: what a write
+ * must change. The cluster is in it so that a file of an older agent gets
+ * its kube-system UID at the next write.
+ */
+static json_t *relevant_view(const json_t *pod, const json_t *objects, const char *cluster_uid)
 {
-	json_t *view = json_pack("{s:O, s:O}", "pod", pod, "objects", objects);
+	json_t *view =
+	    json_pack("{s:O, s:O, s:s}", "pod", pod, "objects", objects, "cluster", cluster_uid);
 	json_t *copy = json_deep_copy(view);
 	json_t *obj;
 	size_t i;
@@ -205,8 +211,8 @@ static json_t *relevant_view(const json_t *pod, const json_t *objects)
 }
 
 /* Header line + canonical YAML body. */
-static kc_code serialise(const json_t *pod, const json_t *objects, struct kc_buf *out,
-                         struct kc_error *err)
+static kc_code serialise(const json_t *pod, const json_t *objects, const char *cluster_uid,
+                         struct kc_buf *out, struct kc_error *err)
 {
 	struct kc_buf body;
 	json_t *doc;
@@ -214,6 +220,11 @@ static kc_code serialise(const json_t *pod, const json_t *objects, struct kc_buf
 
 	doc = json_pack("{s:s, s:s, s:O, s:O}", "apiVersion", CKPT_API_VERSION, "kind", CKPT_KIND,
 	                "objects", objects, "pod", pod);
+	if (doc != NULL && cluster_uid[0] != '\0' &&
+	    json_object_set_new(doc, "clusterUID", json_string(cluster_uid)) != 0) {
+		json_decref(doc);
+		doc = NULL;
+	}
 	if (doc == NULL)
 		return kc_fail(err, KC_ENOMEM, "out of memory");
 	kc_buf_init(&body, CKPT_MAX_FILE);
@@ -231,7 +242,13 @@ static kc_code serialise(const json_t *pod, const json_t *objects, struct kc_buf
 kc_code ckpt_store_write(struct ckpt_store *store, const json_t *pod, const json_t *objects,
                          bool *written, struct kc_error *err)
 {
-	char name[CKPT_NAME_MAX];
+	return ckpt_store_write_cluster(store, pod, objects, NULL, written, err);
+}
+
+kc_code ckpt_store_write_cluster(struct ckpt_store *store, const json_t *pod, const json_t *objects,
+                                 const char *cluster_uid, bool *written, struct kc_error *err)
+{
+	char name[CKPT_NAME_MAX], cluster[CKPT_UID_LEN + 1] = "";
 	struct ckpt old = {0};
 	struct kc_error lerr;
 	struct kc_buf out;
@@ -249,17 +266,30 @@ kc_code ckpt_store_write(struct ckpt_store *store, const json_t *pod, const json
 		kc_error_prefix(err, "checkpoint");
 		return rc;
 	}
+	if (cluster_uid != NULL && cluster_uid[0] != '\0') {
+		if (!k8s_uuid_valid(cluster_uid)) {
+			json_decref(empty);
+			return kc_fail(err, KC_EINVAL, "checkpoint: cluster UID %.64s: not a UUID",
+			               cluster_uid);
+		}
+		snprintf(cluster, sizeof(cluster), "%s", cluster_uid);
+	}
 	uid = pod_meta_or(pod, "uid", NULL);
 	file_name(uid, name);
 	sorted = sorted_objects(objects);
 	json_decref(empty);
-	if (sorted == NULL || (newview = relevant_view(pod, sorted)) == NULL) {
+	lrc = ckpt_store_load(store, uid, &old, &lerr);
+	/* Unknown now: keep the cluster the file recorded. */
+	if (lrc == KC_OK && cluster[0] == '\0')
+		memcpy(cluster, old.cluster_uid, sizeof(cluster));
+	if (sorted == NULL || (newview = relevant_view(pod, sorted, cluster)) == NULL) {
+		if (lrc == KC_OK)
+			ckpt_free(&old);
 		rc = kc_fail(err, KC_ENOMEM, "out of memory");
 		goto out;
 	}
-	lrc = ckpt_store_load(store, uid, &old, &lerr);
 	if (lrc == KC_OK) {
-		oldview = relevant_view(old.pod, old.objects);
+		oldview = relevant_view(old.pod, old.objects, old.cluster_uid);
 		ckpt_free(&old);
 		if (oldview == NULL) {
 			rc = kc_fail(err, KC_ENOMEM, "out of memory");
@@ -274,7 +304,7 @@ kc_code ckpt_store_write(struct ckpt_store *store, const json_t *pod, const json
 		kc_log(KC_LOG_WARNING, "rewriting unreadable checkpoint: %s", lerr.msg);
 	}
 	kc_buf_init(&out, CKPT_MAX_FILE);
-	rc = serialise(pod, sorted, &out, err);
+	rc = serialise(pod, sorted, cluster, &out, err);
 	if (rc == KC_OK)
 		rc = fs_write_atomic_at(store->pods_fd, store->pods_path, name, out.data, out.len,
 		                        CKPT_FILE_MODE, written, err);
@@ -355,6 +385,16 @@ static kc_code decode_body(const char *body, size_t len, const char *uid, struct
 	}
 	c->pod = json_incref(json_object_get(doc, "pod"));
 	c->objects = json_incref(json_object_get(doc, "objects"));
+	c->cluster_uid[0] = '\0';
+	if (json_object_get(doc, "clusterUID") != NULL) {
+		const char *cl = str_at(doc, "clusterUID");
+
+		if (cl == NULL || !k8s_uuid_valid(cl)) {
+			json_decref(docs);
+			return kc_fail(err, KC_ECORRUPT, "body: clusterUID is not a UUID");
+		}
+		snprintf(c->cluster_uid, sizeof(c->cluster_uid), "%s", cl);
+	}
 	json_decref(docs);
 	if (check_pod(c->pod, &e) != KC_OK ||
 	    check_objects(c->objects, pod_meta_or(c->pod, "namespace", NULL), &e) != KC_OK)
@@ -420,14 +460,51 @@ kc_code ckpt_parse(const char *data, size_t len, const char *uid, struct ckpt *o
 	return rc;
 }
 
+/* "Gone_<uid>": the API last showed the parent gone (ckpt_store_mark_gone). */
+#define CKPT_GONE_PREFIX   "Gone_"
+#define CKPT_GONE_NAME_MAX (sizeof(CKPT_GONE_PREFIX) + CKPT_UID_LEN)
+#define CKPT_GONE_TEXT     "the API last showed this parent gone or no longer eligible\n"
+
+static void gone_name(const char *uid, char out[CKPT_GONE_NAME_MAX])
+{
+	snprintf(out, CKPT_GONE_NAME_MAX, CKPT_GONE_PREFIX "%s", uid);
+}
+
+kc_code ckpt_store_mark_gone(struct ckpt_store *store, const char *uid, bool gone,
+                             struct kc_error *err)
+{
+	char name[CKPT_GONE_NAME_MAX];
+
+	if (!k8s_uuid_valid(uid))
+		return kc_fail(err, KC_EINVAL, "checkpoint: %s: not a lowercase UUID", uid);
+	gone_name(uid, name);
+	if (!gone)
+		return fs_unlink_at(store->pods_fd, store->pods_path, name, err);
+	return fs_write_atomic_at(store->pods_fd, store->pods_path, name, CKPT_GONE_TEXT,
+	                          strlen(CKPT_GONE_TEXT), CKPT_FILE_MODE, NULL, err);
+}
+
+/* A regular file (never a symlink) Gone_<uid>. */
+static bool marked_gone(struct ckpt_store *store, const char *uid)
+{
+	char name[CKPT_GONE_NAME_MAX];
+	struct stat st;
+
+	gone_name(uid, name);
+	return fstatat(store->pods_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
 kc_code ckpt_store_delete(struct ckpt_store *store, const char *uid, struct kc_error *err)
 {
 	char name[CKPT_NAME_MAX];
+	kc_code rc;
 
 	if (!k8s_uuid_valid(uid))
 		return kc_fail(err, KC_EINVAL, "checkpoint: %s: not a lowercase UUID", uid);
 	file_name(uid, name);
-	return fs_unlink_at(store->pods_fd, store->pods_path, name, err);
+	if ((rc = fs_unlink_at(store->pods_fd, store->pods_path, name, err)) != KC_OK)
+		return rc;
+	return ckpt_store_mark_gone(store, uid, false, err);
 }
 
 /* Fill e from loading uid; KC_ENOTFOUND (vanished meanwhile) and ENOMEM pass up. */
@@ -441,6 +518,7 @@ static kc_code list_entry(struct ckpt_store *store, const char *uid, struct ckpt
 
 	memset(e, 0, sizeof(*e));
 	memcpy(e->uid, uid, sizeof(e->uid));
+	e->gone = marked_gone(store, uid);
 	rc = ckpt_store_load(store, uid, &c, &lerr);
 	if (rc == KC_ENOTFOUND || rc == KC_ENOMEM) {
 		if (err != NULL)
@@ -452,6 +530,7 @@ static kc_code list_entry(struct ckpt_store *store, const char *uid, struct ckpt
 		e->namespace = kc_strdup_opt(c.namespace, &oom);
 		e->name = kc_strdup_opt(c.name, &oom);
 		e->creation_timestamp = kc_strdup_opt(c.creation_timestamp, &oom);
+		memcpy(e->cluster_uid, c.cluster_uid, sizeof(e->cluster_uid));
 		ckpt_free(&c);
 	} else {
 		/* Unreadable (EIO, not a regular file) is as unusable as corrupt. */

@@ -117,12 +117,6 @@ class AgentCycleTest(unittest.TestCase):
         self.assertFalse(st["api"]["reachable"])
         self.assertEqual(st["bridgeManifests"], [self.manifest])
 
-        # The parent starts running locally (kubelet still has it): withdrawn.
-        env.set_running(self.uid, True)
-        self.wait_manifest(False, timeout=5, what="withdrawal when the parent runs")
-        env.set_running(self.uid, False)
-        self.wait_manifest(True, timeout=5, what="activation when the parent stops")
-
         # Flag off: withdrawn within a second; on: back.
         os.unlink(env.flag)
         took = self.wait_manifest(False, timeout=5, what="withdrawal on flag off")
@@ -136,37 +130,26 @@ class AgentCycleTest(unittest.TestCase):
         took = self.wait_manifest(True, timeout=5, what="manifest restored")
         self.assertLess(took, 1.5)
 
-        # API back: withdrawn after reachable-after.
-        t0 = time.monotonic()
+        # API back: the bridge stays (the API that answers may be served by a
+        # bridge) until the kubelet gives the parent a container (its pod cgroup).
         self.api.fault("none")
-        self.wait_manifest(False, timeout=20, what="withdrawal after the API came back")
-        self.assertGreaterEqual(time.monotonic() - t0, 1.5, "withdrawn before the window")
-        wait_for(lambda: env.status()["api"]["reachable"] is True, timeout=5,
+        wait_for(lambda: env.status()["api"]["reachable"] is True, timeout=20,
                  what="status reports the API reachable")
-
-        # Parent deleted in the API: checkpoint and volumes gone after gc-grace.
-        self.api.delete_pod("kube-system", "agent-x7k2p")
-        t0 = time.monotonic()
-        wait_for(lambda: not os.path.exists(env.checkpoint_path(self.uid)), timeout=15,
-                 what="checkpoint dropped after gc-grace")
-        self.assertGreaterEqual(time.monotonic() - t0, 2.5, "dropped before gc-grace")
-        self.assertFalse(os.path.exists(os.path.join(env.state, "volumes", self.uid)))
+        time.sleep(1.0)
+        self.assertIn(self.manifest, env.bridge_files(), "withdrawn because the API answered")
+        env.set_running(self.uid, True)
+        self.wait_manifest(False, timeout=5, what="withdrawal when the parent runs")
+        # The parent stops within the hand-off watch (120 s): no bridge yet, the
+        # watchdog decides later (and only while the kubelet cannot get its pods).
+        env.set_running(self.uid, False)
+        time.sleep(2.0)
+        self.assertEqual(env.bridge_files(), [])
 
         self.assertEqual(env.stop(signal.SIGTERM), 0)
         log = env.log_text()
         for line in ("API is unreachable", "activated kube-system/agent-x7k2p",
-                     "withdrawn", "checkpoint dropped", "not checkpointable"):
+                     "withdrawn", "handing off", "not checkpointable"):
             self.assertIn(line, log)
-
-    def test_forbidden_never_activates(self):
-        env = self.env
-        env.start()
-        wait_for(lambda: os.path.exists(env.checkpoint_path(self.uid)), what="checkpoint")
-        self.api.fault("status", code=403)
-        self.api.cut("partial")  # the re-established watch meets the 403
-        time.sleep(6)
-        self.assertEqual(env.bridge_files(), [], "403 means the API is up")
-        self.assertIn("refused our credentials", env.log_text())
 
     def test_flapping_api_never_activates(self):
         env = self.env

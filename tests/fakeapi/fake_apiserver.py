@@ -8,6 +8,8 @@ endpoints the agent uses:
   GET /api/v1/pods?fieldSelector=...&watch=1&resourceVersion=R
       [&allowWatchBookmarks=true][&timeoutSeconds=S]                     WATCH
   GET /api/v1/namespaces/NS/secrets/NAME, .../configmaps/NAME            GET
+  GET /api/v1/namespaces/NS/pods/NAME                                   GET a pod
+  GET /api/v1/nodes/NAME              200, or 404 for a name in settings missing_nodes
   POST /api/v1/namespaces/NS/events                                     create Event
 
 and a plain-HTTP control port (also 127.0.0.1) with JSON endpoints the tests
@@ -272,8 +274,10 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             verb = "WATCH" if q.get("watch") in ("1", "true") else "LIST"
             node, _ = parse_node_selector(q.get("fieldSelector"))
         elif len(parts) == 6 and parts[:3] == ["api", "v1", "namespaces"] and \
-                parts[4] in ("secrets", "configmaps"):
-            resource = parts[4]
+                parts[4] in ("secrets", "configmaps", "pods"):
+            resource = "pod" if parts[4] == "pods" else parts[4]
+        elif len(parts) == 4 and parts[:3] == ["api", "v1", "nodes"]:
+            resource = "node"
         user = self.user()
         # What kube-apiserver would read from etcd rather than its watch cache:
         # a LIST or GET without resourceVersion (a quorum read) and a LIST page
@@ -296,10 +300,23 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             if verb == "WATCH":
                 return self.serve_watch(q, node, done)
             return self.serve_list(q, node, done)
-        if resource in ("secrets", "configmaps"):
-            kind = "Secret" if resource == "secrets" else "ConfigMap"
+        if resource == "node":
             with st.cond:
-                obj = st.objects.get((kind, parts[3], parts[5]))
+                missing = parts[3] in (st.settings.get("missing_nodes") or [])
+            if missing:
+                done(404)
+                return self.send_json(404, status_body(
+                    404, "NotFound", 'nodes "%s" not found' % parts[3]))
+            done(200)
+            return self.send_json(200, {"kind": "Node", "apiVersion": "v1", "metadata": {
+                "name": parts[3], "uid": str(uuid.uuid5(uuid.NAMESPACE_DNS, parts[3]))}})
+        if resource in ("secrets", "configmaps", "pod"):
+            kind = {"secrets": "Secret", "configmaps": "ConfigMap"}.get(resource)
+            with st.cond:
+                if kind is None:
+                    obj = st.pods.get((parts[3], parts[5]))
+                else:
+                    obj = st.objects.get((kind, parts[3], parts[5]))
                 obj = json.loads(json.dumps(obj)) if obj is not None else None
             if obj is None:
                 done(404)

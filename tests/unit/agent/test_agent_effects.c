@@ -64,9 +64,15 @@ static void test_flag_off_withdraws(void **state)
 	assert_int_equal(f->a.nactive, 0);
 }
 
-static void test_api_back_withdraws(void **state)
+/*
+ * The API's answer alone withdraws nothing (it may be served by the bridge,
+ * issue 18 defect 1); the parent's pod cgroup appearing does, and starts
+ * the hand-off.
+ */
+static void test_api_back_keeps_bridge_until_parent_runs(void **state)
 {
 	struct agent_fixture *f = *state;
+	char pod[700];
 	int64_t t;
 
 	agent_pass(&f->a, outage(f));
@@ -75,8 +81,15 @@ static void test_api_back_withdraws(void **state)
 	for (t = outage(f); t <= outage(f) + 16000; t += 1000)
 		reachability_on_success(&f->a.reach, t);
 	agent_pass(&f->a, outage(f) + 16000);
+	assert_true(in_static(f, MANIFEST));
+	assert_int_equal(f->a.withdrawals, 0);
+	snprintf(pod, sizeof(pod), "%s/kubelet/kubepods/pod%s", f->cgroup, TP_UID);
+	assert_int_equal(mkdir(pod, 0755), 0);
+	agent_pass(&f->a, outage(f) + 17000);
 	assert_false(in_static(f, MANIFEST));
 	assert_int_equal(f->a.withdrawals, 1);
+	assert_true(parent_table_find(&f->a.parents, TP_UID)->handed_off_ms >= 0);
+	rmdir(pod);
 }
 
 static void test_foreign_file_left_alone(void **state)
@@ -107,8 +120,8 @@ int main(void)
 	                                    af_teardown),
 	    cmocka_unit_test_setup_teardown(test_flag_off_withdraws, af_setup_checkpointed,
 	                                    af_teardown),
-	    cmocka_unit_test_setup_teardown(test_api_back_withdraws, af_setup_checkpointed,
-	                                    af_teardown),
+	    cmocka_unit_test_setup_teardown(test_api_back_keeps_bridge_until_parent_runs,
+	                                    af_setup_checkpointed, af_teardown),
 	    cmocka_unit_test_setup_teardown(test_foreign_file_left_alone, af_setup_checkpointed,
 	                                    af_teardown),
 	};

@@ -125,7 +125,7 @@ static void test_every_sample_has_help_and_type(void **state)
 		assert_int_equal(strncmp(line, "kubelet_checkpoint_", 19), 0);
 		samples++;
 	}
-	assert_int_equal(samples, 35);
+	assert_int_equal(samples, 36);
 	free(t);
 }
 

@@ -17,11 +17,12 @@
 
 static const struct status_checkpoint ckpts[] = {
     {"kube-system", "kube-proxy-x", "0f0e0d0c-0b0a-4909-8807-060504030201", "ok", NULL, true, NULL,
-     "not-running", "kubelet did not start it: see the kubelet log"},
+     "not-running", "kubelet did not start it: see the kubelet log", NULL, NULL, 0},
     {NULL, NULL, "1f0e0d0c-0b0a-4909-8807-060504030201", "corrupt", "checksum mismatch", false,
-     NULL, NULL, NULL},
+     NULL, NULL, NULL, NULL, NULL, 0},
     {"kube-system", "csi-node", "2f0e0d0c-0b0a-4909-8807-060504030201", "not-checkpointable",
-     "spec.volumes[0].persistentVolumeClaim: needs the API", false, NULL, NULL, NULL},
+     "spec.volumes[0].persistentVolumeClaim: needs the API", false, NULL, NULL, NULL, NULL, NULL,
+     0},
 };
 static const char *const manifests[] = {"kubelet-checkpoint_kube-system_kube-proxy-x.yaml"};
 

@@ -347,6 +347,90 @@ static void test_bad_input_touches_nothing(void **state)
 	json_decref(notobj);
 }
 
+/*
+ * The cluster a checkpoint was taken from (decision.h "same cluster"): it is
+ * recorded, read back by load and list, kept by a write that does not know
+ * it, added to a file of an older agent at its next write, and a change of
+ * cluster rewrites the file.
+ */
+static void test_cluster_uid_recorded(void **state)
+{
+	static const char *const cl1 = "aaaaaaaa-0000-4000-8000-000000000001";
+	static const char *const cl2 = "bbbbbbbb-0000-4000-8000-000000000002";
+	struct fixture *f = *state;
+	json_t *pod = make_pod(UID1, "img:1", "Running", "1");
+	struct ckpt_list list;
+	struct kc_error err;
+	struct ckpt c;
+	bool written;
+
+	/* An older agent's file: no cluster. */
+	assert_int_equal(ckpt_store_write(f->store, pod, NULL, &written, &err), KC_OK);
+	assert_true(written);
+	assert_int_equal(ckpt_store_load(f->store, UID1, &c, &err), KC_OK);
+	assert_string_equal(c.cluster_uid, "");
+	ckpt_free(&c);
+	/* The next write knows it: the file gets it. */
+	assert_int_equal(ckpt_store_write_cluster(f->store, pod, NULL, cl1, &written, &err), KC_OK);
+	assert_true(written);
+	assert_int_equal(ckpt_store_load(f->store, UID1, &c, &err), KC_OK);
+	assert_string_equal(c.cluster_uid, cl1);
+	ckpt_free(&c);
+	/* Unknown now: nothing changes, the recorded cluster stays. */
+	assert_int_equal(ckpt_store_write_cluster(f->store, pod, NULL, "", &written, &err), KC_OK);
+	assert_false(written);
+	assert_int_equal(ckpt_store_write(f->store, pod, NULL, &written, &err), KC_OK);
+	assert_false(written);
+	assert_int_equal(ckpt_store_list(f->store, &list, &err), KC_OK);
+	assert_int_equal(list.count, 1);
+	assert_string_equal(list.entries[0].cluster_uid, cl1);
+	ckpt_list_free(&list);
+	/* Another cluster: rewritten. A cluster that is no UUID: refused. */
+	assert_int_equal(ckpt_store_write_cluster(f->store, pod, NULL, cl2, &written, &err), KC_OK);
+	assert_true(written);
+	assert_int_equal(ckpt_store_write_cluster(f->store, pod, NULL, "../x", &written, &err),
+	                 KC_EINVAL);
+	assert_int_equal(ckpt_store_load(f->store, UID1, &c, &err), KC_OK);
+	assert_string_equal(c.cluster_uid, cl2);
+	ckpt_free(&c);
+	json_decref(pod);
+}
+
+/* The Gone_ mark: listed with its checkpoint, removed with it, never a symlink. */
+static void test_gone_mark(void **state)
+{
+	struct fixture *f = *state;
+	json_t *pod = make_pod(UID1, "img:1", "Running", "1");
+	struct ckpt_list list;
+	struct kc_error err;
+	char path[1200], target[1200];
+
+	write_ok(f, pod, NULL, true);
+	assert_int_equal(ckpt_store_mark_gone(f->store, UID1, true, &err), KC_OK);
+	assert_int_equal(ckpt_store_list(f->store, &list, &err), KC_OK);
+	assert_int_equal(list.count, 1);
+	assert_true(list.entries[0].gone);
+	ckpt_list_free(&list);
+	assert_int_equal(ckpt_store_mark_gone(f->store, UID1, false, &err), KC_OK);
+	assert_int_equal(ckpt_store_list(f->store, &list, &err), KC_OK);
+	assert_false(list.entries[0].gone);
+	ckpt_list_free(&list);
+	/* A symlink in its place is no mark. */
+	snprintf(path, sizeof(path), "%s/Gone_%s", f->pods, UID1);
+	snprintf(target, sizeof(target), "%s/x", f->dir);
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(ckpt_store_list(f->store, &list, &err), KC_OK);
+	assert_false(list.entries[0].gone);
+	ckpt_list_free(&list);
+	unlink(path);
+	/* Deleting the checkpoint removes its mark. */
+	assert_int_equal(ckpt_store_mark_gone(f->store, UID1, true, &err), KC_OK);
+	assert_int_equal(ckpt_store_delete(f->store, UID1, &err), KC_OK);
+	assert_int_not_equal(access(path, F_OK), 0);
+	assert_int_equal(ckpt_store_mark_gone(f->store, "../x", true, &err), KC_EINVAL);
+	json_decref(pod);
+}
+
 static void test_uid_validation(void **state)
 {
 	assert_true(k8s_uuid_valid(UID1));
@@ -437,6 +521,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_status_churn_does_not_rewrite, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_input_touches_nothing, setup, teardown),
 	    cmocka_unit_test(test_uid_validation),
+	    cmocka_unit_test_setup_teardown(test_cluster_uid_recorded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gone_mark, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fixture_pods_round_trip, setup, teardown),
 	};
 

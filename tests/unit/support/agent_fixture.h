@@ -57,6 +57,9 @@ static inline void af_open(struct agent_fixture *f)
 	parent_table_init(&a->parents);
 	evq_init(&a->events, EVQ_DEFAULT_CAP);
 	reachability_init(&a->reach, f->t0, 30000, 15000);
+	/* The first request failed at start: an outage needs a failed attempt
+	 * (reachability.h), and the window runs from start. */
+	reachability_on_failure(&a->reach, f->t0);
 	if (kubeconfig_load(f->kubeconfig, &a->kubeconfig, &err) != KC_OK ||
 	    ckpt_store_open(f->state, &a->store, &err) != KC_OK ||
 	    local_state_init(&a->local, f->endpoint, f->cgroup, "/kubelet", "cgroupfs", true,
