@@ -379,6 +379,7 @@ class SelfHostedNode:
         Before=kubelet.service), or the kubelet kubelet_lead seconds before the agent.
         Returns (monotonic time the kubelet started, time the agent started)."""
         self.boots += 1
+        self.boot_wall = time.time()
         self.node.start_containerd()
         if kubelet_lead > 0:
             t_kubelet = time.monotonic()

@@ -26,6 +26,7 @@ bench/cold_reboot.py --kubelet-lead 90 runs it too).
 Timings go to stderr as one JSON line (and to $KC_K8S_TIMINGS). Needs root, KC_BINARY,
 KC_K8S_BIN.
 """
+import calendar
 import json
 import os
 import sys
@@ -50,6 +51,12 @@ STEADY_WITHIN = 300.0
 SETTLE = 5.0
 MAX_GAP = float(os.environ.get("KC_K8S_SELFHOSTED_MAX_GAP", "30"))
 MARKER_VALUE = "kc-marker-3b9d"
+
+
+def created_at(obj):
+    """metadata.creationTimestamp (RFC 3339, UTC, set by the apiserver) as a Unix time."""
+    stamp = obj["metadata"].get("creationTimestamp") or "1970-01-01T00:00:00Z"
+    return calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ"))
 
 
 class SelfHosted(kn.KeepOnFailure, unittest.TestCase):
@@ -193,12 +200,14 @@ class SelfHosted(kn.KeepOnFailure, unittest.TestCase):
         cm = sh.cp.get_json("configmap", "-n", NS, "kc-marker")
         self.assertEqual(cm["data"]["value"], MARKER_VALUE)
 
-        # 6. The agent's Events of this boot are in the API.
+        # 6. The agent's Events of this boot are in the API (created since it started: an
+        # earlier boot's Events about the same parents live for an hour).
         def events():
             evs = sh.cp.get_json("events", "-n", NS)["items"]
             seen = {(e["involvedObject"].get("uid"), e.get("reason")) for e in evs
                     if "kubelet-checkpoint" in json.dumps([e.get("source"),
-                                                           e.get("reportingComponent")])}
+                                                           e.get("reportingComponent")])
+                    and created_at(e) >= sh.boot_wall - 2}
             want = {(uid, r) for uid in sh.uids.values()
                     for r in ("CheckpointBridgeActivated", "CheckpointBridgeWithdrawn")}
             return want <= seen or None
