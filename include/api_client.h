@@ -25,6 +25,10 @@
  * one failing connection per retry, not one per object; a failing fetch is
  * retried with exponential backoff (5 s doubling to 5 min).
  *
+ * Cluster identity (api_cluster.c): GET /api/v1/namespaces/kube-system
+ * (resourceVersion=0) after each completed (re)list and every 2-4 hours;
+ * its metadata.uid goes to the cluster_uid callback.
+ *
  * Which reads reach etcd: reads that may be a little stale are answered by
  * the apiserver's watch cache (resourceVersion=0): the first LIST (as the
  * kubelet's reflectors do; the WATCH that follows from its resourceVersion
@@ -92,6 +96,7 @@
 #define API_CONN_MAX_LIFE_S     3600 /* a connection is not reused after an hour */
 #define API_MAX_LIST_BODY       (64u * 1024 * 1024)
 #define API_MAX_OBJECT_BODY     (4u * 1024 * 1024)
+#define API_CLUSTER_UID_MAX     64 /* a UID is 36 characters */
 /*
  * Most bytes (response bodies) of one parent's referenced objects: past it
  * the parent is answered not checkpointable and its objects no longer
@@ -159,6 +164,14 @@ struct api_callbacks {
 	 * detail says what happened ("GET /api/v1/...: HTTP 503").
 	 */
 	void (*contact)(void *ctx, enum api_contact outcome, const char *detail);
+	/*
+	 * GET /api/v1/namespaces/kube-system answered (after each completed
+	 * (re)list, and every 2-4 hours): uid (at most API_CLUSTER_UID_MAX
+	 * bytes, never empty) is its metadata.uid, the cluster's identity. A
+	 * new or restored etcd serves another one. Not called when the answer is
+	 * not that Namespace (logged).
+	 */
+	void (*cluster_uid)(void *ctx, const char *uid);
 	/* The POST of Event id ended (see api_client_post_event). */
 	void (*event_posted)(void *ctx, uint64_t id, enum api_post_result res, const char *detail);
 	/* A quorum read of pod uid answered; pod is the object when PRESENT
@@ -255,6 +268,17 @@ void api_client_untrack_refs(struct api_client *c, const char *uid);
  * request; call right after api_client_new.
  */
 void api_client_spread_start(struct api_client *c, long spread_ms);
+
+/*
+ * The first contact at start, now: GET the kube-system Namespace (the
+ * cluster_uid read of api_cluster.c) at the next step, whatever the start-up
+ * spread and the pods channel's state. The agent awaits its outcome (a
+ * contact) for a few seconds before it tells systemd it is ready, so that a
+ * stale bridge is dealt with before the kubelet, ordered after the agent,
+ * reads the staticPodPath. One read from the watch cache per start: a fleet
+ * restarting at once costs the apiserver that, the LISTs stay spread.
+ */
+void api_client_probe_now(struct api_client *c);
 
 /* Throw the watch away and LIST again (e.g. after the caller lost state). */
 void api_client_relist(struct api_client *c);

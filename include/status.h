@@ -80,6 +80,9 @@ struct status_snapshot {
 	 * "unknown") and why not better; NULL source: the key is left out. */
 	const char *local_source;
 	const char *local_reason; /* NULL: null */
+	/* "cluster": which cluster the API serves (cluster_uid above, from
+	 * api_cluster.c) and when the API last said so (0: null). */
+	time_t cluster_seen;
 	/* "bridgeOff": why the bridge cannot work (no static pod directory), NULL: null. */
 	const char *bridge_off;
 	const char *last_error; /* NULL: null */

@@ -81,6 +81,17 @@ static void set_render_opts(struct agent *a)
 	}
 }
 
+/*
+ * The user named the runtime's socket (flag or config file): its owner is
+ * not checked. One found from the kubelet, or the default, must be root's.
+ */
+static bool endpoint_named(const struct agent_config *cfg)
+{
+	enum agent_source src = cfg->source[AGENT_CONTAINER_RUNTIME_ENDPOINT];
+
+	return src == AGENT_SRC_FLAG || src == AGENT_SRC_CONFIG_FILE;
+}
+
 /* Everything that depends on the configuration; undone by sources_close. */
 static kc_code sources_open(struct agent *a, struct kc_error *err)
 {
@@ -105,9 +116,9 @@ static kc_code sources_open(struct agent *a, struct kc_error *err)
 	       a->kubeconfig->context ? a->kubeconfig->context : "-",
 	       a->kubeconfig->user ? a->kubeconfig->user : "-");
 	if ((rc = local_state_init(&a->local, a->cfg->container_runtime_endpoint,
-	                           a->cfg->cgroup_root, a->cfg->kubelet_cgroup_root,
-	                           a->cfg->kubelet_cgroup_driver, a->cfg->kubelet_cgroups_per_qos,
-	                           err)) != KC_OK)
+	                           endpoint_named(a->cfg), a->cfg->cgroup_root,
+	                           a->cfg->kubelet_cgroup_root, a->cfg->kubelet_cgroup_driver,
+	                           a->cfg->kubelet_cgroups_per_qos, err)) != KC_OK)
 		return rc;
 	agent_node_facts_load(a);
 	a->local_source_logged = LOCAL_SOURCE_NONE;
@@ -528,6 +539,9 @@ static kc_code agent_start(struct agent *a, int argc, char **argv, struct kc_err
 		return rc;
 	/* Only at start (a reload is one node's business, not a fleet's). */
 	api_client_spread_start(a->api, (long)a->cfg->startup_spread * 1000);
+	/* Boot order: READY awaits the first contact, a little (agent_report.c). */
+	api_client_probe_now(a->api);
+	a->ready_hold_ms = kc_clock_ms() + AGENT_READY_PROBE_MS;
 	return KC_OK;
 }
 

@@ -93,10 +93,11 @@ struct agent {
 	bool stop;
 	bool reload;
 	bool ready_sent;
-	bool waiting_logged;                   /* "staticPodPath does not exist" said once */
-	enum agent_wait waiting;               /* what the agent waits for now */
-	int64_t waiting_since_ms;              /* since when */
-	int64_t waiting_said_ms;               /* when the log last said so */
+	int64_t ready_hold_ms;    /* READY awaits the first API contact until then (0: no wait) */
+	bool waiting_logged;      /* "staticPodPath does not exist" said once */
+	enum agent_wait waiting;  /* what the agent waits for now */
+	int64_t waiting_since_ms; /* since when */
+	int64_t waiting_said_ms;  /* when the log last said so */
 	char waiting_detail[KC_ERROR_MSG_MAX]; /* the path or reason, for status and the log */
 	bool static_dir_moved; /* the staticPodPath was absent or replaced since start */
 	bool fatal;            /* end the loop with exit status 1 (last_error says why) */
@@ -217,6 +218,8 @@ void agent_reload_answer(struct agent *a, const struct kc_error *why);
 void agent_bridge_not_running(struct agent *a, const struct parent_rec *r);
 
 /* agent_report.c: status file, metrics file, systemd. */
+/* How long READY=1 may wait at start for the first API contact (boot order). */
+#define AGENT_READY_PROBE_MS 5000
 /* Why a bridge is in state s, for status ("kubelet did not start it: ..."), or NULL. */
 const char *agent_bridge_run_reason(enum bridge_run_state s);
 /* Is r's bridge manifest in the staticPodPath (as of the last pass)? */

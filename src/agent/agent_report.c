@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agent_int.h"
+#include "kc_clock.h"
 #include "kc_log.h"
 #include "metrics.h"
 #include "status.h"
@@ -129,6 +130,8 @@ static void write_status(struct agent *a, struct status_checkpoint *cps, size_t 
 	                                                          : "unknown";
 	s.other_cluster = a->other_cluster_logged;
 	s.collection_suspended = a->node_missing_logged;
+	if (a->cluster.uid[0] != '\0')
+		s.cluster_seen = a->start_wall + (time_t)((a->cluster.uid_ms - a->start_ms) / 1000);
 	s.static_pod_path = a->cfg->static_pod_path;
 	s.state_dir = a->cfg->state_dir;
 	s.checkpoints = cps;
@@ -198,7 +201,8 @@ static void write_metrics(struct agent *a, const struct counts *c)
 	if (a->local_looked)
 		m.local_source = local_source_name(a->local.source);
 	m.cri_requests_ok = a->local.cri_calls - a->local.cri_failures;
-	m.cri_requests_failure = a->local.cri_failures;
+	m.cri_requests_failure = a->local.cri_failures - a->local.cri_refused;
+	m.cri_requests_lying = a->local.cri_refused;
 	m.api_connections = st.connections;
 	m.api_tls_handshakes = st.tls_handshakes;
 	m.api_quorum_reads = st.quorum_reads;
@@ -209,6 +213,40 @@ static void write_metrics(struct agent *a, const struct counts *c)
 	}
 	if (metrics_write(a->cfg->metrics_file, &m, time(NULL), &err) != KC_OK)
 		kc_log(KC_LOG_ERR, "metrics file: %s", err.msg);
+}
+
+/*
+ * Boot order (issue 18): the unit starts Before=kubelet.service, so systemd
+ * starts the kubelet once the agent says READY=1. At start READY waits for
+ * the first outcome of an API request (api_client_probe_now) and the pass
+ * that follows it, at most AGENT_READY_PROBE_MS: a stale bridge that the
+ * API's answer withdraws (one holding host ports the returning parent needs)
+ * is gone before the kubelet first reads the staticPodPath. Nothing else
+ * waits on it: without an answer READY goes at the deadline. While the
+ * agent waits for its prerequisites (agent_wait.c) there is no hold: the
+ * kubelet it may wait for starts only after READY.
+ */
+static bool ready_held(struct agent *a)
+{
+	struct api_stats st;
+	int64_t now = kc_clock_ms();
+
+	if (a->ready_hold_ms == 0 || a->api == NULL)
+		return false;
+	api_client_get_stats(a->api, &st);
+	if (st.requests_ok + st.requests_failure + st.requests_auth_error > 0) {
+		kc_log(KC_LOG_INFO, "first API contact after %lld ms: ready",
+		       (long long)(now - a->start_ms));
+	} else if (now < a->ready_hold_ms) {
+		if (a->ready_hold_ms < a->next_pass_ms)
+			a->next_pass_ms = a->ready_hold_ms; /* come back at the deadline */
+		return true;
+	} else {
+		kc_log(KC_LOG_NOTICE, "no API contact within %d ms of start: ready all the same",
+		       AGENT_READY_PROBE_MS);
+	}
+	a->ready_hold_ms = 0;
+	return false;
 }
 
 static void tell_systemd(struct agent *a, const struct counts *c)
@@ -226,7 +264,7 @@ static void tell_systemd(struct agent *a, const struct counts *c)
 		              api_answering(a) ? "reachable" : reach_state_name(a->reach_logged),
 		              a->flag_on ? "enabled" : "disabled", (unsigned long long)c->ok,
 		              (unsigned long long)c->corrupt, a->nactive);
-	if (!a->ready_sent && notify_ready(&a->notify, &err) == KC_OK)
+	if (!a->ready_sent && !ready_held(a) && notify_ready(&a->notify, &err) == KC_OK)
 		a->ready_sent = true;
 }
 

@@ -586,6 +586,28 @@ static void on_contact(void *ctx, enum api_contact outcome, const char *detail)
 	a->dirty = true;
 }
 
+/*
+ * The API's kube-system UID: which cluster answers (api_cluster.c). A change
+ * while the agent runs means another cluster behind the same address (a new
+ * or restored etcd, a bridge on an empty data dir): said loudly, every time.
+ */
+static void on_cluster_uid(void *ctx, const char *uid)
+{
+	struct agent *a = ctx;
+
+	if (a->cluster.uid[0] == '\0')
+		kc_log(KC_LOG_INFO, "API serves the cluster whose kube-system Namespace is %s",
+		       uid);
+	else if (strcmp(a->cluster.uid, uid) != 0)
+		kc_log(KC_LOG_WARNING,
+		       "API now serves ANOTHER CLUSTER: kube-system Namespace %s, was %s (a new or "
+		       "restored etcd?): nothing is withdrawn or collected on its word",
+		       uid, a->cluster.uid);
+	snprintf(a->cluster.uid, sizeof(a->cluster.uid), "%s", uid);
+	a->cluster.uid_ms = kc_clock_ms();
+	a->dirty = true;
+}
+
 void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb)
 {
 	memset(cb, 0, sizeof(*cb));
@@ -599,6 +621,7 @@ void agent_sync_callbacks(struct agent *a, struct api_callbacks *cb)
 	cb->event_posted = on_event_posted;
 	cb->pod_confirmed = agent_pod_confirmed;
 	cb->node_confirmed = agent_node_confirmed;
+	cb->cluster_uid = on_cluster_uid;
 }
 
 /* One checkpoint from disk into the table: verified, rendered, volumes laid. */

@@ -298,11 +298,15 @@ static kc_code format_local(const struct metrics_snapshot *m, struct kc_buf *out
 			return rc;
 	}
 	if ((rc = family(out, "cri_requests_total", "counter",
-	                 "ListPodSandbox calls to the container runtime by result (failure: no "
-	                 "socket, refused, timed out or an error status).",
+	                 "Container runtime refreshes (ListPodSandbox then ListContainers) by "
+	                 "result (failure: no socket, refused, timed out or an error status; "
+	                 "lying: an answer no honest runtime gives, over the item, byte or "
+	                 "decoding caps or not a CRI message, which leaves local pods unknown).",
 	                 err)) ||
-	    (rc =
-	         sample_u64(out, "cri_requests_total", "{result=\"ok\"}", m->cri_requests_ok, err)))
+	    (rc = sample_u64(out, "cri_requests_total", "{result=\"ok\"}", m->cri_requests_ok,
+	                     err)) ||
+	    (rc = sample_u64(out, "cri_requests_total", "{result=\"lying\"}", m->cri_requests_lying,
+	                     err)))
 		return rc;
 	return sample_u64(out, "cri_requests_total", "{result=\"failure\"}",
 	                  m->cri_requests_failure, err);

@@ -55,8 +55,9 @@ struct metrics_snapshot {
 	/* What runs locally: "cri", "cgroups" or "unknown"; NULL: not looked yet
 	 * (the local gauges are then left out). */
 	const char *local_source;
-	uint64_t cri_requests_ok;      /* ListPodSandbox calls to the container runtime, */
+	uint64_t cri_requests_ok;      /* container runtime refreshes, */
 	uint64_t cri_requests_failure; /* by result (absent, refused, hung, error status) */
+	uint64_t cri_requests_lying;   /* an answer refused for its content (local_state.h) */
 	uint64_t api_connections;      /* TCP connections opened to the apiserver */
 	uint64_t api_tls_handshakes;   /* of which completed a TLS handshake */
 	uint64_t api_quorum_reads;     /* reads the apiserver sends to etcd */

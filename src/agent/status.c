@@ -118,6 +118,18 @@ static json_t *build_local(const struct status_snapshot *s)
 	return o;
 }
 
+static json_t *build_cluster(const struct status_snapshot *s)
+{
+	json_t *o = json_object();
+
+	if (o == NULL || set_str(o, "kubeSystemUID", s->cluster_uid) != 0 ||
+	    set_time(o, "seen", s->cluster_seen) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static json_t *build_checkpoints(const struct status_snapshot *s)
 {
 	json_t *arr = json_array();
@@ -205,6 +217,7 @@ kc_code status_build(const struct status_snapshot *s, json_t **out, struct kc_er
 	    json_object_set_new(doc, "flag", build_flag(s)) != 0 ||
 	    json_object_set_new(doc, "api", build_api(s)) != 0 ||
 	    (s->local_source != NULL && json_object_set_new(doc, "local", build_local(s)) != 0) ||
+	    json_object_set_new(doc, "cluster", build_cluster(s)) != 0 ||
 	    set_str(doc, "staticPodPath", s->static_pod_path) != 0 ||
 	    set_str(doc, "bridgeOff", s->bridge_off) != 0 ||
 	    (s->state_dir != NULL && set_str(doc, "stateDir", s->state_dir) != 0) ||

@@ -80,6 +80,7 @@ void api_client_free(struct api_client *c)
 	api_refs_free(c);
 	api_events_free(c);
 	api_confirm_free(c);
+	api_cluster_free(c);
 	api_transport_cleanup(&c->t);
 	free(c->node);
 	free(c);
@@ -130,6 +131,7 @@ long api_client_timeout_ms(struct api_client *c)
 		due = c->pods_next_ms;
 	if ((t = api_pods_watch_header_deadline(c)) < due)
 		due = t;
+	api_cluster_next_due(c, &due);
 	if (api_refs_next_due(c, &due))
 		return 0;
 	return due <= now ? 0 : (long)(due - now);
@@ -200,6 +202,7 @@ kc_code api_client_step(struct api_client *c, struct kc_error *err)
 	api_pods_check_watch_deadline(c, now);
 	if (c->pods_state == PODS_IDLE && c->pods_next_ms <= now)
 		api_pods_start(c);
+	api_cluster_start_due(c, now); /* first: it shares the fetches' connections */
 	api_refs_start_due(c, now);
 	api_refs_reap(c);
 	/* Kick off what was just added. */

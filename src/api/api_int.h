@@ -10,8 +10,10 @@
  *   api_pods.c       the pods channel: LIST pages, then one long WATCH
  *   api_refs.c       the Secrets/ConfigMaps referenced by tracked parents
  *   api_events.c     the POST of one Kubernetes Event at a time
+ *   api_cluster.c    the kube-system Namespace UID: which cluster answers
  *   api_client.c     the public face: new/free, the loop's step and timers
- * api_client.c calls api_pods.c, api_refs.c and api_events.c, which call api_request.c,
+ * api_client.c calls api_pods.c, api_refs.c, api_events.c and api_cluster.c (api_pods.c
+ * tells api_cluster.c that a list completed), which call api_request.c,
  * which calls api_transport.c.
  */
 #ifndef KC_API_INT_H
@@ -79,6 +81,16 @@ struct parent {
 
 enum pods_state { PODS_IDLE, PODS_LISTING, PODS_WATCHING };
 
+/* The read of the cluster's identity (api_cluster.c). */
+struct api_cluster {
+	struct request *req; /* the GET in flight */
+	int64_t next_ms;     /* when the next GET is due (0: at once) */
+	unsigned failures;
+	bool probe;          /* api_client_probe_now: due at once, healthy channel or not */
+	bool forbidden_said; /* a 403 was logged */
+	bool reread;         /* a list completed while the GET was in flight: read again */
+};
+
 struct api_client {
 	struct api_transport t;
 	struct api_callbacks cb;
@@ -107,6 +119,8 @@ struct api_client {
 	size_t nobjs, objs_cap;
 	uint64_t fetch_seq;  /* number of the last GET started */
 	bool refs_trim_owed; /* parents were answered since the heap was last trimmed */
+
+	struct api_cluster cluster;
 
 	/* The Event POST in flight (api_events.c). */
 	struct request *event_req;
@@ -180,5 +194,16 @@ void api_events_free(struct api_client *c);
 
 /* Drop the quorum read in flight, without a callback. */
 void api_confirm_free(struct api_client *c);
+
+/* ---- api_cluster.c ---- */
+
+/* A (re)list completed: read the cluster's identity again, at once. */
+void api_cluster_listed(struct api_client *c);
+/* Start the GET if it is due (only while the pods channel is healthy). */
+void api_cluster_start_due(struct api_client *c, int64_t now);
+/* Lower *due to when the GET is next due. */
+void api_cluster_next_due(const struct api_client *c, int64_t *due);
+/* Drop the GET in flight, without a callback. */
+void api_cluster_free(struct api_client *c);
 
 #endif

@@ -263,6 +263,7 @@ static void list_page_done(struct api_client *c, struct request *r)
 	c->list_quorum = false;
 	if (c->cb.pods_listed != NULL)
 		c->cb.pods_listed(c->cb.ctx, c->list_items);
+	api_cluster_listed(c);
 	reset_list(c);
 	/*
 	 * A LIST is the one large transient allocation (body text plus a tree

@@ -399,7 +399,7 @@ static size_t max_fetches(const struct api_client *c)
 
 static size_t fetches_running(const struct api_client *c)
 {
-	size_t n = 0;
+	size_t n = c->cluster.req != NULL; /* api_cluster.c's GET shares the connections */
 
 	for (size_t i = 0; i < c->nobjs; i++)
 		n += c->objs[i]->req != NULL;

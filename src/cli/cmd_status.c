@@ -393,6 +393,8 @@ static kc_code build_doc(const struct status_cli *cli, struct gathered *g, json_
 			                json_object_get(g->agent_doc, "bridgeOff"));
 		if (json_is_object(json_object_get(g->agent_doc, "local")))
 			json_object_set(doc, "local", json_object_get(g->agent_doc, "local"));
+		if (json_is_object(json_object_get(g->agent_doc, "cluster")))
+			json_object_set(doc, "cluster", json_object_get(g->agent_doc, "cluster"));
 		if (json_is_object(json_object_get(g->agent_doc, "events")))
 			json_object_set(doc, "events", json_object_get(g->agent_doc, "events"));
 	}
@@ -470,6 +472,9 @@ static void print_text(const json_t *doc)
 	else
 		printf("api:              unknown\n");
 	print_local(json_object_get(doc, "local"));
+	v = json_object_get(json_object_get(doc, "cluster"), "kubeSystemUID");
+	if (json_is_string(v))
+		printf("cluster:          kube-system %s\n", json_string_value(v));
 	if (json_is_string(json_object_get(doc, "bridgeOff")))
 		printf("staticPodPath:    none: BRIDGE OFF (%s)\n",
 		       show(json_object_get(doc, "bridgeOff")));

@@ -6,6 +6,8 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "cri.pb-c.h"
 #include "cri_client.h"
 #include "kc_buf.h"
+#include "kc_clock.h"
 #include "kc_names.h"
 #include "version.h"
 
@@ -33,7 +36,8 @@
 
 struct cri_client {
 	char *socket;
-	CURL *easy; /* one handle, a fresh connection per call (see grpc_call) */
+	bool trust_any_owner; /* named by the user (cri_client_new) */
+	CURL *easy;           /* one handle, a fresh connection per call (see grpc_call) */
 	struct curl_slist *headers;
 };
 
@@ -45,7 +49,8 @@ struct call_state {
 	bool too_big;
 };
 
-kc_code cri_client_new(const char *endpoint, struct cri_client **out, struct kc_error *err)
+kc_code cri_client_new(const char *endpoint, bool trust_any_owner, struct cri_client **out,
+                       struct kc_error *err)
 {
 	const char *path = endpoint;
 	struct cri_client *c;
@@ -69,6 +74,7 @@ kc_code cri_client_new(const char *endpoint, struct cri_client **out, struct kc_
 	c = calloc(1, sizeof(*c));
 	if (c == NULL || (c->socket = strdup(path)) == NULL)
 		goto nomem;
+	c->trust_any_owner = trust_any_owner;
 	c->headers = curl_slist_append(NULL, "content-type: application/grpc");
 	if (c->headers != NULL)
 		c->headers = curl_slist_append(c->headers, "te: trailers");
@@ -134,28 +140,87 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 }
 
 /*
- * One unary call: request message in (already packed), the reply message's
- * bytes out in st->body (frame header stripped).
+ * May the agent believe what answers on this socket? A missing socket is "no
+ * runtime here" (KC_ENOTFOUND), not a network failure. Unless the user named
+ * the endpoint, the socket must belong to root (issue 19 finding 13: a socket
+ * of `nobody` in a 0777 directory was used and its answer held a bridge
+ * back), and so must its directory, with no write access for anyone else:
+ * whoever may write the directory may unlink root's socket and put their own
+ * in its place between this check and libcurl's connect. A sticky directory
+ * (like /tmp) is accepted when root owns it: there nobody but root may
+ * remove or rename root's entry. The directories above are not walked: the
+ * runtime's socket lives under /run, which only root may change on any
+ * system the kubelet runs on.
  */
-static kc_code grpc_call(struct cri_client *c, const char *method, const uint8_t *req,
-                         size_t reqlen, struct call_state *st, struct kc_error *err)
+static kc_code check_socket(const struct cri_client *c, struct kc_error *err)
+{
+	char dir[PATH_MAX];
+	struct stat sb, db;
+
+	/* Named: followed as given (a symbolic link, a user's socket). Found: the entry itself. */
+	if ((c->trust_any_owner ? stat(c->socket, &sb) : lstat(c->socket, &sb)) != 0)
+		return kc_fail_errno(err, errno == ENOENT ? KC_ENOTFOUND : KC_ENET, errno,
+		                     "container runtime %s", c->socket);
+	if (c->trust_any_owner)
+		return KC_OK;
+	if (!S_ISSOCK(sb.st_mode))
+		return kc_fail(err, KC_EINVAL, "container runtime %s: not a socket", c->socket);
+	if (sb.st_uid != 0)
+		return kc_fail(err, KC_EINVAL,
+		               "container runtime %s: the socket is owned by uid %u, not root: "
+		               "refused (name it with --container-runtime-endpoint to use it)",
+		               c->socket, (unsigned)sb.st_uid);
+	snprintf(dir, sizeof(dir), "%s", c->socket);
+	if (stat(dirname(dir), &db) != 0)
+		return kc_fail_errno(err, KC_ENET, errno, "container runtime %s: its directory",
+		                     c->socket);
+	if (db.st_uid != 0 || ((db.st_mode & (S_IWGRP | S_IWOTH)) && !(db.st_mode & S_ISVTX)))
+		return kc_fail(err, KC_EINVAL,
+		               "container runtime %s: its directory is %s: refused (name the "
+		               "socket with --container-runtime-endpoint to use it)",
+		               c->socket,
+		               db.st_uid != 0 ? "not owned by root"
+		                              : "writable by others than root");
+	return KC_OK;
+}
+
+/* Milliseconds left until deadline_ms (0: CRI_TIMEOUT_MS from now); at most CRI_TIMEOUT_MS. */
+static long time_left(int64_t deadline_ms)
+{
+	int64_t left;
+
+	if (deadline_ms == 0)
+		return CRI_TIMEOUT_MS;
+	left = deadline_ms - kc_clock_ms();
+	return left > CRI_TIMEOUT_MS ? CRI_TIMEOUT_MS : (long)left;
+}
+
+/*
+ * One unary call by deadline_ms: request message in (already packed), the
+ * reply message's bytes out in st->body (frame header stripped).
+ */
+static kc_code grpc_call(struct cri_client *c, const char *method, int64_t deadline_ms,
+                         const uint8_t *req, size_t reqlen, struct call_state *st,
+                         struct kc_error *err)
 {
 	char url[128];
 	uint8_t *frame;
-	long http = 0;
+	long http = 0, left = time_left(deadline_ms);
 	CURLcode cc;
-	struct stat sb;
 	uint32_t mlen;
 	CURL *e = c->easy;
+	kc_code rc;
 
 	st->grpc_status = -1;
 	st->grpc_message[0] = '\0';
 	st->too_big = false;
 	kc_buf_init(&st->body, CRI_MAX_REPLY + CRI_FRAME_HEADER);
-	/* A missing socket is "no runtime here", not a network failure. */
-	if (stat(c->socket, &sb) != 0)
-		return kc_fail_errno(err, errno == ENOENT ? KC_ENOTFOUND : KC_ENET, errno,
-		                     "container runtime %s", c->socket);
+	if ((rc = check_socket(c, err)) != KC_OK)
+		return rc;
+	if (left <= 0)
+		return kc_fail(err, KC_ENET,
+		               "container runtime %s: %s: no time left (%ld ms in all)", c->socket,
+		               method, CRI_TIMEOUT_MS);
 	frame = malloc(reqlen + CRI_FRAME_HEADER);
 	if (frame == NULL)
 		return kc_fail(err, KC_ENOMEM, "container runtime: out of memory");
@@ -187,8 +252,8 @@ static kc_code grpc_call(struct cri_client *c, const char *method, const uint8_t
 	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, CRI_RECV_BUFFER);
 	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, CRI_TIMEOUT_MS);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, CRI_TIMEOUT_MS);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, left);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, left);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, st);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -196,8 +261,9 @@ static kc_code grpc_call(struct cri_client *c, const char *method, const uint8_t
 	cc = curl_easy_perform(e);
 	free(frame);
 	if (st->too_big)
-		return kc_fail(err, KC_ETOOBIG, "container runtime %s: %s: reply over %u bytes",
-		               c->socket, method, CRI_MAX_REPLY);
+		return kc_fail(err, KC_ETOOBIG,
+		               "container runtime %s: %s: reply over %u bytes (the cap)", c->socket,
+		               method, CRI_MAX_REPLY);
 	if (cc != CURLE_OK)
 		return kc_fail(err, KC_ENET, "container runtime %s: %s: %s", c->socket, method,
 		               curl_easy_strerror(cc));
@@ -234,23 +300,155 @@ static const uint8_t *reply_bytes(const struct call_state *st)
 	return (const uint8_t *)st->body.data + CRI_FRAME_HEADER;
 }
 
+static size_t reply_len(const struct call_state *st)
+{
+	return st->body.len - CRI_FRAME_HEADER;
+}
+
+static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	unsigned shift;
+
+	*v = 0;
+	for (shift = 0; shift < 64 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
+
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * How many items (field 1, the repeated field of every List*Response) the
+ * reply holds, counted on the wire before anything is decoded: protobuf-c
+ * would allocate all of them first. KC_ETOOBIG as soon as the count passes
+ * CRI_MAX_ITEMS, KC_ECORRUPT for bytes that are not protobuf.
+ */
+static kc_code count_items(const uint8_t *p, size_t len, size_t *n)
+{
+	const uint8_t *end = p + len;
+	uint64_t key, v;
+
+	*n = 0;
+	while (p < end) {
+		if (!read_varint(&p, end, &key))
+			return KC_ECORRUPT;
+		switch (key & 7) {
+		case 0:
+			if (!read_varint(&p, end, &v))
+				return KC_ECORRUPT;
+			break;
+		case 1:
+		case 5:
+			if ((size_t)(end - p) < ((key & 7) == 1 ? 8u : 4u))
+				return KC_ECORRUPT;
+			p += (key & 7) == 1 ? 8 : 4;
+			break;
+		case 2:
+			if (!read_varint(&p, end, &v) || v > (uint64_t)(end - p))
+				return KC_ECORRUPT;
+			p += v;
+			if ((key >> 3) == 1 && ++*n > CRI_MAX_ITEMS)
+				return KC_ETOOBIG;
+			break;
+		default:
+			return KC_ECORRUPT;
+		}
+	}
+	return KC_OK;
+}
+
+/* protobuf-c's allocations for one reply, refused past CRI_MAX_DECODE_BYTES. */
+struct decode_budget {
+	size_t used;
+	bool over;
+};
+
+static void *budget_alloc(void *data, size_t size)
+{
+	struct decode_budget *b = data;
+
+	if (size > CRI_MAX_DECODE_BYTES - b->used) {
+		b->over = true;
+		return NULL;
+	}
+	b->used += size;
+	return malloc(size);
+}
+
+static void budget_free(void *data, void *p)
+{
+	(void)data;
+	free(p);
+}
+
+/*
+ * The reply of method as a desc message, decoded within the caps (see
+ * cri_client.h); free it with protobuf_c_message_free_unpacked(msg, NULL).
+ */
+static kc_code decode_reply(const struct cri_client *c, const char *method,
+                            const ProtobufCMessageDescriptor *desc, const struct call_state *st,
+                            ProtobufCMessage **out, struct kc_error *err)
+{
+	struct decode_budget b = {0};
+	ProtobufCAllocator alloc = {budget_alloc, budget_free, &b};
+	size_t n;
+	kc_code rc;
+
+	*out = NULL;
+	if ((rc = count_items(reply_bytes(st), reply_len(st), &n)) == KC_ETOOBIG)
+		return kc_fail(err, rc,
+		               "container runtime %s: %s: more than %u items in the reply (the "
+		               "cap): refused",
+		               c->socket, method, CRI_MAX_ITEMS);
+	if (rc == KC_OK)
+		*out = protobuf_c_message_unpack(desc, &alloc, reply_len(st), reply_bytes(st));
+	if (*out == NULL && b.over)
+		return kc_fail(err, KC_ETOOBIG,
+		               "container runtime %s: %s: the reply takes more than %u bytes to "
+		               "decode (the cap): refused",
+		               c->socket, method, CRI_MAX_DECODE_BYTES);
+	if (*out == NULL)
+		return kc_fail(err, KC_ECORRUPT, "container runtime %s: %s: reply is not a %s",
+		               c->socket, method, desc->short_name);
+	return KC_OK;
+}
+
+/* A reply that came, or was decoded, after the deadline is a timeout all the same. */
+static kc_code check_deadline(const struct cri_client *c, const char *method, int64_t deadline_ms,
+                              int64_t t0, struct kc_error *err)
+{
+	int64_t now = kc_clock_ms();
+
+	if (now <= (deadline_ms != 0 ? deadline_ms : t0 + CRI_TIMEOUT_MS))
+		return KC_OK;
+	return kc_fail(err, KC_ENET,
+	               "container runtime %s: %s: answered in %lld ms, past the deadline",
+	               c->socket, method, (long long)(now - t0));
+}
+
 static char *dup_or_empty(const char *s)
 {
 	return strdup(s != NULL ? s : "");
 }
 
-static const char *label(const Runtime__V1__PodSandbox *sb, const char *key)
-{
-	size_t i;
+/* The value of key in a protobuf map (protoc-c gives each map its own entry type). */
+#define DEFINE_MAP_GET(fn, entry_type)                                                             \
+	static const char *fn(entry_type *const *entries, size_t n, const char *key)               \
+	{                                                                                          \
+		for (size_t i = 0; i < n; i++)                                                     \
+			if (entries[i]->key != NULL && strcmp(entries[i]->key, key) == 0)          \
+				return entries[i]->value;                                          \
+		return NULL;                                                                       \
+	}
+DEFINE_MAP_GET(sandbox_label, Runtime__V1__PodSandbox__LabelsEntry)
+DEFINE_MAP_GET(container_label, Runtime__V1__Container__LabelsEntry)
+DEFINE_MAP_GET(container_annotation, Runtime__V1__Container__AnnotationsEntry)
 
-	for (i = 0; i < sb->n_labels; i++)
-		if (sb->labels[i]->key != NULL && strcmp(sb->labels[i]->key, key) == 0)
-			return sb->labels[i]->value;
-	return NULL;
-}
-
-static kc_code convert(const Runtime__V1__ListPodSandboxResponse *resp, struct cri_sandboxes *out,
-                       struct kc_error *err)
+static kc_code convert_sandboxes(const Runtime__V1__ListPodSandboxResponse *resp,
+                                 struct cri_sandboxes *out, struct kc_error *err)
 {
 	size_t i;
 
@@ -263,7 +461,7 @@ static kc_code convert(const Runtime__V1__ListPodSandboxResponse *resp, struct c
 		const Runtime__V1__PodSandbox *sb = resp->items[i];
 		const Runtime__V1__PodSandboxMetadata *md = sb->metadata;
 		struct cri_sandbox *o = &out->items[out->count++];
-		const char *uid = label(sb, CRI_LABEL_POD_UID);
+		const char *uid = sandbox_label(sb->labels, sb->n_labels, CRI_LABEL_POD_UID);
 
 		if (uid == NULL && md != NULL)
 			uid = md->uid;
@@ -278,11 +476,54 @@ static kc_code convert(const Runtime__V1__ListPodSandboxResponse *resp, struct c
 	return KC_OK;
 }
 
-kc_code cri_list_sandboxes(struct cri_client *c, struct cri_sandboxes *out, int *grpc_status,
-                           struct kc_error *err)
+static enum cri_container_state container_state(Runtime__V1__ContainerState s)
+{
+	switch (s) {
+	case RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED:
+		return CRI_CONTAINER_CREATED;
+	case RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING:
+		return CRI_CONTAINER_RUNNING;
+	case RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED:
+		return CRI_CONTAINER_EXITED;
+	default:
+		return CRI_CONTAINER_UNKNOWN;
+	}
+}
+
+static kc_code convert_containers(const Runtime__V1__ListContainersResponse *resp,
+                                  struct cri_containers *out, struct kc_error *err)
+{
+	size_t i;
+
+	if (resp->n_containers == 0)
+		return KC_OK;
+	out->items = calloc(resp->n_containers, sizeof(*out->items));
+	if (out->items == NULL)
+		return kc_fail(err, KC_ENOMEM, "container runtime: out of memory");
+	for (i = 0; i < resp->n_containers; i++) {
+		const Runtime__V1__Container *ct = resp->containers[i];
+		struct cri_container *o = &out->items[out->count++];
+		const char *type = container_annotation(ct->annotations, ct->n_annotations,
+		                                        CRI_ANNOTATION_CONTAINER_TYPE);
+
+		o->id = dup_or_empty(ct->id);
+		o->uid = dup_or_empty(container_label(ct->labels, ct->n_labels, CRI_LABEL_POD_UID));
+		o->name = dup_or_empty(ct->metadata != NULL ? ct->metadata->name : NULL);
+		o->state = container_state(ct->state);
+		o->created_ns = ct->created_at;
+		o->regular = type == NULL || strcmp(type, "container") == 0;
+		if (o->id == NULL || o->uid == NULL || o->name == NULL)
+			return kc_fail(err, KC_ENOMEM, "container runtime: out of memory");
+	}
+	return KC_OK;
+}
+
+kc_code cri_list_sandboxes(struct cri_client *c, int64_t deadline_ms, struct cri_sandboxes *out,
+                           int *grpc_status, struct kc_error *err)
 {
 	Runtime__V1__ListPodSandboxRequest req = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
-	Runtime__V1__ListPodSandboxResponse *resp;
+	ProtobufCMessage *resp;
+	int64_t t0 = kc_clock_ms();
 	uint8_t buf[16];
 	struct call_state st;
 	size_t len;
@@ -290,25 +531,54 @@ kc_code cri_list_sandboxes(struct cri_client *c, struct cri_sandboxes *out, int 
 
 	memset(out, 0, sizeof(*out));
 	len = runtime__v1__list_pod_sandbox_request__pack(&req, buf); /* empty: 0 bytes */
-	rc = grpc_call(c, "ListPodSandbox", buf, len, &st, err);
+	rc = grpc_call(c, "ListPodSandbox", deadline_ms, buf, len, &st, err);
 	if (grpc_status != NULL)
 		*grpc_status = st.grpc_status;
-	if (rc != KC_OK)
-		goto out;
-	resp = runtime__v1__list_pod_sandbox_response__unpack(NULL, st.body.len - CRI_FRAME_HEADER,
-	                                                      reply_bytes(&st));
-	if (resp == NULL) {
-		rc = kc_fail(err, KC_EINVAL,
-		             "container runtime %s: ListPodSandbox: reply is not a "
-		             "ListPodSandboxResponse",
-		             c->socket);
-		goto out;
+	if (rc == KC_OK)
+		rc = decode_reply(c, "ListPodSandbox",
+		                  &runtime__v1__list_pod_sandbox_response__descriptor, &st, &resp,
+		                  err);
+	if (rc == KC_OK) {
+		rc = convert_sandboxes((const Runtime__V1__ListPodSandboxResponse *)resp, out, err);
+		protobuf_c_message_free_unpacked(resp, NULL);
 	}
-	rc = convert(resp, out, err);
-	runtime__v1__list_pod_sandbox_response__free_unpacked(resp, NULL);
+	if (rc == KC_OK)
+		rc = check_deadline(c, "ListPodSandbox", deadline_ms, t0, err);
 	if (rc != KC_OK)
 		cri_sandboxes_free(out);
-out:
+	kc_buf_free(&st.body);
+	return rc;
+}
+
+kc_code cri_list_containers(struct cri_client *c, int64_t deadline_ms, struct cri_containers *out,
+                            int *grpc_status, struct kc_error *err)
+{
+	Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
+	ProtobufCMessage *resp;
+	int64_t t0 = kc_clock_ms();
+	uint8_t buf[16];
+	struct call_state st;
+	size_t len;
+	kc_code rc;
+
+	memset(out, 0, sizeof(*out));
+	len = runtime__v1__list_containers_request__pack(&req, buf); /* empty: 0 bytes */
+	rc = grpc_call(c, "ListContainers", deadline_ms, buf, len, &st, err);
+	if (grpc_status != NULL)
+		*grpc_status = st.grpc_status;
+	if (rc == KC_OK)
+		rc = decode_reply(c, "ListContainers",
+		                  &runtime__v1__list_containers_response__descriptor, &st, &resp,
+		                  err);
+	if (rc == KC_OK) {
+		rc =
+		    convert_containers((const Runtime__V1__ListContainersResponse *)resp, out, err);
+		protobuf_c_message_free_unpacked(resp, NULL);
+	}
+	if (rc == KC_OK)
+		rc = check_deadline(c, "ListContainers", deadline_ms, t0, err);
+	if (rc != KC_OK)
+		cri_containers_free(out);
 	kc_buf_free(&st.body);
 	return rc;
 }
@@ -326,7 +596,7 @@ kc_code cri_version(struct cri_client *c, char **out, int *grpc_status, struct k
 	*out = NULL;
 	req.version = (char *)"v1";
 	len = runtime__v1__version_request__pack(&req, buf);
-	rc = grpc_call(c, "Version", buf, len, &st, err);
+	rc = grpc_call(c, "Version", 0, buf, len, &st, err);
 	if (grpc_status != NULL)
 		*grpc_status = st.grpc_status;
 	if (rc != KC_OK)
@@ -360,6 +630,19 @@ void cri_sandboxes_free(struct cri_sandboxes *s)
 		free(s->items[i].uid);
 		free(s->items[i].name);
 		free(s->items[i].namespace);
+	}
+	free(s->items);
+	memset(s, 0, sizeof(*s));
+}
+
+void cri_containers_free(struct cri_containers *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->count; i++) {
+		free(s->items[i].id);
+		free(s->items[i].uid);
+		free(s->items[i].name);
 	}
 	free(s->items);
 	memset(s, 0, sizeof(*s));

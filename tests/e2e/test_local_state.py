@@ -2,8 +2,14 @@
 with the real binary, the fake apiserver and the fake container runtime
 (tests/fakecri, real gRPC on a unix socket):
 
-- the runtime answers: a READY sandbox labelled with the parent's uid holds
-  the bridge back, a NOTREADY one does not; status says "container runtime";
+- the runtime answers: a RUNNING container labelled with the parent's uid
+  holds the bridge back; a NOTREADY sandbox does not, nor does a READY one
+  whose containers all exited (issue 18 defect 5: an orphaned sandbox) or
+  whose only running container is an init container; status says
+  "container runtime";
+- a runtime that lies (4 million empty sandboxes): local state is unknown,
+  loudly (log, status, metric), not replaced by the cgroups, and the
+  agent's loop is not blocked;
 - a kubelet with a custom cgroupRoot (kind: /kubelet, systemd driver) and no
   runtime: the pod cgroups are read where that kubelet puts them;
 - a kubelet with cgroupsPerQOS: false and no runtime: local state is unknown,
@@ -93,6 +99,43 @@ class LocalStateTest(unittest.TestCase):
         # A READY sandbox again: withdrawn.
         env.cri.set_ready(self.uid, True)
         wait_for(lambda: not self.present(), timeout=5, what="withdrawal on a READY sandbox")
+
+    def test_orphaned_ready_sandbox_does_not_run(self):
+        """Issue 18 defect 5: after a kubelet restart during an outage, a READY sandbox whose
+        containers died counted as running and held the bridge back for good."""
+        env = self.make_env(cri=True)
+        env.cri.add(self.uid, "agent-a", "kube-system", ready=True, containers=[
+            {"name": "main", "state": "exited"},
+            {"name": "setup", "state": "running", "type": "init"}])
+        self.start_and_checkpoint()
+        env.api.fault("down")
+        wait_for(self.present, timeout=env.windows[0] + 10,
+                 what="activation with a READY sandbox and no running regular container")
+        self.assertEqual(env.status()["local"]["source"], "cri")
+        # Its regular container runs again: withdrawn.
+        env.cri.add_container(self.uid, name="main", state="running")
+        wait_for(lambda: not self.present(), timeout=5, what="withdrawal on a running container")
+
+    def test_lying_runtime_is_loud_unknown(self):
+        """Issue 19 finding 11: 4 million empty sandboxes in 8 MB. Refused by the item cap:
+        local state unknown (not the cgroups, which would say 'not running'), no bridge."""
+        env = self.make_env(cri=True)
+        env.cri.state["many"] = 4_000_000
+        env.cri.set_fault("many")
+        self.start_and_checkpoint()
+        env.api.fault("down")
+        time.sleep(env.windows[0] + 2)
+        self.assertFalse(self.present(), "activated on a lying runtime's word")
+        st = env.status()
+        self.assertFalse(st["local"]["known"])
+        self.assertIn("more than 16384 items", st["local"]["reason"])
+        self.assertIn("local pods unknown", env.log_text())
+        self.assertGreaterEqual(
+            metric_value(env, 'kubelet_checkpoint_cri_requests_total{result="lying"}'), 1)
+        self.assertEqual(metric_value(env, "kubelet_checkpoint_local_pods_known"), 0)
+        with open("/proc/%d/status" % env.proc.pid) as f:
+            hwm = [int(line.split()[1]) for line in f if line.startswith("VmHWM:")][0]
+        self.assertLess(hwm, 64 * 1024, "decoding the lie was not bounded")
 
     def test_runtime_beats_a_stale_cgroup(self):
         """The runtime is the truth: a pod cgroup left behind does not block the bridge."""

@@ -10,6 +10,7 @@ endpoints the agent uses:
   GET /api/v1/namespaces/NS/secrets/NAME, .../configmaps/NAME            GET
   GET /api/v1/namespaces/NS/pods/NAME                                   GET a pod
   GET /api/v1/nodes/NAME              200, or 404 for a name in settings missing_nodes
+  GET /api/v1/namespaces/kube-system (UID: setting kube_system_uid)      GET
   POST /api/v1/namespaces/NS/events                                     create Event
 
 and a plain-HTTP control port (also 127.0.0.1) with JSON endpoints the tests
@@ -64,6 +65,8 @@ class State:
             "max_watch_timeout": None,
             "gone_as_event": True,
             "token": token,
+            # The cluster's identity (the agent's api_cluster.c); None: no kube-system.
+            "kube_system_uid": str(uuid.uuid4()),
         }
         self.watches = set()
         self.connections = set()
@@ -278,6 +281,8 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             resource = "pod" if parts[4] == "pods" else parts[4]
         elif len(parts) == 4 and parts[:3] == ["api", "v1", "nodes"]:
             resource = "node"
+        elif len(parts) == 4 and parts[:3] == ["api", "v1", "namespaces"]:
+            resource = "namespaces"
         user = self.user()
         # What kube-apiserver would read from etcd rather than its watch cache:
         # a LIST or GET without resourceVersion (a quorum read) and a LIST page
@@ -324,6 +329,19 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                     404, "NotFound", '%s "%s" not found' % (resource, parts[5])))
             done(200)
             return self.send_json(200, obj)
+        if resource == "namespaces":
+            with st.cond:
+                uid = st.settings.get("kube_system_uid")
+            if parts[3] != "kube-system" or not uid:
+                done(404)
+                return self.send_json(404, status_body(
+                    404, "NotFound", 'namespaces "%s" not found' % parts[3]))
+            done(200)
+            return self.send_json(200, {
+                "kind": "Namespace", "apiVersion": "v1",
+                "metadata": {"name": "kube-system", "uid": uid, "resourceVersion": "1",
+                             "labels": {"kubernetes.io/metadata.name": "kube-system"}},
+                "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
         done(404)
         return self.send_json(404, status_body(404, "NotFound", "the server could not find "
                                                "the requested resource"))

@@ -120,7 +120,8 @@ class FakeAPI:
         return self.call("POST", "/fault", kw)
 
     def settings(self, **kw):
-        """bookmark_interval (s), max_watch_timeout (s), gone_as_event, token."""
+        """bookmark_interval (s), max_watch_timeout (s), gone_as_event, token,
+        kube_system_uid (the cluster's identity; None: no kube-system Namespace)."""
         return self.call("POST", "/settings", kw)
 
     def cut(self, mode="partial"):

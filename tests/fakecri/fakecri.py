@@ -1,5 +1,5 @@
 """fakecri.py: a fake container runtime for the tests: the CRI's
-runtime.v1.RuntimeService (Version, ListPodSandbox) served by the real gRPC
+runtime.v1.RuntimeService (Version, ListPodSandbox, ListContainers) served by the real gRPC
 stack (Debian's python3-grpcio) on a unix socket, with the messages of the
 project's own proto/cri.proto compiled by protoc --python_out at start.
 
@@ -10,15 +10,27 @@ Two halves:
   at every call and writes the number of ListPodSandbox calls to
   STATE.json.calls.
 - FakeCRI, standard library only, used by the tests: starts the server and
-  edits STATE.json (atomically) to add and remove sandboxes and to inject
-  faults:
+  edits STATE.json (atomically) to add and remove sandboxes and containers
+  and to inject faults:
     cri = FakeCRI(socket_path)
     cri.add(uid, name, namespace, ready=True)   cri.remove(uid)
-    cri.set_fault(None | "hang" | "unimplemented")
+        a READY sandbox comes with one RUNNING regular container "main"
+        created now (what a running pod looks like); containers=[] gives a
+        sandbox alone, containers=[{...}] the containers given (see
+        container() for their fields)
+    cri.add_container(uid, name="main", state="running", created_ns=None,
+                      type="container")       state: created|running|exited|unknown
+    cri.set_containers(uid, state)           every container of uid
+    cri.set_ready(uid, ready)                 the sandbox; False also exits its containers
+    cri.set_fault(None | "hang" | "unimplemented" | "slow" | "many" | "labels")
     cri.stop()                                  socket gone: "no runtime"
     cri.calls()                                 ListPodSandbox calls so far
   "hang" holds every call until the fault is cleared (a runtime stuck on a
-  lock); "unimplemented" answers gRPC status 12 (UNIMPLEMENTED).
+  lock); "unimplemented" answers gRPC status 12 (UNIMPLEMENTED); "slow"
+  answers after state["slow_s"] seconds (default 0.8); "many" answers
+  ListPodSandbox with state["many"] (default 4,000,000) empty sandboxes (a
+  lying runtime: ~8 MB on the wire); "labels" with one sandbox of
+  state["labels"] (default 4,000,000) empty labels.
 """
 import json
 import os
@@ -47,7 +59,7 @@ class FakeCRI:
     def __init__(self, socket_path, start=True):
         self.socket_path = socket_path
         self.state_path = socket_path + ".state.json"
-        self.state = {"sandboxes": [], "fault": None}
+        self.state = {"sandboxes": [], "containers": [], "fault": None}
         self.proc = None
         self._seq = 0
         self._write()
@@ -77,22 +89,55 @@ class FakeCRI:
             json.dump(self.state, f)
         os.rename(tmp, self.state_path)
 
-    def add(self, uid, name, namespace, ready=True):
+    def add(self, uid, name, namespace, ready=True, containers=None):
         self._seq += 1
         sid = "sb%04d%s" % (self._seq, uid.replace("-", "")[-8:])
         self.state["sandboxes"].append({"id": sid, "uid": uid, "name": name,
                                         "namespace": namespace, "ready": ready})
+        if containers is None:
+            full = [self.container(uid)] if ready else []
+        else:
+            full = [self.container(**dict({"uid": uid}, **c)) for c in containers]
+        self.state.setdefault("containers", []).extend(full)
         self._write()
         return sid
+
+    def container(self, uid, name="main", state="running", created_ns=None,
+                  type="container"):
+        """One container of pod uid; created_ns defaults to now (wall clock)."""
+        self._seq += 1
+        return {"id": "ct%04d%s" % (self._seq, uid.replace("-", "")[-8:]), "uid": uid,
+                "name": name, "state": state,
+                "created_ns": time.time_ns() if created_ns is None else created_ns,
+                "type": type}
+
+    def add_container(self, uid, **kw):
+        c = self.container(uid, **kw)
+        self.state.setdefault("containers", []).append(c)
+        self._write()
+        return c["id"]
+
+    def set_containers(self, uid, state):
+        for c in self.state.get("containers", []):
+            if c["uid"] == uid:
+                c["state"] = state
+        self._write()
 
     def set_ready(self, uid, ready):
         for sb in self.state["sandboxes"]:
             if sb["uid"] == uid:
                 sb["ready"] = ready
+        if not ready:
+            self.set_containers(uid, "exited")
+        elif not any(c["uid"] == uid for c in self.state.get("containers", [])
+                     if c["state"] == "running"):
+            self.state.setdefault("containers", []).append(self.container(uid))
         self._write()
 
     def remove(self, uid):
         self.state["sandboxes"] = [s for s in self.state["sandboxes"] if s["uid"] != uid]
+        self.state["containers"] = [c for c in self.state.get("containers", [])
+                                    if c["uid"] != uid]
         self._write()
 
     def set_fault(self, fault):
@@ -120,6 +165,13 @@ class FakeCRI:
             os.unlink(self.socket_path)
 
 
+class RawReply:
+    """A reply given as its protobuf bytes (the "many" fault)."""
+
+    def __init__(self, data):
+        self.data = data
+
+
 def serve(socket_path, state_path):
     """The server half: Debian's grpcio and protobuf, run by server_python()."""
     import threading
@@ -144,8 +196,12 @@ def serve(socket_path, state_path):
         t0 = time.monotonic()
         while read_state().get("fault") == "hang" and time.monotonic() - t0 < 120:
             time.sleep(0.05)
-        if read_state().get("fault") == "unimplemented":
+        st = read_state()
+        if st.get("fault") == "unimplemented":
             context.abort(grpc.StatusCode.UNIMPLEMENTED, "unknown service " + SERVICE)
+        if st.get("fault") == "slow":
+            time.sleep(st.get("slow_s", 0.8))
+        return st
 
     def version(request, context):
         gate(context)
@@ -159,9 +215,23 @@ def serve(socket_path, state_path):
             with open(tmp, "w") as f:
                 f.write(str(calls[0]))
             os.rename(tmp, state_path + ".calls")
-        gate(context)
+        st = gate(context)
+        if st.get("fault") == "many":
+            # Built on the wire: 4 million messages through the Python API take minutes.
+            # Each item is field 1, length 0: the bytes 0x0a 0x00.
+            return RawReply(b"\x0a\x00" * st.get("many", 4000000))
+        if st.get("fault") == "labels":
+            # One sandbox with state["labels"] empty label entries (field 5, length 0).
+            item = b"\x2a\x00" * st.get("labels", 4000000)
+            n, varint = len(item), b""
+            while True:
+                varint += bytes([(n & 0x7f) | (0x80 if n > 0x7f else 0)])
+                n >>= 7
+                if not n:
+                    break
+            return RawReply(b"\x0a" + varint + item)
         resp = pb.ListPodSandboxResponse()
-        for sb in read_state().get("sandboxes", []):
+        for sb in st.get("sandboxes", []):
             item = resp.items.add()
             item.id = sb["id"]
             item.metadata.name = sb["name"]
@@ -175,13 +245,41 @@ def serve(socket_path, state_path):
             item.labels["io.kubernetes.pod.namespace"] = sb["namespace"]
         return resp
 
+    states = {"created": pb.CONTAINER_CREATED, "running": pb.CONTAINER_RUNNING,
+              "exited": pb.CONTAINER_EXITED, "unknown": pb.CONTAINER_UNKNOWN}
+
+    def list_containers(request, context):
+        st = gate(context)
+        resp = pb.ListContainersResponse()
+        sandbox_of = {sb["uid"]: sb["id"] for sb in st.get("sandboxes", [])}
+        for c in st.get("containers", []):
+            item = resp.containers.add()
+            item.id = c["id"]
+            item.pod_sandbox_id = sandbox_of.get(c["uid"], "")
+            item.metadata.name = c["name"]
+            item.state = states[c["state"]]
+            item.created_at = c["created_ns"]
+            # What the kubelet labels and annotates every container with
+            # (pkg/kubelet/kuberuntime/labels.go).
+            item.labels["io.kubernetes.pod.uid"] = c["uid"]
+            item.labels["io.kubernetes.container.name"] = c["name"]
+            if c.get("type"):
+                item.annotations["io.kubernetes.container.type"] = c["type"]
+        return resp
+
+    def serialize(msg):
+        return msg.data if isinstance(msg, RawReply) else msg.SerializeToString()
+
     handlers = {
         "Version": grpc.unary_unary_rpc_method_handler(
             version, request_deserializer=pb.VersionRequest.FromString,
             response_serializer=pb.VersionResponse.SerializeToString),
         "ListPodSandbox": grpc.unary_unary_rpc_method_handler(
             list_sandboxes, request_deserializer=pb.ListPodSandboxRequest.FromString,
-            response_serializer=pb.ListPodSandboxResponse.SerializeToString),
+            response_serializer=serialize),
+        "ListContainers": grpc.unary_unary_rpc_method_handler(
+            list_containers, request_deserializer=pb.ListContainersRequest.FromString,
+            response_serializer=pb.ListContainersResponse.SerializeToString),
     }
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))

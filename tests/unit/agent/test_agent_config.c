@@ -397,6 +397,7 @@ static void test_every_key_in_file(void **state)
 	                    "unreachableAfter: 45\n"
 	                    "reachableAfter: 20\n"
 	                    "gcGrace: 0\n"
+	                    "handoffTimeout: 900\n"
 	                    "startupSpread: 0\n"
 	                    "bridgeStartTimeout: 90\n"
 	                    "bridgeGracePeriod: 0\n"
@@ -429,6 +430,7 @@ static void test_every_key_in_file(void **state)
 	assert_int_equal(cfg->unreachable_after, 45);
 	assert_int_equal(cfg->reachable_after, 20);
 	assert_int_equal(cfg->gc_grace, 0);
+	assert_int_equal(cfg->handoff_timeout, 900);
 	assert_int_equal(cfg->startup_spread, 0);
 	assert_int_equal(cfg->bridge_start_timeout, 90);
 	assert_int_equal(cfg->bridge_grace_period, 0);
@@ -465,6 +467,7 @@ static void test_every_flag(void **state)
 	                "--reachable-after",
 	                "2",
 	                "--gc-grace=3",
+	                "--handoff-timeout=60",
 	                "--startup-spread=120",
 	                "--bridge-start-timeout=5",
 	                "--bridge-grace-period=20",
@@ -491,6 +494,7 @@ static void test_every_flag(void **state)
 	assert_int_equal(cfg->unreachable_after, 1);
 	assert_int_equal(cfg->reachable_after, 2);
 	assert_int_equal(cfg->gc_grace, 3);
+	assert_int_equal(cfg->handoff_timeout, 60);
 	assert_int_equal(cfg->startup_spread, 120);
 	assert_int_equal(cfg->bridge_start_timeout, 5);
 	assert_int_equal(cfg->bridge_grace_period, 20);

@@ -36,6 +36,7 @@ static const struct metrics_snapshot busy = {
     .local_source = "cgroups",
     .cri_requests_ok = 40,
     .cri_requests_failure = 2,
+    .cri_requests_lying = 3,
     .api_connections = 4,
     .api_tls_handshakes = 2,
     .api_quorum_reads = 6,
@@ -96,6 +97,7 @@ static void test_busy_snapshot(void **state)
 	assert_line(t, "kubelet_checkpoint_local_pods_source{source=\"unknown\"} 0");
 	assert_line(t, "kubelet_checkpoint_cri_requests_total{result=\"ok\"} 40");
 	assert_line(t, "kubelet_checkpoint_cri_requests_total{result=\"failure\"} 2");
+	assert_line(t, "kubelet_checkpoint_cri_requests_total{result=\"lying\"} 3");
 	assert_line(t, "kubelet_checkpoint_last_error_info{code=\"ENET\",message=\"GET "
 	               "https://10.0.0.1:6443/api/v1/pods: connection refused\"} 1");
 	assert_line(t, "kubelet_checkpoint_last_error_timestamp_seconds 1700000200");

@@ -98,6 +98,28 @@ static void test_build_contract_keys(void **state)
 	json_decref(doc);
 }
 
+/* "cluster": which cluster the API serves (issue 18); unknown is null, never absent. */
+static void test_build_cluster(void **state)
+{
+	struct status_snapshot s = snapshot();
+	json_t *doc, *c;
+
+	assert_int_equal(status_build(&s, &doc, NULL), KC_OK);
+	c = json_object_get(doc, "cluster");
+	assert_true(json_is_object(c));
+	assert_true(json_is_null(json_object_get(c, "kubeSystemUID")));
+	assert_true(json_is_null(json_object_get(c, "seen")));
+	json_decref(doc);
+	s.cluster_uid = "3f0e0d0c-0b0a-4909-8807-060504030201";
+	s.cluster_seen = 1767225630;
+	assert_int_equal(status_build(&s, &doc, NULL), KC_OK);
+	c = json_object_get(doc, "cluster");
+	assert_string_equal(json_string_value(json_object_get(c, "kubeSystemUID")),
+	                    "3f0e0d0c-0b0a-4909-8807-060504030201");
+	assert_string_equal(json_string_value(json_object_get(c, "seen")), "2026-01-01T00:00:30Z");
+	json_decref(doc);
+}
+
 static void test_build_no_agent(void **state)
 {
 	struct status_snapshot s = {0};
@@ -312,6 +334,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_build_contract_keys),
+	    cmocka_unit_test(test_build_cluster),
 	    cmocka_unit_test(test_build_warnings),
 	    cmocka_unit_test(test_build_events),
 	    cmocka_unit_test(test_build_no_agent),

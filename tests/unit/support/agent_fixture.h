@@ -62,7 +62,7 @@ static inline void af_open(struct agent_fixture *f)
 	reachability_on_failure(&a->reach, f->t0);
 	if (kubeconfig_load(f->kubeconfig, &a->kubeconfig, &err) != KC_OK ||
 	    ckpt_store_open(f->state, &a->store, &err) != KC_OK ||
-	    local_state_init(&a->local, f->endpoint, f->cgroup, "/kubelet", "cgroupfs", true,
+	    local_state_init(&a->local, f->endpoint, true, f->cgroup, "/kubelet", "cgroupfs", true,
 	                     &err) != KC_OK)
 		fail_msg("%s", err.msg);
 	agent_sync_callbacks(a, &f->cb);
