@@ -216,7 +216,9 @@ class SelfHosted(kn.KeepOnFailure, unittest.TestCase):
             kn.wait_for(events, 60, step=2, what="the agent's activation and withdrawal "
                         "Events of both parents in the API")
         except AssertionError as e:
-            self.fail_with(str(e))
+            refused = [ln[:300] for ln in sh.agent_log().splitlines() if "event dropped" in ln]
+            self.fail_with("%s; the agent's log says of Events it posted: %s"
+                           % (e, refused[:4] or "nothing dropped"))
         print("%shand-off as seen:\n  %s" % (label, "\n  ".join(obs.transitions(t_kubelet))),
               file=sys.stderr)
 
