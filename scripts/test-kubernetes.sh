@@ -3,6 +3,9 @@
 # kube-apiserver, all on this machine, nothing pulled from an image registry.
 #   tests/kubernetes/test_standalone.py   standalone kubelet runs every fixture pod's bridge
 #   tests/kubernetes/test_full_cycle.py   apiserver lost, node rebooted, bridges run, API back
+#   tests/kubernetes/test_self_hosted.py  etcd and kube-apiserver as checkpointed pods, cold
+#                                         reboot with no apiserver anywhere (~3 min)
+# bench/cold_reboot.py (not run here) does N such reboots in a row.
 # Needs root (containerd, runc, the kubelet's cgroups and mounts) and Go (the first run builds
 # kubelet, kube-apiserver, kubectl and etcd into a cache keyed by versions: see
 # tests/kubernetes/build.sh; later runs reuse it).
@@ -11,6 +14,10 @@
 # Env:   KC_K8S_TIMINGS=FILE   append the measured timings (JSON lines) to FILE
 #        KC_K8S_KEEP=1         keep the temp dirs under /var/tmp/kc-k8s-* for a post-mortem
 #        KC_K8S_STRICT=1       a known bug's check fails the tier instead of being reported
+#        KC_K8S_SELFHOSTED_OBSERVE=S  seconds /readyz must stay ok after the self-hosted
+#                              hand-off (default 60; issue 18's 3 min: 180)
+#        KC_K8S_SELFHOSTED_VARIANT=1  also the cold reboot with the kubelet 90 s before the
+#                              agent (~3 min more; bench/cold_reboot.py --kubelet-lead 90)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
@@ -49,7 +56,7 @@ export KC_SOURCE_DIR="$src"
 export KC_K8S_BIN="$bin"
 failed=0
 log=$(mktemp -d /tmp/kc-k8s-tier.XXXXXX)
-for t in test_standalone test_full_cycle; do
+for t in test_standalone test_full_cycle test_self_hosted; do
 	t0=$(date +%s)
 	if python3 "tests/kubernetes/$t.py" -v 2>&1 | tee "$log/$t.log"; [ "${PIPESTATUS[0]}" = 0 ]; then
 		echo "test-kubernetes: $t passed in $(($(date +%s) - t0)) s"
@@ -63,6 +70,10 @@ echo "test-kubernetes: tier took $(($(date +%s) - start)) s"
 if grep -h "KNOWN BUG" "$log"/*.log >/dev/null 2>&1; then
 	echo "!!! test-kubernetes: KNOWN BUG hit in this run (a real failure, not counted; see tests/kubernetes/README.md):"
 	grep -h "KNOWN BUG" "$log"/*.log | sed 's/^.*\(KNOWN BUG\)/!!!   \1/' | cut -c1-400
+fi
+# Design targets a test measures but does not fail on (see tests/kubernetes/README.md).
+if grep -h "TARGET MISSED" "$log"/*.log >/dev/null 2>&1; then
+	grep -h "TARGET MISSED" "$log"/*.log | cut -c1-400
 fi
 rm -rf "$log"
 exit $failed

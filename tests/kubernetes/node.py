@@ -558,12 +558,15 @@ class Node:
         self.healthz = healthz
         make_cgroup_root(self.cgroup_root)
         ca = "clientCAFile: " + client_ca if client_ca else ""
-        with open(self.kubelet_config, "w") as f:
+        # Replaced atomically: an agent starting beside the kubelet reads this file and must
+        # never see it half written (a cold reboot starts the agent first).
+        with open(self.kubelet_config + ".tmp", "w") as f:
             f.write(KUBELET_CONFIG.format(manifests=self.manifests, sock=self.sock, port=port,
                                           healthz=healthz, client_ca=ca,
                                           cgroup_root=self.cgroup_root,
                                           webhook="true" if kubeconfig else "false",
                                           authz="Webhook" if kubeconfig else "AlwaysAllow"))
+        os.replace(self.kubelet_config + ".tmp", self.kubelet_config)
         args = [os.path.join(K8S_BIN, "kubelet"), "--config", self.kubelet_config,
                 "--root-dir", self.kubelet_dir, "--hostname-override", self.node_name,
                 "--cert-dir", os.path.join(self.kubelet_dir, "pki"), "--v=2"]
