@@ -83,6 +83,13 @@ struct evq {
 };
 
 void evq_init(struct evq *q, size_t cap);
+/*
+ * Number the Events from first_id on (evq_init starts at 1). An agent seeds
+ * it with its start's wall-clock nanoseconds, as the kubelet names Events
+ * "<name>.<unixnano hex>": names then differ across restarts, and a second
+ * boot within an Event's one-hour life is not refused 409 AlreadyExists.
+ */
+void evq_seed(struct evq *q, uint64_t first_id);
 void evq_free(struct evq *q);
 
 /*

@@ -15,4 +15,8 @@ int64_t kc_clock_ms(void);
 /* CLOCK_MONOTONIC in microseconds (systemd's MONOTONIC_USEC). */
 uint64_t kc_clock_us(void);
 
+/* CLOCK_REALTIME in nanoseconds: only for names that must differ across
+ * restarts (Event names), never for a duration. */
+uint64_t kc_wall_ns(void);
+
 #endif

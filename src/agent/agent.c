@@ -513,6 +513,7 @@ static kc_code agent_start(struct agent *a, int argc, char **argv, struct kc_err
 	a->dirty = true;
 	a->cluster.uid_ms = a->cluster.service_uid_ms = a->cluster.node_ms = -1;
 	evq_init(&a->events, EVQ_DEFAULT_CAP);
+	evq_seed(&a->events, kc_wall_ns());
 	if ((a->ignored_logged = json_array()) == NULL || (a->activated_at = json_object()) == NULL)
 		return kc_fail(err, KC_ENOMEM, "out of memory");
 	reachability_init(&a->reach, a->start_ms, (int64_t)a->cfg->unreachable_after * 1000,

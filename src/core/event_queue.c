@@ -16,6 +16,11 @@ void evq_init(struct evq *q, size_t cap)
 	q->next_id = 1;
 }
 
+void evq_seed(struct evq *q, uint64_t first_id)
+{
+	q->next_id = first_id > 0 ? first_id : 1;
+}
+
 static void ev_free(struct evq_event *e)
 {
 	free(e->kind);

@@ -207,6 +207,29 @@ static const char *str_at(json_t *o, const char *k1, const char *k2)
 	return json_string_value(k2 != NULL ? json_object_get(v, k2) : v);
 }
 
+/* A restarted agent names its Events anew (the kubelet's <name>.<unixnano hex>). */
+static void test_seeded_names_differ_across_restarts(void **state)
+{
+	struct kc_error err;
+	json_t *ev1, *ev2;
+	struct evq q1, q2;
+
+	evq_init(&q1, 4);
+	evq_seed(&q1, 0x187a1b2c3d4e5f00ULL);
+	evq_init(&q2, 4);
+	evq_seed(&q2, 0x187a1b2c3d4e5f00ULL + 1000000000ULL);
+	add(&q1, &POD_A, EVQ_ACTIVATED, "bridge written", 100);
+	add(&q2, &POD_A, EVQ_ACTIVATED, "bridge written", 100);
+	assert_int_equal(evq_event_json(evq_head(&q1), "node-1", &ev1, &err), KC_OK);
+	assert_int_equal(evq_event_json(evq_head(&q2), "node-1", &ev2, &err), KC_OK);
+	assert_string_equal(str_at(ev1, "metadata", "name"), "agent-a.187a1b2c3d4e5f00");
+	assert_string_not_equal(str_at(ev1, "metadata", "name"), str_at(ev2, "metadata", "name"));
+	json_decref(ev1);
+	json_decref(ev2);
+	evq_free(&q1);
+	evq_free(&q2);
+}
+
 static void test_event_json(void **state)
 {
 	struct kc_error err;
@@ -278,6 +301,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_objects),
 	    cmocka_unit_test(test_long_message_cut),
 	    cmocka_unit_test(test_event_json),
+	    cmocka_unit_test(test_seeded_names_differ_across_restarts),
 	    cmocka_unit_test(test_event_name_fits),
 	};
 
