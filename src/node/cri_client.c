@@ -518,68 +518,71 @@ static kc_code convert_containers(const Runtime__V1__ListContainersResponse *res
 	return KC_OK;
 }
 
-kc_code cri_list_sandboxes(struct cri_client *c, int64_t deadline_ms, struct cri_sandboxes *out,
-                           int *grpc_status, struct kc_error *err)
+/*
+ * A List call of the runtime service: its request is empty (both requests
+ * pack to 0 bytes: no filter, every item), its reply is decoded with desc
+ * and handed to convert; the answer counts only if it came within the
+ * deadline. *resp is freed here.
+ */
+typedef kc_code (*cri_convert_fn)(const ProtobufCMessage *resp, void *out, struct kc_error *err);
+
+static kc_code list_call(struct cri_client *c, const char *method,
+                         const ProtobufCMessageDescriptor *desc, int64_t deadline_ms,
+                         cri_convert_fn convert, void *out, int *grpc_status, struct kc_error *err)
 {
-	Runtime__V1__ListPodSandboxRequest req = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
 	ProtobufCMessage *resp;
 	int64_t t0 = kc_clock_ms();
-	uint8_t buf[16];
 	struct call_state st;
-	size_t len;
 	kc_code rc;
 
-	memset(out, 0, sizeof(*out));
-	len = runtime__v1__list_pod_sandbox_request__pack(&req, buf); /* empty: 0 bytes */
-	rc = grpc_call(c, "ListPodSandbox", deadline_ms, buf, len, &st, err);
+	rc = grpc_call(c, method, deadline_ms, NULL, 0, &st, err);
 	if (grpc_status != NULL)
 		*grpc_status = st.grpc_status;
 	if (rc == KC_OK)
-		rc = decode_reply(c, "ListPodSandbox",
-		                  &runtime__v1__list_pod_sandbox_response__descriptor, &st, &resp,
-		                  err);
+		rc = decode_reply(c, method, desc, &st, &resp, err);
 	if (rc == KC_OK) {
-		rc = convert_sandboxes((const Runtime__V1__ListPodSandboxResponse *)resp, out, err);
+		rc = convert(resp, out, err);
 		protobuf_c_message_free_unpacked(resp, NULL);
 	}
 	if (rc == KC_OK)
-		rc = check_deadline(c, "ListPodSandbox", deadline_ms, t0, err);
+		rc = check_deadline(c, method, deadline_ms, t0, err);
+	kc_buf_free(&st.body);
+	return rc;
+}
+
+static kc_code sandboxes_of(const ProtobufCMessage *resp, void *out, struct kc_error *err)
+{
+	return convert_sandboxes((const Runtime__V1__ListPodSandboxResponse *)resp, out, err);
+}
+
+static kc_code containers_of(const ProtobufCMessage *resp, void *out, struct kc_error *err)
+{
+	return convert_containers((const Runtime__V1__ListContainersResponse *)resp, out, err);
+}
+
+kc_code cri_list_sandboxes(struct cri_client *c, int64_t deadline_ms, struct cri_sandboxes *out,
+                           int *grpc_status, struct kc_error *err)
+{
+	kc_code rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = list_call(c, "ListPodSandbox", &runtime__v1__list_pod_sandbox_response__descriptor,
+	               deadline_ms, sandboxes_of, out, grpc_status, err);
 	if (rc != KC_OK)
 		cri_sandboxes_free(out);
-	kc_buf_free(&st.body);
 	return rc;
 }
 
 kc_code cri_list_containers(struct cri_client *c, int64_t deadline_ms, struct cri_containers *out,
                             int *grpc_status, struct kc_error *err)
 {
-	Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
-	ProtobufCMessage *resp;
-	int64_t t0 = kc_clock_ms();
-	uint8_t buf[16];
-	struct call_state st;
-	size_t len;
 	kc_code rc;
 
 	memset(out, 0, sizeof(*out));
-	len = runtime__v1__list_containers_request__pack(&req, buf); /* empty: 0 bytes */
-	rc = grpc_call(c, "ListContainers", deadline_ms, buf, len, &st, err);
-	if (grpc_status != NULL)
-		*grpc_status = st.grpc_status;
-	if (rc == KC_OK)
-		rc = decode_reply(c, "ListContainers",
-		                  &runtime__v1__list_containers_response__descriptor, &st, &resp,
-		                  err);
-	if (rc == KC_OK) {
-		rc =
-		    convert_containers((const Runtime__V1__ListContainersResponse *)resp, out, err);
-		protobuf_c_message_free_unpacked(resp, NULL);
-	}
-	if (rc == KC_OK)
-		rc = check_deadline(c, "ListContainers", deadline_ms, t0, err);
+	rc = list_call(c, "ListContainers", &runtime__v1__list_containers_response__descriptor,
+	               deadline_ms, containers_of, out, grpc_status, err);
 	if (rc != KC_OK)
 		cri_containers_free(out);
-	kc_buf_free(&st.body);
 	return rc;
 }
 
