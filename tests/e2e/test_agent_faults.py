@@ -188,6 +188,9 @@ class FaultTest(unittest.TestCase):
         first = self.add_parents(1)[0]
         env.start()
         self.wait_checkpoints([first["metadata"]["uid"]])
+        # The first checkpoint is written before the API names its cluster, then
+        # again to record it: wait for that, so the checkpoint no longer changes.
+        self.wait_log("API serves the cluster whose Service default/kubernetes")
         before = sha(env.checkpoint_path(first["metadata"]["uid"]))
 
         # Fill the file system, then a new parent arrives: its write fails cleanly.
@@ -208,7 +211,7 @@ class FaultTest(unittest.TestCase):
                                                                 "key": "k"}}}]}])
         uid2 = second["metadata"]["uid"]
         self.api.add_pod(second)
-        self.wait_log("No space left on device")
+        self.wait_log("checkpoint of kube-system/big (%s): checkpoint kube-system/big" % uid2)
         # Retries rewrite what was fetched: a full disk costs the apiserver nothing.
         gets = lambda: self.api.stats()["counts"].get("GET configmaps", 0)  # noqa: E731
         fetched = gets()
