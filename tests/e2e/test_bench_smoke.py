@@ -36,10 +36,13 @@ class BenchSmokeTest(unittest.TestCase):
         self.assertLessEqual(start.get("GET secrets", 0), PODS, start)
         self.assertGreaterEqual(start.get("GET configmaps", 0), PODS + 1, start)
         self.assertLessEqual(start.get("GET configmaps", 0), 2 * PODS, start)
-        # The cluster's identity: the probe at start and the read after the LIST.
+        # The cluster's identity (the kube-system Namespace and the Service
+        # default/kubernetes): the probe at start and the read after the LIST.
         self.assertEqual(start.get("GET namespaces", 0), 2, start)
+        self.assertEqual(start.get("GET services", 0), 2, start)
         self.assertEqual(set(start) - {"LIST pods", "WATCH pods", "GET secrets",
-                                       "GET configmaps", "GET namespaces"}, set(), start)
+                                       "GET configmaps", "GET namespaces", "GET services"},
+                         set(), start)
         self.assertEqual(r["idle_requests"], {},
                          "requests while idle: %s" % r["request_log"])
         self.assertGreater(r["vm_hwm_kib"], 0)

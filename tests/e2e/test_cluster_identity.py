@@ -139,6 +139,9 @@ class ClusterIdentity(unittest.TestCase):
                  timeout=10, what="the Service UID recorded in the checkpoint")
         wait_for(lambda: env.status()["api"].get("reachable") is True, timeout=15,
                  what="API reachable")
+        # Both identity rounds of a start (the probe, the read after the LIST)
+        # are over before the tests look at what the agent asks while idle.
+        wait_for(lambda: len(svc_gets(env)) >= 2, timeout=15, what="the second identity round")
         self.assertIsNone(self.cluster().get("kubeSystemUID"))
         return env
 
