@@ -121,9 +121,9 @@ static kc_code sources_open(struct agent *a, struct kc_error *err)
 	                           a->cfg->kubelet_cgroups_per_qos, err)) != KC_OK)
 		return rc;
 	agent_node_facts_load(a);
-	a->local_source_logged = LOCAL_SOURCE_NONE;
-	a->bridge_off_logged = false;
-	a->local_unknown_logged = false;
+	a->said.local_source = LOCAL_SOURCE_NONE;
+	a->said.bridge_off = false;
+	a->said.local_unknown = false;
 	a->local_looked = false;
 	snprintf(pods_dir, sizeof(pods_dir), "%s/" KC_STATE_PODS_DIR, a->cfg->state_dir);
 	if ((rc = fs_watch_open(a->cfg->flag_file, a->cfg->static_pod_path, pods_dir, &a->watch,
@@ -149,7 +149,7 @@ static void sources_close(struct agent *a)
 	parent_table_free(&a->parents);
 	local_state_free(&a->local);
 	agent_node_facts_free(a);
-	a->event_in_flight = false; /* its request goes with the API client */
+	a->ev.in_flight = false; /* its request goes with the API client */
 	for (i = 0; i < a->nbridge_files; i++)
 		free(a->bridge_files[i]);
 	free(a->bridge_files);
@@ -168,7 +168,7 @@ static void handle_signals(struct agent *a)
 
 	while (read(a->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			a->reload = true;
+			a->reload.requested = true;
 		} else {
 			kc_log(KC_LOG_NOTICE, "signal %u: stopping (bridge manifests stay)",
 			       si.ssi_signo);
@@ -184,7 +184,7 @@ static void reload(struct agent *a, int argc, char **argv)
 	struct bridge_dir *old_bridge = NULL;
 	struct kc_error err;
 
-	a->reload = false;
+	a->reload.requested = false;
 	notify_reloading(&a->notify, &err);
 	if (agent_config_load(argc, argv, NULL, &cfg, &err) == KC_OK && cfg->kubelet_missing) {
 		/* A kubelet restarting right now must not swap the node's identity for defaults. */
@@ -261,7 +261,7 @@ static bool kubelet_watched(const struct agent_config *cfg)
 
 static int wait_ms(struct agent *a, int64_t now)
 {
-	int64_t next = a->dirty || a->reload ? now : a->next_pass_ms;
+	int64_t next = a->dirty || a->reload.requested ? now : a->next_pass_ms;
 
 	if (kubelet_watched(a->cfg) && a->kubelet_check_ms < next)
 		next = a->kubelet_check_ms;
@@ -322,17 +322,17 @@ static void follow_kubelet(struct agent *a, int64_t now, int argc, char **argv)
 	if (old != 0 && !agent_kubelet_gone(a->cfg, "/proc"))
 		return;
 	if (agent_config_load(argc, argv, NULL, &cfg, &err) != KC_OK || cfg->kubelet_pid == 0) {
-		if (old != 0 && !a->kubelet_gone_said)
+		if (old != 0 && !a->said.kubelet_gone)
 			kc_log(KC_LOG_WARNING,
 			       "the kubelet (pid %ld) exited and no other one is adopted (%s): "
 			       "keeping its settings, looking again every %d s",
 			       old, cfg == NULL ? err.msg : cfg->kubelet_why_none,
 			       KUBELET_CHECK_MS / 1000);
-		a->kubelet_gone_said = old != 0;
+		a->said.kubelet_gone = old != 0;
 		agent_config_free(cfg);
 		return;
 	}
-	a->kubelet_gone_said = false;
+	a->said.kubelet_gone = false;
 	if (agent_kubelet_same_settings(a->cfg, cfg)) {
 		kc_log(KC_LOG_NOTICE, "the kubelet %s (pid %ld, was %ld): same settings",
 		       old != 0 ? "restarted" : "runs now", (long)cfg->kubelet_pid, old);
@@ -345,7 +345,7 @@ static void follow_kubelet(struct agent *a, int64_t now, int argc, char **argv)
 		       "the kubelet %s (pid %ld, was %ld) with other settings: following them, "
 		       "as a reload does",
 		       old != 0 ? "restarted" : "runs now", (long)cfg->kubelet_pid, old);
-		a->reload = true;
+		a->reload.requested = true;
 		a->dirty = true;
 	}
 	agent_config_free(cfg);
@@ -399,7 +399,7 @@ static kc_code loop(struct agent *a, int argc, char **argv, struct kc_error *err
 			handle_signals(a);
 		if (a->stop)
 			break;
-		if (a->reload)
+		if (a->reload.requested)
 			reload(a, argc, argv);
 		if (fds[1].revents != 0)
 			drain_watch(a);
@@ -425,7 +425,7 @@ static void reload_waiting(struct agent *a, int argc, char **argv)
 	struct agent_config *cfg = NULL;
 	struct kc_error err;
 
-	a->reload = false;
+	a->reload.requested = false;
 	notify_reloading(&a->notify, &err);
 	if (agent_config_load(argc, argv, NULL, &cfg, &err) != KC_OK ||
 	    agent_check_early(cfg, &err) != KC_OK ||
@@ -451,13 +451,13 @@ static bool sleep_until(struct agent *a, int64_t due_ms)
 	struct pollfd pfd = {.fd = a->sigfd, .events = POLLIN};
 	int64_t now;
 
-	while (!a->stop && !a->reload && (now = kc_clock_ms()) < due_ms) {
+	while (!a->stop && !a->reload.requested && (now = kc_clock_ms()) < due_ms) {
 		a->next_pass_ms = due_ms;
 		if (poll(&pfd, 1, wait_ms(a, now)) > 0)
 			handle_signals(a);
 		kick_watchdog(a, kc_clock_ms());
 	}
-	return !a->stop && !a->reload;
+	return !a->stop && !a->reload.requested;
 }
 
 /*
@@ -469,7 +469,7 @@ static kc_code wait_prerequisites(struct agent *a, int argc, char **argv, struct
 {
 	struct agent_config *cfg;
 	int64_t backoff = 1000;
-	char detail[sizeof(a->waiting_detail)];
+	char detail[sizeof(a->wait.detail)];
 	enum agent_wait w;
 	bool looked_again = false;
 
@@ -512,8 +512,8 @@ static kc_code agent_start(struct agent *a, int argc, char **argv, struct kc_err
 	a->sigfd = -1;
 	a->dirty = true;
 	a->cluster.uid_ms = a->cluster.service_uid_ms = a->cluster.node_ms = -1;
-	evq_init(&a->events, EVQ_DEFAULT_CAP);
-	evq_seed(&a->events, kc_wall_ns());
+	evq_init(&a->ev.queue, EVQ_DEFAULT_CAP);
+	evq_seed(&a->ev.queue, kc_wall_ns());
 	if ((a->ignored_logged = json_array()) == NULL || (a->activated_at = json_object()) == NULL)
 		return kc_fail(err, KC_ENOMEM, "out of memory");
 	reachability_init(&a->reach, a->start_ms, (int64_t)a->cfg->unreachable_after * 1000,
@@ -583,7 +583,7 @@ int agent_main(int argc, char **argv)
 	json_decref(a.ignored_logged);
 	json_decref(a.ckpt_retry);
 	json_decref(a.activated_at);
-	evq_free(&a.events);
+	evq_free(&a.ev.queue);
 	if (a.sigfd >= 0)
 		close(a.sigfd);
 	agent_config_free(a.cfg);

@@ -38,7 +38,7 @@ static void read_flag(struct agent *a)
 
 static void announce_reachability(struct agent *a, const struct reach_view *v)
 {
-	if (v->state == a->reach_logged)
+	if (v->state == a->said.reach)
 		return;
 	if (v->state == REACH_UNREACHABLE)
 		kc_log(KC_LOG_WARNING, "API is unreachable (failing for %us or more)",
@@ -51,7 +51,7 @@ static void announce_reachability(struct agent *a, const struct reach_view *v)
 		    a->cfg->unreachable_after);
 	else if (v->state == REACH_REACHABLE)
 		kc_log(KC_LOG_NOTICE, "API is reachable");
-	a->reach_logged = v->state;
+	a->said.reach = v->state;
 	a->activation_timed = false;
 	a->reach_since_wall = time(NULL);
 	api_client_set_unreachable(a->api, reach_cannot_get_pods(v->state));
@@ -108,17 +108,17 @@ static const struct local_pods *scan_local(struct agent *a, const struct reach_v
 	lp = local_state_refresh(&a->local, now_ms);
 	a->local_looked = true;
 	if (lp == NULL) {
-		if (!a->local_unknown_logged ||
-		    now_ms - a->local_unknown_said_ms >= LOCAL_UNKNOWN_REPEAT_MS) {
+		if (!a->said.local_unknown ||
+		    now_ms - a->said.local_unknown_ms >= LOCAL_UNKNOWN_REPEAT_MS) {
 			kc_log(KC_LOG_WARNING, "local pods unknown (no bridge is activated): %s",
 			       a->local.why);
-			a->local_unknown_said_ms = now_ms;
+			a->said.local_unknown_ms = now_ms;
 		}
-		a->local_unknown_logged = true;
-		a->local_source_logged = LOCAL_SOURCE_NONE;
+		a->said.local_unknown = true;
+		a->said.local_source = LOCAL_SOURCE_NONE;
 		return NULL;
 	}
-	if (a->local_source_logged != a->local.source) {
+	if (a->said.local_source != a->local.source) {
 		if (a->local.source == LOCAL_SOURCE_CRI)
 			kc_log(KC_LOG_INFO, "local pods: from the container runtime at %s",
 			       cri_client_socket(a->local.cri));
@@ -127,20 +127,20 @@ static const struct local_pods *scan_local(struct agent *a, const struct reach_v
 			       "local pods: from the pod cgroups (an existing pod cgroup counts as "
 			       "running), not the container runtime: %s",
 			       a->local.why);
-		a->local_source_logged = a->local.source;
+		a->said.local_source = a->local.source;
 	}
-	a->local_unknown_logged = false;
+	a->said.local_unknown = false;
 	return lp;
 }
 
 /* What the status shows while the staticPodPath cannot be used (the log says it once). */
 static void wait_static_dir(struct agent *a, const char *why)
 {
-	if (a->waiting != AGENT_WAIT_STATIC_POD_PATH) {
-		a->waiting = AGENT_WAIT_STATIC_POD_PATH;
-		a->waiting_since_ms = kc_clock_ms();
+	if (a->wait.what != AGENT_WAIT_STATIC_POD_PATH) {
+		a->wait.what = AGENT_WAIT_STATIC_POD_PATH;
+		a->wait.since_ms = kc_clock_ms();
 	}
-	snprintf(a->waiting_detail, sizeof(a->waiting_detail), "%s", why);
+	snprintf(a->wait.detail, sizeof(a->wait.detail), "%s", why);
 }
 
 /*
@@ -178,9 +178,9 @@ static bool writable_here(struct agent *a)
 	         "%s is read-only for this service (give it to ReadWritePaths= in a drop-in: "
 	         "systemctl edit kubelet-checkpoint)",
 	         a->cfg->static_pod_path);
-	if (!a->waiting_logged)
+	if (!a->said.static_dir_missing)
 		kc_log(KC_LOG_ERR, "staticPodPath not usable, waiting for it: %s", err.msg);
-	a->waiting_logged = true;
+	a->said.static_dir_missing = true;
 	wait_static_dir(a, err.msg);
 	return false;
 }
@@ -219,22 +219,22 @@ static bool bridge_ready(struct agent *a)
 			a->bridge = NULL; /* looked at again at the next pass */
 			return false;
 		}
-		if (a->waiting == AGENT_WAIT_STATIC_POD_PATH)
-			a->waiting = AGENT_WAIT_NONE;
+		if (a->wait.what == AGENT_WAIT_STATIC_POD_PATH)
+			a->wait.what = AGENT_WAIT_NONE;
 		if (!appeared)
 			return true;
 		a->effects_dirty = true;
 		kc_log(KC_LOG_INFO, "staticPodPath %s is there", a->cfg->static_pod_path);
 		if (bridge_dir_clean_temps(a->bridge, &n, &err) != KC_OK)
 			kc_log(KC_LOG_ERR, "%s", err.msg);
-		a->waiting_logged = false;
+		a->said.static_dir_missing = false;
 		return true;
 	}
 	a->static_dir_moved = true;
-	if (!a->waiting_logged)
+	if (!a->said.static_dir_missing)
 		kc_log(rc == KC_ENOTFOUND ? KC_LOG_WARNING : KC_LOG_ERR,
 		       "staticPodPath not usable, waiting for it: %s", err.msg);
-	a->waiting_logged = true;
+	a->said.static_dir_missing = true;
 	wait_static_dir(a, err.msg);
 	return false;
 }
@@ -564,10 +564,10 @@ static void apply(struct agent *a, const struct decision_result *res, const size
 	 * checkpoints are still kept and collected.
 	 */
 	if (a->cfg->bridge_off[0] != '\0') {
-		if (!a->bridge_off_logged)
+		if (!a->said.bridge_off)
 			kc_log(KC_LOG_WARNING, "bridge off, nothing is written: %s",
 			       a->cfg->bridge_off);
-		a->bridge_off_logged = true;
+		a->said.bridge_off = true;
 		remember_files(a, &none, res);
 		a->nactive = 0;
 		goto drop;
@@ -776,20 +776,20 @@ static void note_handoffs(struct agent *a, const struct decision_result *res, co
 /* What blocks a collection or a withdrawal is said loudly, once per episode. */
 static void note_cluster(struct agent *a, const struct decision_result *res)
 {
-	if (res->other_cluster && !a->other_cluster_logged)
+	if (res->other_cluster && !a->said.other_cluster)
 		kc_log(KC_LOG_WARNING,
 		       "the API answers kube-system UID %s, Service default/kubernetes UID %s, not "
 		       "the cluster some checkpoints were taken from (or they recorded none): "
 		       "nothing is withdrawn or collected on its word",
 		       a->cluster.uid[0] != '\0' ? a->cluster.uid : "(unknown)",
 		       a->cluster.service_uid[0] != '\0' ? a->cluster.service_uid : "(unknown)");
-	a->other_cluster_logged = res->other_cluster;
-	if (res->node_missing_blocks && !a->node_missing_logged)
+	a->said.other_cluster = res->other_cluster;
+	if (res->node_missing_blocks && !a->said.node_missing)
 		kc_log(KC_LOG_WARNING,
 		       "Node %s is not in the API (404): checkpoint collection is "
 		       "suspended",
 		       a->cfg->node_name);
-	a->node_missing_logged = res->node_missing_blocks;
+	a->said.node_missing = res->node_missing_blocks;
 }
 
 void agent_pass(struct agent *a, int64_t now_ms)

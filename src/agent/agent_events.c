@@ -30,17 +30,17 @@ static void vraise(struct agent *a, const struct evq_object *o, bool warning, co
 {
 	char msg[EVQ_MESSAGE_MAX];
 	struct kc_error err;
-	uint64_t dropped = a->events.dropped;
+	uint64_t dropped = a->ev.queue.dropped;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (evq_add(&a->events, o, warning, reason, msg, time(NULL), &err) != KC_OK) {
+	if (evq_add(&a->ev.queue, o, warning, reason, msg, time(NULL), &err) != KC_OK) {
 		kc_log(KC_LOG_ERR, "%s", err.msg);
 		return;
 	}
-	if (a->events.dropped != dropped && a->events.dropped % 100 == 1)
+	if (a->ev.queue.dropped != dropped && a->ev.queue.dropped % 100 == 1)
 		kc_log(KC_LOG_WARNING,
-		       "event queue full (%zu): oldest events dropped (%llu so far)", a->events.cap,
-		       (unsigned long long)a->events.dropped);
+		       "event queue full (%zu): oldest events dropped (%llu so far)",
+		       a->ev.queue.cap, (unsigned long long)a->ev.queue.dropped);
 	a->dirty = true;
 }
 
@@ -79,25 +79,25 @@ void agent_event_duration(int64_t s, char *buf, size_t n)
 static void drop_refused(struct agent *a, uint64_t id, const char *detail)
 {
 	kc_log(KC_LOG_WARNING, "event dropped, the API refused it: %s", detail);
-	evq_drop(&a->events, id);
-	a->event_failures = 0;
+	evq_drop(&a->ev.queue, id);
+	a->ev.failures = 0;
 }
 
 void agent_events_posted(struct agent *a, uint64_t id, enum api_post_result res, const char *detail)
 {
 	int64_t delay;
 
-	if (!a->event_in_flight || id != a->event_id)
+	if (!a->ev.in_flight || id != a->ev.id)
 		return;
-	a->event_in_flight = false;
+	a->ev.in_flight = false;
 	switch (res) {
 	case API_POST_DONE:
-		evq_posted(&a->events, id, a->event_count);
-		a->event_failures = 0;
+		evq_posted(&a->ev.queue, id, a->ev.count);
+		a->ev.failures = 0;
 		break;
 	case API_POST_NOT_FOUND:
-		if (a->event_patch) { /* the Event expired: POST it anew */
-			evq_unpatch(&a->events, id);
+		if (a->ev.patch) { /* the Event expired: POST it anew */
+			evq_unpatch(&a->ev.queue, id);
 			break;
 		}
 		drop_refused(a, id, detail); /* a POST into a namespace that is gone */
@@ -106,10 +106,10 @@ void agent_events_posted(struct agent *a, uint64_t id, enum api_post_result res,
 		drop_refused(a, id, detail);
 		break;
 	case API_POST_FAILED:
-		delay = EVENT_RETRY_FIRST_MS << (a->event_failures < 6 ? a->event_failures : 6);
-		a->event_retry_ms =
+		delay = EVENT_RETRY_FIRST_MS << (a->ev.failures < 6 ? a->ev.failures : 6);
+		a->ev.retry_ms =
 		    kc_clock_ms() + (delay < EVENT_RETRY_MAX_MS ? delay : EVENT_RETRY_MAX_MS);
-		a->event_failures++;
+		a->ev.failures++;
 		break;
 	}
 	a->dirty = true;
@@ -117,17 +117,17 @@ void agent_events_posted(struct agent *a, uint64_t id, enum api_post_result res,
 
 int64_t agent_events_turn(struct agent *a, int64_t now)
 {
-	const struct evq_event *e = evq_head(&a->events);
+	const struct evq_event *e = evq_head(&a->ev.queue);
 	const char *ns;
 	struct kc_error err;
 	json_t *body;
 	char *text;
 
 	/* Only once the API is reachable again (the reachable-after window passed). */
-	if (e == NULL || a->event_in_flight || a->reach_logged != REACH_REACHABLE)
+	if (e == NULL || a->ev.in_flight || a->said.reach != REACH_REACHABLE)
 		return REACH_NEVER;
-	if (now < a->event_retry_ms)
-		return a->event_retry_ms;
+	if (now < a->ev.retry_ms)
+		return a->ev.retry_ms;
 	ns = strcmp(e->kind, "Pod") == 0 ? e->namespace : "default";
 	/* A repeat of a posted Event is a PATCH of it, as client-go's recorder does. */
 	if ((e->patch_name != NULL ? evq_patch_json(e, &body, &err)
@@ -147,9 +147,9 @@ int64_t agent_events_turn(struct agent *a, int64_t now)
 		return now + EVENT_RETRY_FIRST_MS;
 	}
 	free(text);
-	a->event_in_flight = true;
-	a->event_id = e->id;
-	a->event_count = e->count;
-	a->event_patch = e->patch_name != NULL;
+	a->ev.in_flight = true;
+	a->ev.id = e->id;
+	a->ev.count = e->count;
+	a->ev.patch = e->patch_name != NULL;
 	return REACH_NEVER;
 }

@@ -75,6 +75,54 @@ struct agent_cluster {
 	int64_t node_ms; /* when (monotonic), -1 never */
 };
 
+/* Events owed to the cluster and the one POST in flight (agent_events.c). */
+struct agent_event_post {
+	struct evq queue;
+	bool in_flight; /* a POST of id (count count) is running */
+	uint64_t id;
+	unsigned count;
+	bool patch; /* the request in flight is a PATCH of a posted Event */
+	unsigned failures;
+	int64_t retry_ms;
+};
+
+/* What the agent waits for now, since when, and when the log said so (agent_wait.c). */
+struct agent_wait_state {
+	enum agent_wait what;
+	int64_t since_ms;
+	int64_t said_ms;
+	char detail[KC_ERROR_MSG_MAX]; /* the path or reason, for status and the log */
+};
+
+/* Reload requests (SIGHUP, agent.c). */
+struct agent_reload_state {
+	bool requested;
+	uint64_t answered;            /* requests answered */
+	bool ok;                      /* the last one took effect */
+	char error[KC_ERROR_MSG_MAX]; /* why it did not */
+	time_t wall;
+};
+
+/*
+ * What the log has said once (or says again only now and then), so that a
+ * state that lasts is not repeated at every pass. Each flag belongs to the
+ * module that says it; they live here so the report can show the same.
+ */
+struct agent_said {
+	bool static_dir_missing; /* "staticPodPath does not exist" */
+	bool bridge_off;         /* "bridge off" (no staticPodPath) */
+	enum reach_state reach;  /* the reachability last announced */
+	bool other_cluster;      /* "another cluster" */
+	bool node_missing;       /* "Node is 404: collection suspended" */
+	/* "local pods unknown": a flag, not the last state (unknown from the start
+	 * is said too), again every LOCAL_UNKNOWN_REPEAT_MS */
+	bool local_unknown;
+	int64_t local_unknown_ms;
+	enum local_source local_source; /* the source last announced */
+	bool kubelet_gone;              /* "the kubelet exited", none adopted since */
+	bool refusal_advice;            /* the kubeconfig advice, for this run of 401/403 */
+};
+
 struct agent {
 	struct agent_config *cfg;
 	struct render_opts ropts; /* points into cfg */
@@ -82,8 +130,6 @@ struct agent {
 	struct api_client *api;
 	struct reachability reach;
 	struct agent_cluster cluster;
-	int64_t refused_since_ms; /* first of the current run of 401/403 (0: none) */
-	bool refusal_advised;     /* the kubeconfig advice was given for this run */
 	struct fs_watch *watch;
 	struct ckpt_store *store;
 	struct bridge_dir *bridge; /* NULL while the staticPodPath does not exist */
@@ -92,48 +138,33 @@ struct agent {
 	struct notify_conn notify;
 	struct agent_lock lock; /* this agent's claim on its directories */
 	int sigfd;
+	int64_t refused_since_ms; /* first of the current run of 401/403 (0: none) */
+	struct agent_wait_state wait;
+	struct agent_reload_state reload;
+	struct agent_said said;
 
 	bool flag_on;
 	bool listed; /* the API was listed since start or reload */
 	bool dirty;  /* run a pass as soon as possible */
 	bool stop;
-	bool reload;
 	bool ready_sent;
 	int64_t ready_hold_ms;    /* READY awaits the first API contact until then (0: no wait) */
-	bool waiting_logged;      /* "staticPodPath does not exist" said once */
-	enum agent_wait waiting;  /* what the agent waits for now */
-	int64_t waiting_since_ms; /* since when */
-	int64_t waiting_said_ms;  /* when the log last said so */
-	char waiting_detail[KC_ERROR_MSG_MAX]; /* the path or reason, for status and the log */
-	bool static_dir_moved; /* the staticPodPath was absent or replaced since start */
-	bool fatal;            /* end the loop with exit status 1 (last_error says why) */
-	uint64_t reloads;      /* reload requests answered (SIGHUP) */
-	bool reload_ok;        /* the last one took effect */
-	char reload_error[KC_ERROR_MSG_MAX]; /* why it did not */
-	time_t reload_wall;
-	bool bridge_off_logged;        /* "bridge off" (no staticPodPath) said once */
-	bool verify_disk;              /* the checkpoint dir changed: verify its files */
-	bool effects_dirty;            /* the staticPodPath or a cached manifest changed */
-	uint64_t applied_sig;          /* the decision output last made true on disk */
-	bool activation_timed;         /* overhead logged since the window ended */
-	json_t *ignored_logged;        /* prefixed foreign files already logged */
-	json_t *ckpt_retry;            /* uids whose checkpoint write failed (object) */
-	int64_t ckpt_retry_ms;         /* when to retry those writes */
-	enum reach_state reach_logged; /* last state announced in the log */
-	bool awaiting_api_answer;      /* the API is asked every second (await_api_answer) */
+	bool static_dir_moved;    /* the staticPodPath was absent or replaced since start */
+	bool fatal;               /* end the loop with exit status 1 (last_error says why) */
+	bool verify_disk;         /* the checkpoint dir changed: verify its files */
+	bool effects_dirty;       /* the staticPodPath or a cached manifest changed */
+	uint64_t applied_sig;     /* the decision output last made true on disk */
+	bool activation_timed;    /* overhead logged since the window ended */
+	json_t *ignored_logged;   /* prefixed foreign files already logged */
+	json_t *ckpt_retry;       /* uids whose checkpoint write failed (object) */
+	int64_t ckpt_retry_ms;    /* when to retry those writes */
+	bool awaiting_api_answer; /* the API is asked every second (await_api_answer) */
 	/* decision.h inputs the effects keep: the staticPodPath was listed once
 	 * (bridge_written_ms known), and the last pass a bridge was on disk. */
 	bool bridges_listed;
 	bool bridge_seen;
 	int64_t last_bridge_ms;
-	bool other_cluster_logged; /* "another cluster" said */
-	bool node_missing_logged;  /* "Node is 404: collection suspended" said */
-	/* "local pods unknown" said; a flag, not the last state: unknown from the start is said too
-	 */
-	bool local_unknown_logged;
-	int64_t local_unknown_said_ms;         /* when; said again every LOCAL_UNKNOWN_REPEAT_MS */
-	enum local_source local_source_logged; /* the source last announced */
-	bool local_looked;                     /* local state was read at least once */
+	bool local_looked; /* local state was read at least once */
 
 	int64_t start_ms;
 	time_t start_wall;
@@ -147,19 +178,11 @@ struct agent {
 	size_t nbridges_not_running; /* of those, NOT_RUNNING (bridge_run.h) */
 	char **bridge_files;         /* their names, for status */
 	size_t nbridge_files;
-	/* Kubernetes Events owed to the cluster (agent_events.c). */
-	struct evq events;
-	bool event_in_flight; /* a POST of event_id (count event_count) is running */
-	uint64_t event_id;
-	unsigned event_count;
-	bool event_patch; /* the request in flight is a PATCH of a posted Event */
-	unsigned event_failures;
-	int64_t event_retry_ms;
-	json_t *activated_at; /* uid -> kc_clock_ms() its bridge manifest was written at */
+	struct agent_event_post ev; /* Kubernetes Events owed to the cluster */
+	json_t *activated_at;       /* uid -> kc_clock_ms() its bridge manifest was written at */
 
 	/* The kubelet's pid, looked at again every few seconds (agent.c, follow_kubelet). */
 	int64_t kubelet_check_ms; /* when next */
-	bool kubelet_gone_said;   /* "the kubelet exited" logged, none adopted since */
 
 	/* What the node's kubelet makes bridges do, 1.35+ (agent_node_facts.c). */
 	struct credential_providers cred_providers;

@@ -75,10 +75,10 @@ static size_t fill_checkpoints(const struct agent *a, struct status_checkpoint *
 		/* The bridge on disk is this UID's, not a shadowed one of the same
 		 * name (issue 19 finding 8): the listing says whose it is. */
 		out[n].active = agent_bridge_on_disk(a, r) && r->bridge_written_ms >= 0;
-		out[n].handoff = r->handed_off_ms >= 0  ? "handed-off"
-		                 : r->handoff_timed_out ? "timed-out"
-		                 : out[n].active && a->reach_logged == REACH_REACHABLE ? "waiting"
-		                                                                       : NULL;
+		out[n].handoff = r->handed_off_ms >= 0                               ? "handed-off"
+		                 : r->handoff_timed_out                              ? "timed-out"
+		                 : out[n].active && a->said.reach == REACH_REACHABLE ? "waiting"
+		                                                                     : NULL;
 		if (out[n].handoff != NULL && r->handoff_wall != 0 &&
 		    status_rfc3339(r->handoff_wall, since[n], sizeof(since[n]), NULL) == KC_OK)
 			out[n].handoff_since = since[n];
@@ -102,7 +102,7 @@ static size_t fill_checkpoints(const struct agent *a, struct status_checkpoint *
 /* Not settled yet, but the first LIST answered: say so now, not after reachable-after. */
 static bool api_answering(const struct agent *a)
 {
-	return a->reach_logged == REACH_UNKNOWN && a->reach.ok_since_ms >= 0 &&
+	return a->said.reach == REACH_UNKNOWN && a->reach.ok_since_ms >= 0 &&
 	       a->reach.fail_since_ms < 0 && a->listed;
 }
 
@@ -119,7 +119,7 @@ static void write_status(struct agent *a, struct status_checkpoint *cps, size_t 
 	s.started = a->start_wall;
 	s.flag_path = a->cfg->flag_file;
 	s.flag_enabled = a->flag_on;
-	s.api = a->reach_logged;
+	s.api = a->said.reach;
 	s.api_since = a->reach_since_wall;
 	if (api_answering(a)) {
 		s.api_answering = true;
@@ -130,8 +130,8 @@ static void write_status(struct agent *a, struct status_checkpoint *cps, size_t 
 	s.node_presence = a->cluster.node == AGENT_NODE_PRESENT   ? "present"
 	                  : a->cluster.node == AGENT_NODE_MISSING ? "missing"
 	                                                          : "unknown";
-	s.other_cluster = a->other_cluster_logged;
-	s.collection_suspended = a->node_missing_logged;
+	s.other_cluster = a->said.other_cluster;
+	s.collection_suspended = a->said.node_missing;
 	if (a->cluster.uid[0] != '\0' || a->cluster.service_uid[0] != '\0')
 		s.cluster_seen =
 		    a->start_wall + (time_t)(((a->cluster.uid_ms > a->cluster.service_uid_ms
@@ -157,18 +157,18 @@ static void write_status(struct agent *a, struct status_checkpoint *cps, size_t 
 	s.last_error = a->last_error.code != KC_OK ? a->last_error.msg : NULL;
 	s.last_error_time = a->last_error_time;
 	s.events_known = true;
-	s.events_queued = a->events.n;
-	s.events_posted = a->events.posted;
-	s.events_aggregated = a->events.aggregated;
-	s.events_dropped = a->events.dropped;
-	s.events_rejected = a->events.rejected;
-	s.waiting_for = agent_wait_name(a->waiting);
-	s.waiting_detail = a->waiting != AGENT_WAIT_NONE ? a->waiting_detail : NULL;
+	s.events_queued = a->ev.queue.n;
+	s.events_posted = a->ev.queue.posted;
+	s.events_aggregated = a->ev.queue.aggregated;
+	s.events_dropped = a->ev.queue.dropped;
+	s.events_rejected = a->ev.queue.rejected;
+	s.waiting_for = agent_wait_name(a->wait.what);
+	s.waiting_detail = a->wait.what != AGENT_WAIT_NONE ? a->wait.detail : NULL;
 	s.kubelet_pid = a->cfg->kubelet_pid;
-	s.reloads = a->reloads;
-	s.reload_ok = a->reload_ok;
-	s.reload_error = a->reload_ok ? NULL : a->reload_error;
-	s.reload_time = a->reload_wall;
+	s.reloads = a->reload.answered;
+	s.reload_ok = a->reload.ok;
+	s.reload_error = a->reload.ok ? NULL : a->reload.error;
+	s.reload_time = a->reload.wall;
 	if (status_write(a->cfg->status_file, &s, &err) != KC_OK)
 		kc_log(KC_LOG_ERR, "status file: %s", err.msg);
 }
@@ -185,13 +185,13 @@ static void write_metrics(struct agent *a, const struct counts *c)
 	if (a->api != NULL) /* NULL while waiting for a prerequisite */
 		api_client_get_stats(a->api, &st);
 	memset(&m, 0, sizeof(m));
-	m.waiting_for = agent_wait_name(a->waiting);
+	m.waiting_for = agent_wait_name(a->wait.what);
 	m.version = KC_VERSION;
 	m.start_time = a->start_wall;
-	m.api = a->reach_logged == REACH_REACHABLE     ? METRICS_API_REACHABLE
-	        : a->reach_logged == REACH_UNREACHABLE ? METRICS_API_UNREACHABLE
-	        : a->reach_logged == REACH_REFUSED     ? METRICS_API_REFUSED
-	                                               : METRICS_API_UNKNOWN;
+	m.api = a->said.reach == REACH_REACHABLE     ? METRICS_API_REACHABLE
+	        : a->said.reach == REACH_UNREACHABLE ? METRICS_API_UNREACHABLE
+	        : a->said.reach == REACH_REFUSED     ? METRICS_API_REFUSED
+	                                             : METRICS_API_UNKNOWN;
 	m.api_last_success = a->last_success_wall;
 	m.bridge_enabled = a->flag_on;
 	m.checkpoints_ok = c->ok;
@@ -201,10 +201,10 @@ static void write_metrics(struct agent *a, const struct counts *c)
 	m.bridges_not_running = a->nbridges_not_running;
 	m.activations_total = a->activations;
 	m.withdrawals_total = a->withdrawals;
-	m.events_queued = a->events.n;
-	m.events_posted = a->events.posted;
-	m.events_dropped = a->events.dropped;
-	m.events_rejected = a->events.rejected;
+	m.events_queued = a->ev.queue.n;
+	m.events_posted = a->ev.queue.posted;
+	m.events_dropped = a->ev.queue.dropped;
+	m.events_rejected = a->ev.queue.rejected;
 	m.api_requests_ok = st.requests_ok;
 	m.api_requests_failure = st.requests_failure;
 	m.api_requests_auth_error = st.requests_auth_error;
@@ -268,13 +268,13 @@ static void tell_systemd(struct agent *a, const struct counts *c)
 
 	if (!notify_enabled(&a->notify))
 		return;
-	if (a->waiting != AGENT_WAIT_NONE)
+	if (a->wait.what != AGENT_WAIT_NONE)
 		notify_status(&a->notify, &err, "waiting for the %s: %s",
-		              agent_wait_name(a->waiting), a->waiting_detail);
+		              agent_wait_name(a->wait.what), a->wait.detail);
 	else
 		notify_status(&a->notify, &err,
 		              "API %s, bridge %s, %llu checkpoints (%llu corrupt), %zu active",
-		              api_answering(a) ? "reachable" : reach_state_name(a->reach_logged),
+		              api_answering(a) ? "reachable" : reach_state_name(a->said.reach),
 		              a->flag_on ? "enabled" : "disabled", (unsigned long long)c->ok,
 		              (unsigned long long)c->corrupt, a->nactive);
 	if (!a->ready_sent && !ready_held(a) && notify_ready(&a->notify, &err) == KC_OK)

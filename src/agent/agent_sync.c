@@ -593,7 +593,7 @@ static void note_refusal(struct agent *a, const char *detail, int64_t now)
 	advice_s = after > REFUSAL_ADVICE_MIN_S ? after : REFUSAL_ADVICE_MIN_S;
 	if (a->refused_since_ms == 0) {
 		a->refused_since_ms = now;
-		a->refusal_advised = false;
+		a->said.refusal_advice = false;
 		kc_log(KC_LOG_WARNING,
 		       "API refused our credentials (%s): a restarted apiserver does this for a "
 		       "few seconds, retrying; refusals for %us count as 'refused' (the kubelet, "
@@ -602,9 +602,9 @@ static void note_refusal(struct agent *a, const char *detail, int64_t now)
 		return;
 	}
 	refused_s = (now - a->refused_since_ms) / 1000;
-	if (a->refusal_advised || refused_s < (int64_t)advice_s)
+	if (a->said.refusal_advice || refused_s < (int64_t)advice_s)
 		return;
-	a->refusal_advised = true;
+	a->said.refusal_advice = true;
 	kc_log(KC_LOG_ERR,
 	       "API refused our credentials for %llds (%s): longer than a restarted apiserver "
 	       "takes; check the kubeconfig %s",
@@ -618,7 +618,7 @@ static void note_refusals_end(struct agent *a, int64_t now)
 	kc_log(KC_LOG_NOTICE, "API accepts our credentials again (refused for %llds)",
 	       (long long)((now - a->refused_since_ms) / 1000));
 	a->refused_since_ms = 0;
-	a->refusal_advised = false;
+	a->said.refusal_advice = false;
 }
 
 static void on_contact(void *ctx, enum api_contact outcome, const char *detail)

@@ -62,32 +62,32 @@ enum agent_wait agent_wait_missing(const struct agent_config *cfg, char *detail,
 
 void agent_wait_set(struct agent *a, enum agent_wait w, const char *detail, int64_t now_ms)
 {
-	if (w == a->waiting) {
-		if (w != AGENT_WAIT_NONE && now_ms - a->waiting_said_ms >= AGENT_WAIT_REMIND_MS) {
+	if (w == a->wait.what) {
+		if (w != AGENT_WAIT_NONE && now_ms - a->wait.said_ms >= AGENT_WAIT_REMIND_MS) {
 			kc_log(KC_LOG_NOTICE, "still waiting for the %s (%lld min): %s",
-			       agent_wait_name(w),
-			       (long long)((now_ms - a->waiting_since_ms) / 60000), detail);
-			a->waiting_said_ms = now_ms;
+			       agent_wait_name(w), (long long)((now_ms - a->wait.since_ms) / 60000),
+			       detail);
+			a->wait.said_ms = now_ms;
 		}
-		snprintf(a->waiting_detail, sizeof(a->waiting_detail), "%s", detail);
+		snprintf(a->wait.detail, sizeof(a->wait.detail), "%s", detail);
 		return;
 	}
-	if (a->waiting != AGENT_WAIT_NONE)
+	if (a->wait.what != AGENT_WAIT_NONE)
 		kc_log(KC_LOG_NOTICE, "the %s is there: no longer waiting for it (%lld s)",
-		       agent_wait_name(a->waiting),
-		       (long long)((now_ms - a->waiting_since_ms) / 1000));
+		       agent_wait_name(a->wait.what),
+		       (long long)((now_ms - a->wait.since_ms) / 1000));
 	if (w != AGENT_WAIT_NONE)
 		kc_log(KC_LOG_WARNING, "waiting for the %s: %s", agent_wait_name(w), detail);
-	a->waiting = w;
-	a->waiting_since_ms = now_ms;
-	a->waiting_said_ms = now_ms;
-	snprintf(a->waiting_detail, sizeof(a->waiting_detail), "%s", detail);
+	a->wait.what = w;
+	a->wait.since_ms = now_ms;
+	a->wait.said_ms = now_ms;
+	snprintf(a->wait.detail, sizeof(a->wait.detail), "%s", detail);
 }
 
 void agent_reload_answer(struct agent *a, const struct kc_error *why)
 {
-	a->reloads++;
-	a->reload_ok = why == NULL;
-	a->reload_wall = time(NULL);
-	snprintf(a->reload_error, sizeof(a->reload_error), "%s", why != NULL ? why->msg : "");
+	a->reload.answered++;
+	a->reload.ok = why == NULL;
+	a->reload.wall = time(NULL);
+	snprintf(a->reload.error, sizeof(a->reload.error), "%s", why != NULL ? why->msg : "");
 }

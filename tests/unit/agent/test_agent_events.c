@@ -34,38 +34,38 @@ static void test_raise_and_post(void **state)
 	                "bridge %s written", "x");
 	agent_event_pod(a, NULL, NULL, "1f3c8a52-6d1e-4b7a-9c2d-1e2f3a4b5c6d", true,
 	                "CheckpointCorrupt", "corrupt");
-	assert_int_equal(a->events.n, 2);
-	assert_string_equal(a->events.v[0].kind, "Pod");
-	assert_string_equal(a->events.v[0].message, "bridge x written");
-	assert_string_equal(a->events.v[1].kind, "Node"); /* known only by uid */
-	assert_string_equal(a->events.v[1].name, "node-1");
+	assert_int_equal(a->ev.queue.n, 2);
+	assert_string_equal(a->ev.queue.v[0].kind, "Pod");
+	assert_string_equal(a->ev.queue.v[0].message, "bridge x written");
+	assert_string_equal(a->ev.queue.v[1].kind, "Node"); /* known only by uid */
+	assert_string_equal(a->ev.queue.v[1].name, "node-1");
 
 	/* The API is not known to be reachable: nothing is posted. */
 	assert_true(agent_events_turn(a, now) == REACH_NEVER);
-	assert_false(a->event_in_flight);
+	assert_false(a->ev.in_flight);
 
-	a->reach_logged = REACH_REACHABLE;
+	a->said.reach = REACH_REACHABLE;
 	assert_true(agent_events_turn(a, now) == REACH_NEVER);
-	assert_true(a->event_in_flight);
-	id = a->event_id;
-	assert_true(id == a->events.v[0].id);
+	assert_true(a->ev.in_flight);
+	id = a->ev.id;
+	assert_true(id == a->ev.queue.v[0].id);
 	agent_events_turn(a, now); /* one at a time */
-	assert_true(a->event_id == id);
+	assert_true(a->ev.id == id);
 
 	agent_events_posted(a, id + 100, API_POST_DONE, NULL); /* not the one in flight */
-	assert_true(a->event_in_flight);
+	assert_true(a->ev.in_flight);
 	agent_events_posted(a, id, API_POST_DONE, NULL);
-	assert_false(a->event_in_flight);
-	assert_int_equal(a->events.n, 1);
-	assert_int_equal(a->events.posted, 1);
+	assert_false(a->ev.in_flight);
+	assert_int_equal(a->ev.queue.n, 1);
+	assert_int_equal(a->ev.queue.posted, 1);
 
 	/* Refused by the API: dropped and counted, never retried. */
 	next_client(f);
 	agent_events_turn(a, now);
-	assert_true(a->event_in_flight);
-	agent_events_posted(a, a->event_id, API_POST_REJECTED, "403");
-	assert_int_equal(a->events.n, 0);
-	assert_int_equal(a->events.rejected, 1);
+	assert_true(a->ev.in_flight);
+	agent_events_posted(a, a->ev.id, API_POST_REJECTED, "403");
+	assert_int_equal(a->ev.queue.n, 0);
+	assert_int_equal(a->ev.queue.rejected, 1);
 	assert_true(agent_events_turn(a, now) == REACH_NEVER);
 }
 
@@ -75,21 +75,21 @@ static void test_network_failure_backs_off(void **state)
 	struct agent *a = &f->a;
 	int64_t now = kc_clock_ms(), first, second;
 
-	a->reach_logged = REACH_REACHABLE;
+	a->said.reach = REACH_REACHABLE;
 	agent_event_pod(a, "kube-system", "etcd", TP_UID, false, "CheckpointBridgeWithdrawn",
 	                "withdrawn");
 	agent_events_turn(a, now);
-	agent_events_posted(a, a->event_id, API_POST_FAILED, "connection refused");
-	assert_int_equal(a->events.n, 1); /* kept */
-	first = a->event_retry_ms;
+	agent_events_posted(a, a->ev.id, API_POST_FAILED, "connection refused");
+	assert_int_equal(a->ev.queue.n, 1); /* kept */
+	first = a->ev.retry_ms;
 	assert_true(first > now);
 	assert_true(agent_events_turn(a, now) == first); /* not before the back-off */
-	assert_false(a->event_in_flight);
+	assert_false(a->ev.in_flight);
 	next_client(f);
 	agent_events_turn(a, first);
-	assert_true(a->event_in_flight);
-	agent_events_posted(a, a->event_id, API_POST_FAILED, "connection refused");
-	second = a->event_retry_ms;
+	assert_true(a->ev.in_flight);
+	agent_events_posted(a, a->ev.id, API_POST_FAILED, "connection refused");
+	second = a->ev.retry_ms;
 	assert_true(second - first > first - now - 1000); /* grows */
 }
 

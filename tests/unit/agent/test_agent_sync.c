@@ -51,7 +51,7 @@ static void test_list_then_checkpoint(void **state)
 	assert_int_equal(json_array_size(r->warnings), 2);
 	assert_non_null(
 	    strstr(json_string_value(json_array_get(r->warnings, 0)), "imagePullSecrets"));
-	assert_int_equal(f->a.events.n, 0);
+	assert_int_equal(f->a.ev.queue.n, 0);
 	/* Objects of a parent no longer tracked are ignored. */
 	none = json_array();
 	f->cb.refs_fetched(f->cb.ctx, "1f3c8a52-6d1e-4b7a-9c2d-1e2f3a4b5c6d", none, NULL);
@@ -77,17 +77,17 @@ static void test_missing_object(void **state)
 	assert_int_equal(r->ckpt, PARENT_CKPT_NONE);
 	assert_false(exists(f, POD_FILE));
 	/* One NotCheckpointable Event on the pod, raised once per change of reason. */
-	assert_int_equal(f->a.events.n, 1);
-	assert_string_equal(evq_head(&f->a.events)->reason, EVQ_NOT_CHECKPOINTABLE);
-	assert_string_equal(evq_head(&f->a.events)->name, "agent-x7k2p");
-	assert_string_equal(evq_head(&f->a.events)->uid, TP_UID);
-	assert_non_null(strstr(evq_head(&f->a.events)->message, "Secret kube-system/tls"));
+	assert_int_equal(f->a.ev.queue.n, 1);
+	assert_string_equal(evq_head(&f->a.ev.queue)->reason, EVQ_NOT_CHECKPOINTABLE);
+	assert_string_equal(evq_head(&f->a.ev.queue)->name, "agent-x7k2p");
+	assert_string_equal(evq_head(&f->a.ev.queue)->uid, TP_UID);
+	assert_non_null(strstr(evq_head(&f->a.ev.queue)->message, "Secret kube-system/tls"));
 	f->cb.refs_fetched(f->cb.ctx, TP_UID, NULL, &missing);
-	assert_int_equal(f->a.events.n, 1);
-	assert_int_equal(evq_head(&f->a.events)->count, 1);
+	assert_int_equal(f->a.ev.queue.n, 1);
+	assert_int_equal(evq_head(&f->a.ev.queue)->count, 1);
 	kc_fail(&missing, KC_ENOTFOUND, "ConfigMap kube-system/cfg: not found");
 	f->cb.refs_fetched(f->cb.ctx, TP_UID, NULL, &missing);
-	assert_int_equal(f->a.events.n, 2);
+	assert_int_equal(f->a.ev.queue.n, 2);
 }
 
 static void test_deleted_then_relisted(void **state)
@@ -172,11 +172,11 @@ static void test_restart_loads_disk(void **state)
 	assert_non_null(r->problem);
 	assert_null(r->manifest_name);
 	/* The corrupt file names no pod: its Event goes on the Node. */
-	assert_int_equal(f->a.events.n, 1);
-	assert_string_equal(evq_head(&f->a.events)->reason, EVQ_CORRUPT);
-	assert_string_equal(evq_head(&f->a.events)->kind, "Node");
-	assert_string_equal(evq_head(&f->a.events)->name, "node-1");
-	assert_non_null(strstr(evq_head(&f->a.events)->message, corrupt_uid));
+	assert_int_equal(f->a.ev.queue.n, 1);
+	assert_string_equal(evq_head(&f->a.ev.queue)->reason, EVQ_CORRUPT);
+	assert_string_equal(evq_head(&f->a.ev.queue)->kind, "Node");
+	assert_string_equal(evq_head(&f->a.ev.queue)->name, "node-1");
+	assert_non_null(strstr(evq_head(&f->a.ev.queue)->message, corrupt_uid));
 }
 
 static void test_contact(void **state)

@@ -39,19 +39,19 @@ static void test_wait_state(void **state)
 	struct agent *a = &f->a;
 
 	agent_wait_set(a, AGENT_WAIT_KUBECONFIG, "kubelet.conf does not exist yet", 1000);
-	assert_int_equal(a->waiting, AGENT_WAIT_KUBECONFIG);
-	assert_int_equal(a->waiting_since_ms, 1000);
-	assert_string_equal(a->waiting_detail, "kubelet.conf does not exist yet");
+	assert_int_equal(a->wait.what, AGENT_WAIT_KUBECONFIG);
+	assert_int_equal(a->wait.since_ms, 1000);
+	assert_string_equal(a->wait.detail, "kubelet.conf does not exist yet");
 	/* Still the same wait: the start stays, the detail follows, the reminder waits. */
 	agent_wait_set(a, AGENT_WAIT_KUBECONFIG, "still missing", 2000);
-	assert_int_equal(a->waiting_since_ms, 1000);
-	assert_int_equal(a->waiting_said_ms, 1000);
-	assert_string_equal(a->waiting_detail, "still missing");
+	assert_int_equal(a->wait.since_ms, 1000);
+	assert_int_equal(a->wait.said_ms, 1000);
+	assert_string_equal(a->wait.detail, "still missing");
 	agent_wait_set(a, AGENT_WAIT_KUBECONFIG, "still missing", 1000 + AGENT_WAIT_REMIND_MS);
-	assert_int_equal(a->waiting_said_ms, 1000 + AGENT_WAIT_REMIND_MS);
+	assert_int_equal(a->wait.said_ms, 1000 + AGENT_WAIT_REMIND_MS);
 	agent_wait_set(a, AGENT_WAIT_NONE, "", 5000 + AGENT_WAIT_REMIND_MS);
-	assert_int_equal(a->waiting, AGENT_WAIT_NONE);
-	assert_null(agent_wait_name(a->waiting));
+	assert_int_equal(a->wait.what, AGENT_WAIT_NONE);
+	assert_null(agent_wait_name(a->wait.what));
 }
 
 int main(void)

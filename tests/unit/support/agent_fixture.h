@@ -55,7 +55,7 @@ static inline void af_open(struct agent_fixture *f)
 	a->sigfd = -1;
 	f->t0 = kc_clock_ms();
 	parent_table_init(&a->parents);
-	evq_init(&a->events, EVQ_DEFAULT_CAP);
+	evq_init(&a->ev.queue, EVQ_DEFAULT_CAP);
 	reachability_init(&a->reach, f->t0, 30000, 15000);
 	/* The first request failed at start: an outage needs a failed attempt
 	 * (reachability.h), and the window runs from start. */
@@ -82,7 +82,7 @@ static inline void af_close(struct agent_fixture *f)
 	ckpt_store_close(a->store);
 	local_state_free(&a->local);
 	parent_table_free(&a->parents);
-	evq_free(&a->events);
+	evq_free(&a->ev.queue);
 	for (i = 0; i < a->nbridge_files; i++)
 		free(a->bridge_files[i]);
 	free(a->bridge_files);
