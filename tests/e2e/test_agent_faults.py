@@ -24,7 +24,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agent_env import (AgentEnv, annotated_pod, configmap, uid_of, wait_for,  # noqa: E402
+from agent_env import (AgentEnv, annotated_pod, configmap, faketime_wrapper, sanitized,  # noqa: E402
+                       uid_of, wait_for,
                        BINARY, FOREIGN, PREFIX, TOOL)
 
 NODE = "node-1"
@@ -70,19 +71,13 @@ MOUNT_OK = can_mount()
 NEEDS_MOUNT = "needs root and permission to mount a tmpfs"
 
 
-def sanitized_binary():
-    """An ASan build (scripts/test-sanitize.sh): shadow memory inflates RSS."""
-    with open(BINARY, "rb") as f:
-        return b"__asan_init" in f.read()
-
-
 def env_unreachable_after(env):
     """The --unreachable-after the node runs with (agent_env's default is short)."""
     args = env.args()
     return int(args[args.index("--unreachable-after") + 1])
 
 
-SANITIZED = bool(BINARY) and os.path.exists(BINARY) and sanitized_binary()
+SANITIZED = bool(BINARY) and sanitized(BINARY)
 
 
 def faketime_lib():
@@ -399,11 +394,7 @@ class FaultTest(unittest.TestCase):
         rc = os.path.join(env.root, "faketime.rc")
         with open(rc, "w") as f:
             f.write("+0\n")
-        wrapper = ["env", "LD_PRELOAD=" + lib, "FAKETIME_TIMESTAMP_FILE=" + rc,
-                   "FAKETIME_NO_CACHE=1", "FAKETIME_DONT_FAKE_MONOTONIC=1"]
-        if SANITIZED:  # libfaketime is preloaded ahead of the ASan runtime
-            wrapper.append("ASAN_OPTIONS=%s:verify_asan_link_order=0" %
-                           os.environ.get("ASAN_OPTIONS", ""))
+        wrapper = faketime_wrapper(lib, rc)
 
         def jump(seconds):
             with open(rc + ".new", "w") as f:

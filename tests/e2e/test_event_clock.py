@@ -12,7 +12,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agent_env import AgentEnv, annotated_pod, wait_for  # noqa: E402
+from agent_env import AgentEnv, annotated_pod, faketime_wrapper, wait_for  # noqa: E402
 
 NODE = "node-1"
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
@@ -34,9 +34,7 @@ class EventClock(unittest.TestCase):
             stamp = os.path.join(env.root, "faketime")
             with open(stamp, "w") as f:
                 f.write("+0\n")
-            env.start(wrapper=["env", "LD_PRELOAD=" + LIBFAKETIME,
-                               "FAKETIME_TIMESTAMP_FILE=" + stamp, "FAKETIME_NO_CACHE=1",
-                               "FAKETIME_DONT_FAKE_MONOTONIC=1"])
+            env.start(wrapper=faketime_wrapper(LIBFAKETIME, stamp))
             wait_for(lambda: os.path.exists(env.checkpoint_path(parent["metadata"]["uid"])),
                      timeout=30, what="checkpoint")
             manifest = "kubelet-checkpoint_kube-system_p1.yaml"

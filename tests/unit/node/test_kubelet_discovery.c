@@ -453,6 +453,7 @@ static void test_other_mount_namespace_is_ignored(void **state)
 	free(root);
 
 	/* In the agent's own namespace (both started by hand), and one that hides its namespace. */
+	free(sandbox);
 	root = noisy_proc();
 	sandbox = tu_put(root, "nsfs/own", "");
 	tu_put_link(root, "self/ns/mnt", sandbox);
