@@ -28,6 +28,22 @@ TOOL = os.environ.get("KC_RENDER_TOOL") or os.path.join(os.path.dirname(BINARY),
 TRIGGER = "node.kubernetes.io/bootstrap-checkpoint"
 PREFIX = "kubelet-checkpoint_"
 
+def manifest(name, namespace="kube-system"):
+    """The bridge manifest's file name of pod namespace/name."""
+    return "kubelet-checkpoint_%s_%s.yaml" % (namespace, name)
+
+
+def metric_value(env, sample):
+    """A sample of the agent's Prometheus textfile as a float, None when absent."""
+    try:
+        with open(env.metrics_file) as f:
+            for line in f:
+                if line.startswith(sample + " "):
+                    return float(line.split()[-1])
+    except OSError:
+        pass
+    return None
+
 
 def sanitized(path):
     """An ASan build (scripts/test-sanitize.sh): its shadow memory inflates RSS,

@@ -31,24 +31,9 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agent_env import AgentEnv, annotated_pod, uid_of, wait_for  # noqa: E402
+from agent_env import AgentEnv, annotated_pod, manifest, metric_value, uid_of, wait_for  # noqa: E402
 
 NODE = "node-1"
-
-
-def manifest(name):
-    return "kubelet-checkpoint_kube-system_%s.yaml" % name
-
-
-def metric_value(env, sample):
-    try:
-        with open(env.metrics_file) as f:
-            for line in f:
-                if line.startswith(sample + " "):
-                    return float(line.split()[-1])
-    except OSError:
-        pass
-    return None
 
 
 def checkpoint_status(env, uid):

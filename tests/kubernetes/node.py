@@ -156,6 +156,19 @@ def workload_files(extra_commands=()):
 
 # ---------------------------------------------------------------- processes
 
+
+def kill_shims(root):
+    """Shims outlive containerd by design: end those of the node under root by
+    their pid files (containerd's state dir)."""
+    for dirpath, _, names in os.walk(os.path.join(root, "containerd", "state")):
+        for n in names:
+            if n in ("shim.pid", "init.pid"):
+                try:
+                    with open(os.path.join(dirpath, n)) as f:
+                        os.kill(int(f.read().strip()), signal.SIGKILL)
+                except (OSError, ValueError):
+                    pass
+
 class Proc:
     """A child process with its log file; stopped by its own pid."""
 
@@ -612,15 +625,7 @@ class Node:
             except Exception:
                 pass
             self.containerd.stop()
-        # Shims outlive containerd by design: end the ones of this node by their pid files.
-        for dirpath, _, names in os.walk(os.path.join(self.root, "containerd", "state")):
-            for n in names:
-                if n in ("shim.pid", "init.pid"):
-                    try:
-                        with open(os.path.join(dirpath, n)) as f:
-                            os.kill(int(f.read().strip()), signal.SIGKILL)
-                    except (OSError, ValueError):
-                        pass
+        kill_shims(self.root)
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
         remove_cgroup_root(self.cgroup_root)
         # Mounts under root (overlay rootfs, shm, kubelet volumes), deepest first.

@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import ssl
 import subprocess
 import sys
@@ -357,15 +356,7 @@ class SelfHostedNode:
             node.cri.call("StopPodSandbox", kn.pb_field(1, s["id"]))
             node.cri.call("RemovePodSandbox", kn.pb_field(1, s["id"]))
         node.containerd.stop()
-        state = os.path.join(node.root, "containerd", "state")
-        for dirpath, _, names in os.walk(state):
-            for n in names:
-                if n in ("shim.pid", "init.pid"):
-                    try:
-                        with open(os.path.join(dirpath, n)) as f:
-                            os.kill(int(f.read().strip()), signal.SIGKILL)
-                    except (OSError, ValueError):
-                        pass
+        kn.kill_shims(node.root)
         with open("/proc/self/mountinfo") as f:
             mps = [line.split()[4] for line in f]
         for mp in sorted((m for m in mps if m.startswith(node.root + "/")), key=len,
