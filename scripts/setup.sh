@@ -12,7 +12,7 @@ mode="${1:-}"
 case "$mode" in
   --demo) ;;
   --test) pkgs+=(clang libclang-rt-14-dev valgrind prometheus lintian rpm file
-                 clang-format dpkg-dev fakeroot systemd faketime
+                 clang-format python3-pyflakes dpkg-dev fakeroot systemd faketime
                  python3-grpcio python3-protobuf protobuf-compiler
                  systemd-container mmdebstrap
                  containerd runc containernetworking-plugins busybox-static iptables curl) ;;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian machine, checks the C formatting (clang-format), builds
-# with -Werror and runs every test: unit (cmocka), end-to-end against the fake
+# Sets up a fresh Debian machine, checks the C formatting (clang-format) and the
+# Python harnesses (pyflakes), builds with -Werror and runs every test: unit
+# (cmocka), end-to-end against the fake
 # apiserver, fixtures against the Kubernetes schema, crash/fault/package tests
 # (ctest), the kubernetes tier (a real kubelet, containerd and kube-apiserver;
 # root only), then the whole suite under ASan+UBSan (gcc; the unit and render
@@ -13,8 +14,9 @@ scripts/setup.sh --test
 start=$(date +%s)
 step() { echo; echo "=== test.sh: $* ($(( $(date +%s) - start ))s)"; }
 
-step "clang-format --dry-run --Werror over every C file"
+step "clang-format --dry-run --Werror over every C file; pyflakes over every Python file"
 scripts/check-format.sh
+scripts/check-python.sh
 
 step "build (-Wall -Wextra -Werror) and ctest"
 cmake -S . -B build/test -DKC_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -10,8 +10,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agent_env import (AgentEnv, annotated_pod, configmap, secret, uid_of,  # noqa: E402
-                       wait_for, TRIGGER)
+from agent_env import (AgentEnv, annotated_pod, configmap, secret,  # noqa: E402
+                       wait_for)
 
 NODE = "node-1"
 

@@ -18,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agent_env import AgentEnv, annotated_pod, uid_of, wait_for  # noqa: E402
+from agent_env import AgentEnv, annotated_pod, wait_for  # noqa: E402
 
 NODE = "node-1"
 CORRUPT_UID = "9f0e0d0c-0b0a-4909-8807-060504030201"

@@ -629,7 +629,7 @@ class WatchLiveness(Base):
                           e["outcome"] == "failure"])
         api.settings(silent_watch=True)
         t0 = time.monotonic()
-        e = p.wait_for(contact("failure", "no event and no bookmark"), timeout=10)
+        p.wait_for(contact("failure", "no event and no bookmark"), timeout=10)
         self.assertLess(time.monotonic() - t0, 4.5)
         before = api.stats()["counts"]["WATCH pods"]
         api.settings(silent_watch=False)

@@ -20,7 +20,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agent_env import SOURCE_DIR, AgentEnv, annotated_pod, wait_for  # noqa: E402
+from agent_env import SOURCE_DIR, AgentEnv, annotated_pod  # noqa: E402
 
 NODE = "node-1"
 UNIT = os.path.join(SOURCE_DIR, "packaging", "kubelet-checkpoint.service")

@@ -11,9 +11,7 @@ import os
 import signal
 import stat
 import subprocess
-import sys
 import tempfile
-import time
 import unittest
 
 BIN = os.environ.get("KC_BINARY", "kubelet-checkpoint")

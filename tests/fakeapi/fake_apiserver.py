@@ -29,7 +29,6 @@ import os
 import select
 import socket
 import ssl
-import sys
 import threading
 import time
 import urllib.parse

@@ -12,7 +12,6 @@ is touched (no /run/containerd, no /var/lib/kubelet, no /etc/cni):
   - a small CRI client (gRPC over HTTP/2 by curl, protobuf decoded here) for what the
     runtime really runs.
 """
-import base64
 import hashlib
 import io
 import json
@@ -24,7 +23,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("KC_SOURCE_DIR", os.path.join(HERE, "..", ".."))
