@@ -33,7 +33,7 @@ configure "$build"
 # abort_on_error / halt_on_error: a report is a failure, never a warning.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-(cd "$build" && ctest --output-on-failure -j2 -E 'test_package' "$@")
+(cd "$build" && ctest --output-on-failure -j"${KC_CTEST_JOBS:-4}" -E 'test_package' "$@")
 
 if [ "${KC_ASAN_CLANG:-1}" = 0 ]; then
 	exit 0
@@ -42,4 +42,4 @@ elif ! command -v clang >/dev/null; then
 	exit 0
 fi
 CC=clang configure "$clang_build" -DCMAKE_C_COMPILER=clang
-(cd "$clang_build" && ctest --output-on-failure -j2 -R '^unit\.|^e2e\.test_render_')
+(cd "$clang_build" && ctest --output-on-failure -j"${KC_CTEST_JOBS:-4}" -R '^unit\.|^e2e\.test_render_')

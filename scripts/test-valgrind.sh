@@ -30,10 +30,18 @@ vgopts="--quiet --leak-check=full --show-leak-kinds=definite,indirect \
 --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --log-file=$logs/agent.%p.log"
 export KC_AGENT_WRAPPER="bash -c 'exec -a \"\$1\" $vgbin $vgopts \"\$@\"' kc-valgrind"
 rc=0
-python3 "$src/tests/e2e/test_agent_cycle.py" -v AgentCycleTest.test_full_cycle || rc=$?
-# The fault tests drive the error paths (full disk, read-only and vanishing
-# staticPodPath, SIGHUP reloads, damaged checkpoints, 3000 pods).
-python3 "$src/tests/e2e/test_agent_faults.py" -v || rc=$?
+# The two run side by side (each mostly waits on the agent's timers); their
+# outputs follow each other once both ended. The fault tests drive the error
+# paths (full disk, read-only and vanishing staticPodPath, SIGHUP reloads,
+# damaged checkpoints, 3000 pods).
+python3 "$src/tests/e2e/test_agent_cycle.py" -v AgentCycleTest.test_full_cycle \
+	>"$logs/cycle.out" 2>&1 &
+cycle=$!
+python3 "$src/tests/e2e/test_agent_faults.py" -v >"$logs/faults.out" 2>&1 &
+faults=$!
+wait "$cycle" || rc=$?
+wait "$faults" || rc=$?
+cat "$logs/cycle.out" "$logs/faults.out"
 if ! ls "$logs"/agent.*.log >/dev/null 2>&1; then
 	echo "test-valgrind: the agent never ran under valgrind (KC_AGENT_WRAPPER ignored?)" >&2
 	exit 1

@@ -22,11 +22,13 @@ README.md in this directory for the full list.
 """
 
 import argparse
+import ctypes
 import base64
 import http.server
 import json
 import os
 import select
+import signal
 import socket
 import ssl
 import threading
@@ -900,6 +902,19 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
         return self.reply(404, {"error": "no such endpoint"})
 
 
+def die_with_parent():
+    """A test that fails before its cleanup must not leave this server behind:
+    it holds the test's stderr, which is ctest's output pipe, and ctest waits
+    for that pipe to close (a 16-minute hang, seen). PR_SET_PDEATHSIG (1)
+    kills it with its parent; a parent already gone is seen by getppid."""
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(1, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+    if os.getppid() != parent:
+        os._exit(0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cert", help="server certificate (PEM); omit for plain HTTP")
@@ -911,7 +926,11 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--control-port", type=int, default=0)
     ap.add_argument("--port-file", help="also write the ports JSON here")
+    ap.add_argument("--die-with-parent", action="store_true",
+                    help="end when the process that started this one ends")
     args = ap.parse_args()
+    if args.die_with_parent:
+        die_with_parent()
 
     tls_ctx = None
     if args.cert:

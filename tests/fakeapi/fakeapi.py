@@ -49,7 +49,7 @@ class FakeAPI:
     """A running fake apiserver (a child process) and its control channel."""
 
     def __init__(self, certdir=None, require_client_cert=True, token=None, client_ca=True):
-        args = [sys.executable, SERVER]
+        args = [sys.executable, SERVER, "--die-with-parent"]
         if certdir is not None:
             args += ["--cert", os.path.join(certdir, "server.crt"),
                      "--key", os.path.join(certdir, "server.key")]

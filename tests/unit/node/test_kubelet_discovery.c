@@ -545,13 +545,23 @@ static void test_start_time_tells_a_restart(void **state)
 	free(root);
 }
 
-/* The real /proc: whatever runs here, scanning it must work and find at most one kubelet. */
+/*
+ * The real /proc: whatever runs here, scanning it must work: one kubelet (or
+ * none) is found, or, where several kubelets with different flags run (a
+ * machine that runs the kubernetes tier beside these tests), the scan says
+ * so instead of choosing.
+ */
 static void test_real_proc(void **state)
 {
 	struct kubelet_info ki;
 	struct kc_error err;
+	kc_code rc = kubelet_discover("/proc", &ki, &err);
 
-	assert_int_equal(kubelet_discover("/proc", &ki, &err), KC_OK);
+	if (rc != KC_OK) {
+		assert_int_equal(rc, KC_EINVAL);
+		assert_non_null(strstr(err.msg, "cannot tell which one is this node's"));
+		return;
+	}
 	assert_true(ki.pid >= 0);
 	kubelet_info_free(&ki);
 }
