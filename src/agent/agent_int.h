@@ -36,6 +36,7 @@
 #include "reachability.h"
 #include "render.h"
 #include "fs_watch.h"
+#include "handoff_file.h"
 
 /*
  * What the agent waits for before it can do its job, said in the log once
@@ -164,7 +165,12 @@ struct agent {
 	bool bridges_listed;
 	bool bridge_seen;
 	int64_t last_bridge_ms;
-	bool local_looked; /* local state was read at least once */
+	/* The hand-off records and quiet clock on disk (handoff_file.h): this
+	 * boot's id ("" unknown: nothing is saved) and the bytes last written. */
+	char boot_id[HANDOFF_BOOT_ID_MAX + 1];
+	struct kc_buf handoff_saved;
+	bool handoff_save_failed; /* said once until a write succeeds */
+	bool local_looked;        /* local state was read at least once */
 
 	int64_t start_ms;
 	time_t start_wall;
@@ -224,6 +230,12 @@ void agent_node_confirmed(void *ctx, enum api_confirm_result res);
 void agent_pass(struct agent *a, int64_t now_ms);
 /* Withdraw every bridge manifest of ours from old, the staticPodPath a reload left. */
 void agent_withdraw_from(struct agent *a, struct bridge_dir *old, const char *old_dir);
+/*
+ * At start and reload, after the checkpoints are loaded: the hand-off records
+ * and quiet clock the last agent of this boot saved, or the conservative
+ * state when they cannot be known (docs/design.md §6).
+ */
+void agent_handoffs_load(struct agent *a);
 
 /*
  * agent_wait.c: the prerequisites. agent_wait_missing looks at the config:
