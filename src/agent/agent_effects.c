@@ -716,8 +716,10 @@ static void note_handoffs(struct agent *a, const struct decision_result *res, co
 		const struct decision_item *it = &res->items[i];
 		struct parent_rec *r = &a->parents.recs[idx[i]];
 
-		if (it->handed_off && r->handed_off_ms < 0) {
+		/* An assumed hand-off (records unknown) gives way to a real one. */
+		if (it->handed_off && (r->handed_off_ms < 0 || r->handoff_assumed)) {
 			r->handed_off_ms = now_ms;
+			r->handoff_assumed = false;
 			r->handoff_timed_out = false;
 			r->handoff_wall = time(NULL);
 			kc_log(
@@ -730,6 +732,7 @@ static void note_handoffs(struct agent *a, const struct decision_result *res, co
 		}
 		if (it->watchdog_fired) {
 			r->handed_off_ms = -1;
+			r->handoff_assumed = false;
 			r->watchdog_fires++;
 			r->watchdog_last_ms = now_ms;
 			r->handoff_wall = time(NULL);
@@ -752,6 +755,7 @@ static void note_handoffs(struct agent *a, const struct decision_result *res, co
 				kc_log(KC_LOG_INFO, "%s/%s (%s): hand-off done: the parent runs",
 				       r->namespace, r->name, r->uid);
 			r->handed_off_ms = -1;
+			r->handoff_assumed = false;
 			r->watchdog_fires = 0;
 			r->watchdog_last_ms = -1;
 			r->handoff_wall = time(NULL);
@@ -935,6 +939,8 @@ void agent_pass(struct agent *a, int64_t now_ms)
 		goto out;
 	}
 	note_handoffs(a, &res, idx, now_ms);
+	/* A hand-off is on disk before its bridge goes: a crash in between keeps it. */
+	save_handoffs(a);
 	note_cluster(a, &res);
 	recheck = agent_confirm_wanted(a, &res, idx);
 	apply(a, &res, idx, &in.api);

@@ -398,6 +398,7 @@ size_t handoff_assume_under_way(struct parent_table *t, int64_t now_ms, time_t n
 		if (r->ckpt == PARENT_CKPT_NONE)
 			continue;
 		r->handed_off_ms = now_ms;
+		r->handoff_assumed = true;
 		r->handoff_wall = now_wall;
 		n++;
 	}

@@ -92,6 +92,55 @@ static void test_api_back_keeps_bridge_until_parent_runs(void **state)
 	rmdir(pod);
 }
 
+/*
+ * Hand-off records unknown (a broken handoff.json): the checkpoint counts as
+ * handed off at the load, so no activation before the watchdog's wait; then
+ * the watchdog activates it. A real hand-off (W1) replaces the assumed one.
+ */
+static void test_broken_records_wait_for_the_watchdog(void **state)
+{
+	struct agent_fixture *f = *state;
+	struct parent_rec *r;
+	char path[1024], pod[700], *text;
+	int64_t loaded;
+
+	snprintf(path, sizeof(path), "%s/" HANDOFF_FILE_NAME, f->state);
+	tu_write_file(path, "{\"version\": 1", 13, 0600);
+	loaded = kc_clock_ms();
+	agent_handoffs_load(&f->a);
+	r = parent_table_find(&f->a.parents, TP_UID);
+	assert_true(r->handed_off_ms >= loaded && r->handoff_assumed);
+	assert_non_null(strstr(f->a.last_error.msg, "handoff.json: not JSON"));
+	assert_true(f->a.bridge_seen); /* the quiet clock starts at the load */
+	agent_pass(&f->a, outage(f));
+	assert_false(in_static(f, MANIFEST));
+	agent_pass(&f->a, r->handed_off_ms + HANDOFF_WATCH_MS);
+	r = parent_table_find(&f->a.parents, TP_UID);
+	assert_true(in_static(f, MANIFEST));
+	assert_int_equal(r->watchdog_fires, 1);
+	assert_false(r->handoff_assumed);
+	/* The broken file was replaced by what holds now. */
+	assert_non_null(text = tu_read_file(path, NULL));
+	assert_non_null(strstr(text, "\"watchdogFires\": 1"));
+	free(text);
+
+	/* Unknown again, with the bridge on disk: it stays; then a real hand-off. */
+	tu_write_file(path, "[]", 2, 0600);
+	agent_handoffs_load(&f->a);
+	r = parent_table_find(&f->a.parents, TP_UID);
+	assert_true(r->handoff_assumed);
+	agent_pass(&f->a, outage(f) + 200000);
+	assert_true(in_static(f, MANIFEST));
+	snprintf(pod, sizeof(pod), "%s/kubelet/kubepods/pod%s", f->cgroup, TP_UID);
+	assert_int_equal(mkdir(pod, 0755), 0);
+	agent_pass(&f->a, outage(f) + 201000);
+	r = parent_table_find(&f->a.parents, TP_UID);
+	assert_false(in_static(f, MANIFEST));
+	assert_int_equal(r->handed_off_ms, outage(f) + 201000);
+	assert_false(r->handoff_assumed);
+	rmdir(pod);
+}
+
 static void test_foreign_file_left_alone(void **state)
 {
 	struct agent_fixture *f = *state;
@@ -121,6 +170,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_flag_off_withdraws, af_setup_checkpointed,
 	                                    af_teardown),
 	    cmocka_unit_test_setup_teardown(test_api_back_keeps_bridge_until_parent_runs,
+	                                    af_setup_checkpointed, af_teardown),
+	    cmocka_unit_test_setup_teardown(test_broken_records_wait_for_the_watchdog,
 	                                    af_setup_checkpointed, af_teardown),
 	    cmocka_unit_test_setup_teardown(test_foreign_file_left_alone, af_setup_checkpointed,
 	                                    af_teardown),

@@ -345,6 +345,7 @@ static void test_assume_under_way(void **state)
 	assert_int_equal(handoff_assume_under_way(&t, 4242, 1765000000), 2);
 	r = parent_table_find(&t, UID1);
 	assert_int_equal(r->handed_off_ms, 4242);
+	assert_true(r->handoff_assumed);
 	assert_int_equal(r->watchdog_fires, 0);
 	assert_int_equal(parent_table_find(&t, UID3)->handed_off_ms, -1);
 	parent_table_free(&t);
