@@ -102,7 +102,8 @@ static void test_broken_records_wait_for_the_watchdog(void **state)
 	struct agent_fixture *f = *state;
 	struct parent_rec *r;
 	char path[1024], pod[700], *text;
-	int64_t loaded;
+	struct stat before, after;
+	int64_t loaded, due;
 
 	snprintf(path, sizeof(path), "%s/" HANDOFF_FILE_NAME, f->state);
 	tu_write_file(path, "{\"version\": 1", 13, 0600);
@@ -114,7 +115,8 @@ static void test_broken_records_wait_for_the_watchdog(void **state)
 	assert_true(f->a.bridge_seen); /* the quiet clock starts at the load */
 	agent_pass(&f->a, outage(f));
 	assert_false(in_static(f, MANIFEST));
-	agent_pass(&f->a, r->handed_off_ms + HANDOFF_WATCH_MS);
+	due = r->handed_off_ms + HANDOFF_WATCH_MS;
+	agent_pass(&f->a, due);
 	r = parent_table_find(&f->a.parents, TP_UID);
 	assert_true(in_static(f, MANIFEST));
 	assert_int_equal(r->watchdog_fires, 1);
@@ -123,6 +125,13 @@ static void test_broken_records_wait_for_the_watchdog(void **state)
 	assert_non_null(text = tu_read_file(path, NULL));
 	assert_non_null(strstr(text, "\"watchdogFires\": 1"));
 	free(text);
+	/* Passes that change nothing write nothing (a new write is a new inode). */
+	assert_int_equal(stat(path, &before), 0);
+	agent_pass(&f->a, due + 1000);
+	agent_pass(&f->a, due + 2000);
+	assert_true(in_static(f, MANIFEST));
+	assert_int_equal(stat(path, &after), 0);
+	assert_int_equal(before.st_ino, after.st_ino);
 
 	/* Unknown again, with the bridge on disk: it stays; then a real hand-off. */
 	tu_write_file(path, "[]", 2, 0600);
