@@ -43,6 +43,12 @@ class HandoffPersistTest(unittest.TestCase):
             self.assertEqual(self.env.foreign_snapshot(), self.env.foreign_before)
             self.env.close()
 
+    def start(self):
+        # All four of --kubeconfig, --node-name, --kubelet-config and
+        # --static-pod-path: no kubelet is looked for in /proc (another one may
+        # run on this machine).
+        self.env.start(["--static-pod-path", self.env.manifests])
+
     def make(self, gc_grace=600):
         self.env = AgentEnv(node=NODE, unreachable_after=3, reachable_after=2, gc_grace=gc_grace)
         self.env.api.add_pods([annotated_pod("agent-a", NODE, 1)])
@@ -58,7 +64,7 @@ class HandoffPersistTest(unittest.TestCase):
     def restart(self, sig=signal.SIGTERM):
         self.env.stop(sig)
         self.mark = len(self.env.log_text())
-        self.env.start()
+        self.start()
 
     def records_file(self):
         return os.path.join(self.env.state, "handoff.json")
@@ -78,7 +84,7 @@ class HandoffPersistTest(unittest.TestCase):
     def test_restart_mid_handoff_keeps_the_watchdog_wait(self):
         env = self.make()
         uid = uid_of(1)
-        env.start()
+        self.start()
         self.activate()
         # The kubelet admitted the parent (its pod cgroup appears): handed off.
         env.set_running(uid, True)
@@ -102,7 +108,7 @@ class HandoffPersistTest(unittest.TestCase):
     def test_restart_after_withdrawal_does_not_collect(self):
         env = self.make(gc_grace=3)
         uid = uid_of(1)
-        env.start()
+        self.start()
         wait_for(lambda: env.status()["api"]["reachable"] is True, timeout=15,
                  what="API reachable (cluster identity known)")
         self.activate()
@@ -123,7 +129,7 @@ class HandoffPersistTest(unittest.TestCase):
 
     def test_broken_records_file_is_conservative(self):
         env = self.make()
-        env.start()
+        self.start()
         wait_for(lambda: os.path.exists(env.checkpoint_path(uid_of(1))), what="checkpoint")
         env.stop()
         with open(self.records_file(), "w") as f:
@@ -131,7 +137,7 @@ class HandoffPersistTest(unittest.TestCase):
         os.chmod(self.records_file(), 0o600)
         env.api.fault("down")
         self.mark = len(env.log_text())
-        env.start()
+        self.start()
         wait_for(lambda: "API is unreachable" in self.restart_log(), timeout=30,
                  what="outage seen after the start")
         self.assert_no_bridge_for(5, "activated at once although the records are unknown")
