@@ -586,7 +586,7 @@ int agent_main(int argc, char **argv)
 	json_decref(a.ignored_logged);
 	json_decref(a.ckpt_retry);
 	json_decref(a.activated_at);
-	kc_buf_free(&a.handoff_saved);
+	kc_buf_free(&a.handoff_file.saved);
 	evq_free(&a.ev.queue);
 	if (a.sigfd >= 0)
 		close(a.sigfd);

@@ -803,11 +803,13 @@ void agent_handoffs_load(struct agent *a)
 	int64_t now = kc_clock_ms();
 	size_t n;
 
-	kc_buf_reset(&a->handoff_saved); /* the next pass writes what holds now */
-	if (a->boot_id[0] == '\0' && handoff_boot_id(a->boot_id, &err) != KC_OK)
-		a->boot_id[0] = '\0'; /* records cannot be dated: neither read nor saved */
+	kc_buf_reset(&a->handoff_file.saved); /* the next pass writes what holds now */
+	if (a->handoff_file.boot_id[0] == '\0' &&
+	    handoff_boot_id(a->handoff_file.boot_id, &err) != KC_OK)
+		a->handoff_file.boot_id[0] =
+		    '\0'; /* records cannot be dated: neither read nor saved */
 	else
-		res = handoff_file_read(a->cfg->state_dir, a->boot_id, now, &d, &err);
+		res = handoff_file_read(a->cfg->state_dir, a->handoff_file.boot_id, now, &d, &err);
 	switch (res) {
 	case HANDOFF_LOAD_OK:
 		n = handoff_doc_to_table(&d, &a->parents);
@@ -858,28 +860,28 @@ static void save_handoffs(struct agent *a)
 	struct kc_error err;
 	struct kc_buf bytes;
 
-	if (a->boot_id[0] == '\0')
+	if (a->handoff_file.boot_id[0] == '\0')
 		return;
 	kc_buf_init(&bytes, HANDOFF_FILE_MAX);
 	if (handoff_doc_from_table(&a->parents, a->nactive > 0,
 	                           a->bridge_seen ? a->last_bridge_ms : -1, &d, &err) != KC_OK ||
-	    handoff_doc_dump(&d, a->boot_id, &bytes, &err) != KC_OK ||
-	    (bytes.len == a->handoff_saved.len &&
-	     memcmp(bytes.data, a->handoff_saved.data, bytes.len) == 0))
+	    handoff_doc_dump(&d, a->handoff_file.boot_id, &bytes, &err) != KC_OK ||
+	    (bytes.len == a->handoff_file.saved.len &&
+	     memcmp(bytes.data, a->handoff_file.saved.data, bytes.len) == 0))
 		goto out;
 	if (handoff_file_write(a->cfg->state_dir, &bytes, &err) != KC_OK) {
-		if (!a->handoff_save_failed)
+		if (!a->handoff_file.save_failed)
 			kc_log(KC_LOG_ERR, "saving the hand-off records: %s (tried at every pass)",
 			       err.msg);
 		agent_note_error(a, &err);
-		a->handoff_save_failed = true;
+		a->handoff_file.save_failed = true;
 		goto out;
 	}
-	if (a->handoff_save_failed)
+	if (a->handoff_file.save_failed)
 		kc_log(KC_LOG_NOTICE, "hand-off records saved again");
-	a->handoff_save_failed = false;
-	kc_buf_free(&a->handoff_saved);
-	a->handoff_saved = bytes;
+	a->handoff_file.save_failed = false;
+	kc_buf_free(&a->handoff_file.saved);
+	a->handoff_file.saved = bytes;
 	kc_buf_init(&bytes, HANDOFF_FILE_MAX);
 out:
 	kc_buf_free(&bytes);

@@ -76,6 +76,17 @@ struct agent_cluster {
 	int64_t node_ms; /* when (monotonic), -1 never */
 };
 
+/*
+ * The hand-off records and quiet clock on disk (handoff_file.h, saved and
+ * loaded by agent_effects.c): this boot's id ("" unknown: nothing is saved)
+ * and the bytes last written (written again only when they change).
+ */
+struct agent_handoff_file {
+	char boot_id[HANDOFF_BOOT_ID_MAX + 1];
+	struct kc_buf saved;
+	bool save_failed; /* said once until a write succeeds */
+};
+
 /* Events owed to the cluster and the one POST in flight (agent_events.c). */
 struct agent_event_post {
 	struct evq queue;
@@ -165,12 +176,8 @@ struct agent {
 	bool bridges_listed;
 	bool bridge_seen;
 	int64_t last_bridge_ms;
-	/* The hand-off records and quiet clock on disk (handoff_file.h): this
-	 * boot's id ("" unknown: nothing is saved) and the bytes last written. */
-	char boot_id[HANDOFF_BOOT_ID_MAX + 1];
-	struct kc_buf handoff_saved;
-	bool handoff_save_failed; /* said once until a write succeeds */
-	bool local_looked;        /* local state was read at least once */
+	struct agent_handoff_file handoff_file;
+	bool local_looked; /* local state was read at least once */
 
 	int64_t start_ms;
 	time_t start_wall;
