@@ -150,6 +150,53 @@ static void test_broken_records_wait_for_the_watchdog(void **state)
 	rmdir(pod);
 }
 
+/*
+ * No records file, or one of another boot: no hand-off carries over, and with
+ * checkpoints on disk the quiet clock starts at the load (a bridge may have
+ * run just before). Without checkpoints nothing could have been bridged.
+ */
+static void test_no_records_of_this_boot(void **state)
+{
+	static const char other_boot[] =
+	    "{\"version\": 1, \"bootID\": \"11111111-2222-4333-8444-555555555555\", "
+	    "\"bridgeOn\": false, \"lastBridgeMs\": 5, \"handoffs\": {\"" TP_UID "\": "
+	    "{\"handedOffMs\": 5, \"watchdogFires\": 0, \"watchdogLastMs\": -1, \"since\": 0, "
+	    "\"timedOut\": false}}}";
+	struct agent_fixture *f = *state;
+	char path[1024];
+	int64_t loaded = kc_clock_ms();
+
+	agent_handoffs_load(&f->a);
+	assert_true(f->a.bridge_seen && f->a.last_bridge_ms >= loaded);
+	assert_int_equal(parent_table_find(&f->a.parents, TP_UID)->handed_off_ms, -1);
+	f->a.bridge_seen = false;
+	snprintf(path, sizeof(path), "%s/" HANDOFF_FILE_NAME, f->state);
+	tu_write_file(path, other_boot, sizeof(other_boot) - 1, 0600);
+	agent_handoffs_load(&f->a);
+	assert_true(f->a.bridge_seen && f->a.last_bridge_ms >= loaded);
+	assert_int_equal(parent_table_find(&f->a.parents, TP_UID)->handed_off_ms, -1);
+	assert_int_equal(f->a.last_error.code, KC_OK);
+	/* The next pass writes this boot's file over it. */
+	agent_pass(&f->a, outage(f));
+	assert_true(in_static(f, MANIFEST));
+	{
+		char *text = tu_read_file(path, NULL);
+
+		assert_non_null(text);
+		assert_null(strstr(text, "11111111-2222"));
+		assert_non_null(strstr(text, "\"bridgeOn\": true"));
+		free(text);
+	}
+}
+
+static void test_no_checkpoints_no_quiet(void **state)
+{
+	struct agent_fixture *f = *state;
+
+	agent_handoffs_load(&f->a);
+	assert_false(f->a.bridge_seen);
+}
+
 static void test_foreign_file_left_alone(void **state)
 {
 	struct agent_fixture *f = *state;
@@ -182,6 +229,9 @@ int main(void)
 	                                    af_setup_checkpointed, af_teardown),
 	    cmocka_unit_test_setup_teardown(test_broken_records_wait_for_the_watchdog,
 	                                    af_setup_checkpointed, af_teardown),
+	    cmocka_unit_test_setup_teardown(test_no_records_of_this_boot, af_setup_checkpointed,
+	                                    af_teardown),
+	    cmocka_unit_test_setup_teardown(test_no_checkpoints_no_quiet, af_setup, af_teardown),
 	    cmocka_unit_test_setup_teardown(test_foreign_file_left_alone, af_setup_checkpointed,
 	                                    af_teardown),
 	};
