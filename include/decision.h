@@ -72,7 +72,9 @@
  * (the kubelet still cannot get its pods, the parent does not run, ...), at
  * most once per backoff: 2, 4, 8 ... 30 min between two re-activations
  * (decision_watchdog_backoff_ms). The records are inputs; the item says what
- * changes.
+ * changes. The agent keeps them, and last_bridge_ms, across its restarts
+ * (src/agent/handoff_file.h); when they are unknown it passes the
+ * conservative values (a hand-off under way since its start).
  *
  * Groups: checkpoints that map to one manifest file (same namespace/name: an
  * old UID replaced by a new pod of the same name), and checkpoints whose

@@ -129,7 +129,10 @@ static kc_code sources_open(struct agent *a, struct kc_error *err)
 	if ((rc = fs_watch_open(a->cfg->flag_file, a->cfg->static_pod_path, pods_dir, &a->watch,
 	                        err)) != KC_OK)
 		return rc;
-	return agent_sync_load_disk(a, err);
+	if ((rc = agent_sync_load_disk(a, err)) != KC_OK)
+		return rc;
+	agent_handoffs_load(a);
+	return KC_OK;
 }
 
 static void sources_close(struct agent *a)
@@ -583,6 +586,7 @@ int agent_main(int argc, char **argv)
 	json_decref(a.ignored_logged);
 	json_decref(a.ckpt_retry);
 	json_decref(a.activated_at);
+	kc_buf_free(&a.handoff_file.saved);
 	evq_free(&a.ev.queue);
 	if (a.sigfd >= 0)
 		close(a.sigfd);

@@ -716,8 +716,10 @@ static void note_handoffs(struct agent *a, const struct decision_result *res, co
 		const struct decision_item *it = &res->items[i];
 		struct parent_rec *r = &a->parents.recs[idx[i]];
 
-		if (it->handed_off && r->handed_off_ms < 0) {
+		/* An assumed hand-off (records unknown) gives way to a real one. */
+		if (it->handed_off && (r->handed_off_ms < 0 || r->handoff_assumed)) {
 			r->handed_off_ms = now_ms;
+			r->handoff_assumed = false;
 			r->handoff_timed_out = false;
 			r->handoff_wall = time(NULL);
 			kc_log(
@@ -730,6 +732,7 @@ static void note_handoffs(struct agent *a, const struct decision_result *res, co
 		}
 		if (it->watchdog_fired) {
 			r->handed_off_ms = -1;
+			r->handoff_assumed = false;
 			r->watchdog_fires++;
 			r->watchdog_last_ms = now_ms;
 			r->handoff_wall = time(NULL);
@@ -752,6 +755,7 @@ static void note_handoffs(struct agent *a, const struct decision_result *res, co
 				kc_log(KC_LOG_INFO, "%s/%s (%s): hand-off done: the parent runs",
 				       r->namespace, r->name, r->uid);
 			r->handed_off_ms = -1;
+			r->handoff_assumed = false;
 			r->watchdog_fires = 0;
 			r->watchdog_last_ms = -1;
 			r->handoff_wall = time(NULL);
@@ -771,6 +775,117 @@ static void note_handoffs(struct agent *a, const struct decision_result *res, co
 		if (it->verdict == DECISION_ACTIVE)
 			r->handoff_timed_out = false;
 	}
+}
+
+static size_t checkpoints_held(const struct agent *a)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < a->parents.count; i++)
+		n += a->parents.recs[i].ckpt != PARENT_CKPT_NONE;
+	return n;
+}
+
+/* The quiet clock never moves back: a reload keeps what this run saw. */
+static void quiet_since(struct agent *a, int64_t last_ms)
+{
+	if (last_ms < 0 || (a->bridge_seen && a->last_bridge_ms >= last_ms))
+		return;
+	a->bridge_seen = true;
+	a->last_bridge_ms = last_ms;
+}
+
+void agent_handoffs_load(struct agent *a)
+{
+	struct handoff_doc d = {0};
+	struct kc_error err;
+	enum handoff_load res = HANDOFF_LOAD_BROKEN;
+	int64_t now = kc_clock_ms();
+	size_t n;
+
+	kc_buf_reset(&a->handoff_file.saved); /* the next pass writes what holds now */
+	if (a->handoff_file.boot_id[0] == '\0' &&
+	    handoff_boot_id(a->handoff_file.boot_id, &err) != KC_OK)
+		a->handoff_file.boot_id[0] =
+		    '\0'; /* records cannot be dated: neither read nor saved */
+	else
+		res = handoff_file_read(a->cfg->state_dir, a->handoff_file.boot_id, now, &d, &err);
+	switch (res) {
+	case HANDOFF_LOAD_OK:
+		n = handoff_doc_to_table(&d, &a->parents);
+		/* A bridge was on when it was saved: on at least until that agent stopped. */
+		quiet_since(a, d.bridge_on ? now : d.last_bridge_ms);
+		if (n > 0 || d.bridge_on || d.last_bridge_ms >= 0)
+			kc_log(KC_LOG_INFO,
+			       "%s/" HANDOFF_FILE_NAME
+			       ": %zu hand-off record(s) of this boot restored; "
+			       "last bridge %s",
+			       a->cfg->state_dir, n,
+			       d.bridge_on             ? "on until the last agent stopped"
+			       : d.last_bridge_ms >= 0 ? "seen this boot"
+			                               : "never");
+		break;
+	case HANDOFF_LOAD_MISSING:
+	case HANDOFF_LOAD_OTHER_BOOT:
+		/* Hand-offs start anew after a reboot. A bridge may have run just
+		 * before this start (an older agent, another boot): no collection for
+		 * DECISION_BRIDGE_QUIET_MS, unless nothing could have been bridged. */
+		if (checkpoints_held(a) > 0)
+			quiet_since(a, now);
+		if (res == HANDOFF_LOAD_OTHER_BOOT)
+			kc_log(KC_LOG_INFO,
+			       "%s/" HANDOFF_FILE_NAME
+			       ": written before the last reboot: hand-offs "
+			       "start anew",
+			       a->cfg->state_dir);
+		break;
+	case HANDOFF_LOAD_BROKEN:
+		n = handoff_assume_under_way(&a->parents, now, time(NULL));
+		quiet_since(a, now);
+		kc_log(KC_LOG_ERR,
+		       "hand-off records unknown: %s; taking %zu checkpoint(s) as handed off now "
+		       "(none is activated again for %ds, then only by the watchdog) and no "
+		       "collection for %ds",
+		       err.msg, n, HANDOFF_WATCH_MS / 1000, DECISION_BRIDGE_QUIET_MS / 1000);
+		agent_note_error(a, &err);
+		break;
+	}
+	handoff_doc_free(&d);
+}
+
+/* The records and quiet clock to disk, when their bytes change (handoff_file.h). */
+static void save_handoffs(struct agent *a)
+{
+	struct handoff_doc d = {0};
+	struct kc_error err;
+	struct kc_buf bytes;
+
+	if (a->handoff_file.boot_id[0] == '\0')
+		return;
+	kc_buf_init(&bytes, HANDOFF_FILE_MAX);
+	if (handoff_doc_from_table(&a->parents, a->nactive > 0,
+	                           a->bridge_seen ? a->last_bridge_ms : -1, &d, &err) != KC_OK ||
+	    handoff_doc_dump(&d, a->handoff_file.boot_id, &bytes, &err) != KC_OK ||
+	    (bytes.len == a->handoff_file.saved.len &&
+	     memcmp(bytes.data, a->handoff_file.saved.data, bytes.len) == 0))
+		goto out;
+	if (handoff_file_write(a->cfg->state_dir, &bytes, &err) != KC_OK) {
+		if (!a->handoff_file.save_failed)
+			kc_log(KC_LOG_ERR, "saving the hand-off records: %s (tried at every pass)",
+			       err.msg);
+		agent_note_error(a, &err);
+		a->handoff_file.save_failed = true;
+		goto out;
+	}
+	if (a->handoff_file.save_failed)
+		kc_log(KC_LOG_NOTICE, "hand-off records saved again");
+	a->handoff_file.save_failed = false;
+	kc_buf_free(&a->handoff_file.saved);
+	a->handoff_file.saved = bytes;
+	kc_buf_init(&bytes, HANDOFF_FILE_MAX);
+out:
+	kc_buf_free(&bytes);
+	handoff_doc_free(&d);
 }
 
 /* What blocks a collection or a withdrawal is said loudly, once per episode. */
@@ -826,6 +941,8 @@ void agent_pass(struct agent *a, int64_t now_ms)
 		goto out;
 	}
 	note_handoffs(a, &res, idx, now_ms);
+	/* A hand-off is on disk before its bridge goes: a crash in between keeps it. */
+	save_handoffs(a);
 	note_cluster(a, &res);
 	recheck = agent_confirm_wanted(a, &res, idx);
 	apply(a, &res, idx, &in.api);
@@ -833,6 +950,7 @@ void agent_pass(struct agent *a, int64_t now_ms)
 		a->bridge_seen = true;
 		a->last_bridge_ms = now_ms;
 	}
+	save_handoffs(a);
 	await_api_answer(a, res.awaits_api_answer);
 	a->next_pass_ms = min64(res.next_change_ms, recheck);
 	track_bridges(a, now_ms, &a->next_pass_ms);

@@ -36,6 +36,7 @@
 #include "reachability.h"
 #include "render.h"
 #include "fs_watch.h"
+#include "handoff_file.h"
 
 /*
  * What the agent waits for before it can do its job, said in the log once
@@ -73,6 +74,17 @@ struct agent_cluster {
 	int64_t service_uid_ms; /* when (monotonic), -1 never */
 	enum agent_node_presence node;
 	int64_t node_ms; /* when (monotonic), -1 never */
+};
+
+/*
+ * The hand-off records and quiet clock on disk (handoff_file.h, saved and
+ * loaded by agent_effects.c): this boot's id ("" unknown: nothing is saved)
+ * and the bytes last written (written again only when they change).
+ */
+struct agent_handoff_file {
+	char boot_id[HANDOFF_BOOT_ID_MAX + 1];
+	struct kc_buf saved;
+	bool save_failed; /* said once until a write succeeds */
 };
 
 /* Events owed to the cluster and the one POST in flight (agent_events.c). */
@@ -164,6 +176,7 @@ struct agent {
 	bool bridges_listed;
 	bool bridge_seen;
 	int64_t last_bridge_ms;
+	struct agent_handoff_file handoff_file;
 	bool local_looked; /* local state was read at least once */
 
 	int64_t start_ms;
@@ -224,6 +237,12 @@ void agent_node_confirmed(void *ctx, enum api_confirm_result res);
 void agent_pass(struct agent *a, int64_t now_ms);
 /* Withdraw every bridge manifest of ours from old, the staticPodPath a reload left. */
 void agent_withdraw_from(struct agent *a, struct bridge_dir *old, const char *old_dir);
+/*
+ * At start and reload, after the checkpoints are loaded: the hand-off records
+ * and quiet clock the last agent of this boot saved, or the conservative
+ * state when they cannot be known (docs/design.md §6).
+ */
+void agent_handoffs_load(struct agent *a);
 
 /*
  * agent_wait.c: the prerequisites. agent_wait_missing looks at the config:

@@ -60,6 +60,7 @@ struct parent_rec {
 	 * -1 none), the watchdog re-activated it watchdog_fires times since the
 	 * last completed hand-off, the last at watchdog_last_ms. */
 	int64_t handed_off_ms;
+	bool handoff_assumed; /* handed_off_ms is an assumption (handoff_file.h): W1 resets it */
 	unsigned watchdog_fires;
 	int64_t watchdog_last_ms;
 	int64_t seen_running_ms; /* monotonic: the agent saw it run since (cgroups); -1 */

@@ -89,6 +89,7 @@ static inline void af_close(struct agent_fixture *f)
 	json_decref(a->ignored_logged);
 	json_decref(a->activated_at);
 	json_decref(a->ckpt_retry);
+	kc_buf_free(&a->handoff_file.saved);
 }
 
 static inline void af_path(struct agent_fixture *f, char *out, size_t outsz, const char *name)
