@@ -362,7 +362,7 @@ class SelfHostedNode:
         for mp in sorted((m for m in mps if m.startswith(node.root + "/")), key=len,
                          reverse=True):
             subprocess.run(["umount", "-l", mp], capture_output=True)
-        shutil.rmtree(state, ignore_errors=True)
+        shutil.rmtree(os.path.join(node.root, "containerd", "state"), ignore_errors=True)
         kn.remove_cgroup_root(node.cgroup_root)  # every pod cgroup; the kubelet remakes it
 
     def power_on(self, kubelet_lead=0.0):
