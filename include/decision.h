@@ -32,9 +32,7 @@
  *   W5 flag off                    -> INACTIVE_FLAG_OFF
  *   W1 on disk, and a container of the parent created after the bridge was
  *      written is in the runtime (any state; with cgroups only or sandbox
- *      data, the parent's entry), and the hand-off has settled (below)
- *                                  -> INACTIVE_HANDED_OFF, item.handed_off;
- *      not settled yet             -> HOLD_HANDOFF (next: when it settles)
+ *      data, the parent's entry)  -> INACTIVE_HANDED_OFF, item.handed_off
  *   a UID of the group runs here   -> INACTIVE_RUNNING_LOCALLY (a RUNNING
  *                                     container; with cgroups only, the pod
  *                                     cgroup; unknown is not "not running")
@@ -64,28 +62,6 @@
  * is served by the bridges themselves (issue 18 defect 1), and the kubelet
  * builds an API pod's containers only once its informers synced, so a READY
  * parent sandbox proves nothing (defect 2): a created container does.
- *
- * W1 settles (HANDOFF_SETTLE_MS): the parent's newest container was created
- * that long ago (input now_wall_ms; unknown, or a wall clock stepped back,
- * settles at once), or a container of it RUNS, or there is no container
- * detail, or the bridge holds host ports (its parent is not hostNetwork: the
- * kubelet rejects it on NodePorts before any container, W2). A hostNetwork
- * parent whose ports the bridge holds dies at once
- * ("address already in use"); the kubelet restarts a first exit at once and
- * backs off >= 10 s from the second (pkg/kubelet/kuberuntime/
- * kuberuntime_manager.go doBackOff, kubelet.go backOffPeriod; the pod
- * worker requeues at 10-15 s, pod_workers.go completeWork). Withdrawn at
- * its first container, a bridge may free its port (kube-apiserver closes
- * its listener at once on SIGTERM) just before that immediate restart: the
- * parent apiserver then starts ~10 s before its etcd, holds its port
- * without serving, the kubelet's housekeeping blocks on deleting the
- * bridges' mirror pods against it (TLS handshake timeout, 10 s each:
- * kubelet_pods.go HandlePodCleanups -> mirror_client.go DeleteMirrorPod),
- * which delays etcd's restart past kube-apiserver's 20 s etcd deadline: a
- * second back-off, gaps of 36-59 s. Settled, both restarts have met the
- * live bridges, every parent is in back-off, and the bridges (grace cap
- * 5 s) are gone before the retries, which then align; the API also stays
- * served HANDOFF_SETTLE_MS longer.
  *
  * Hand-off watchdog (W1 may hand off to a parent that then never runs): the
  * agent records handed_off_ms when W1 withdraws. The hand-off is done
@@ -134,9 +110,8 @@
 /* "kubelet-checkpoint_" + 63 + "_" + 253 + ".yaml" + NUL */
 #define DECISION_MANIFEST_MAX 352
 
-#define HANDOFF_SETTLE_MS        2500         /* W1 after the newest parent container is this old */
-#define HANDOFF_RUN_MS           (30 * 1000)  /* a parent container ran this long: done */
-#define HANDOFF_WATCH_MS         (120 * 1000) /* ... within this long after W1 */
+#define HANDOFF_RUN_MS           (30 * 1000)      /* a parent container ran this long: done */
+#define HANDOFF_WATCH_MS         (120 * 1000)     /* ... within this long after W1 */
 #define DECISION_WATCHDOG_MIN_MS (2 * 60 * 1000)  /* first backoff between re-activations */
 #define DECISION_WATCHDOG_MAX_MS (30 * 60 * 1000) /* backoff ceiling */
 #define DECISION_BRIDGE_QUIET_MS (10 * 60 * 1000) /* no collection this soon after a bridge */
@@ -195,9 +170,6 @@ struct decision_input {
 	const struct local_pods *local; /* NULL is UNKNOWN */
 	int64_t gc_grace_ms;
 	int64_t now_ms;
-	/* Wall ms now, compared with the runtime's creation times (W1 settles);
-	 * <= 0 unknown: W1 settles at once. */
-	int64_t now_wall_ms;
 	const char *cluster_uid;         /* kube-system UID the API answers now; NULL/"" unknown */
 	const char *cluster_service_uid; /* default/kubernetes Service UID now; NULL/"" unknown */
 	enum decision_node node;

@@ -146,31 +146,6 @@ static bool parent_container_after_bridge(const struct decision_input *in,
 	return p->newest_created_ms > c->bridge_written_ms;
 }
 
-static void lower(int64_t *next, int64_t t, int64_t now)
-{
-	if (t > now && t < *next)
-		*next = t;
-}
-
-/*
- * Has W1 settled (decision.h)? If not, *next is lowered to when it does.
- * Called only when parent_container_after_bridge holds.
- */
-static bool handoff_settled(const struct decision_input *in, const struct decision_checkpoint *c,
-                            int64_t *next)
-{
-	const struct local_pod *p = local_pods_find(in->local, c->uid);
-	int64_t age;
-
-	if (c->host_ports || !in->local->containers_known || p->running || in->now_wall_ms <= 0)
-		return true;
-	age = in->now_wall_ms - p->newest_created_ms;
-	if (age < 0 || age >= HANDOFF_SETTLE_MS)
-		return true;
-	lower(next, in->now_ms + HANDOFF_SETTLE_MS - age, in->now_ms);
-	return false;
-}
-
 int64_t decision_watchdog_backoff_ms(unsigned n)
 {
 	int64_t b = DECISION_WATCHDOG_MIN_MS;
@@ -180,6 +155,12 @@ int64_t decision_watchdog_backoff_ms(unsigned n)
 		n--;
 	}
 	return b < DECISION_WATCHDOG_MAX_MS ? b : DECISION_WATCHDOG_MAX_MS;
+}
+
+static void lower(int64_t *next, int64_t t, int64_t now)
+{
+	if (t > now && t < *next)
+		*next = t;
 }
 
 /* When may the watchdog re-activate c (a hand-off under way)? */
@@ -222,8 +203,6 @@ static enum decision_verdict gate(const struct decision_input *in, size_t i,
 	/* W1 before "runs": a parent that already runs got its container after
 	 * the bridge too, and the hand-off (watchdog) starts either way. */
 	if (parent_container_after_bridge(in, c)) {
-		if (!handoff_settled(in, c, next))
-			return DECISION_HOLD_HANDOFF;
 		item->handed_off = true;
 		return DECISION_INACTIVE_HANDED_OFF;
 	}

@@ -227,8 +227,6 @@ struct combo {
 	enum decision_node node;
 	bool recent; /* a bridge was on disk 1 minute ago */
 	bool timed;  /* REACHABLE since longer than the hand-off timeout */
-	int settle;  /* now_wall_ms: 0 unknown, 1 the new container HANDOFF_SETTLE_MS - 1 ms
-	                old, 2 HANDOFF_SETTLE_MS old */
 };
 
 #define NOW   10000000
@@ -261,7 +259,7 @@ static void run_combo(const struct combo *k)
 	struct decision_result res;
 	const struct decision_item *it;
 	const struct identity *id = &identities[k->cluster];
-	bool same = id->same, running = k->local == 4, keeps, active, w1, pend, cannot;
+	bool same = id->same, running = k->local == 4, keeps, active, w1, cannot;
 
 	if (k->local >= 2) {
 		struct local_pod p = local_pod_blank(UID_A);
@@ -287,7 +285,6 @@ static void run_combo(const struct combo *k)
 	c.watchdog_last_ms = k->handoff == 3 ? NOW - 60000 : -1;
 	c.parent_run_ms = k->run == 0 ? -1 : k->run == 1 ? 10000 : 40000;
 	in = mkin(&c, 1, k->flag, v, &lp, NOW);
-	in.now_wall_ms = k->settle == 0 ? 0 : WRITE + 5000 + HANDOFF_SETTLE_MS - (k->settle == 1);
 	in.node = k->node;
 	in.last_bridge_ms = k->recent ? NOW - 60000 : -1;
 	in.cluster_uid = id->api_ns;
@@ -301,15 +298,12 @@ static void run_combo(const struct combo *k)
 	keeps = decision_keeps_manifest(it->verdict);
 	active = it->verdict == DECISION_ACTIVE;
 	w1 = k->on_disk && (k->local >= 3 || (k->local >= 2 && !k->detail));
-	/* W1 not settled: a new container, not running, created too lately. */
-	pend = w1 && k->local == 3 && k->detail && !k->host_ports && k->settle == 1;
-	w1 = w1 && !pend;
 	cannot = reach_cannot_get_pods(k->api);
 
 	/* Activation: every condition of the rule, nothing else. */
 	assert_int_equal(active, k->flag && k->st == OK && cannot && k->local != 0 && !running &&
-	                             !w1 && !pend && !(k->host_ports && k->answered) &&
-	                             k->parent != PA && !(same && k->confirmed) &&
+	                             !w1 && !(k->host_ports && k->answered) && k->parent != PA &&
+	                             !(same && k->confirmed) &&
 	                             (k->on_disk || k->handoff == 0 || k->handoff == 2));
 	/* Never two copies; never a bridge that blocks the returning parent. */
 	if (keeps)
@@ -329,11 +323,6 @@ static void run_combo(const struct combo *k)
 	assert_int_equal(it->handoff_timed_out, it->verdict == DECISION_INACTIVE_HANDOFF_TIMEOUT);
 	if (it->handoff_timed_out)
 		assert_true(k->on_disk && same && k->api == RE && k->timed);
-	/* Until W1 settles the bridge stays, and the decision wakes when it does. */
-	if (pend && k->flag && k->st == OK) {
-		assert_int_equal(it->verdict, DECISION_HOLD_HANDOFF);
-		assert_true(res.next_change_ms <= NOW + 1);
-	}
 	/* W1 is the one withdrawal that starts a hand-off. */
 	assert_int_equal(it->handed_off, k->flag && k->st == OK && w1);
 	/* The watchdog fires only when due, and only as an activation. */
@@ -431,25 +420,10 @@ static void test_all_combinations(void **state)
 																	    apis[a] !=
 																	        RE)
 																		continue;
-																	k =
-																	    (struct
-																	     combo){
-																	        f, apis[a], ans, l, d, states[s], parents[p], cf, cl, od, hp, ho, rn, nodes[nd], rc, tm, 0};
-																	/* now_wall_ms matters only for a new container of a bridge on disk */
-																	for (
-																	    k.settle =
-																	        0;
-																	    k.settle <
-																	    (l == 3 &&
-																	             d &&
-																	             od
-																	         ? 3
-																	         : 1);
-																	    k.settle++) {
-																		run_combo(
-																		    &k);
-																		n++;
-																	}
+																	k = (struct combo){f, apis[a], ans, l, d, states[s], parents[p], cf, cl, od, hp, ho, rn, nodes[nd], rc, tm};
+																	run_combo(
+																	    &k);
+																	n++;
 																}
 	assert_true(n > 100000);
 }
@@ -1167,78 +1141,6 @@ static void test_defect5_only_containers_after_the_bridge_count(void **state)
 }
 
 /*
- * Issue 18's hand-off gap (BENCHMARKS.md, cold reboot): W1 waits until the
- * parent's newest container is HANDOFF_SETTLE_MS old, so a hostNetwork
- * parent's immediate restart after its first "address already in use" meets
- * the live bridge too and the kubelet backs off (decision.h). Old code:
- * withdrawn at the first container, and the parent apiserver could take its
- * port ~10 s ahead of etcd (gaps of 36-59 s).
- */
-static void test_w1_settles_before_handing_off(void **state)
-{
-	struct decision_checkpoint c = ckpt(UID_A, "kube-system", "kube-apiserver", "", OK, PP, 0);
-	struct local_pods created = parent_entry(false, WRITE + 1000);
-	struct local_pods running = parent_entry(true, WRITE + 1000);
-	struct local_pods cgroups = local_set(K, NULL);
-	struct local_pod p = local_pod_blank(UID_A);
-	struct decision_input in;
-	struct decision_result res;
-
-	c.bridge_written_ms = WRITE;
-	in = mkin(&c, 1, true, api(RE), &created, 5000);
-	in.now_wall_ms = WRITE + 1000 + HANDOFF_SETTLE_MS - 700;
-	assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
-	assert_int_equal(res.items[0].verdict, DECISION_HOLD_HANDOFF);
-	assert_false(res.items[0].handed_off);
-	assert_int_equal(res.next_change_ms, 5000 + 700); /* wakes when it settles */
-	decision_result_free(&res);
-	/* The same while unreachable: held, not activated again. */
-	in.api = api(UR);
-	assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
-	assert_int_equal(res.items[0].verdict, DECISION_HOLD_HANDOFF);
-	decision_result_free(&res);
-	/* Settled: W1. */
-	in.now_wall_ms = WRITE + 1000 + HANDOFF_SETTLE_MS;
-	assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
-	assert_int_equal(res.items[0].verdict, DECISION_INACTIVE_HANDED_OFF);
-	assert_true(res.items[0].handed_off);
-	decision_result_free(&res);
-	/* A parent container that runs has got past the bridge: at once. */
-	in.local = &running;
-	in.now_wall_ms = WRITE + 1001;
-	assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
-	assert_int_equal(res.items[0].verdict, DECISION_INACTIVE_HANDED_OFF);
-	decision_result_free(&res);
-	/* Wall clock unknown, or stepped back behind the container: at once. */
-	in.local = &created;
-	in.now_wall_ms = 0;
-	assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
-	assert_int_equal(res.items[0].verdict, DECISION_INACTIVE_HANDED_OFF);
-	decision_result_free(&res);
-	in.now_wall_ms = WRITE;
-	assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
-	assert_int_equal(res.items[0].verdict, DECISION_INACTIVE_HANDED_OFF);
-	decision_result_free(&res);
-	/* A host-port bridge (parent not hostNetwork): no port to meet, at once. */
-	c.host_ports = true;
-	in.now_wall_ms = WRITE + 1001;
-	assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
-	assert_int_equal(res.items[0].verdict, DECISION_INACTIVE_HANDED_OFF);
-	decision_result_free(&res);
-	c.host_ports = false;
-	/* Pod cgroups only (no creation time): at once, as before. */
-	assert_int_equal(local_pods_add(&cgroups, &p, NULL), KC_OK);
-	in.local = &cgroups;
-	in.now_wall_ms = WRITE + 1001;
-	assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
-	assert_int_equal(res.items[0].verdict, DECISION_INACTIVE_HANDED_OFF);
-	decision_result_free(&res);
-	local_pods_free(&created);
-	local_pods_free(&running);
-	local_pods_free(&cgroups);
-}
-
-/*
  * Issue 18 defect 6: a host-port bridge left from before the reboot goes at
  * the first real answer, also while the state is still unknown at start.
  * Old code: held (answered existed only while unreachable).
@@ -1409,7 +1311,6 @@ int main(void)
 	    cmocka_unit_test(test_namespace_forbidden_service_uid_decides),
 	    cmocka_unit_test(test_defect4_refused_activates),
 	    cmocka_unit_test(test_defect5_only_containers_after_the_bridge_count),
-	    cmocka_unit_test(test_w1_settles_before_handing_off),
 	    cmocka_unit_test(test_defect6_host_port_bridge_at_start),
 	    cmocka_unit_test(test_finding2_restart_is_no_outage),
 	    cmocka_unit_test(test_finding3_gone_parent_never_bridged),
