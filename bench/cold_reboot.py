@@ -10,6 +10,9 @@ anywhere). For each it reports, from the kubelet's start (or the agent's, with -
   - every /readyz gap between that and steady (the hand-off),
   - when it was steady (both parents run, no bridge manifest, no bridge container, /readyz ok),
   - the agent's activations and withdrawals per checkpoint (more than one: a cycle),
+  - the kubelet's housekeeping stalls over 5 s this boot (it deletes the withdrawn bridges'
+    mirror pods against a parent kube-apiserver that holds its port without serving, waiting
+    for etcd: the stall holds back etcd's restart, the cause of the gaps over 30 s),
 and whether /readyz stayed ok for --observe seconds after steady. No step is manual: a reboot
 that does not reach steady within --steady-timeout is reported as stuck and the next one starts.
 
@@ -23,6 +26,7 @@ Usage (root; the Kubernetes binaries from tests/kubernetes/build.sh):
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -88,8 +92,43 @@ def main():
         sys.exit(1)
 
 
+def housekeeping_stalls(text, over=5.0):
+    """The kubelet's housekeeping runs longer than `over` seconds in this log text (kubelet.go
+    syncLoopIteration logs each one over 1 s; Go durations such as 1.5s, 1m8.006s)."""
+    out = []
+    for line in text.splitlines():
+        if "Housekeeping took longer than expected" not in line:
+            continue
+        m = re.search(r'actual="([0-9hms.µ]+)"', line)
+        if m is None:
+            continue
+        secs = 0.0
+        for num, unit in re.findall(r"([0-9.]+)(h|ms|µs|m|s)", m.group(1)):
+            secs += float(num) * {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "µs": 1e-6}[unit]
+        if secs > over:
+            out.append(round(secs, 1))
+    return out
+
+
+def kubelet_log_size(sh):
+    try:
+        return os.path.getsize(os.path.join(sh.node.logs, "kubelet.log"))
+    except OSError:
+        return 0
+
+
+def kubelet_log_since(sh, offset):
+    try:
+        with open(os.path.join(sh.node.logs, "kubelet.log"), errors="replace") as f:
+            f.seek(offset)
+            return f.read()
+    except OSError:
+        return ""
+
+
 def one_reboot(sh, shm, args, n):
     sh.power_off()
+    log_from = kubelet_log_size(sh)
     obs = shm.Observer(sh).start()
     r = {"reboot": n}
     try:
@@ -128,6 +167,7 @@ def one_reboot(sh, shm, args, n):
         r["activations, withdrawals"] = counts
         r["cycled"] = any(c[0] > 1 for c in counts.values())
         r["collected"] = dropped
+        r["kubelet housekeeping stalls (s)"] = housekeeping_stalls(kubelet_log_since(sh, log_from))
         r["transitions"] = obs.transitions(t_ref)
     finally:
         obs.stop()
@@ -154,6 +194,8 @@ def summarise(results, args):
             notes.append("MORE THAN ONE GAP")
         if any(g > 20 for g in r["API gaps at the hand-off (s)"]):
             notes.append("gap > 20 s (target)")
+        if r.get("kubelet housekeeping stalls (s)"):
+            notes.append("kubelet housekeeping stalled %s s" % r["kubelet housekeeping stalls (s)"])
         if r.get("bridges serve /readyz (s)") is None or r["bridges serve /readyz (s)"] > 60:
             notes.append("bridges not serving within 60 s (target)")
         print("%-6d %-12s %-26s %-10s %s" % (r["reboot"], r.get("bridges serve /readyz (s)"),
