@@ -14,8 +14,8 @@ gone), the agent and the kubelet started again, no apiserver anywhere. Asserted:
     slow answer is a blip, counted but allowed); its length is reported against DESIGN 7's
     20 s ("!!! TARGET MISSED" above it) and fails only above KC_K8S_SELFHOSTED_MAX_GAP if set;
   - /readyz then stays ok, the parents keep running and no bridge comes back for
-    KC_K8S_SELFHOSTED_OBSERVE seconds (default 60; issue 18 asks for 3 min, which the
-    benchmark bench/cold_reboot.py observes: the tier's time stays reasonable);
+    KC_K8S_SELFHOSTED_OBSERVE seconds (default 180, issue 18's 3 min; the test
+    command's budget of 30 min has room for it since ctest runs four at a time);
   - each checkpoint saw exactly one activation and one withdrawal (the agent's log and its
     metrics), none was collected (log, status);
   - an etcd key and a ConfigMap written before the reboot are read after it;
@@ -42,7 +42,7 @@ NODE = "kc-k8s-selfhosted"
 NS = shm.NS
 BINARY = os.environ.get("KC_BINARY", "")
 TIMINGS_FILE = os.environ.get("KC_K8S_TIMINGS", "")
-OBSERVE = float(os.environ.get("KC_K8S_SELFHOSTED_OBSERVE", "60"))
+OBSERVE = float(os.environ.get("KC_K8S_SELFHOSTED_OBSERVE", "180"))
 VARIANT = os.environ.get("KC_K8S_SELFHOSTED_VARIANT") == "1"
 UNREACHABLE_AFTER = 15
 REACHABLE_AFTER = 10
