@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("KC_SOURCE_DIR", os.path.join(HERE, "..", ".."))
@@ -270,6 +271,30 @@ class AgentEnv:
         p = subprocess.run([node, script, jpath], capture_output=True, text=True, timeout=60)
         if p.returncode != 0:
             raise AssertionError("schema check of %s failed:\n%s%s" % (name, p.stdout, p.stderr))
+
+
+def checkpoint_status(env, uid):
+    """status's entry for the checkpoint of uid, or None."""
+    for c in env.status()["checkpoints"]:
+        if c["uid"] == uid:
+            return c
+    return None
+
+
+class AgentTestCase(unittest.TestCase):
+    """A test with at most one AgentEnv, self.env: afterwards its agent is
+    stopped, every file of the staticPodPath that is not ours must be as it
+    was, and its directory is removed."""
+
+    def setUp(self):
+        self.env = None
+
+    def tearDown(self):
+        if self.env is not None:
+            if self.env.proc is not None and self.env.proc.poll() is None:
+                self.env.stop()
+            self.assertEqual(self.env.foreign_snapshot(), self.env.foreign_before)
+            self.env.close()
 
 
 def wait_for(pred, timeout=15.0, step=0.05, what="condition"):

@@ -20,22 +20,13 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agent_env import AgentEnv, annotated_pod, manifest, metric_value, uid_of, wait_for  # noqa: E402
+from agent_env import (AgentEnv, AgentTestCase, annotated_pod, manifest, metric_value,  # noqa: E402
+                       uid_of, wait_for)
 
 NODE = "node-1"
 
 
-class HandoffTest(unittest.TestCase):
-    def setUp(self):
-        self.env = None
-
-    def tearDown(self):
-        if self.env is not None:
-            if self.env.proc is not None and self.env.proc.poll() is None:
-                self.env.stop()
-            self.assertEqual(self.env.foreign_snapshot(), self.env.foreign_before)
-            self.env.close()
-
+class HandoffTest(AgentTestCase):
     def make(self, unreachable_after=3, reachable_after=30, pods=()):
         self.env = AgentEnv(node=NODE, cri=True, unreachable_after=unreachable_after,
                             reachable_after=reachable_after)

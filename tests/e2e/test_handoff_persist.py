@@ -20,29 +20,13 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agent_env import AgentEnv, annotated_pod, manifest, uid_of, wait_for  # noqa: E402
+from agent_env import (AgentEnv, AgentTestCase, checkpoint_status, annotated_pod,  # noqa: E402
+                       manifest, uid_of, wait_for)
 
 NODE = "node-1"
 
 
-def checkpoint_status(env, uid):
-    for c in env.status()["checkpoints"]:
-        if c["uid"] == uid:
-            return c
-    return None
-
-
-class HandoffPersistTest(unittest.TestCase):
-    def setUp(self):
-        self.env = None
-
-    def tearDown(self):
-        if self.env is not None:
-            if self.env.proc is not None and self.env.proc.poll() is None:
-                self.env.stop()
-            self.assertEqual(self.env.foreign_snapshot(), self.env.foreign_before)
-            self.env.close()
-
+class HandoffPersistTest(AgentTestCase):
     def start(self):
         # All four of --kubeconfig, --node-name, --kubelet-config and
         # --static-pod-path: no kubelet is looked for in /proc (another one may

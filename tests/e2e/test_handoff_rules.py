@@ -31,29 +31,13 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agent_env import AgentEnv, annotated_pod, manifest, metric_value, uid_of, wait_for  # noqa: E402
+from agent_env import (AgentEnv, AgentTestCase, checkpoint_status, annotated_pod,  # noqa: E402
+                       manifest, metric_value, uid_of, wait_for)
 
 NODE = "node-1"
 
 
-def checkpoint_status(env, uid):
-    for c in env.status()["checkpoints"]:
-        if c["uid"] == uid:
-            return c
-    return None
-
-
-class HandoffRulesTest(unittest.TestCase):
-    def setUp(self):
-        self.env = None
-
-    def tearDown(self):
-        if self.env is not None:
-            if self.env.proc is not None and self.env.proc.poll() is None:
-                self.env.stop()
-            self.assertEqual(self.env.foreign_snapshot(), self.env.foreign_before)
-            self.env.close()
-
+class HandoffRulesTest(AgentTestCase):
     def make(self, pods, unreachable_after=3, reachable_after=2, gc_grace=600):
         self.env = AgentEnv(node=NODE, unreachable_after=unreachable_after,
                             reachable_after=reachable_after, gc_grace=gc_grace)
