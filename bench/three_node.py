@@ -227,7 +227,10 @@ def member_node_class():
                 API_PORT))
 
         def agent_args(self):
-            return self.wrap + super().agent_args()
+            # All four given, the agent does not look for the kubelet in /proc, where three
+            # kubelets of one pid namespace with different flags are ambiguous (it refuses).
+            return self.wrap + super().agent_args() + ["--static-pod-path",
+                                                       self.node.manifests]
 
         def wait_checkpointed(self, timeout=300):
             def ok():
