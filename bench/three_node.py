@@ -379,6 +379,13 @@ class QuorumWatch:
                 return t, i, v
         return None
 
+    def losses(self, since, until):
+        """[(start, length)]: after quorum came back at since, the stretches longer than 2 s
+        in which no member answered (quorum lost again, e.g. at a hand-off)."""
+        with self.lock:
+            times = sorted(t for t, _, _ in self.answers if since <= t <= until)
+        return [(a, b - a) for a, b in zip(times, times[1:]) if b - a > 2.0]
+
 
 def etcd_runners(cluster, observers, t):
     """Which etcd containers ran at t on each node: "bridge", "parent" or "-"."""
@@ -423,13 +430,21 @@ def one_reboot(cluster, args, n):
         if q is not None:
             r["etcd quorum back (s)"] = round(q[0] - t0, 1)
             r["etcd containers at quorum"] = etcd_runners(cluster, observers, q[0])
+            r["etcd quorum lost again at (s), for (s)"] = [
+                (round(a - t0, 1), round(length, 1)) for a, length in
+                quorum.losses(q[0], max([s for s in steady if s is not None] + [q[0]]))]
         per_node = {}
         for i, (sh, obs) in enumerate(zip(nodes, observers)):
             since = served[i] or t_refs[i]
             gaps = obs.gaps(since, steady[i])
             counts, dropped = sh.counts()
+            first_ok = [t for t, ok in obs.snapshot()[0] if ok and t >= t_refs[i]]
             per_node[sh.node_name] = {
                 "kubelet started (s)": round(t_kubelets[i] - t0, 1),
+                # None above: the kubelet had the parents before /readyz was seen served by
+                # the bridges; then this is the node's whole outage.
+                "first /readyz ok (s after kubelet)":
+                    round(first_ok[0] - t_refs[i], 1) if first_ok else None,
                 "bridges serve /readyz (s after kubelet)":
                     None if served[i] is None else round(served[i] - t_refs[i], 1),
                 "API gaps at the hand-off (s)": [round(g, 1) for _, g in gaps],
@@ -507,9 +522,9 @@ def rss_mib(cluster):
 
 def summarise(results, setup):
     print("\nsetup: %s" % json.dumps(setup))
-    print("%-6s %-8s %-10s %-40s %-30s %s" % ("reboot", "quorum", "all steady",
-                                             "bridges serve /readyz per node (s)",
-                                             "hand-off gaps per node (s)", "notes"))
+    print("%-6s %-8s %-10s %-22s %-22s %-30s %s" % (
+        "reboot", "quorum", "all steady", "bridges serve /readyz", "first /readyz ok",
+        "hand-off gaps per node (s)", "notes"))
     for r in results:
         nodes = r.get("nodes", {})
         notes = []
@@ -524,9 +539,12 @@ def summarise(results, setup):
             notes.append("etcd key: %s" % r.get("etcd key after the reboot"))
         if any(g > 20 for v in nodes.values() for g in v["API gaps at the hand-off (s)"]):
             notes.append("gap > 20 s (target)")
-        print("%-6d %-8s %-10s %-40s %-30s %s" % (
+        if r.get("etcd quorum lost again at (s), for (s)"):
+            notes.append("quorum lost again %s" % r["etcd quorum lost again at (s), for (s)"])
+        print("%-6d %-8s %-10s %-22s %-22s %-30s %s" % (
             r["reboot"], r.get("etcd quorum back (s)"), r.get("all steady (s)"),
             [v["bridges serve /readyz (s after kubelet)"] for v in nodes.values()],
+            [v["first /readyz ok (s after kubelet)"] for v in nodes.values()],
             [v["API gaps at the hand-off (s)"] for v in nodes.values()], " ".join(notes)))
 
 
