@@ -25,7 +25,11 @@ For each it reports, from the moment the three power-ons began:
 
 Usage (root; the Kubernetes binaries from tests/kubernetes/build.sh; heavy: under the lock):
   flock /work/wt/k8s.lock python3 bench/three_node.py --binary build/dev/kubelet-checkpoint \\
-      [--reboots 1] [--observe 30] [--steady-timeout 900] [--json out.json] [--keep]
+      [--reboots 1] [--observe 30] [--steady-timeout 900] [--apiserver-etcd local|all]
+      [--json out.json] [--keep]
+--apiserver-etcd all gives each apiserver all three members as its backend (kubeadm's stacked
+etcd, the default here, gives it its own member only), to see whether a node's API still falls
+with its own etcd parent at the hand-off.
 """
 import argparse
 import json
@@ -131,7 +135,7 @@ def member_control_plane_class():
 
         def apiserver_args(self, pki):
             """The apiserver's flags (pki: its certificates' directory, with a slash)."""
-            return ["--etcd-servers", "http://127.0.0.1:%d" % ETCD_CLIENT,
+            return ["--etcd-servers", self.cluster.etcd_servers,
                     "--bind-address", "0.0.0.0", "--advertise-address", self.ip,
                     "--secure-port", str(API_PORT),
                     "--tls-cert-file", pki + "apiserver.crt",
@@ -247,8 +251,11 @@ def member_node_class():
 class Cluster:
     """The three nodes, their network and their shared PKI."""
 
-    def __init__(self, binary, count, unreachable_after, reachable_after):
+    def __init__(self, binary, count, unreachable_after, reachable_after, etcd_servers="local"):
         self.net = Network(count)
+        # Each apiserver's backend: its own member (as kubeadm's stacked etcd), or all three.
+        self.etcd_servers = "http://127.0.0.1:%d" % ETCD_CLIENT if etcd_servers == "local" \
+            else ",".join("http://%s:%d" % (ip, ETCD_CLIENT) for ip in self.net.ips)
         self.names = ["kc3n-%s" % chr(ord("a") + i) for i in range(count)]
         self.initial_cluster = ",".join("%s=http://%s:%d" % (n, ip, ETCD_PEER)
                                         for n, ip in zip(self.names, self.net.ips))
@@ -558,6 +565,8 @@ def main():
     ap.add_argument("--steady-timeout", type=float, default=900.0)
     ap.add_argument("--unreachable-after", type=int, default=15)
     ap.add_argument("--reachable-after", type=int, default=10)
+    ap.add_argument("--apiserver-etcd", choices=("local", "all"), default="local",
+                    help="each apiserver's --etcd-servers: its own member (default) or all three")
     ap.add_argument("--json", help="append the results as one JSON line to this file")
     ap.add_argument("--keep", action="store_true", help="keep the temp dirs and logs")
     args = ap.parse_args()
@@ -571,9 +580,10 @@ def main():
 
     kn.exit_on_sigterm()
     cluster = Cluster(os.path.abspath(args.binary), 3, args.unreachable_after,
-                      args.reachable_after)
+                      args.reachable_after, args.apiserver_etcd)
     cluster.keep = args.keep
-    results, setup, failure = [], {"machine before": machine()}, None
+    results, failure = [], None
+    setup = {"machine before": machine(), "apiserver etcd": args.apiserver_etcd}
     try:
         cluster.bootstrap()
         print("3 nodes Ready: %s" % json.dumps({k: round(v, 1) for k, v in
