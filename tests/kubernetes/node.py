@@ -449,9 +449,9 @@ cgroupRoot: {cgroup_root}
 # runs there; this keeps a later pinned version (where the default flips) running too.
 failCgroupV1: false
 failSwapOn: false
-address: 127.0.0.1
+address: {ip}
 port: {port}
-healthzBindAddress: 127.0.0.1
+healthzBindAddress: {ip}
 healthzPort: {healthz}
 readOnlyPort: 0
 authentication:
@@ -474,16 +474,24 @@ enableServer: true
 
 
 class Node:
-    """containerd + kubelet on private paths under root (a temp dir)."""
+    """containerd + kubelet on private paths under root (a temp dir).
 
-    def __init__(self, node_name, root=None):
+    One process may run several nodes (bench/three_node.py): instance tells them apart,
+    ip is where the kubelet serves (and its healthz is asked), wrap prefixes the commands
+    of containerd and the kubelet (nsenter into the node's network namespace)."""
+
+    def __init__(self, node_name, root=None, instance=0, ip="127.0.0.1", wrap=()):
         self.node_name = node_name
         self.root = root or tempfile.mkdtemp(prefix="kc-k8s-", dir="/var/tmp")
+        self.ip = ip
+        self.wrap = list(wrap)
         # Two runs at once (a developer and CI) must not share a bridge, a pod subnet or the
-        # kubelet's cgroup tree: all three are derived from this process.
+        # kubelet's cgroup tree: all three are derived from this process (and instance).
         n = os.getpid()
-        bridge, pod_cidr = "kct%d" % n, "10.%d.%d.0/24" % (200 + n % 50, (n // 50) % 256)
-        self.cgroup_root = "/kc-test-%d" % n
+        suffix = "-%d" % instance if instance else ""
+        bridge = "kct%d%s" % (n, suffix)
+        pod_cidr = "10.%d.%d.0/24" % (200 + n % 50, (n // 50 + instance) % 256)
+        self.cgroup_root = "/kc-test-%d%s" % (n, suffix)
         self.logs = os.path.join(self.root, "logs")
         self.sock = os.path.join(self.root, "containerd.sock")
         self.manifests = os.path.join(self.root, "manifests")
@@ -523,7 +531,7 @@ class Node:
                           "dataDir": os.path.join(self.root, "cni", "ipam")}},
                 {"type": "portmap", "capabilities": {"portMappings": True}},
                 {"type": "loopback"}]}, f)
-        self.containerd = Proc("containerd", ["containerd", "--config",
+        self.containerd = Proc("containerd", self.wrap + ["containerd", "--config",
                                               os.path.join(self.root, "containerd.toml")],
                                self.logs)
         wait_for(lambda: os.path.exists(self.sock) and self._cri_up(), 60,
@@ -573,12 +581,12 @@ class Node:
         # never see it half written (a cold reboot starts the agent first).
         with open(self.kubelet_config + ".tmp", "w") as f:
             f.write(KUBELET_CONFIG.format(manifests=self.manifests, sock=self.sock, port=port,
-                                          healthz=healthz, client_ca=ca,
+                                          healthz=healthz, client_ca=ca, ip=self.ip,
                                           cgroup_root=self.cgroup_root,
                                           webhook="true" if kubeconfig else "false",
                                           authz="Webhook" if kubeconfig else "AlwaysAllow"))
         os.replace(self.kubelet_config + ".tmp", self.kubelet_config)
-        args = [os.path.join(K8S_BIN, "kubelet"), "--config", self.kubelet_config,
+        args = self.wrap + [os.path.join(K8S_BIN, "kubelet"), "--config", self.kubelet_config,
                 "--root-dir", self.kubelet_dir, "--hostname-override", self.node_name,
                 "--cert-dir", os.path.join(self.kubelet_dir, "pki"), "--v=2"]
         if kubeconfig:
@@ -592,7 +600,7 @@ class Node:
         if not self.kubelet.alive():
             raise AssertionError("kubelet exited:\n" + self.kubelet.tail(60))
         try:
-            with socket.create_connection(("127.0.0.1", self.healthz), timeout=2) as s:
+            with socket.create_connection((self.ip, self.healthz), timeout=2) as s:
                 s.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
                 return b"200 OK" in s.recv(200)
         except OSError:
@@ -657,11 +665,11 @@ def _openssl(*args, cwd):
     subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, capture_output=True)
 
 
-def make_pki(d, node_name):
+def make_pki(d, node_name, apiserver_ips=("127.0.0.1",), more_nodes=()):
     """A test CA and what the control plane and node need (openssl only):
-    ca, apiserver (127.0.0.1), admin (O=system:masters), node (CN=system:node:<node>,
-    O=system:nodes: the Node authorizer and NodeRestriction apply), and the service-account
-    signing key."""
+    ca, apiserver (apiserver_ips), admin (O=system:masters), node (CN=system:node:<node>,
+    O=system:nodes: the Node authorizer and NodeRestriction apply; node-<name>.pem for each
+    of more_nodes), and the service-account signing key."""
     os.makedirs(d, exist_ok=True)
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "30",
              "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=kc-test-ca",
@@ -679,19 +687,23 @@ def make_pki(d, node_name):
 
     leaf("apiserver", "/CN=kube-apiserver",
          "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
-         "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,"
-         "DNS:kubernetes.default.svc\n")
+         "subjectAltName=%sIP:10.96.0.1,DNS:localhost,DNS:kubernetes,"
+         "DNS:kubernetes.default.svc\n" % "".join("IP:%s," % ip for ip in apiserver_ips))
     client = "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n"
     leaf("admin", "/O=system:masters/CN=kc-test-admin", client)
-    leaf("node", "/O=system:nodes/CN=system:node:%s" % node_name, client)
+    nodes = {"node": node_name}
+    nodes.update(("node-" + n, n) for n in more_nodes)
+    for leaf_name, name in nodes.items():
+        leaf(leaf_name, "/O=system:nodes/CN=system:node:%s" % name, client)
     leaf("apiserver-kubelet-client", "/O=system:masters/CN=kube-apiserver-kubelet-client", client)
     _openssl("genrsa", "-out", "sa.key", "2048", cwd=d)
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=d)
     # The kubelet's rotated client certificate file holds cert and key together.
-    with open(os.path.join(d, "node.pem"), "w") as out:
-        for n in ("node.crt", "node.key"):
-            with open(os.path.join(d, n)) as f:
-                out.write(f.read())
+    for leaf_name in nodes:
+        with open(os.path.join(d, leaf_name + ".pem"), "w") as out:
+            for ext in (".crt", ".key"):
+                with open(os.path.join(d, leaf_name + ext)) as f:
+                    out.write(f.read())
     return d
 
 

@@ -78,6 +78,35 @@ def binary_image(archive, name, binary, in_image):
     kn.oci_archive(archive, files, [kn.normalize_image(name)], [in_image], dirs=dirs)
 
 
+def apply_cluster_objects(cp):
+    """What the API pods need in kube-system before they exist: the default ServiceAccount,
+    kube-root-ca.crt and the apiserver's certificates and keys as a Secret."""
+    cp.apply({"apiVersion": "v1", "kind": "ServiceAccount",
+              "metadata": {"name": "default", "namespace": NS}})
+    with open(os.path.join(cp.pki, "ca.crt")) as f:
+        cp.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                  "metadata": {"name": "kube-root-ca.crt", "namespace": NS},
+                  "data": {"ca.crt": f.read()}})
+    data = {}
+    for n in PKI_FILES:
+        with open(os.path.join(cp.pki, n), "rb") as f:
+            data[n] = base64.b64encode(f.read()).decode()
+    cp.apply({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+              "metadata": {"name": PKI_SECRET, "namespace": NS}, "data": data})
+
+
+def control_plane_archives(imgdir):
+    """The etcd and kube-apiserver image archives, made from the tier's binaries in imgdir."""
+    os.makedirs(imgdir, exist_ok=True)
+    out = []
+    for name, binary, in_image in (
+            (ETCD_IMAGE, "etcd", "/usr/local/bin/etcd"),
+            (APISERVER_IMAGE, "kube-apiserver", "/usr/local/bin/kube-apiserver")):
+        out.append(os.path.join(imgdir, binary + ".tar"))
+        binary_image(out[-1], name, os.path.join(kn.K8S_BIN, binary), in_image)
+    return out
+
+
 class Readyz:
     """GET /readyz with the admin's client certificate (cheap enough to poll every 0.25 s)."""
 
@@ -117,38 +146,34 @@ class SelfHostedNode:
         self.metrics_file = os.path.join(self.node.root, "agent.prom")
         self.boots = 0
 
+    def pod_name(self, parent):
+        """The API pod's name of parent ("etcd", "kube-apiserver"): the parent's own name
+        here; bench/three_node.py names each node's pods after the node."""
+        return parent
+
     # ------------------------------------------------------------ bootstrap and pivot
     def bootstrap(self):
         """Host etcd and apiserver, containerd with the images, the kubelet registered."""
         t0 = time.monotonic()
+        self.cp.start_etcd()
+        self.cp.start_apiserver()
+        apply_cluster_objects(self.cp)
+        archives = control_plane_archives(os.path.join(self.node.root, "images"))
+        self.join(archives)
+        for tar in archives:
+            os.unlink(tar)
+        self.timings["bootstrap (host control plane, node Ready)"] = time.monotonic() - t0
+
+    def join(self, archives):
+        """containerd with the pause image and the image archives, the kubelet registered
+        and the node Ready."""
         cp, node = self.cp, self.node
-        cp.start_etcd()
-        cp.start_apiserver()
-        cp.apply({"apiVersion": "v1", "kind": "ServiceAccount",
-                  "metadata": {"name": "default", "namespace": NS}})
-        with open(os.path.join(cp.pki, "ca.crt")) as f:
-            cp.apply({"apiVersion": "v1", "kind": "ConfigMap",
-                      "metadata": {"name": "kube-root-ca.crt", "namespace": NS},
-                      "data": {"ca.crt": f.read()}})
-        data = {}
-        for n in PKI_FILES:
-            with open(os.path.join(cp.pki, n), "rb") as f:
-                data[n] = base64.b64encode(f.read()).decode()
-        cp.apply({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                  "metadata": {"name": PKI_SECRET, "namespace": NS}, "data": data})
         node.start_containerd()
-        imgdir = os.path.join(node.root, "images")
-        os.makedirs(imgdir, exist_ok=True)
         node.import_images(["kc-test/busybox:1"])  # the pause image (the sandbox image)
-        for name, binary, in_image in (
-                (ETCD_IMAGE, "etcd", "/usr/local/bin/etcd"),
-                (APISERVER_IMAGE, "kube-apiserver", "/usr/local/bin/kube-apiserver")):
-            tar = os.path.join(imgdir, binary + ".tar")
-            binary_image(tar, name, os.path.join(kn.K8S_BIN, binary), in_image)
+        for tar in archives:
             p = node.ctr("images", "import", tar, check=False)
             if p.returncode != 0:
                 raise AssertionError("ctr import %s: %s" % (tar, p.stderr))
-            os.unlink(tar)
         self.start_kubelet()
 
         def node_ready():
@@ -160,7 +185,6 @@ class SelfHostedNode:
 
         kn.wait_for(node_ready, 120, step=0.5, what="node Ready (kubelet log: %s)"
                     % node.kubelet.tail(20))
-        self.timings["bootstrap (host control plane, node Ready)"] = time.monotonic() - t0
 
     def start_kubelet(self):
         self.node.start_kubelet(kubeconfig=self.cp.node_kubeconfig,
@@ -235,7 +259,7 @@ class SelfHostedNode:
         for pod in (self.etcd_pod(), self.apiserver_pod()):
             cp.apply(pod)
         for name in PARENTS:
-            self.uids[name] = cp.get_json("pod", "-n", NS, name)["metadata"]["uid"]
+            self.uids[name] = cp.get_json("pod", "-n", NS, self.pod_name(name))["metadata"]["uid"]
 
         def crashed_once():
             cs = self.node.cri.containers()
@@ -259,7 +283,8 @@ class SelfHostedNode:
 
         def pods_running():
             for name, uid in self.uids.items():
-                p = cp.kubectl("get", "pod", "-n", NS, name, "-o", "json", check=False)
+                p = cp.kubectl("get", "pod", "-n", NS, self.pod_name(name), "-o", "json",
+                               check=False)
                 if p.returncode != 0:
                     return False
                 p = json.loads(p.stdout)
@@ -329,8 +354,12 @@ class SelfHostedNode:
                       if n.startswith("kubelet-checkpoint_"))
 
     # ------------------------------------------------------------ etcd marker
+    def etcd_endpoint(self):
+        """Where this node's etcd serves clients (bench/three_node.py: the node's IP)."""
+        return "http://127.0.0.1:%d" % self.cp.etcd_client
+
     def etcd_call(self, path, body):
-        url = "http://127.0.0.1:%d/v3/kv/%s" % (self.cp.etcd_client, path)
+        url = "%s/v3/kv/%s" % (self.etcd_endpoint(), path)
         req = urllib.request.Request(url, data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=5) as r:
@@ -399,8 +428,9 @@ class SelfHostedNode:
         log = self.agent_log()
         out = {}
         for name in PARENTS:
-            act = len(re.findall(r"activated %s/%s \(" % (NS, re.escape(name)), log))
-            wd = len(re.findall(r"withdrawn \S+/%s " % re.escape(bridge_file(name)), log))
+            pod = self.pod_name(name)
+            act = len(re.findall(r"activated %s/%s \(" % (NS, re.escape(pod)), log))
+            wd = len(re.findall(r"withdrawn \S+/%s " % re.escape(bridge_file(pod)), log))
             out[name] = (act, wd)
         return out, len(re.findall(r"checkpoint dropped", log))
 
@@ -485,7 +515,7 @@ class Observer:
                    for n, u in sh.uids.items()}
         bridges = {}
         for n in sh.uids:
-            pod_name = "%s-%s" % (n, sh.node_name)
+            pod_name = "%s-%s" % (sh.pod_name(n), sh.node_name)
             bridges[n] = any(c["state"] == "RUNNING" and sbs.get(c["sandbox"], {}).get("name")
                              == pod_name for c in cs)
         return set(sh.bridges()), parents, bridges
