@@ -24,7 +24,7 @@ For each it reports, from the moment the three power-ons began:
     etcd key written before the first reboot was read after it.
 
 Usage (root; the Kubernetes binaries from tests/kubernetes/build.sh; heavy: under the lock):
-  flock /work/wt/k8s.lock python3 bench/three_node.py --binary build/dev/kubelet-checkpoint \\
+  python3 bench/three_node.py --binary build/dev/kubelet-checkpoint \\
       [--reboots 1] [--observe 30] [--steady-timeout 900] [--apiserver-etcd local|all]
       [--json out.json] [--keep]
 --apiserver-etcd all gives each apiserver all three members as its backend (kubeadm's stacked
