@@ -184,9 +184,16 @@ class FaultTest(unittest.TestCase):
         env.start()
         self.wait_checkpoints([first["metadata"]["uid"]])
         # The first checkpoint is written before the API names its cluster, then
-        # again to record it: wait for that, so the checkpoint no longer changes.
+        # again to record it, a pass after the log line says so: wait for the
+        # file itself, so the checkpoint no longer changes.
         self.wait_log("API serves the cluster whose Service default/kubernetes")
-        before = sha(env.checkpoint_path(first["metadata"]["uid"]))
+        path = env.checkpoint_path(first["metadata"]["uid"])
+
+        def records_cluster():
+            with open(path, "rb") as f:
+                return b"clusterServiceUID: " in f.read()
+        wait_for(records_cluster, what="the checkpoint records the cluster")
+        before = sha(path)
 
         # Fill the file system, then a new parent arrives: its write fails cleanly.
         filler = os.path.join(env.state, "filler")
