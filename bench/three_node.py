@@ -177,25 +177,12 @@ def member_node_class():
         API pods named after it (etcd-<node>, kube-apiserver-<node>)."""
 
         def __init__(self, cluster, index, binary, unreachable_after, reachable_after):
-            self.node_name = cluster.names[index]
-            self.binary = binary
-            self.unreachable_after = unreachable_after
-            self.reachable_after = reachable_after
-            self.port_sharing = False
+            name = cluster.names[index]
             self.ip = cluster.net.ips[index]
             self.wrap = cluster.net.wrap(index)
-            self.node = kn.Node(self.node_name, instance=index + 1, ip=self.ip,
-                                wrap=self.wrap)
-            self.cp = cluster.control_plane_class(cluster, index, self.node.root)
-            self.readyz = shm.Readyz(self.cp)
-            self.agent = None
-            self.uids = {}
-            self.timings = {}
-            self.state = os.path.join(self.node.root, "agent-state")
-            self.flag = os.path.join(self.node.root, "enabled")
-            self.status_file = os.path.join(self.node.root, "status.json")
-            self.metrics_file = os.path.join(self.node.root, "agent.prom")
-            self.boots = 0
+            node = kn.Node(name, instance=index + 1, ip=self.ip, wrap=self.wrap)
+            super().__init__(name, binary, unreachable_after, reachable_after, node=node,
+                             cp=cluster.control_plane_class(cluster, index, node.root))
 
         def pod_name(self, parent):
             return "%s-%s" % (parent, self.node_name)
@@ -344,54 +331,45 @@ def in_parallel(fns):
     return results
 
 
-class QuorumWatch:
-    """Every 0.5 s, a linearizable read of the marker key from each member (from the host,
-    one thread per member: a member without quorum holds the read until its timeout):
-    answered means the member is in a cluster with quorum."""
+def quorum_watch_class():
+    """QuorumWatch, made once shm (selfhosted.py) is imported: it is a shm.Sampler."""
+    class QuorumWatch(shm.Sampler):
+        """Every 0.5 s, a linearizable read of the marker key from each member (from the host,
+        one thread per member: a member without quorum holds the read until its timeout):
+        answered means the member is in a cluster with quorum."""
 
-    def __init__(self, cluster):
-        self.cluster = cluster
-        self.answers = []  # (t, node index, value or None)
-        self.lock = threading.Lock()
-        self.stop_flag = threading.Event()
-        self.threads = [threading.Thread(target=self._loop, args=(sh, i), daemon=True)
-                        for i, sh in enumerate(cluster.nodes)]
+        def __init__(self, cluster):
+            super().__init__([(self._loop, (sh, i)) for i, sh in enumerate(cluster.nodes)])
+            self.cluster = cluster
+            self.answers = []  # (t, node index, value or None)
 
-    def start(self):
-        for t in self.threads:
-            t.start()
-        return self
+        def _loop(self, sh, i):
+            while not self.stop_flag.is_set():
+                t = time.monotonic()
+                try:
+                    v = sh.etcd_get(shm.MARKER_KEY)
+                    with self.lock:
+                        self.answers.append((time.monotonic(), i, v))
+                except Exception:
+                    pass
+                self.stop_flag.wait(max(0.0, 0.5 - (time.monotonic() - t)))
 
-    def stop(self):
-        self.stop_flag.set()
-        for t in self.threads:
-            t.join(timeout=30)
+        def first(self, since):
+            with self.lock:
+                answers = sorted(self.answers)
+            for t, i, v in answers:
+                if t >= since:
+                    return t, i, v
+            return None
 
-    def _loop(self, sh, i):
-        while not self.stop_flag.is_set():
-            t = time.monotonic()
-            try:
-                v = sh.etcd_get(shm.MARKER_KEY)
-                with self.lock:
-                    self.answers.append((time.monotonic(), i, v))
-            except Exception:
-                pass
-            self.stop_flag.wait(max(0.0, 0.5 - (time.monotonic() - t)))
+        def losses(self, since, until):
+            """[(start, length)]: after quorum came back at since, the stretches longer than 2 s
+            in which no member answered (quorum lost again, e.g. at a hand-off)."""
+            with self.lock:
+                times = sorted(t for t, _, _ in self.answers if since <= t <= until)
+            return [(a, b - a) for a, b in zip(times, times[1:]) if b - a > 2.0]
 
-    def first(self, since):
-        with self.lock:
-            answers = sorted(self.answers)
-        for t, i, v in answers:
-            if t >= since:
-                return t, i, v
-        return None
-
-    def losses(self, since, until):
-        """[(start, length)]: after quorum came back at since, the stretches longer than 2 s
-        in which no member answered (quorum lost again, e.g. at a hand-off)."""
-        with self.lock:
-            times = sorted(t for t, _, _ in self.answers if since <= t <= until)
-        return [(a, b - a) for a, b in zip(times, times[1:]) if b - a > 2.0]
+    return QuorumWatch
 
 
 def etcd_runners(cluster, observers, t):
@@ -413,7 +391,7 @@ def one_reboot(cluster, args, n):
     if still:
         raise AssertionError("an apiserver still answers after the power cut: %s" % still)
     observers = [shm.Observer(sh).start() for sh in nodes]
-    quorum = QuorumWatch(cluster).start()
+    quorum = quorum_watch_class()(cluster).start()
     try:
         t0 = time.monotonic()
         starts = in_parallel([sh.power_on for sh in nodes])

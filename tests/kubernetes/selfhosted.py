@@ -128,14 +128,16 @@ class SelfHostedNode:
     """One node whose etcd and kube-apiserver run as checkpointed API pods."""
 
     def __init__(self, node_name, binary, unreachable_after=15, reachable_after=10,
-                 port_sharing=False):
+                 port_sharing=False, node=None, cp=None):
+        """node and cp: a kn.Node and its control plane made by the caller (the 3-node
+        benchmark's, in a network namespace); by default this machine's."""
         self.node_name = node_name
         self.binary = binary
         self.unreachable_after = unreachable_after
         self.reachable_after = reachable_after
         self.port_sharing = port_sharing
-        self.node = kn.Node(node_name)
-        self.cp = kn.ControlPlane(self.node.root, node_name)
+        self.node = node if node is not None else kn.Node(node_name)
+        self.cp = cp if cp is not None else kn.ControlPlane(self.node.root, node_name)
         self.readyz = Readyz(self.cp)
         self.agent = None
         self.uids = {}
@@ -472,19 +474,13 @@ class SelfHostedNode:
         self.node.close()
 
 
-class Observer:
-    """Samples from outside while a reboot runs: /readyz every 0.25 s (its own thread), and
-    every 0.5 s the bridge manifests and which containers of the parents and of the bridges
-    the runtime runs. All times are time.monotonic()."""
+class Sampler:
+    """Threads that sample until stop(): targets are (function, args) pairs."""
 
-    def __init__(self, sh):
-        self.sh = sh
-        self.ready = []    # (t, ok)
-        self.states = []   # (t, {manifests}, {parent: running}, {name: bridge running})
+    def __init__(self, targets):
         self.stop_flag = threading.Event()
         self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self._readyz, daemon=True),
-                        threading.Thread(target=self._runtime, daemon=True)]
+        self.threads = [threading.Thread(target=t, args=a, daemon=True) for t, a in targets]
 
     def start(self):
         for t in self.threads:
@@ -495,6 +491,18 @@ class Observer:
         self.stop_flag.set()
         for t in self.threads:
             t.join(timeout=30)
+
+
+class Observer(Sampler):
+    """Samples from outside while a reboot runs: /readyz every 0.25 s (its own thread), and
+    every 0.5 s the bridge manifests and which containers of the parents and of the bridges
+    the runtime runs. All times are time.monotonic()."""
+
+    def __init__(self, sh):
+        super().__init__([(self._readyz, ()), (self._runtime, ())])
+        self.sh = sh
+        self.ready = []    # (t, ok)
+        self.states = []   # (t, {manifests}, {parent: running}, {name: bridge running})
 
     def _readyz(self):
         while not self.stop_flag.is_set():
