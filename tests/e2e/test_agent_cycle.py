@@ -170,10 +170,13 @@ class AgentCycleTest(unittest.TestCase):
         log = env.log_text()
         self.assertIn("a restarted apiserver does this", log)
         self.assertNotIn("check the kubeconfig", log)
-        # Refusals that last: now the advice.
+        # Refusals that last: now the advice, at the first refusal after 30 s.
+        # A refused answer backs off 0.8 s doubling, each jittered to [d, 2d]
+        # (api_answer_backoff_ms): the first attempt past 30 s may come as
+        # late as 1.6 + 3.2 + 6.4 + 12.8 + 25.6 + 51.2 = 100.8 s.
         self.api.fault("status", code=403)
         self.api.cut("partial")
-        wait_for(lambda: "check the kubeconfig" in env.log_text(), timeout=75,
+        wait_for(lambda: "check the kubeconfig" in env.log_text(), timeout=115,
                  what="the kubeconfig advice after 30 s of refusals")
 
     def test_flapping_api_never_activates(self):
