@@ -172,8 +172,8 @@ class AgentCycleTest(unittest.TestCase):
         self.assertNotIn("check the kubeconfig", log)
         # Refusals that last: now the advice, at the first refusal after 30 s.
         # A refused answer backs off 0.8 s doubling, each jittered to [d, 2d]
-        # (api_answer_backoff_ms): the first attempt past 30 s may come as
-        # late as 1.6 + 3.2 + 6.4 + 12.8 + 25.6 + 51.2 = 100.8 s.
+        # (api_answer_backoff_ms): five waits may end just short of 30 s and
+        # the sixth last up to 51.2 s, so the advice may come after ~81 s.
         self.api.fault("status", code=403)
         self.api.cut("partial")
         wait_for(lambda: "check the kubeconfig" in env.log_text(), timeout=115,
