@@ -43,27 +43,38 @@ def k8s_bin():
                           capture_output=True, text=True, check=True).stdout.strip()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def bench_arguments(doc, reboots, observe, observe_help, steady_timeout, keep_help):
+    """The options both cold-reboot benchmarks take (this one and three_node.py)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--binary", required=True, help="kubelet-checkpoint to run")
-    ap.add_argument("--reboots", type=int, default=10)
-    ap.add_argument("--observe", type=float, default=60.0,
-                    help="seconds /readyz must stay ok after steady (issue 18: 180)")
-    ap.add_argument("--steady-timeout", type=float, default=600.0)
-    ap.add_argument("--permit-port-sharing", action="store_true")
-    ap.add_argument("--kubelet-lead", type=float, default=0.0,
-                    help="start the kubelet this many seconds before the agent")
+    ap.add_argument("--reboots", type=int, default=reboots)
+    ap.add_argument("--observe", type=float, default=observe, help=observe_help)
+    ap.add_argument("--steady-timeout", type=float, default=steady_timeout)
     ap.add_argument("--unreachable-after", type=int, default=15)
     ap.add_argument("--reachable-after", type=int, default=10)
     ap.add_argument("--json", help="append the results as one JSON line to this file")
-    ap.add_argument("--keep", action="store_true", help="keep the node's temp dir")
-    args = ap.parse_args()
+    ap.add_argument("--keep", action="store_true", help=keep_help)
+    return ap
 
+
+def load_harness():
+    """The kubernetes tier's node.py and selfhosted.py, with the Kubernetes binaries built."""
     os.environ.setdefault("KC_K8S_BIN", k8s_bin())
     os.environ.setdefault("KC_SOURCE_DIR", SRC)
     sys.path.insert(0, os.path.join(SRC, "tests", "kubernetes"))
-    import node as kn
-    import selfhosted as shm
+    import node
+    import selfhosted
+    return node, selfhosted
+
+
+def main():
+    ap = bench_arguments(__doc__, 10, 60.0, "seconds /readyz must stay ok after steady "
+                         "(issue 18: 180)", 600.0, "keep the node's temp dir")
+    ap.add_argument("--permit-port-sharing", action="store_true")
+    ap.add_argument("--kubelet-lead", type=float, default=0.0,
+                    help="start the kubelet this many seconds before the agent")
+    args = ap.parse_args()
+    kn, shm = load_harness()
 
     kn.exit_on_sigterm()
     sh = shm.SelfHostedNode("kc-bench-selfhosted", os.path.abspath(args.binary),

@@ -31,7 +31,6 @@ Usage (root; the Kubernetes binaries from tests/kubernetes/build.sh; heavy: unde
 etcd, the default here, gives it its own member only), to see whether a node's API still falls
 with its own etcd parent at the hand-off.
 """
-import argparse
 import json
 import os
 import shutil
@@ -44,7 +43,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from cold_reboot import k8s_bin  # noqa: E402
+from cold_reboot import bench_arguments, load_harness  # noqa: E402
 
 ETCD_CLIENT, ETCD_PEER, API_PORT = 2379, 2380, 6443
 MARKER_VALUE = "kc-3node-marker"
@@ -535,26 +534,12 @@ def summarise(results, setup):
 
 def main():
     global kn, shm
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--binary", required=True, help="kubelet-checkpoint to run")
-    ap.add_argument("--reboots", type=int, default=1)
-    ap.add_argument("--observe", type=float, default=30.0,
-                    help="seconds every node must stay steady after all are")
-    ap.add_argument("--steady-timeout", type=float, default=900.0)
-    ap.add_argument("--unreachable-after", type=int, default=15)
-    ap.add_argument("--reachable-after", type=int, default=10)
+    ap = bench_arguments(__doc__, 1, 30.0, "seconds every node must stay steady after all are",
+                         900.0, "keep the temp dirs and logs")
     ap.add_argument("--apiserver-etcd", choices=("local", "all"), default="local",
                     help="each apiserver's --etcd-servers: its own member (default) or all three")
-    ap.add_argument("--json", help="append the results as one JSON line to this file")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dirs and logs")
     args = ap.parse_args()
-
-    os.environ.setdefault("KC_K8S_BIN", k8s_bin())
-    os.environ.setdefault("KC_SOURCE_DIR", SRC)
-    sys.path.insert(0, os.path.join(SRC, "tests", "kubernetes"))
-    import node
-    import selfhosted
-    kn, shm = node, selfhosted
+    kn, shm = load_harness()
 
     kn.exit_on_sigterm()
     cluster = Cluster(os.path.abspath(args.binary), 3, args.unreachable_after,
