@@ -41,7 +41,6 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from cold_reboot import bench_arguments, load_harness  # noqa: E402
 
