@@ -247,8 +247,11 @@ struct api_stats {
 	unsigned long long event_failures; /* Event POST/PATCH: network, timeout, 5xx, 429 */
 	unsigned long long sync_errors;    /* answers that could not be used (api_sync_error) */
 	unsigned long long pods_too_big;   /* listed pods over API_MAX_LIST_ITEM */
-	char sync_error[256];              /* why this node cannot sync now; empty when in sync */
-	char last_error[256];              /* empty when none yet */
+	unsigned long long
+	    mirror_deletes; /* bridges' mirror pods deleted (api_client_delete_mirror) */
+	unsigned long long mirror_delete_failures; /* ... that failed (network, 5xx, 401/403) */
+	char sync_error[256]; /* why this node cannot sync now; empty when in sync */
+	char last_error[256]; /* empty when none yet */
 };
 
 struct api_client;
@@ -369,6 +372,17 @@ kc_code api_client_patch_event(struct api_client *c, const char *ns, const char 
 kc_code api_client_confirm_pod(struct api_client *c, const char *ns, const char *name,
                                const char *uid, struct kc_error *err);
 kc_code api_client_confirm_node(struct api_client *c, struct kc_error *err);
+
+/*
+ * DELETE the mirror pod ns/name of a bridge whose manifest was just removed,
+ * with grace 0 and uid as precondition, as the kubelet's housekeeping would
+ * later (api_mirror.c says why early). Best effort: the outcome is logged
+ * and counted, never a contact; KC_EAGAIN when API_MIRROR_DELETES_MAX are
+ * in flight. Dropped by api_client_free.
+ */
+#define API_MIRROR_DELETES_MAX 8
+kc_code api_client_delete_mirror(struct api_client *c, const char *ns, const char *name,
+                                 const char *uid, struct kc_error *err);
 
 void api_client_get_stats(const struct api_client *c, struct api_stats *out);
 

@@ -444,6 +444,7 @@ static bool remove_unwanted(struct agent *a, struct bridge_dir *bd, const char *
 			kc_log(KC_LOG_NOTICE, "withdrawn %s/%s (checkpoint of %s)", dir, file,
 			       l->manifests[i].checkpoint_of);
 			event_withdrawn(a, &l->manifests[i]);
+			agent_mirror_withdrawn(a, l->manifests[i].source_uid);
 		}
 	}
 	return true;

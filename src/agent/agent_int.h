@@ -233,6 +233,21 @@ void agent_pod_confirmed(void *ctx, const char *uid, enum api_confirm_result res
                          const json_t *pod);
 void agent_node_confirmed(void *ctx, enum api_confirm_result res);
 
+/*
+ * agent_mirror.c: our bridges' mirror pods. agent_mirror_source_uid: the
+ * parent UID a pod names when it is the mirror pod of our bridge on node,
+ * else NULL (pure). agent_mirror_seen: a watched or listed pod; true when it
+ * is a mirror pod (of ours or not: never a parent), noted when ours;
+ * agent_mirror_deleted likewise for a DELETED one.
+ * agent_mirror_withdrawn: the bridge of parent source_uid was just removed:
+ * DELETE its mirror pod now.
+ */
+const char *agent_mirror_source_uid(const json_t *pod, const char *node);
+bool agent_mirror_seen(struct agent *a, const json_t *pod);
+bool agent_mirror_deleted(struct agent *a, const json_t *pod);
+void agent_mirror_forget_all(struct agent *a);
+void agent_mirror_withdrawn(struct agent *a, const char *source_uid);
+
 /* agent_effects.c: one pass of decision and effects at now_ms; sets next_pass_ms. */
 void agent_pass(struct agent *a, int64_t now_ms);
 /* Withdraw every bridge manifest of ours from old, the staticPodPath a reload left. */

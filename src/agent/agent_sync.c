@@ -524,6 +524,8 @@ static bool handle_pod(struct agent *a, json_t *pod)
 		return false;
 	if (json_object_get(pod, API_POD_UNREADABLE) != NULL)
 		return handle_unreadable(a, pod, uid);
+	if (agent_mirror_seen(a, pod))
+		return false;
 	if (render_check_eligible(pod, &a->ropts, &why) != KC_OK) {
 		forget_parent(a, uid, "is no longer eligible");
 		return false;
@@ -538,6 +540,7 @@ static void on_pods_listed(void *ctx, json_t *pods)
 	json_t *present = json_array(), *pod;
 	size_t i;
 
+	agent_mirror_forget_all(a);
 	json_array_foreach(pods, i, pod) if (handle_pod(a, pod))
 	    json_array_append_new(present, json_string(pod_meta_or(pod, "uid", "")));
 	for (i = 0; i < a->parents.count; i++)
@@ -551,12 +554,13 @@ static void on_pods_listed(void *ctx, json_t *pods)
 	a->dirty = true;
 }
 
-/* Only eligible parents matter to a relist; the rest need not be held. */
+/* Only eligible parents and our bridges' mirror pods matter to a relist. */
 static bool pod_wanted(void *ctx, const json_t *pod)
 {
 	struct agent *a = ctx;
 
-	return render_check_eligible(pod, &a->ropts, NULL) == KC_OK;
+	return render_check_eligible(pod, &a->ropts, NULL) == KC_OK ||
+	       agent_mirror_source_uid(pod, a->cfg->node_name) != NULL;
 }
 
 static void on_pod_changed(void *ctx, json_t *pod)
@@ -568,7 +572,7 @@ static void on_pod_deleted(void *ctx, json_t *pod)
 {
 	const char *uid = pod_meta_or(pod, "uid", "");
 
-	if (k8s_uuid_valid(uid))
+	if (!agent_mirror_deleted(ctx, pod) && k8s_uuid_valid(uid))
 		forget_parent(ctx, uid, "was deleted from the API");
 }
 

@@ -65,6 +65,7 @@ struct parent_rec {
 	int64_t watchdog_last_ms;
 	int64_t seen_running_ms; /* monotonic: the agent saw it run since (cgroups); -1 */
 	bool handoff_timed_out;  /* W4 withdrew its bridge (status "timed-out") */
+	char mirror_uid[40];     /* its bridge's mirror pod in the API (agent_mirror.c); "" none */
 	time_t handoff_wall;     /* when the hand-off state last changed (status) */
 };
 
