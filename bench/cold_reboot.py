@@ -54,6 +54,9 @@ def bench_arguments(doc, reboots, observe, observe_help, steady_timeout, keep_he
     ap.add_argument("--reachable-after", type=int, default=10)
     ap.add_argument("--json", help="append the results as one JSON line to this file")
     ap.add_argument("--keep", action="store_true", help=keep_help)
+    ap.add_argument("--agent-arg", action="append", default=[], metavar="ARG",
+                    help="one more argument for the agent (repeat: --agent-arg=--flag "
+                         "--agent-arg=value)")
     return ap
 
 
@@ -81,6 +84,7 @@ def main():
                             args.unreachable_after, args.reachable_after,
                             port_sharing=args.permit_port_sharing)
     sh.node.keep = args.keep
+    sh.extra_agent_args = args.agent_arg
     results = []
     interrupted = None
     try:

@@ -544,6 +544,8 @@ def main():
     cluster = Cluster(os.path.abspath(args.binary), 3, args.unreachable_after,
                       args.reachable_after, args.apiserver_etcd)
     cluster.keep = args.keep
+    for sh in cluster.nodes:
+        sh.extra_agent_args = args.agent_arg
     results, failure = [], None
     setup = {"machine before": machine(), "apiserver etcd": args.apiserver_etcd}
     try:

@@ -510,6 +510,7 @@ static kc_code agent_start(struct agent *a, int argc, char **argv, struct kc_err
 	kc_code rc;
 
 	a->start_ms = kc_clock_ms();
+	a->last_activation_ms = -1;
 	a->start_wall = time(NULL);
 	a->reach_since_wall = a->start_wall;
 	a->sigfd = -1;

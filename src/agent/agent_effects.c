@@ -57,19 +57,43 @@ static void announce_reachability(struct agent *a, const struct reach_view *v)
 	api_client_set_unreachable(a->api, reach_cannot_get_pods(v->state));
 }
 
-/*
- * A bridge holding host ports goes at the API's first answer, which must
- * reach us before the kubelet's reflector relists and admits the parent
- * against the bridge's ports (decision.h, "hand-off"): ask every second.
- */
-static void await_api_answer(struct agent *a, bool awaiting)
+static int64_t min64(int64_t x, int64_t y)
 {
+	return x < y ? x : y;
+}
+
+/*
+ * How long after an activation the API is asked every second. In a
+ * self-hosted control plane the bridges themselves serve the API about 2 s
+ * after they are written, and the kubelet hands the parents over a few
+ * seconds later; the agent must be in contact by then to know the bridges'
+ * mirror pods (agent_mirror.c) when it withdraws them. Past this the bridged
+ * API is not coming from a bridge, and the outage pace resumes.
+ */
+#define FRESH_BRIDGE_MS (120 * 1000)
+
+/*
+ * Ask the API every second: a bridge holding host ports goes at the API's
+ * first answer, which must reach us before the kubelet's reflector relists
+ * and admits the parent against the bridge's ports (decision.h, "hand-off");
+ * a fresh bridge may be the API itself (FRESH_BRIDGE_MS).
+ */
+static void await_api_answer(struct agent *a, const struct decision_result *res, int64_t now_ms)
+{
+	bool fresh = a->last_activation_ms >= 0 && now_ms - a->last_activation_ms < FRESH_BRIDGE_MS;
+	bool awaiting = res->awaits_api_answer || fresh;
+
+	if (fresh)
+		a->next_pass_ms = min64(a->next_pass_ms, a->last_activation_ms + FRESH_BRIDGE_MS);
 	if (awaiting == a->awaiting_api_answer)
 		return;
 	if (awaiting)
-		kc_log(KC_LOG_NOTICE,
-		       "a bridge holds host ports: asking the API every second "
-		       "until it answers, to withdraw it before the kubelet relists");
+		kc_log(KC_LOG_NOTICE, "%s: asking the API every second until it answers%s",
+		       res->awaits_api_answer ? "a bridge holds host ports"
+		                              : "bridges just written",
+		       res->awaits_api_answer
+		           ? ", to withdraw it before the kubelet relists"
+		           : " (they may serve it themselves: a self-hosted control plane)");
 	a->awaiting_api_answer = awaiting;
 	api_client_set_awaiting_answer(a->api, awaiting);
 }
@@ -356,6 +380,7 @@ static void write_active(struct agent *a, const struct decision_result *res, con
 			a->effects_dirty = true; /* try again at the next pass */
 		} else if (w[i].changed) {
 			a->activations++;
+			a->last_activation_ms = kc_clock_ms();
 			n++;
 			kc_log(KC_LOG_NOTICE, "activated %s/%s (%s): wrote %s/%s",
 			       recs[i]->namespace, recs[i]->name, recs[i]->uid,
@@ -597,11 +622,6 @@ drop:
 		free(dropped[i]);
 	}
 	free(dropped);
-}
-
-static int64_t min64(int64_t x, int64_t y)
-{
-	return x < y ? x : y;
 }
 
 void agent_bridge_not_running(struct agent *a, const struct parent_rec *r)
@@ -952,8 +972,8 @@ void agent_pass(struct agent *a, int64_t now_ms)
 		a->last_bridge_ms = now_ms;
 	}
 	save_handoffs(a);
-	await_api_answer(a, res.awaits_api_answer);
 	a->next_pass_ms = min64(res.next_change_ms, recheck);
+	await_api_answer(a, &res, now_ms);
 	track_bridges(a, now_ms, &a->next_pass_ms);
 	/* While the API is not known to be up, or a bridge or hand-off needs the
 	 * local pods (W1, the watchdog), follow them each second. */

@@ -160,17 +160,18 @@ struct agent {
 	bool dirty;  /* run a pass as soon as possible */
 	bool stop;
 	bool ready_sent;
-	int64_t ready_hold_ms;    /* READY awaits the first API contact until then (0: no wait) */
-	bool static_dir_moved;    /* the staticPodPath was absent or replaced since start */
-	bool fatal;               /* end the loop with exit status 1 (last_error says why) */
-	bool verify_disk;         /* the checkpoint dir changed: verify its files */
-	bool effects_dirty;       /* the staticPodPath or a cached manifest changed */
-	uint64_t applied_sig;     /* the decision output last made true on disk */
-	bool activation_timed;    /* overhead logged since the window ended */
-	json_t *ignored_logged;   /* prefixed foreign files already logged */
-	json_t *ckpt_retry;       /* uids whose checkpoint write failed (object) */
-	int64_t ckpt_retry_ms;    /* when to retry those writes */
-	bool awaiting_api_answer; /* the API is asked every second (await_api_answer) */
+	int64_t ready_hold_ms;      /* READY awaits the first API contact until then (0: no wait) */
+	bool static_dir_moved;      /* the staticPodPath was absent or replaced since start */
+	bool fatal;                 /* end the loop with exit status 1 (last_error says why) */
+	bool verify_disk;           /* the checkpoint dir changed: verify its files */
+	bool effects_dirty;         /* the staticPodPath or a cached manifest changed */
+	uint64_t applied_sig;       /* the decision output last made true on disk */
+	bool activation_timed;      /* overhead logged since the window ended */
+	json_t *ignored_logged;     /* prefixed foreign files already logged */
+	json_t *ckpt_retry;         /* uids whose checkpoint write failed (object) */
+	int64_t ckpt_retry_ms;      /* when to retry those writes */
+	bool awaiting_api_answer;   /* the API is asked every second (await_api_answer) */
+	int64_t last_activation_ms; /* kc_clock_ms of the last bridge written; -1 none */
 	/* decision.h inputs the effects keep: the staticPodPath was listed once
 	 * (bridge_written_ms known), and the last pass a bridge was on disk. */
 	bool bridges_listed;

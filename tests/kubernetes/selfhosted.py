@@ -140,6 +140,7 @@ class SelfHostedNode:
         self.cp = cp if cp is not None else kn.ControlPlane(self.node.root, node_name)
         self.readyz = Readyz(self.cp)
         self.agent = None
+        self.extra_agent_args = []  # the benchmarks' --agent-arg
         self.uids = {}
         self.timings = {}
         self.state = os.path.join(self.node.root, "agent-state")
@@ -312,7 +313,7 @@ class SelfHostedNode:
                 "--reachable-after", str(self.reachable_after), "--gc-grace", "30",
                 "--status-file", self.status_file, "--metrics-file", self.metrics_file, "-v",
                 "--container-runtime-endpoint", "unix://" + self.node.sock]
-        return args
+        return args + list(self.extra_agent_args)
 
     def start_agent(self):
         if not os.path.exists(self.flag):

@@ -51,6 +51,33 @@ static void test_activate_in_outage(void **state)
 	assert_true(in_static(f, MANIFEST));
 }
 
+/*
+ * Fresh bridges may serve the API themselves (a self-hosted control plane):
+ * the API is asked every second for two minutes after an activation, so
+ * the agent knows the bridged API, and the bridges' mirror pods, before the
+ * kubelet hands the parents over; then the outage pace resumes.
+ */
+static void test_fresh_bridge_asks_every_second(void **state)
+{
+	struct agent_fixture *f = *state;
+	int64_t written;
+
+	agent_pass(&f->a, f->t0 + 1000); /* still inside the window */
+	assert_false(f->a.awaiting_api_answer);
+	agent_pass(&f->a, outage(f));
+	assert_true(in_static(f, MANIFEST));
+	written = f->a.last_activation_ms;
+	assert_true(written >= f->t0);
+	assert_true(f->a.awaiting_api_answer);
+	assert_true(f->a.next_pass_ms <= written + 120000);
+	agent_pass(&f->a, written + 119000);
+	assert_true(f->a.awaiting_api_answer);
+	agent_pass(&f->a, written + 120000);
+	assert_false(f->a.awaiting_api_answer);
+	assert_true(in_static(f, MANIFEST));
+	assert_int_equal(f->a.activations, 1);
+}
+
 static void test_flag_off_withdraws(void **state)
 {
 	struct agent_fixture *f = *state;
@@ -223,6 +250,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_activate_in_outage, af_setup_checkpointed,
 	                                    af_teardown),
+	    cmocka_unit_test_setup_teardown(test_fresh_bridge_asks_every_second,
+	                                    af_setup_checkpointed, af_teardown),
 	    cmocka_unit_test_setup_teardown(test_flag_off_withdraws, af_setup_checkpointed,
 	                                    af_teardown),
 	    cmocka_unit_test_setup_teardown(test_api_back_keeps_bridge_until_parent_runs,

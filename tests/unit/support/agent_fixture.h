@@ -53,6 +53,7 @@ static inline void af_open(struct agent_fixture *f)
 	a->ignored_logged = json_array();
 	a->activated_at = json_object();
 	a->sigfd = -1;
+	a->last_activation_ms = -1;
 	f->t0 = kc_clock_ms();
 	parent_table_init(&a->parents);
 	evq_init(&a->ev.queue, EVQ_DEFAULT_CAP);
