@@ -32,7 +32,9 @@
  *   W5 flag off                    -> INACTIVE_FLAG_OFF
  *   W1 on disk, and a container of the parent created after the bridge was
  *      written is in the runtime (any state; with cgroups only or sandbox
- *      data, the parent's entry)  -> INACTIVE_HANDED_OFF, item.handed_off
+ *      data, the parent's entry), and the batch is due (below)
+ *                                  -> INACTIVE_HANDED_OFF, item.handed_off
+ *      (W1 holds but the batch is not due -> HOLD_HANDOFF)
  *   a UID of the group runs here   -> INACTIVE_RUNNING_LOCALLY (a RUNNING
  *                                     container; with cgroups only, the pod
  *                                     cgroup; unknown is not "not running")
@@ -62,6 +64,18 @@
  * is served by the bridges themselves (issue 18 defect 1), and the kubelet
  * builds an API pod's containers only once its informers synced, so a READY
  * parent sandbox proves nothing (defect 2): a created container does.
+ *
+ * W1 batch: the bridges W1 withdraws go together, in one pass, when every
+ * other bridge on disk (ok, not shadowed) also meets W1, or once
+ * DECISION_HANDOFF_BATCH_MS have passed since the earliest of their parents'
+ * containers was created (wall clock; a creation time in the future or
+ * further back than the wait counts as due; with cgroups only, at once). In
+ * a self-hosted control plane the etcd and kube-apiserver parents get their
+ * containers a second or three apart; withdrawn apart, the second bridge's
+ * mirror pod can no longer be deleted through the API (the first took it
+ * down) and the kubelet's housekeeping then blocks on it (api_mirror.c).
+ * The wait costs nothing: a hostNetwork parent's second start dies on the
+ * bridge's port anyway and the kubelet backs off 10 s.
  *
  * Hand-off watchdog (W1 may hand off to a parent that then never runs): the
  * agent records handed_off_ms when W1 withdraws. The hand-off is done
@@ -112,11 +126,12 @@
 /* "kubelet-checkpoint_" + 63 + "_" + 253 + ".yaml" + NUL */
 #define DECISION_MANIFEST_MAX 352
 
-#define HANDOFF_RUN_MS           (30 * 1000)      /* a parent container ran this long: done */
-#define HANDOFF_WATCH_MS         (120 * 1000)     /* ... within this long after W1 */
-#define DECISION_WATCHDOG_MIN_MS (2 * 60 * 1000)  /* first backoff between re-activations */
-#define DECISION_WATCHDOG_MAX_MS (30 * 60 * 1000) /* backoff ceiling */
-#define DECISION_BRIDGE_QUIET_MS (10 * 60 * 1000) /* no collection this soon after a bridge */
+#define HANDOFF_RUN_MS            (30 * 1000)      /* a parent container ran this long: done */
+#define HANDOFF_WATCH_MS          (120 * 1000)     /* ... within this long after W1 */
+#define DECISION_WATCHDOG_MIN_MS  (2 * 60 * 1000)  /* first backoff between re-activations */
+#define DECISION_WATCHDOG_MAX_MS  (30 * 60 * 1000) /* backoff ceiling */
+#define DECISION_BRIDGE_QUIET_MS  (10 * 60 * 1000) /* no collection this soon after a bridge */
+#define DECISION_HANDOFF_BATCH_MS (3 * 1000)       /* W1 waits this long for the other bridges */
 
 enum decision_ckpt_state {
 	DECISION_CKPT_OK = 0,
@@ -177,6 +192,7 @@ struct decision_input {
 	enum decision_node node;
 	int64_t handoff_timeout_ms;
 	int64_t last_bridge_ms; /* monotonic: last pass with a bridge on disk; -1 never */
+	int64_t now_wall_ms;    /* wall-clock now, for the runtime's creation times (W1 batch) */
 };
 
 enum decision_verdict {

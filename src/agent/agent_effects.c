@@ -946,6 +946,7 @@ void agent_pass(struct agent *a, int64_t now_ms)
 	in.flag_on = a->flag_on;
 	in.gc_grace_ms = (int64_t)a->cfg->gc_grace * 1000;
 	in.now_ms = now_ms;
+	in.now_wall_ms = wall_ms();
 	in.cluster_uid = a->cluster.uid;
 	in.cluster_service_uid = a->cluster.service_uid;
 	in.node = node_of(a);

@@ -163,6 +163,49 @@ static void lower(int64_t *next, int64_t t, int64_t now)
 		*next = t;
 }
 
+/* Wall-clock ms since the newest container of c's parent was created (W1). */
+static int64_t w1_container_age(const struct decision_input *in,
+                                const struct decision_checkpoint *c)
+{
+	const struct local_pod *p = local_pods_find(in->local, c->uid);
+
+	return p != NULL && p->newest_created_ms >= 0 ? in->now_wall_ms - p->newest_created_ms
+	                                              : INT64_MAX;
+}
+
+/*
+ * Is the W1 batch due (decision.h, "W1 batch")? When not, *next is lowered
+ * to when it will be.
+ */
+static bool w1_batch_due(const struct decision_input *in, int64_t *next)
+{
+	int64_t oldest = -1, age;
+	bool waiting = false;
+	size_t i;
+
+	if (!local_known(in) || !in->local->containers_known)
+		return true;
+	for (i = 0; i < in->count; i++) {
+		const struct decision_checkpoint *c = &in->checkpoints[i];
+
+		if (!on_disk(c) || !is_ok(c) || group_winner(in, i) != i)
+			continue;
+		if (!parent_container_after_bridge(in, c)) {
+			waiting = true;
+			continue;
+		}
+		age = w1_container_age(in, c);
+		if (age < 0 || age >= DECISION_HANDOFF_BATCH_MS)
+			return true;
+		if (age > oldest)
+			oldest = age;
+	}
+	if (!waiting || oldest < 0)
+		return true;
+	lower(next, in->now_ms + (DECISION_HANDOFF_BATCH_MS - oldest), in->now_ms);
+	return false;
+}
+
 /* When may the watchdog re-activate c (a hand-off under way)? */
 static int64_t watchdog_due(const struct decision_checkpoint *c)
 {
@@ -176,7 +219,7 @@ static int64_t watchdog_due(const struct decision_checkpoint *c)
 	return due;
 }
 
-static enum decision_verdict gate(const struct decision_input *in, size_t i,
+static enum decision_verdict gate(const struct decision_input *in, size_t i, bool w1_due,
                                   struct decision_item *item, int64_t *next)
 {
 	const struct decision_checkpoint *c = &in->checkpoints[i];
@@ -203,6 +246,8 @@ static enum decision_verdict gate(const struct decision_input *in, size_t i,
 	/* W1 before "runs": a parent that already runs got its container after
 	 * the bridge too, and the hand-off (watchdog) starts either way. */
 	if (parent_container_after_bridge(in, c)) {
+		if (!w1_due)
+			return DECISION_HOLD_HANDOFF;
 		item->handed_off = true;
 		return DECISION_INACTIVE_HANDED_OFF;
 	}
@@ -226,11 +271,11 @@ static enum decision_verdict gate(const struct decision_input *in, size_t i,
 }
 
 /* The verdict of checkpoint i (decision.h, in order); lowers *next. */
-static enum decision_verdict decide(const struct decision_input *in, size_t i,
+static enum decision_verdict decide(const struct decision_input *in, size_t i, bool w1_due,
                                     struct decision_item *item, int64_t *next)
 {
 	const struct decision_checkpoint *c = &in->checkpoints[i];
-	enum decision_verdict v = gate(in, i, item, next);
+	enum decision_verdict v = gate(in, i, w1_due, item, next);
 	bool watchdog = false;
 
 	if (v != DECISION_ACTIVE)
@@ -331,7 +376,7 @@ kc_code decision_compute(const struct decision_input *in, struct decision_result
                          struct kc_error *err)
 {
 	int64_t next = REACH_NEVER;
-	bool quiet;
+	bool quiet, w1_due;
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
@@ -345,11 +390,12 @@ kc_code decision_compute(const struct decision_input *in, struct decision_result
 			return kc_fail(err, KC_ENOMEM, "decision: out of memory");
 	}
 	out->count = in->count;
+	w1_due = w1_batch_due(in, &next);
 	for (i = 0; i < in->count; i++) {
 		struct decision_item *item = &out->items[i];
 
 		item->shadowed_by = i;
-		item->verdict = decide(in, i, item, &next);
+		item->verdict = decide(in, i, w1_due, item, &next);
 		note_handoff_done(&in->checkpoints[i], item, in->now_ms, &next);
 		if (item->verdict == DECISION_ACTIVE)
 			out->nactive++;

@@ -991,6 +991,78 @@ static void test_defect2_ready_sandbox_keeps_bridge(void **state)
 	local_pods_free(&sandbox);
 }
 
+/* Two parents' entries: A's newest container created at a, B's at b (-1: none). */
+static struct local_pods two_entries(int64_t a, int64_t b)
+{
+	struct local_pods lp = parent_entry(false, a);
+	struct local_pod p = local_pod_blank(UID_B);
+
+	p.newest_created_ms = b;
+	assert_int_equal(local_pods_add(&lp, &p, NULL), KC_OK);
+	return lp;
+}
+
+/* Verdicts of A and B (both on disk since WRITE, API reachable) at wall time wall. */
+static void batch_at(const struct local_pods *lp, int64_t wall, enum decision_verdict want_a,
+                     enum decision_verdict want_b, int64_t want_next)
+{
+	struct decision_checkpoint c[2] = {
+	    ckpt(UID_A, "kube-system", "etcd", "", OK, PP, 0),
+	    ckpt(UID_B, "kube-system", "kube-apiserver", "", OK, PP, 0)};
+	struct reach_view v = api(RE);
+	struct decision_input in;
+	struct decision_result res;
+
+	v.since_ms = NOW - 1000; /* reachable for a second: W4 is far */
+	c[0].bridge_written_ms = c[1].bridge_written_ms = WRITE;
+	in = mkin(c, 2, true, v, lp, NOW);
+	in.now_wall_ms = wall;
+	assert_int_equal(decision_compute(&in, &res, NULL), KC_OK);
+	assert_int_equal(res.items[0].verdict, want_a);
+	assert_int_equal(res.items[1].verdict, want_b);
+	assert_int_equal(res.items[0].handed_off, want_a == DECISION_INACTIVE_HANDED_OFF);
+	assert_int_equal(res.items[1].handed_off, want_b == DECISION_INACTIVE_HANDED_OFF);
+	if (want_next != REACH_NEVER)
+		assert_int_equal(res.next_change_ms, want_next);
+	decision_result_free(&res);
+}
+
+/*
+ * The W1 batch (decision.h): etcd's parent got its container first; its
+ * bridge waits up to DECISION_HANDOFF_BATCH_MS for the apiserver's parent,
+ * so both bridges go in one pass and both mirror pods are deleted while the
+ * bridged API still serves. Old code: etcd's bridge alone at once, and the
+ * apiserver's a pass or three later, when its mirror pod could no longer be
+ * deleted (a 14-68 s stall of the kubelet's housekeeping, measured).
+ */
+static void test_w1_batch(void **state)
+{
+	const int64_t t = WRITE + 20000; /* etcd's parent container created */
+	struct local_pods only_a = two_entries(t, -1), both = two_entries(t, t + 1200);
+	struct local_pods before = two_entries(t, WRITE - 1000);
+	struct local_pods cgroups = two_entries(t, -1);
+	const enum decision_verdict H = DECISION_HOLD_HANDOFF, W = DECISION_INACTIVE_HANDED_OFF;
+
+	/* A waits for B, and the pass comes back when the wait ends. */
+	batch_at(&only_a, t + 1000, H, H, NOW + DECISION_HANDOFF_BATCH_MS - 1000);
+	batch_at(&only_a, t + DECISION_HANDOFF_BATCH_MS - 1, H, H, NOW + 1);
+	/* The wait is over: A goes alone, B stays. */
+	batch_at(&only_a, t + DECISION_HANDOFF_BATCH_MS, W, H, REACH_NEVER);
+	/* B's container came: both go together, at once. */
+	batch_at(&both, t + 1300, W, W, REACH_NEVER);
+	/* A container of B older than its bridge is not W1: A still waits. */
+	batch_at(&before, t + 1000, H, H, REACH_NEVER);
+	/* A creation time in the future (the wall clock stepped back): at once. */
+	batch_at(&only_a, t - 1, W, H, REACH_NEVER);
+	/* Without container detail (cgroups) there are no times: at once. */
+	cgroups.containers_known = false;
+	batch_at(&cgroups, t + 1000, W, W, REACH_NEVER);
+	local_pods_free(&only_a);
+	local_pods_free(&both);
+	local_pods_free(&before);
+	local_pods_free(&cgroups);
+}
+
 /*
  * A stock Node authorizer answers 403 to a node's GET of the kube-system
  * Namespace, so its UID is unknown on both sides; the Service
@@ -1307,6 +1379,7 @@ int main(void)
 	    cmocka_unit_test(test_handoff_flapping_one_restart_per_outage),
 	    cmocka_unit_test(test_defect1_bridged_api_answering_keeps_bridge),
 	    cmocka_unit_test(test_defect2_ready_sandbox_keeps_bridge),
+	    cmocka_unit_test(test_w1_batch),
 	    cmocka_unit_test(test_defect3_collection_needs_same_cluster_quorum),
 	    cmocka_unit_test(test_namespace_forbidden_service_uid_decides),
 	    cmocka_unit_test(test_defect4_refused_activates),
