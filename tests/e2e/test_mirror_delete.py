@@ -11,6 +11,9 @@ the fake apiserver and the fake container runtime:
   never deleted;
 - a DELETE the API fails (5xx) is logged and counted, the agent keeps
   working, and it is no sign of an outage (the API stays reachable);
+- the DELETE carries the UID the agent saw: a mirror pod the kubelet
+  replaced or deleted meanwhile is refused (409) or not found (404), and the
+  replacement stays;
 - the fake apiserver answers DELETE as kube-apiserver does (200 with the pod,
   404, 409 on a UID precondition, DELETED in the watch).
 """
@@ -154,6 +157,30 @@ class MirrorDeleteTest(AgentTestCase):
         self.assertIn("the bridge's mirror pod is gone", log)
         # The mirror pod's DELETED event is not taken for a parent's deletion.
         self.assertNotIn("was deleted from the API", log)
+
+    def test_only_the_mirror_pod_seen_is_deleted(self):
+        """The kubelet replaced one mirror pod (new UID) and deleted the other
+        while the agent's watch heard nothing: each DELETE carries the UID
+        the agent saw, so the API refuses it (409) or finds nothing (404),
+        and the new mirror pod stays. Neither counts, either way."""
+        env = self.bridges_up([(1, "agent-a"), (2, "agent-b")])
+        added = self.api_back([mirror_pod(env, "agent-a"), mirror_pod(env, "agent-b")])
+        env.api.settings(silent_watch=True)
+        env.api.delete_pod("kube-system", "agent-a-" + NODE)
+        new_uid = env.api.add_pod(mirror_pod(env, "agent-a"))["metadata"]["uid"]
+        env.api.delete_pod("kube-system", "agent-b-" + NODE)
+        self.parent_runs((1, "agent-a"), (2, "agent-b"))
+        wait_for(lambda: len(deletes(env)) == 2, timeout=5, what="two DELETEs")
+        time.sleep(1)
+        done = sorted(deletes(env), key=lambda r: r["path"])
+        self.assertEqual([(d["path"].rsplit("/", 1)[1], d["code"], d["body"]) for d in done],
+                         [("agent-a-" + NODE, 409, delete_options(added[0]["metadata"]["uid"])),
+                          ("agent-b-" + NODE, 404, delete_options(added[1]["metadata"]["uid"]))])
+        self.assertEqual([p["metadata"]["uid"] for p in env.api.call("GET", "/state")["pods"]
+                          if p["metadata"]["name"] == "agent-a-" + NODE], [new_uid])
+        self.assertEqual(env.log_text().count("no mirror pod of ours to delete"), 2)
+        wait_for(lambda: metric_value(env, DELETED) is not None, timeout=5, what="metrics")
+        self.assertEqual((metric_value(env, DELETED), metric_value(env, FAILED)), (0, 0))
 
     def test_failed_delete_is_no_outage(self):
         env = self.bridges_up([(1, "agent-a")], reachable_after=2)
