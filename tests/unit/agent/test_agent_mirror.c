@@ -180,6 +180,9 @@ static void test_watched_mirror_noted(void **state)
 
 	assert_string_equal(parent(f)->mirror_uid, "");
 	assert_true(f->cb.pod_wanted(f->cb.ctx, mirror)); /* a relist keeps it */
+	put(mirror, "metadata annotations", "kubernetes.io/config.mirror", NULL);
+	assert_false(f->cb.pod_wanted(f->cb.ctx, mirror)); /* ...not a look-alike */
+	put(mirror, "metadata annotations", "kubernetes.io/config.mirror", "\"" STATIC_HASH "\"");
 	f->cb.pod_changed(f->cb.ctx, mirror);
 	assert_string_equal(parent(f)->mirror_uid, MIRROR_UID);
 	assert_int_equal(f->a.parents.count, 1);
