@@ -58,14 +58,25 @@ const char *agent_mirror_source_uid(const json_t *pod, const char *node)
 	return source;
 }
 
-/* The parent whose bridge pod is a mirror of, when it is one of ours. */
+/*
+ * The parent whose bridge pod is a mirror of, when it is one of ours: the
+ * one its source-uid names, if its checkpoint-of (which
+ * agent_mirror_source_uid tied to the pod's namespace and name) names that
+ * parent's namespace and name. A look-alike under another name must not
+ * replace the real mirror pod noted: the DELETE would carry its UID.
+ */
 static struct parent_rec *mirror_parent(struct agent *a, const json_t *pod)
 {
 	const char *source = agent_mirror_source_uid(pod, a->cfg->node_name);
+	const char *of = annotation(pod, KC_ANNOTATION_CHECKPOINT_OF);
 	struct parent_rec *r = source != NULL ? parent_table_find(&a->parents, source) : NULL;
+	size_t nslen;
 
-	if (r == NULL || r->namespace == NULL || r->name == NULL ||
-	    strcmp(r->namespace, pod_meta_string(pod, "namespace")) != 0)
+	if (r == NULL || r->namespace == NULL || r->name == NULL)
+		return NULL;
+	nslen = strlen(r->namespace);
+	if (strncmp(of, r->namespace, nslen) != 0 || of[nslen] != '/' ||
+	    strcmp(of + nslen + 1, r->name) != 0)
 		return NULL;
 	return r;
 }

@@ -201,6 +201,8 @@ static void write_metrics(struct agent *a, const struct counts *c)
 	m.bridges_not_running = a->nbridges_not_running;
 	m.activations_total = a->activations;
 	m.withdrawals_total = a->withdrawals;
+	m.mirror_pods_deleted = st.mirror_deletes;
+	m.mirror_pod_deletions_failed = st.mirror_delete_failures;
 	m.events_queued = a->ev.queue.n;
 	m.events_posted = a->ev.queue.posted;
 	m.events_dropped = a->ev.queue.dropped;

@@ -212,6 +212,28 @@ static kc_code format_checkpoints(const struct metrics_snapshot *m, struct kc_bu
 	return sample_u64(out, "withdrawals_total", "", m->withdrawals_total, err);
 }
 
+/*
+ * The withdrawn bridges' mirror pods the agent deleted itself. A failure is
+ * no outage, only the kubelet's housekeeping left to do it (api_mirror.c);
+ * 404 and 409 (nothing of ours left to delete) are neither.
+ */
+static kc_code format_mirror(const struct metrics_snapshot *m, struct kc_buf *out,
+                             struct kc_error *err)
+{
+	kc_code rc;
+
+	if ((rc = family(out, "mirror_pod_deletions_total", "counter",
+	                 "Mirror pods of withdrawn bridges deleted by the agent, by result "
+	                 "(failed: network, timeout, 5xx, 401/403; the kubelet then deletes them "
+	                 "itself).",
+	                 err)) ||
+	    (rc = sample_u64(out, "mirror_pod_deletions_total", "{result=\"deleted\"}",
+	                     m->mirror_pods_deleted, err)))
+		return rc;
+	return sample_u64(out, "mirror_pod_deletions_total", "{result=\"failed\"}",
+	                  m->mirror_pod_deletions_failed, err);
+}
+
 /* The Events owed to the cluster: waiting, and what became of the others. */
 static kc_code format_events(const struct metrics_snapshot *m, struct kc_buf *out,
                              struct kc_error *err)
@@ -329,8 +351,9 @@ kc_code metrics_format(const struct metrics_snapshot *m, time_t now, struct kc_b
 	kc_code rc;
 
 	if ((rc = format_agent(m, out, err)) || (rc = format_api(m, now, out, err)) ||
-	    (rc = format_checkpoints(m, out, err)) || (rc = format_events(m, out, err)) ||
-	    (rc = format_waiting(m, out, err)) || (rc = format_local(m, out, err)))
+	    (rc = format_checkpoints(m, out, err)) || (rc = format_mirror(m, out, err)) ||
+	    (rc = format_events(m, out, err)) || (rc = format_waiting(m, out, err)) ||
+	    (rc = format_local(m, out, err)))
 		return rc;
 	return format_last_error(m, out, err);
 }

@@ -43,6 +43,10 @@ struct metrics_snapshot {
 	uint64_t bridges_not_running; /* written, but no running sandbox after the timeout */
 	uint64_t activations_total;   /* bridge manifests written */
 	uint64_t withdrawals_total;   /* bridge manifests removed */
+	/* Withdrawn bridges' mirror pods DELETEd (api_client_delete_mirror): by the
+	 * API, and failed (network, 5xx, 401/403: the kubelet deletes them itself). */
+	uint64_t mirror_pods_deleted;
+	uint64_t mirror_pod_deletions_failed;
 	/* Kubernetes Events owed to the cluster (event_queue.h). */
 	uint64_t events_queued;           /* waiting to be posted */
 	uint64_t events_posted;           /* posted */

@@ -14,6 +14,7 @@ endpoints the agent uses:
   GET /api/v1/namespaces/default/services/kubernetes
       (UID: setting kubernetes_service_uid)                             GET
   POST /api/v1/namespaces/NS/events                                     create Event
+  DELETE /api/v1/namespaces/NS/pods/NAME (DeleteOptions: grace, preconditions)
 
 and a plain-HTTP control port (also 127.0.0.1) with JSON endpoints the tests
 drive: add/modify/delete pods and objects, faults (down, hung, HTTP status),
@@ -97,7 +98,7 @@ class State:
         self.etcd = {}  # node or user -> reads the real apiserver would send to etcd
         self.bytes_out = 0  # response bytes written (headers not counted)
 
-    def count(self, verb, resource, node, code, path, ua, user, quorum=False):
+    def count(self, verb, resource, node, code, path, ua, user, quorum=False, body=None):
         key = "%s %s" % (verb, resource)
         self.counts[key] = self.counts.get(key, 0) + 1
         if quorum:
@@ -108,9 +109,11 @@ class State:
             per[key] = per.get(key, 0) + 1
         if ua:
             self.user_agents.add(ua)
-        self.log.append(
-            {"t": time.time(), "verb": verb, "resource": resource, "path": path,
-             "code": code, "node": node, "user": user, "ua": ua, "etcd": quorum})
+        entry = {"t": time.time(), "verb": verb, "resource": resource, "path": path,
+                 "code": code, "node": node, "user": user, "ua": ua, "etcd": quorum}
+        if body is not None:
+            entry["body"] = body  # a DELETE's DeleteOptions, as sent
+        self.log.append(entry)
         del self.log[:-50000]
 
     def bump(self):
@@ -153,6 +156,42 @@ class State:
         pod["metadata"]["resourceVersion"] = str(self.bump())
         self.record("DELETED", pod)
         return pod
+
+    def delete_pod_api(self, ns, name, options):
+        """DELETE of a pod through the API, as kube-apiserver's generic store
+        does it (k8s.io/apiserver registry/generic/registry/store.go,
+        Store.Delete, with pkg/registry/core/pod/strategy.go
+        CheckGracefulDelete). Returns (code, body): 404 NotFound; 409 Conflict
+        when preconditions.uid or .resourceVersion differ; else 200 with the
+        pod (pods set ReturnDeletedObject), removed at once (DELETED) for a
+        grace period of 0, an unbound or finished pod, else marked with
+        deletionTimestamp (MODIFIED), as a graceful deletion is."""
+        pod = self.pods.get((ns, name))
+        if pod is None:
+            return 404, status_body(404, "NotFound", 'pods "%s" not found' % name)
+        meta = pod["metadata"]
+        pre = options.get("preconditions") or {}
+        for key, field in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
+            if pre.get(key) is not None and pre[key] != meta.get(key):
+                return 409, status_body(
+                    409, "Conflict", 'Operation cannot be fulfilled on pods "%s": '
+                    "Precondition failed: %s in precondition: %s, %s in object meta: %s"
+                    % (name, field, pre[key], field, meta.get(key)))
+        grace = options.get("gracePeriodSeconds")
+        if grace is None:
+            grace = (pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+        phase = (pod.get("status") or {}).get("phase")
+        if not pod_node(pod) or phase in ("Succeeded", "Failed"):
+            grace = 0
+        if grace <= 0:
+            return 200, self.delete_pod(ns, name)
+        if not meta.get("deletionTimestamp"):
+            meta["deletionTimestamp"] = time.strftime(
+                "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + grace))
+            meta["deletionGracePeriodSeconds"] = grace
+            meta["resourceVersion"] = str(self.bump())
+            self.record("MODIFIED", pod)
+        return 200, pod
 
     def put_object(self, obj):
         kind = obj.get("kind")
@@ -491,6 +530,46 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                                                    'events "%s" not found' % parts[5]))
         done(200)
         return self.send_json(200, out)
+
+    def do_DELETE(self):
+        """DELETE /api/v1/namespaces/NS/pods/NAME with a DeleteOptions body (or
+        none): State.delete_pod_api. The request log keeps the options sent."""
+        st = self.server.state
+        parts = [urllib.parse.unquote(p)
+                 for p in urllib.parse.urlsplit(self.path).path.split("/") if p]
+        ua = self.headers.get("User-Agent", "")
+        user = self.user()
+        n = int(self.headers.get("Content-Length", "0") or 0)
+        raw = self.rfile.read(n) if n else b""
+        is_pod = len(parts) == 6 and parts[:3] == ["api", "v1", "namespaces"] and \
+            parts[4] == "pods"
+        try:
+            options = json.loads(raw) if raw else {}
+        except ValueError:
+            options = None
+
+        def done(code):
+            with st.cond:
+                st.count("DELETE", "pod" if is_pod else "other", None, code, self.path, ua,
+                         user, body=options if options is not None else raw.decode("latin-1"))
+
+        if self.refused(user, done):
+            return
+        if not is_pod:
+            done(404)
+            return self.send_json(404, status_body(404, "NotFound", "the server could not "
+                                                   "find the requested resource"))
+        if not isinstance(options, dict) or not isinstance(
+                options.get("preconditions") or {}, dict) or not isinstance(
+                options.get("gracePeriodSeconds", 0), int):
+            done(400)
+            return self.send_json(400, status_body(400, "BadRequest",
+                                                   "invalid DeleteOptions"))
+        with st.cond:
+            code, body = st.delete_pod_api(parts[3], parts[5], options)
+            body = json.loads(json.dumps(body))
+        done(code)
+        return self.send_json(code, body)
 
     def serve_list(self, q, node, done):
         st = self.server.state

@@ -26,6 +26,8 @@ static const struct metrics_snapshot busy = {
     .bridge_manifests_active = 3,
     .activations_total = 7,
     .withdrawals_total = 4,
+    .mirror_pods_deleted = 6,
+    .mirror_pod_deletions_failed = 2,
     .events_queued = 5,
     .events_posted = 9,
     .events_dropped = 2,
@@ -89,6 +91,9 @@ static void test_busy_snapshot(void **state)
 	assert_line(t, "kubelet_checkpoint_bridge_manifests_active 3");
 	assert_line(t, "kubelet_checkpoint_activations_total 7");
 	assert_line(t, "kubelet_checkpoint_withdrawals_total 4");
+	assert_line(t, "kubelet_checkpoint_mirror_pod_deletions_total{result=\"deleted\"} 6");
+	assert_line(t, "kubelet_checkpoint_mirror_pod_deletions_total{result=\"failed\"} 2");
+	assert_line(t, "# TYPE kubelet_checkpoint_mirror_pod_deletions_total counter");
 	assert_line(t, "kubelet_checkpoint_events_queued 5");
 	assert_line(t, "kubelet_checkpoint_events_total{result=\"posted\"} 9");
 	assert_line(t, "kubelet_checkpoint_events_total{result=\"dropped\"} 2");
@@ -131,7 +136,7 @@ static void test_every_sample_has_help_and_type(void **state)
 		assert_int_equal(strncmp(line, "kubelet_checkpoint_", 19), 0);
 		samples++;
 	}
-	assert_int_equal(samples, 39);
+	assert_int_equal(samples, 41);
 	free(t);
 }
 
