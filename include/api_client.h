@@ -248,7 +248,7 @@ struct api_stats {
 	unsigned long long sync_errors;    /* answers that could not be used (api_sync_error) */
 	unsigned long long pods_too_big;   /* listed pods over API_MAX_LIST_ITEM */
 	unsigned long long
-	    mirror_deletes; /* bridges' mirror pods deleted (api_client_delete_mirror) */
+	    mirror_deletes; /* bridges' mirror pods deleted (api_client_delete_mirrors) */
 	unsigned long long mirror_delete_failures; /* ... that failed (network, 5xx, 401/403) */
 	char sync_error[256]; /* why this node cannot sync now; empty when in sync */
 	char last_error[256]; /* empty when none yet */
@@ -373,16 +373,23 @@ kc_code api_client_confirm_pod(struct api_client *c, const char *ns, const char 
                                const char *uid, struct kc_error *err);
 kc_code api_client_confirm_node(struct api_client *c, struct kc_error *err);
 
+/* A bridge's mirror pod: where it is, and the UID the agent saw. */
+struct api_mirror_ref {
+	const char *ns;
+	const char *name;
+	const char *uid;
+};
+
 /*
- * DELETE the mirror pod ns/name of a bridge whose manifest was just removed,
- * with grace 0 and uid as precondition, as the kubelet's housekeeping would
- * later (api_mirror.c says why early). Best effort: the outcome is logged
- * and counted, never a contact; KC_EAGAIN when API_MIRROR_DELETES_MAX are
- * in flight. Dropped by api_client_free.
+ * DELETE the mirror pods refs[0..n) of bridges about to be withdrawn, all at
+ * once, with grace 0 and each uid as precondition, as the kubelet's
+ * housekeeping would later (api_mirror.c says why early), and wait for the
+ * answers at most timeout_ms. Best effort: outcomes are logged and counted
+ * (stats mirror_deletes, mirror_delete_failures), never a contact, and run
+ * no callback. Fails only when out of memory.
  */
-#define API_MIRROR_DELETES_MAX 8
-kc_code api_client_delete_mirror(struct api_client *c, const char *ns, const char *name,
-                                 const char *uid, struct kc_error *err);
+kc_code api_client_delete_mirrors(struct api_client *c, const struct api_mirror_ref *refs, size_t n,
+                                  long timeout_ms, struct kc_error *err);
 
 void api_client_get_stats(const struct api_client *c, struct api_stats *out);
 

@@ -439,6 +439,22 @@ static void remember_files(struct agent *a, const struct bridge_list *l,
 }
 
 /*
+ * The mirror pods of the manifests res does not keep go first, while the
+ * bridged API may still serve (agent_mirror.c, api_mirror.c say why).
+ */
+static void delete_mirrors(struct agent *a, const struct bridge_list *l,
+                           const struct decision_result *res)
+{
+	const char *uids[AGENT_MIRROR_BATCH_MAX];
+	size_t i, n = 0;
+
+	for (i = 0; i < l->count && n < AGENT_MIRROR_BATCH_MAX; i++)
+		if (!name_kept(res, l->manifests[i].file) && l->manifests[i].source_uid != NULL)
+			uids[n++] = l->manifests[i].source_uid;
+	agent_mirror_delete(a, uids, n);
+}
+
+/*
  * Remove from bd (the staticPodPath dir) every manifest of ours that res
  * does not keep; false when bd cannot be listed. *l is the listing.
  */
@@ -455,6 +471,7 @@ static bool remove_unwanted(struct agent *a, struct bridge_dir *bd, const char *
 		a->effects_dirty = true;
 		return false;
 	}
+	delete_mirrors(a, l, res);
 	for (i = 0; i < l->count; i++) {
 		const char *file = l->manifests[i].file;
 
@@ -469,7 +486,6 @@ static bool remove_unwanted(struct agent *a, struct bridge_dir *bd, const char *
 			kc_log(KC_LOG_NOTICE, "withdrawn %s/%s (checkpoint of %s)", dir, file,
 			       l->manifests[i].checkpoint_of);
 			event_withdrawn(a, &l->manifests[i]);
-			agent_mirror_withdrawn(a, l->manifests[i].source_uid);
 		}
 	}
 	return true;

@@ -240,14 +240,16 @@ void agent_node_confirmed(void *ctx, enum api_confirm_result res);
  * else NULL (pure). agent_mirror_seen: a watched or listed pod; true when it
  * is a mirror pod (of ours or not: never a parent), noted when ours;
  * agent_mirror_deleted likewise for a DELETED one.
- * agent_mirror_withdrawn: the bridge of parent source_uid was just removed:
- * DELETE its mirror pod now.
+ * agent_mirror_delete: the bridges of parents source_uids are about to be
+ * withdrawn: DELETE their mirror pods now (waits at most a second; at most
+ * AGENT_MIRROR_BATCH_MAX in one call, the rest are left to the kubelet).
  */
 const char *agent_mirror_source_uid(const json_t *pod, const char *node);
 bool agent_mirror_seen(struct agent *a, const json_t *pod);
 bool agent_mirror_deleted(struct agent *a, const json_t *pod);
 void agent_mirror_forget_all(struct agent *a);
-void agent_mirror_withdrawn(struct agent *a, const char *source_uid);
+#define AGENT_MIRROR_BATCH_MAX 64
+void agent_mirror_delete(struct agent *a, const char *const *source_uids, size_t n);
 
 /* agent_effects.c: one pass of decision and effects at now_ms; sets next_pass_ms. */
 void agent_pass(struct agent *a, int64_t now_ms);

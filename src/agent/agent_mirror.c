@@ -1,9 +1,9 @@
 /*
  * agent_mirror.c: the mirror pods of our bridges. The kubelet publishes each
  * bridge static pod to the API as a mirror pod; the agent notes which one is
- * which from its pods watch, and deletes a bridge's mirror pod the moment it
- * withdraws that bridge (api_mirror.c says why: the kubelet's own deletion
- * may block its sync loop against a half-started parent apiserver).
+ * which from its pods watch, and deletes a bridge's mirror pod just before
+ * it withdraws that bridge (api_mirror.c says why: the kubelet's own
+ * deletion may block its sync loop against a half-started parent apiserver).
  *
  * A pod is taken for the mirror of our bridge of parent P only if all hold:
  * it carries kubernetes.io/config.mirror (the kubelet's mark, which the API
@@ -112,18 +112,31 @@ void agent_mirror_forget_all(struct agent *a)
 		a->parents.recs[i].mirror_uid[0] = '\0';
 }
 
-void agent_mirror_withdrawn(struct agent *a, const char *source_uid)
-{
-	struct parent_rec *r =
-	    source_uid != NULL ? parent_table_find(&a->parents, source_uid) : NULL;
-	char name[512];
-	struct kc_error err;
+/* How long a withdrawal waits for the DELETEs: the bridged API is local. */
+#define MIRROR_DELETE_WAIT_MS 1000
 
-	if (r == NULL || r->mirror_uid[0] == '\0' || a->api == NULL)
-		return;
-	snprintf(name, sizeof(name), "%s-%s", r->name, a->cfg->node_name);
-	if (api_client_delete_mirror(a->api, r->namespace, name, r->mirror_uid, &err) != KC_OK)
-		kc_log(KC_LOG_WARNING, "mirror pod %s/%s: %s (the kubelet deletes it itself)",
-		       r->namespace, name, err.msg);
-	r->mirror_uid[0] = '\0';
+void agent_mirror_delete(struct agent *a, const char *const *source_uids, size_t n)
+{
+	struct api_mirror_ref refs[AGENT_MIRROR_BATCH_MAX];
+	char names[AGENT_MIRROR_BATCH_MAX][512];
+	struct parent_rec *r;
+	struct kc_error err;
+	size_t i, nrefs = 0;
+
+	for (i = 0; i < n && nrefs < AGENT_MIRROR_BATCH_MAX; i++) {
+		r = source_uids[i] != NULL ? parent_table_find(&a->parents, source_uids[i]) : NULL;
+		if (r == NULL || r->mirror_uid[0] == '\0')
+			continue;
+		snprintf(names[nrefs], sizeof(names[nrefs]), "%s-%s", r->name, a->cfg->node_name);
+		refs[nrefs] = (struct api_mirror_ref){r->namespace, names[nrefs], r->mirror_uid};
+		nrefs++;
+	}
+	if (nrefs > 0 && a->api != NULL &&
+	    api_client_delete_mirrors(a->api, refs, nrefs, MIRROR_DELETE_WAIT_MS, &err) != KC_OK)
+		kc_log(KC_LOG_WARNING, "mirror pods: %s (the kubelet deletes them itself)",
+		       err.msg);
+	for (i = 0; i < n; i++)
+		if (source_uids[i] != NULL &&
+		    (r = parent_table_find(&a->parents, source_uids[i])) != NULL)
+			r->mirror_uid[0] = '\0';
 }

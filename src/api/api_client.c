@@ -81,7 +81,6 @@ void api_client_free(struct api_client *c)
 	api_refs_free(c);
 	api_events_free(c);
 	api_confirm_free(c);
-	api_mirror_free(c);
 	api_cluster_free(c);
 	api_transport_cleanup(&c->t);
 	free(c->node);

@@ -10,11 +10,11 @@
  *   api_pods.c       the pods channel: LIST pages, then one long WATCH
  *   api_refs.c       the Secrets/ConfigMaps referenced by tracked parents
  *   api_events.c     the POST of one Kubernetes Event at a time
- *   api_mirror.c     the DELETE of a withdrawn bridge's mirror pod
+ *   api_mirror.c     the DELETE of bridges' mirror pods, just before their withdrawal
  *   api_cluster.c    the kube-system Namespace and default/kubernetes Service UIDs:
  *                    which cluster answers
  *   api_client.c     the public face: new/free, the loop's step and timers
- * api_client.c calls api_pods.c, api_refs.c, api_events.c, api_mirror.c and api_cluster.c
+ * api_client.c calls api_pods.c, api_refs.c, api_events.c and api_cluster.c
  * (api_pods.c tells api_cluster.c that a list completed), which call api_request.c, which calls
  * api_transport.c.
  */
@@ -138,9 +138,6 @@ struct api_client {
 	struct request *event_req;
 	uint64_t event_id;
 
-	/* Mirror pod DELETEs in flight (api_mirror.c); NULL: a free slot. */
-	struct request *mirror_req[API_MIRROR_DELETES_MAX];
-
 	/* The quorum read in flight (api_confirm.c); confirm_uid NULL: the Node. */
 	struct request *confirm_req;
 	char *confirm_uid;
@@ -230,11 +227,6 @@ void api_events_free(struct api_client *c);
 
 /* Drop the quorum read in flight, without a callback. */
 void api_confirm_free(struct api_client *c);
-
-/* ---- api_mirror.c ---- */
-
-/* Drop the mirror pod DELETEs in flight. */
-void api_mirror_free(struct api_client *c);
 
 /* ---- api_cluster.c ---- */
 

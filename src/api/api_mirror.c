@@ -1,6 +1,7 @@
 /*
- * api_mirror.c: DELETE of a withdrawn bridge's mirror pod, sent the moment
- * its manifest is gone (api_client_delete_mirror in api_client.h).
+ * api_mirror.c: DELETE of the mirror pods of bridges about to be withdrawn,
+ * sent and awaited (a bounded time) just before their manifests are removed
+ * (api_client_delete_mirrors in api_client.h).
  *
  * Why the agent does what the kubelet would do anyway: the kubelet deletes
  * an orphaned mirror pod from its housekeeping (pkg/kubelet/kubelet_pods.go,
@@ -9,106 +10,173 @@
  * plane the API by then is the returning parent kube-apiserver, which may
  * hold its port without serving while etcd is down: every call then waits
  * out a 10 s TLS handshake and the kubelet starts no container meanwhile,
- * not even etcd's (docs/design.md §2a). Sent right after the file is
- * removed, the DELETE reaches the bridged API while it still serves; the
- * kubelet, which has already dropped the static pod (HandlePodRemoves),
- * then drops the mirror pod too and housekeeping finds nothing to delete.
+ * not even etcd's (docs/design.md §2a). Before the withdrawal the bridged
+ * API still serves. The manifest goes right after the answer, so the
+ * kubelet sees the file removed (inotify, at once) before the watch brings
+ * it the deletion (milliseconds later): it has dropped the static pod
+ * (HandlePodRemoves) and drops the mirror pod without recreating it, and
+ * housekeeping finds nothing to delete. Sent after the removal instead, the
+ * DELETE races the bridges' SIGTERM and lost it in a measured reboot.
  *
- * Best effort and never a contact: it is the kubelet's call the agent makes
- * early, with the kubelet's own options (grace 0, the UID as precondition,
- * so only the object the agent saw is deleted). 404 and 409 (the UID
- * changed) mean there is nothing of ours to delete. A failure is logged and
- * left to the kubelet, whose housekeeping deletes it as it always did.
+ * Its own multi handle, so that awaiting it runs no other request's
+ * callback in the middle of the agent's pass. Best effort and never a
+ * contact: the kubelet's own call (grace 0, the UID as precondition, so only
+ * the object the agent saw is deleted); 404 and 409 (the UID changed) mean
+ * nothing of ours is left; a failure is logged and left to the kubelet.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api_int.h"
+#include "kc_clock.h"
 #include "kc_log.h"
 
-#define MIRROR_TIMEOUT_MS 5000
+/* One DELETE of the batch. */
+struct mirror_delete {
+	CURL *easy;
+	struct curl_slist *headers;
+	char desc[600];
+	char errbuf[CURL_ERROR_SIZE];
+	bool done;
+	CURLcode res;
+};
 
-void api_mirror_free(struct api_client *c)
+/* The answer's body says nothing the agent needs: it is not kept. */
+static size_t discard(char *p, size_t size, size_t n, void *ctx)
 {
-	size_t i;
-
-	for (i = 0; i < API_MIRROR_DELETES_MAX; i++) {
-		api_request_free(c->mirror_req[i]);
-		c->mirror_req[i] = NULL;
-	}
+	(void)p;
+	(void)ctx;
+	return size * n;
 }
 
-static void mirror_done(struct api_client *c, struct request *r, CURLcode res)
+static kc_code start_one(struct api_client *c, CURLM *m, const struct api_mirror_ref *ref,
+                         long timeout_ms, struct mirror_delete *d, struct kc_error *err)
 {
-	size_t i;
+	char *ens = curl_easy_escape(NULL, ref->ns, 0),
+	     *ename = curl_easy_escape(NULL, ref->name, 0);
+	char *path = NULL, *body = NULL;
+	json_t *options =
+	    json_pack("{s:s, s:s, s:i, s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1",
+	              "gracePeriodSeconds", 0, "preconditions", "uid", ref->uid);
+	kc_code rc = KC_ENOMEM;
 
-	for (i = 0; i < API_MIRROR_DELETES_MAX; i++)
-		if (c->mirror_req[i] == r)
-			c->mirror_req[i] = NULL;
-	if (res == CURLE_OK && r->status / 100 == 2) {
+	if (ens != NULL && ename != NULL && options != NULL &&
+	    asprintf(&path, "/api/v1/namespaces/%s/pods/%s", ens, ename) >= 0)
+		body = json_dumps(options, JSON_COMPACT | JSON_SORT_KEYS);
+	else
+		path = NULL;
+	snprintf(d->desc, sizeof(d->desc), "DELETE pod %s/%s", ref->ns, ref->name);
+	if (body != NULL)
+		rc = api_transport_easy(&c->t,
+		                        &(struct api_http){.method = "DELETE",
+		                                           .path = path,
+		                                           .body = body,
+		                                           .body_len = strlen(body),
+		                                           .timeout_ms = timeout_ms},
+		                        &d->easy, &d->headers, err);
+	else
+		kc_fail(err, KC_ENOMEM, "%s: out of memory", d->desc);
+	curl_free(ens);
+	curl_free(ename);
+	json_decref(options);
+	free(path);
+	free(body);
+	if (rc != KC_OK)
+		return rc;
+	curl_easy_setopt(d->easy, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(d->easy, CURLOPT_ERRORBUFFER, d->errbuf);
+	curl_easy_setopt(d->easy, CURLOPT_PRIVATE, (char *)d);
+	if (curl_multi_add_handle(m, d->easy) != CURLM_OK)
+		return kc_fail(err, KC_ENOMEM, "%s: cannot start the request", d->desc);
+	return KC_OK;
+}
+
+static void report_one(struct api_client *c, struct mirror_delete *d)
+{
+	long status = 0;
+
+	if (d->easy != NULL)
+		curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (d->done && d->res == CURLE_OK && status / 100 == 2) {
 		c->stats.mirror_deletes++;
 		kc_log(KC_LOG_INFO, "apiserver: %s: HTTP %ld (the bridge's mirror pod is gone)",
-		       r->desc, r->status);
-	} else if (res == CURLE_OK && (r->status == 404 || r->status == 409)) {
+		       d->desc, status);
+	} else if (d->done && d->res == CURLE_OK && (status == 404 || status == 409)) {
 		kc_log(KC_LOG_INFO, "apiserver: %s: HTTP %ld (no mirror pod of ours to delete)",
-		       r->desc, r->status);
+		       d->desc, status);
 	} else {
 		c->stats.mirror_delete_failures++;
 		kc_log(KC_LOG_WARNING,
 		       "apiserver: %s: %s%s%s (the kubelet deletes the mirror pod itself; not a "
 		       "sign of an outage)",
-		       r->desc, res != CURLE_OK ? curl_easy_strerror(res) : "HTTP error",
-		       res != CURLE_OK && r->errbuf[0] ? ": " : "",
-		       res != CURLE_OK ? r->errbuf : "");
+		       d->desc,
+		       !d->done             ? "no answer in time"
+		       : d->res != CURLE_OK ? curl_easy_strerror(d->res)
+		                            : "HTTP error",
+		       d->done && d->res != CURLE_OK && d->errbuf[0] ? ": " : "",
+		       d->done && d->res != CURLE_OK ? d->errbuf : "");
+		if (d->done && d->res == CURLE_OK)
+			kc_log(KC_LOG_WARNING, "apiserver: %s: HTTP %ld", d->desc, status);
 	}
 }
 
-/* A free slot, or NULL when API_MIRROR_DELETES_MAX are in flight. */
-static struct request **free_slot(struct api_client *c)
+/* Drive m until every transfer is done or deadline_ms (kc_clock) passes. */
+static void await_all(CURLM *m, int64_t deadline_ms)
 {
-	size_t i;
+	int running = 1, left;
+	CURLMsg *msg;
+	int64_t now;
 
-	for (i = 0; i < API_MIRROR_DELETES_MAX; i++)
-		if (c->mirror_req[i] == NULL)
-			return &c->mirror_req[i];
-	return NULL;
+	while (running > 0 && (now = kc_clock_ms()) < deadline_ms) {
+		if (curl_multi_perform(m, &running) != CURLM_OK)
+			break;
+		while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+			struct mirror_delete *d = NULL;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&d);
+			d->done = true;
+			d->res = msg->data.result;
+		}
+		if (running > 0)
+			curl_multi_poll(m, NULL, 0, (int)(deadline_ms - now), NULL);
+	}
 }
 
-kc_code api_client_delete_mirror(struct api_client *c, const char *ns, const char *name,
-                                 const char *uid, struct kc_error *err)
+kc_code api_client_delete_mirrors(struct api_client *c, const struct api_mirror_ref *refs, size_t n,
+                                  long timeout_ms, struct kc_error *err)
 {
-	char *ens, *ename, *path = NULL, *body = NULL;
-	struct request **slot = free_slot(c);
-	json_t *options;
+	struct mirror_delete *d;
+	CURLM *m;
+	kc_code rc = KC_OK;
+	size_t i;
 
-	if (slot == NULL)
-		return kc_fail(err, KC_EAGAIN, "%d mirror pod deletions are in flight",
-		               API_MIRROR_DELETES_MAX);
-	ens = curl_easy_escape(NULL, ns, 0);
-	ename = curl_easy_escape(NULL, name, 0);
-	if (ens == NULL || ename == NULL ||
-	    asprintf(&path, "/api/v1/namespaces/%s/pods/%s", ens, ename) < 0)
-		path = NULL;
-	curl_free(ens);
-	curl_free(ename);
-	options = json_pack("{s:s, s:s, s:i, s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1",
-	                    "gracePeriodSeconds", 0, "preconditions", "uid", uid);
-	if (options != NULL)
-		body = json_dumps(options, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(options);
-	if (path != NULL && body != NULL)
-		*slot = api_request_start(c, REQ_POST, "DELETE",
-		                          &(struct api_http){.method = "DELETE",
-		                                             .path = path,
-		                                             .body = body,
-		                                             .body_len = strlen(body),
-		                                             .timeout_ms = MIRROR_TIMEOUT_MS},
-		                          mirror_done);
-	free(path);
-	free(body);
-	if (*slot == NULL)
-		return kc_fail(err, KC_ENOMEM, "DELETE pod %s/%s: cannot start the request", ns,
-		               name);
-	return KC_OK;
+	if (n == 0)
+		return KC_OK;
+	d = calloc(n, sizeof(*d));
+	m = curl_multi_init();
+	if (d == NULL || m == NULL) {
+		free(d);
+		if (m != NULL)
+			curl_multi_cleanup(m);
+		return kc_fail(err, KC_ENOMEM, "mirror pod deletion: out of memory");
+	}
+	for (i = 0; i < n && rc == KC_OK; i++)
+		rc = start_one(c, m, &refs[i], timeout_ms, &d[i], err);
+	if (rc == KC_OK)
+		await_all(m, kc_clock_ms() + timeout_ms);
+	for (i = 0; i < n; i++) {
+		if (rc == KC_OK)
+			report_one(c, &d[i]);
+		if (d[i].easy != NULL) {
+			curl_multi_remove_handle(m, d[i].easy);
+			curl_easy_cleanup(d[i].easy);
+		}
+		api_transport_free_headers(d[i].headers);
+	}
+	curl_multi_cleanup(m);
+	free(d);
+	return rc;
 }

@@ -1,11 +1,12 @@
-"""test_mirror_delete.py: the agent deletes a withdrawn bridge's mirror pod at
-once (src/agent/agent_mirror.c, src/api/api_mirror.c), with the real binary,
+"""test_mirror_delete.py: the agent deletes a bridge's mirror pod just before
+it withdraws the bridge (src/agent/agent_mirror.c, src/api/api_mirror.c), with the real binary,
 the fake apiserver and the fake container runtime:
 
 - a bridge is activated in an outage; the API comes back holding the bridge's
   mirror pod, published as the kubelet does; the parent gets a container (W1)
-  and the agent withdraws the bridge: right then it sends exactly one DELETE
-  of that mirror pod, grace 0, with the mirror pod's UID as precondition;
+  and the agent withdraws the bridge: it sends exactly one DELETE of that
+  mirror pod, grace 0, with the mirror pod's UID as precondition, and removes
+  the manifest only after the answer (while the bridged API still serves);
 - pods that merely look like a mirror pod of ours (no config.mirror mark,
   another namespace, another node in the name, bound to another node) are
   never deleted;
@@ -156,6 +157,10 @@ class MirrorDeleteTest(AgentTestCase):
         self.assertEqual(metric_value(env, FAILED), 0)
         log = env.log_text()
         self.assertIn("the bridge's mirror pod is gone", log)
+        # The answer came before the manifest went (api_mirror.c: after, it races the
+        # bridges' SIGTERM).
+        self.assertLess(log.index("the bridge's mirror pod is gone"),
+                        log.index("withdrawn " + env.manifests), log)
         # The mirror pod's DELETED event is not taken for a parent's deletion.
         self.assertNotIn("was deleted from the API", log)
 
