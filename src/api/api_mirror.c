@@ -59,6 +59,9 @@ static kc_code start_one(struct api_client *c, CURLM *m, const struct api_mirror
 	json_t *options =
 	    json_pack("{s:s, s:s, s:i, s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1",
 	              "gracePeriodSeconds", 0, "preconditions", "uid", ref->uid);
+	/* A private multi handle opens its own connection: the pool's "fresh
+	 * connection next" (after a 401/403) is for the pool's next request. */
+	bool fresh_next = c->t.fresh_next;
 	kc_code rc = KC_ENOMEM;
 
 	if (ens != NULL && ename != NULL && options != NULL &&
@@ -77,6 +80,7 @@ static kc_code start_one(struct api_client *c, CURLM *m, const struct api_mirror
 		                        &d->easy, &d->headers, err);
 	else
 		kc_fail(err, KC_ENOMEM, "%s: out of memory", d->desc);
+	c->t.fresh_next = fresh_next;
 	curl_free(ens);
 	curl_free(ename);
 	json_decref(options);
