@@ -110,18 +110,20 @@ static void report_one(struct api_client *c, struct mirror_delete *d)
 		kc_log(KC_LOG_INFO, "apiserver: %s: HTTP %ld (no mirror pod of ours to delete)",
 		       d->desc, status);
 	} else {
+		char why[CURL_ERROR_SIZE + 64];
+
+		if (!d->done)
+			snprintf(why, sizeof(why), "no answer in time");
+		else if (d->res != CURLE_OK)
+			snprintf(why, sizeof(why), "%s%s%s", curl_easy_strerror(d->res),
+			         d->errbuf[0] ? ": " : "", d->errbuf);
+		else
+			snprintf(why, sizeof(why), "HTTP %ld", status);
 		c->stats.mirror_delete_failures++;
 		kc_log(KC_LOG_WARNING,
-		       "apiserver: %s: %s%s%s (the kubelet deletes the mirror pod itself; not a "
-		       "sign of an outage)",
-		       d->desc,
-		       !d->done             ? "no answer in time"
-		       : d->res != CURLE_OK ? curl_easy_strerror(d->res)
-		                            : "HTTP error",
-		       d->done && d->res != CURLE_OK && d->errbuf[0] ? ": " : "",
-		       d->done && d->res != CURLE_OK ? d->errbuf : "");
-		if (d->done && d->res == CURLE_OK)
-			kc_log(KC_LOG_WARNING, "apiserver: %s: HTTP %ld", d->desc, status);
+		       "apiserver: %s: %s (the kubelet deletes the mirror pod itself; not a sign "
+		       "of an outage)",
+		       d->desc, why);
 	}
 }
 
