@@ -74,8 +74,13 @@
  * containers a second or three apart; withdrawn apart, the second bridge's
  * mirror pod can no longer be deleted through the API (the first took it
  * down) and the kubelet's housekeeping then blocks on it (api_mirror.c).
- * The wait costs nothing: a hostNetwork parent's second start dies on the
- * bridge's port anyway and the kubelet backs off 10 s.
+ * With every bridge meeting W1, the batch still waits until the newest
+ * container of each parent is DECISION_HANDOFF_SETTLE_MS old: a hostNetwork
+ * parent's first exit is restarted at once and dies on the bridge's port
+ * again, then the kubelet backs off 10 s. Withdrawn after that second
+ * start, the bridges are gone (their grace is 5 s at most) before the
+ * third, and the API gap starts 1-3 s later than it would at the first
+ * container: the wait shortens the gap, it never lengthens it.
  *
  * Hand-off watchdog (W1 may hand off to a parent that then never runs): the
  * agent records handed_off_ms when W1 withdraws. The hand-off is done
@@ -126,12 +131,13 @@
 /* "kubelet-checkpoint_" + 63 + "_" + 253 + ".yaml" + NUL */
 #define DECISION_MANIFEST_MAX 352
 
-#define HANDOFF_RUN_MS            (30 * 1000)      /* a parent container ran this long: done */
-#define HANDOFF_WATCH_MS          (120 * 1000)     /* ... within this long after W1 */
-#define DECISION_WATCHDOG_MIN_MS  (2 * 60 * 1000)  /* first backoff between re-activations */
-#define DECISION_WATCHDOG_MAX_MS  (30 * 60 * 1000) /* backoff ceiling */
-#define DECISION_BRIDGE_QUIET_MS  (10 * 60 * 1000) /* no collection this soon after a bridge */
-#define DECISION_HANDOFF_BATCH_MS (3 * 1000)       /* W1 waits this long for the other bridges */
+#define HANDOFF_RUN_MS             (30 * 1000)      /* a parent container ran this long: done */
+#define HANDOFF_WATCH_MS           (120 * 1000)     /* ... within this long after W1 */
+#define DECISION_WATCHDOG_MIN_MS   (2 * 60 * 1000)  /* first backoff between re-activations */
+#define DECISION_WATCHDOG_MAX_MS   (30 * 60 * 1000) /* backoff ceiling */
+#define DECISION_BRIDGE_QUIET_MS   (10 * 60 * 1000) /* no collection this soon after a bridge */
+#define DECISION_HANDOFF_BATCH_MS  (3 * 1000)       /* W1 waits this long for the other bridges */
+#define DECISION_HANDOFF_SETTLE_MS (2 * 1000) /* ... and its newest parent containers this long */
 
 enum decision_ckpt_state {
 	DECISION_CKPT_OK = 0,

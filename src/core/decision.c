@@ -179,7 +179,7 @@ static int64_t w1_container_age(const struct decision_input *in,
  */
 static bool w1_batch_due(const struct decision_input *in, int64_t *next)
 {
-	int64_t oldest = -1, age;
+	int64_t oldest = -1, youngest = INT64_MAX, age, wait;
 	bool waiting = false;
 	size_t i;
 
@@ -197,12 +197,15 @@ static bool w1_batch_due(const struct decision_input *in, int64_t *next)
 		age = w1_container_age(in, c);
 		if (age < 0 || age >= DECISION_HANDOFF_BATCH_MS)
 			return true;
-		if (age > oldest)
-			oldest = age;
+		oldest = age > oldest ? age : oldest;
+		youngest = age < youngest ? age : youngest;
 	}
-	if (!waiting || oldest < 0)
+	if (oldest < 0)
 		return true;
-	lower(next, in->now_ms + (DECISION_HANDOFF_BATCH_MS - oldest), in->now_ms);
+	wait = waiting ? DECISION_HANDOFF_BATCH_MS - oldest : DECISION_HANDOFF_SETTLE_MS - youngest;
+	if (wait <= 0)
+		return true;
+	lower(next, in->now_ms + wait, in->now_ms);
 	return false;
 }
 
