@@ -81,15 +81,9 @@ static kc_code confirm_start(struct api_client *c, const char *path, const char 
 kc_code api_client_confirm_pod(struct api_client *c, const char *ns, const char *name,
                                const char *uid, struct kc_error *err)
 {
-	char *ens = curl_easy_escape(NULL, ns, 0), *ename = curl_easy_escape(NULL, name, 0);
-	char *path = NULL;
+	char *path = api_object_path(ns, "pods", name, "");
 	kc_code rc;
 
-	if (ens == NULL || ename == NULL ||
-	    asprintf(&path, "/api/v1/namespaces/%s/pods/%s", ens, ename) < 0)
-		path = NULL;
-	curl_free(ens);
-	curl_free(ename);
 	if (path == NULL)
 		return kc_fail(err, KC_ENOMEM, "out of memory");
 	rc = confirm_start(c, path, uid, err);

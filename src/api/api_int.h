@@ -192,6 +192,11 @@ void api_sync_error(struct api_client *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* An answer was used: the node is in sync again (logged once). */
 void api_sync_ok(struct api_client *c);
+/*
+ * "/api/v1/namespaces/<ns>/<resource>/<name><query>" with ns and name
+ * escaped (query, "" or "?...", as given); NULL when out of memory. Free it.
+ */
+char *api_object_path(const char *ns, const char *resource, const char *name, const char *query);
 
 /* ---- api_pods.c ---- */
 

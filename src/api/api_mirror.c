@@ -53,9 +53,7 @@ static size_t discard(char *p, size_t size, size_t n, void *ctx)
 static kc_code start_one(struct api_client *c, CURLM *m, const struct api_mirror_ref *ref,
                          long timeout_ms, struct mirror_delete *d, struct kc_error *err)
 {
-	char *ens = curl_easy_escape(NULL, ref->ns, 0),
-	     *ename = curl_easy_escape(NULL, ref->name, 0);
-	char *path = NULL, *body = NULL;
+	char *path = api_object_path(ref->ns, "pods", ref->name, ""), *body = NULL;
 	json_t *options =
 	    json_pack("{s:s, s:s, s:i, s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1",
 	              "gracePeriodSeconds", 0, "preconditions", "uid", ref->uid);
@@ -64,11 +62,8 @@ static kc_code start_one(struct api_client *c, CURLM *m, const struct api_mirror
 	bool fresh_next = c->t.fresh_next;
 	kc_code rc = KC_ENOMEM;
 
-	if (ens != NULL && ename != NULL && options != NULL &&
-	    asprintf(&path, "/api/v1/namespaces/%s/pods/%s", ens, ename) >= 0)
+	if (path != NULL && options != NULL)
 		body = json_dumps(options, JSON_COMPACT | JSON_SORT_KEYS);
-	else
-		path = NULL;
 	snprintf(d->desc, sizeof(d->desc), "DELETE pod %s/%s", ref->ns, ref->name);
 	if (body != NULL)
 		rc = api_transport_easy(&c->t,
@@ -81,8 +76,6 @@ static kc_code start_one(struct api_client *c, CURLM *m, const struct api_mirror
 	else
 		kc_fail(err, KC_ENOMEM, "%s: out of memory", d->desc);
 	c->t.fresh_next = fresh_next;
-	curl_free(ens);
-	curl_free(ename);
 	json_decref(options);
 	free(path);
 	free(body);

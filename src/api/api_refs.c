@@ -259,15 +259,9 @@ static void get_done(struct api_client *c, struct request *r, CURLcode res);
  */
 static bool start_get(struct api_client *c, struct robj *o, bool quorum)
 {
-	char *ns = curl_easy_escape(NULL, o->ns, 0), *name = curl_easy_escape(NULL, o->name, 0);
-	char *path = NULL;
+	char *path = api_object_path(o->ns, kind_resource(o->kind), o->name,
+	                             quorum ? "" : "?resourceVersion=0");
 
-	if (ns == NULL || name == NULL ||
-	    asprintf(&path, "/api/v1/namespaces/%s/%s/%s%s", ns, kind_resource(o->kind), name,
-	             quorum ? "" : "?resourceVersion=0") < 0)
-		path = NULL;
-	curl_free(ns);
-	curl_free(name);
 	if (path == NULL)
 		return false;
 	o->req = api_request_start(

@@ -174,6 +174,19 @@ void api_sync_ok(struct api_client *c)
 		c->cb.sync_error(c->cb.ctx, NULL);
 }
 
+char *api_object_path(const char *ns, const char *resource, const char *name, const char *query)
+{
+	char *ens = curl_easy_escape(NULL, ns, 0), *ename = curl_easy_escape(NULL, name, 0);
+	char *path = NULL;
+
+	if (ens == NULL || ename == NULL ||
+	    asprintf(&path, "/api/v1/namespaces/%s/%s/%s%s", ens, resource, ename, query) < 0)
+		path = NULL;
+	curl_free(ens);
+	curl_free(ename);
+	return path;
+}
+
 /* ---- one request ---- */
 
 void api_request_free(struct request *r)
