@@ -303,6 +303,12 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             while st.fault["mode"] == "stall" and st.fault.get("match", "") in self.path:
                 st.cond.wait(timeout=0.5)
             fault = dict(st.fault)
+        if fault["mode"] == "down":
+            # A dead apiserver answers nothing. down() closes every connection
+            # it knows; this also drops one whose TLS handshake was under way.
+            # Nothing is counted: the request never reached an apiserver.
+            self.close_connection = True
+            return True
         if fault["mode"] == "status" and fault.get("match", "") in self.path:
             code = int(fault.get("code", 500))
             done(code)
@@ -797,11 +803,16 @@ class ApiServer:
                 conn, addr = s.accept()
             except OSError:
                 return
+            # Registered here, under the lock that down() takes to list the
+            # connections, and only while s is still the listener: a
+            # connection registered later by its own thread could miss down()
+            # and go on serving through the whole "outage" (CI, stop 22).
             with self.state.cond:
                 if self.listener is not s:
                     conn.close()
                     return
                 self.state.accepted += 1
+                self.state.connections.add(conn)
             threading.Thread(target=self.serve_conn, args=(conn, addr), daemon=True).start()
 
     def hold_while_hung(self, conn):
@@ -819,15 +830,24 @@ class ApiServer:
         st = self.state
         with st.cond:
             hung = st.fault["mode"] == "hung"
-            st.connections.add(conn)
         try:
             if hung:
                 return self.hold_while_hung(conn)
             conn.settimeout(10)
             raw = conn
             if self.tls_ctx is not None:
+                # The handshake after the TLS socket took the raw one's place
+                # in the registry (wrap_socket detaches the raw socket's fd,
+                # so down() could no longer shut it down during a handshake).
+                conn = self.tls_ctx.wrap_socket(conn, server_side=True,
+                                                do_handshake_on_connect=False)
+                with st.cond:
+                    st.connections.discard(raw)
+                    st.connections.add(conn)
+                    if self.listener is None:
+                        return  # down() may have listed the detached raw socket
                 try:
-                    conn = self.tls_ctx.wrap_socket(conn, server_side=True)
+                    conn.do_handshake()
                 except (ssl.SSLError, OSError):
                     return
                 cn = "-"
@@ -839,8 +859,6 @@ class ApiServer:
                 except (ValueError, AttributeError):
                     pass
                 with st.cond:
-                    st.connections.discard(raw)
-                    st.connections.add(conn)
                     st.handshakes += 1
                     st.conns_by_user[cn] = st.conns_by_user.get(cn, 0) + 1
             conn.settimeout(None)

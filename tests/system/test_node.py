@@ -283,8 +283,13 @@ class TestNode(unittest.TestCase):
 
     def outage_bridge(self):
         self.api.fault("down")
-        wait_for(lambda: self.bridges() == ["kubelet-checkpoint_kube-system_p1.yaml"],
-                 timeout=30, what="the bridge manifest during the outage")
+        try:
+            wait_for(lambda: self.bridges() == ["kubelet-checkpoint_kube-system_p1.yaml"],
+                     timeout=30, what="the bridge manifest during the outage")
+        except AssertionError as e:
+            raise AssertionError("%s\nstatus:\n%s\njournal (tail):\n%s" % (
+                e, self.node.run("kubelet-checkpoint status -o json", check=False).stdout,
+                "\n".join(self.node.journal().splitlines()[-60:]))) from None
 
     def recover(self):
         # The API's answer alone withdraws nothing (it may be served by a bridge);
