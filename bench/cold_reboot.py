@@ -57,6 +57,9 @@ def bench_arguments(doc, reboots, observe, observe_help, steady_timeout, keep_he
     ap.add_argument("--agent-arg", action="append", default=[], metavar="ARG",
                     help="one more argument for the agent (repeat: --agent-arg=--flag "
                          "--agent-arg=value)")
+    ap.add_argument("--permit-port-sharing", action="store_true",
+                    help="kube-apiserver --permit-port-sharing and etcd --socket-reuse-port "
+                         "(SO_REUSEPORT) in parents and bridges")
     return ap
 
 
@@ -73,7 +76,6 @@ def load_harness():
 def main():
     ap = bench_arguments(__doc__, 10, 60.0, "seconds /readyz must stay ok after steady "
                          "(issue 18: 180)", 600.0, "keep the node's temp dir")
-    ap.add_argument("--permit-port-sharing", action="store_true")
     ap.add_argument("--kubelet-lead", type=float, default=0.0,
                     help="start the kubelet this many seconds before the agent")
     args = ap.parse_args()

@@ -26,7 +26,9 @@ For each it reports, from the moment the three power-ons began:
 Usage (root; the Kubernetes binaries from tests/kubernetes/build.sh; heavy: under the lock):
   python3 bench/three_node.py --binary build/dev/kubelet-checkpoint \\
       [--reboots 1] [--observe 30] [--steady-timeout 900] [--apiserver-etcd local|all]
-      [--json out.json] [--keep]
+      [--permit-port-sharing] [--json out.json] [--keep]
+--permit-port-sharing: as in cold_reboot.py (etcd --socket-reuse-port, kube-apiserver
+--permit-port-sharing; the bridges carry the same flags).
 --apiserver-etcd all gives each apiserver all three members as its backend (kubeadm's stacked
 etcd, the default here, gives it its own member only), to see whether a node's API still falls
 with its own etcd parent at the hand-off.
@@ -204,6 +206,12 @@ def member_node_class():
                 [{"name": "data", "hostPath": {"path": os.path.join(self.cp.root, "etcd"),
                                                "type": "DirectoryOrCreate"}}],
                 [{"name": "data", "mountPath": "/var/lib/etcd"}], ETCD_CLIENT))
+
+        def _pod(self, name, image, args, volumes, mounts, port):
+            if self.port_sharing:  # as selfhosted.py's single node: the parent and its bridge
+                args = args + [{"etcd": "--socket-reuse-port",
+                                "kube-apiserver": "--permit-port-sharing"}[name]]
+            return super()._pod(name, image, args, volumes, mounts, port)
 
         def apiserver_pod(self):
             return self.named(self._pod(
@@ -546,8 +554,10 @@ def main():
     cluster.keep = args.keep
     for sh in cluster.nodes:
         sh.extra_agent_args = args.agent_arg
+        sh.port_sharing = args.permit_port_sharing
     results, failure = [], None
-    setup = {"machine before": machine(), "apiserver etcd": args.apiserver_etcd}
+    setup = {"machine before": machine(), "apiserver etcd": args.apiserver_etcd,
+             "permit port sharing": args.permit_port_sharing}
     try:
         cluster.bootstrap()
         print("3 nodes Ready: %s" % json.dumps({k: round(v, 1) for k, v in
