@@ -67,20 +67,12 @@ static kc_code start_event(struct api_client *c, const char *method, const char 
                            const char *name, const char *body, const char *type, uint64_t id,
                            struct kc_error *err)
 {
-	char path[1024];
-	char *ens, *ename = NULL;
+	char *path;
 
 	if (c->event_req != NULL)
 		return kc_fail(err, KC_EAGAIN, "an Event request is already in flight");
-	ens = curl_easy_escape(NULL, ns, 0);
-	if (ens == NULL || (name != NULL && (ename = curl_easy_escape(NULL, name, 0)) == NULL)) {
-		curl_free(ens);
+	if ((path = api_object_path(ns, "events", name, "")) == NULL)
 		return kc_fail(err, KC_ENOMEM, "out of memory");
-	}
-	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events%s%s", ens, name ? "/" : "",
-	         name ? ename : "");
-	curl_free(ens);
-	curl_free(ename);
 	c->event_req = api_request_start(c, REQ_POST, method,
 	                                 &(struct api_http){.method = method,
 	                                                    .path = path,
@@ -89,8 +81,10 @@ static kc_code start_event(struct api_client *c, const char *method, const char 
 	                                                    .content_type = type,
 	                                                    .timeout_ms = EVENT_TIMEOUT_MS},
 	                                 event_done);
+	free(path);
 	if (c->event_req == NULL)
-		return kc_fail(err, KC_ENOMEM, "%s %s: cannot start the request", method, path);
+		return kc_fail(err, KC_ENOMEM, "%s %s/events: cannot start the request", method,
+		               ns);
 	c->event_id = id;
 	return KC_OK;
 }
