@@ -207,12 +207,6 @@ def member_node_class():
                                                "type": "DirectoryOrCreate"}}],
                 [{"name": "data", "mountPath": "/var/lib/etcd"}], ETCD_CLIENT))
 
-        def _pod(self, name, image, args, volumes, mounts, port):
-            if self.port_sharing:  # as selfhosted.py's single node: the parent and its bridge
-                args = args + [{"etcd": "--socket-reuse-port",
-                                "kube-apiserver": "--permit-port-sharing"}[name]]
-            return super()._pod(name, image, args, volumes, mounts, port)
-
         def apiserver_pod(self):
             return self.named(self._pod(
                 "kube-apiserver", shm.APISERVER_IMAGE,

@@ -303,12 +303,6 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             while st.fault["mode"] == "stall" and st.fault.get("match", "") in self.path:
                 st.cond.wait(timeout=0.5)
             fault = dict(st.fault)
-        if fault["mode"] == "down":
-            # A dead apiserver answers nothing. down() closes every connection
-            # it knows; this also drops one whose TLS handshake was under way.
-            # Nothing is counted: the request never reached an apiserver.
-            self.close_connection = True
-            return True
         if fault["mode"] == "status" and fault.get("match", "") in self.path:
             code = int(fault.get("code", 500))
             done(code)

@@ -202,8 +202,6 @@ class SelfHostedNode:
                 "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % cp.etcd_peer,
                 "--initial-cluster", "kc-test=http://127.0.0.1:%d" % cp.etcd_peer,
                 "--log-level", "warn"]
-        if self.port_sharing:
-            args.append("--socket-reuse-port")
         return self._pod("etcd", ETCD_IMAGE, args, [
             {"name": "data", "hostPath": {"path": os.path.join(cp.root, "etcd"),
                                           "type": "DirectoryOrCreate"}}],
@@ -228,13 +226,16 @@ class SelfHostedNode:
                 "--allow-privileged=true", "--anonymous-auth=false",
                 "--enable-priority-and-fairness=false", "--watch-cache=true",
                 "--profiling=false", "--v=1"]
-        if self.port_sharing:
-            args.append("--permit-port-sharing")
         return self._pod("kube-apiserver", APISERVER_IMAGE, args, [
             {"name": "pki", "secret": {"secretName": PKI_SECRET, "defaultMode": 0o400}}],
             [{"name": "pki", "mountPath": "/etc/kubernetes/pki", "readOnly": True}], cp.port)
 
+    # With port sharing, parent and bridge (rendered from the parent) bind beside each other.
+    PORT_SHARING_FLAG = {"etcd": "--socket-reuse-port", "kube-apiserver": "--permit-port-sharing"}
+
     def _pod(self, name, image, args, volumes, mounts, port):
+        if self.port_sharing:
+            args = args + [self.PORT_SHARING_FLAG[name]]
         return {"apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": name, "namespace": NS,
                              "labels": {"component": name, "tier": "control-plane"},
