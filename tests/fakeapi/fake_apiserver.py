@@ -749,6 +749,18 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             pass
 
 
+def shut(conn):
+    """Shut a connection at the TCP level; True if it was still open. The plain
+    socket's shutdown, even for TLS: the thread blocked in a TLS read (or in
+    the handshake) sees the end of the stream. SSLSocket.shutdown would also
+    drop the TLS state that thread goes on to use."""
+    try:
+        socket.socket.shutdown(conn, socket.SHUT_RDWR)
+        return True
+    except OSError:
+        return False
+
+
 class ApiServer:
     """Accept loop (own, so 'down' can close the listening socket and 'hung'
     can hold connections without a TLS handshake), TLS per connection in the
@@ -761,16 +773,29 @@ class ApiServer:
         self.require_auth = require_auth
         self.listener = None
         self.lock = threading.Lock()
+        # The port is held for the server's whole life by a socket that never
+        # listens. Without it "down" gave the port back to the kernel, and a
+        # server bound to port 0 elsewhere on the machine could get it: the
+        # next "up" then failed with EADDRINUSE (CI, ctest -j4). Bound sockets
+        # that do not listen keep autobinds and outgoing connections off the
+        # port, yet let a listener with SO_REUSEADDR share it.
+        self.keeper = self.reusable_socket()
+        self.keeper.bind(("127.0.0.1", self.port))
+        self.port = self.keeper.getsockname()[1]
+
+    @staticmethod
+    def reusable_socket():
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        return s
 
     def up(self):
         with self.lock:
             if self.listener is not None:
                 return
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s = self.reusable_socket()
             s.bind(("127.0.0.1", self.port))
             s.listen(1024)
-            self.port = s.getsockname()[1]
             self.listener = s
             threading.Thread(target=self.accept_loop, args=(s,), daemon=True).start()
 
@@ -786,10 +811,7 @@ class ApiServer:
         with self.state.cond:
             conns = list(self.state.connections)
         for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            shut(c)
 
     def accept_loop(self, s):
         while True:
@@ -963,13 +985,7 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                 if self.path == "/close-idle":
                     n = 0
                     for conn in list(st.idle):
-                        try:
-                            # The plain socket's shutdown: the handler thread
-                            # blocked in its TLS read sees the end of the stream.
-                            socket.socket.shutdown(conn, socket.SHUT_RDWR)
-                            n += 1
-                        except OSError:
-                            pass
+                        n += shut(conn)
                     return self.reply(200, {"closed": n})
                 if self.path == "/reset-stats":
                     st.reset_stats()
