@@ -57,13 +57,20 @@ static void confirm_done(struct api_client *c, struct request *r, CURLcode res)
 	free(uid);
 }
 
-static kc_code confirm_start(struct api_client *c, const char *path, const char *uid,
-                             struct kc_error *err)
+/* A quorum GET of one object (ns NULL: cluster-scoped); uid NULL: the Node. */
+static kc_code confirm_start(struct api_client *c, const char *ns, const char *resource,
+                             const char *name, const char *uid, struct kc_error *err)
 {
+	char *path;
+	kc_code rc = KC_OK;
+
 	if (c->confirm_req != NULL)
 		return kc_fail(err, KC_EAGAIN, "a quorum read is in flight");
-	if (uid != NULL && (c->confirm_uid = strdup(uid)) == NULL)
+	if ((path = api_object_path(ns, resource, name, "")) == NULL ||
+	    (uid != NULL && (c->confirm_uid = strdup(uid)) == NULL)) {
+		free(path);
 		return kc_fail(err, KC_ENOMEM, "out of memory");
+	}
 	c->confirm_req = api_request_start(
 	    c, REQ_GET, "GET",
 	    &(struct api_http){.method = "GET", .path = path, .timeout_ms = CONFIRM_TIMEOUT_MS},
@@ -71,37 +78,22 @@ static kc_code confirm_start(struct api_client *c, const char *path, const char 
 	if (c->confirm_req == NULL) {
 		free(c->confirm_uid);
 		c->confirm_uid = NULL;
-		return kc_fail(err, KC_ENOMEM, "GET %s: cannot start", path);
+		rc = kc_fail(err, KC_ENOMEM, "GET %s: cannot start", path);
+	} else {
+		c->stats.gets++;
+		c->stats.quorum_reads++;
 	}
-	c->stats.gets++;
-	c->stats.quorum_reads++;
-	return KC_OK;
+	free(path);
+	return rc;
 }
 
 kc_code api_client_confirm_pod(struct api_client *c, const char *ns, const char *name,
                                const char *uid, struct kc_error *err)
 {
-	char *path = api_object_path(ns, "pods", name, "");
-	kc_code rc;
-
-	if (path == NULL)
-		return kc_fail(err, KC_ENOMEM, "out of memory");
-	rc = confirm_start(c, path, uid, err);
-	free(path);
-	return rc;
+	return confirm_start(c, ns, "pods", name, uid, err);
 }
 
 kc_code api_client_confirm_node(struct api_client *c, struct kc_error *err)
 {
-	char *en = curl_easy_escape(NULL, c->node, 0), *path = NULL;
-	kc_code rc;
-
-	if (en == NULL || asprintf(&path, "/api/v1/nodes/%s", en) < 0)
-		path = NULL;
-	curl_free(en);
-	if (path == NULL)
-		return kc_fail(err, KC_ENOMEM, "out of memory");
-	rc = confirm_start(c, path, NULL, err);
-	free(path);
-	return rc;
+	return confirm_start(c, NULL, "nodes", c->node, NULL, err);
 }

@@ -68,6 +68,7 @@ static kc_code start_event(struct api_client *c, const char *method, const char 
                            struct kc_error *err)
 {
 	char *path;
+	kc_code rc = KC_OK;
 
 	if (c->event_req != NULL)
 		return kc_fail(err, KC_EAGAIN, "an Event request is already in flight");
@@ -81,12 +82,12 @@ static kc_code start_event(struct api_client *c, const char *method, const char 
 	                                                    .content_type = type,
 	                                                    .timeout_ms = EVENT_TIMEOUT_MS},
 	                                 event_done);
-	free(path);
 	if (c->event_req == NULL)
-		return kc_fail(err, KC_ENOMEM, "%s %s/events: cannot start the request", method,
-		               ns);
-	c->event_id = id;
-	return KC_OK;
+		rc = kc_fail(err, KC_ENOMEM, "%s %s: cannot start the request", method, path);
+	else
+		c->event_id = id;
+	free(path);
+	return rc;
 }
 
 kc_code api_client_post_event(struct api_client *c, const char *ns, const char *body, uint64_t id,

@@ -195,7 +195,8 @@ void api_sync_ok(struct api_client *c);
 /*
  * "/api/v1/namespaces/<ns>/<resource>/<name><query>" with ns and name
  * escaped (query, "" or "?...", as given; name NULL: the collection,
- * ".../<resource><query>"); NULL when out of memory. Free it.
+ * ".../<resource><query>"; ns NULL: cluster-scoped, "/api/v1/<resource>...");
+ * NULL when out of memory. Free it.
  */
 char *api_object_path(const char *ns, const char *resource, const char *name, const char *query);
 

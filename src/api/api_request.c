@@ -176,13 +176,13 @@ void api_sync_ok(struct api_client *c)
 
 char *api_object_path(const char *ns, const char *resource, const char *name, const char *query)
 {
-	char *ens = curl_easy_escape(NULL, ns, 0);
+	char *ens = ns != NULL ? curl_easy_escape(NULL, ns, 0) : NULL;
 	char *ename = name != NULL ? curl_easy_escape(NULL, name, 0) : NULL;
 	char *path = NULL;
 
-	if (ens == NULL || (name != NULL && ename == NULL) ||
-	    asprintf(&path, "/api/v1/namespaces/%s/%s%s%s%s", ens, resource, name ? "/" : "",
-	             name ? ename : "", query) < 0)
+	if ((ns != NULL && ens == NULL) || (name != NULL && ename == NULL) ||
+	    asprintf(&path, "/api/v1/%s%s%s%s%s%s%s", ns ? "namespaces/" : "", ns ? ens : "",
+	             ns ? "/" : "", resource, name ? "/" : "", name ? ename : "", query) < 0)
 		path = NULL;
 	curl_free(ens);
 	curl_free(ename);

@@ -1,12 +1,15 @@
 /*
  * test_api_client.c: the parts of api_client that need no apiserver: server
  * URL and tls-server-name validation, reference tracking rules, timers at
- * start. The protocol itself is tested end to end against the fake apiserver
- * (tests/e2e/test_api_client.py).
+ * start, the object paths every request is sent to. The protocol itself is tested end to end
+ * against the fake apiserver (tests/e2e/test_api_client.py).
  */
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "api_client.h"
+#include "api_int.h"
 #include "testutil.h"
 
 static kc_code make(const char *server, const char *tls_name, struct api_client **out,
@@ -122,6 +125,31 @@ static void test_contact_names(void **state)
 	assert_string_equal(api_contact_name(API_CONTACT_AUTH_ERROR), "auth_error");
 }
 
+static void expect_path(const char *ns, const char *resource, const char *name, const char *query,
+                        const char *want)
+{
+	char *path = api_object_path(ns, resource, name, query);
+
+	assert_non_null(path);
+	assert_string_equal(path, want);
+	free(path);
+}
+
+/* Names come from API objects and the node: escaped, so none can leave its segment. */
+static void test_object_paths(void **state)
+{
+	(void)state;
+	expect_path("kube-system", "pods", "etcd-node-1", "",
+	            "/api/v1/namespaces/kube-system/pods/etcd-node-1");
+	expect_path("ns1", "secrets", "s", "?resourceVersion=0",
+	            "/api/v1/namespaces/ns1/secrets/s?resourceVersion=0");
+	expect_path("kube-system", "events", NULL, "", "/api/v1/namespaces/kube-system/events");
+	expect_path(NULL, "nodes", "node-1", "", "/api/v1/nodes/node-1");
+	expect_path("a/../b", "configmaps", "x?y#z", "",
+	            "/api/v1/namespaces/a%2F..%2Fb/configmaps/x%3Fy%23z");
+	expect_path(NULL, "nodes", "../secrets", "", "/api/v1/nodes/..%2Fsecrets");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -130,6 +158,7 @@ int main(void)
 	    cmocka_unit_test(test_first_list_is_due_at_once),
 	    cmocka_unit_test(test_track_refs_rules),
 	    cmocka_unit_test(test_contact_names),
+	    cmocka_unit_test(test_object_paths),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
