@@ -5,6 +5,8 @@ still in its TLS handshake (wrap_socket had detached the registered raw
 socket) or not yet registered by its thread was missed by down() and went on
 serving, so an agent that had just (re)started kept the API "reachable"
 through the whole outage (the system test's purge step timed out in CI).
+Nor does anything else take the port while it is down, so "up" always gets
+it back (a concurrent test's server once did: EADDRINUSE in CI).
 """
 
 import errno
